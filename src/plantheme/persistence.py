@@ -1,0 +1,167 @@
+"""The model format, in one place: a folder with ``model.joblib`` and ``model.json``.
+
+``model.json`` is the model card: themes, training data (sha256 and counts),
+cross-validation metrics, parameters, library versions, creation time and the
+sha256 of ``model.joblib``. Saving is atomic (a temporary folder renamed into
+place), so an interrupted training never leaves a half-written model. Loading
+checks the checksum, the theme set and the scikit-learn version before it
+unpickles anything.
+
+joblib files run code when loaded: load only folders the user names on the
+command line or in settings, never a path that arrives in a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from . import __version__
+from .errors import PlanthemeError
+from .model import ThemeModel
+from .themes import THEME_IDS
+
+__all__ = ["ModelCard", "save_model", "load_model", "load_card", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.joblib"
+CARD_FILE = "model.json"
+_VERSIONED = ("scikit-learn", "numpy", "scipy", "jieba", "rjieba", "opencc", "joblib")
+
+
+@dataclass
+class ModelCard:
+    """What ``model.json`` records about a trained model."""
+
+    themes: list[str]
+    training: dict[str, Any]
+    cv: dict[str, Any]
+    params: dict[str, Any]
+    versions: dict[str, str] = field(default_factory=dict)
+    created: str = ""
+    model_sha256: str = ""
+    model_id: str = ""
+    format_version: int = FORMAT_VERSION
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python, plantheme and the libraries whose behaviour the model depends on."""
+    versions = {"python": platform.python_version(), "plantheme": __version__}
+    for name in _VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(model: ThemeModel, card: ModelCard, out_dir: Path) -> ModelCard:
+    """Write ``model`` and its card to ``out_dir`` atomically; return the completed card."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        joblib.dump(model.pipeline, tmp / MODEL_FILE, compress=3)
+        card.model_sha256 = _sha256(tmp / MODEL_FILE)
+        card.model_id = f"{out_dir.name}-{card.model_sha256[:12]}"
+        card.created = card.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        card.versions = card.versions or library_versions()
+        card.themes = list(THEME_IDS)
+        (tmp / CARD_FILE).write_text(
+            json.dumps(asdict(card), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        os.chmod(tmp, 0o755)
+        # Swap in the new folder; the old one is removed only once the new is in place.
+        backup = None
+        if out_dir.exists():
+            backup = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            out_dir.rename(backup)
+        tmp.rename(out_dir)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    model.model_id = card.model_id
+    return card
+
+
+def load_card(model_dir: Path) -> ModelCard:
+    """Read and check ``model.json`` of a model folder."""
+    model_dir = Path(model_dir)
+    card_path = model_dir / CARD_FILE
+    if not model_dir.is_dir():
+        raise PlanthemeError(
+            f"{model_dir}: no model folder there; train one with `plantheme train --out {model_dir}`"
+        )
+    try:
+        raw = json.loads(card_path.read_text(encoding="utf-8"))
+        card = ModelCard(**raw)
+    except FileNotFoundError:
+        raise PlanthemeError(f"{card_path}: missing; this folder is not a plantheme model") from None
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+        raise PlanthemeError(f"{card_path}: not a valid model card ({exc}); retrain the model") from None
+    if card.format_version != FORMAT_VERSION:
+        raise PlanthemeError(
+            f"{card_path}: model format {card.format_version}, this plantheme reads {FORMAT_VERSION};"
+            " retrain the model with `plantheme train`"
+        )
+    if list(card.themes) != list(THEME_IDS):
+        raise PlanthemeError(
+            f"{card_path}: themes {card.themes} differ from this plantheme's {list(THEME_IDS)};"
+            " retrain the model with `plantheme train`"
+        )
+    return card
+
+
+def _check_sklearn(card: ModelCard, card_path: Path) -> None:
+    trained = card.versions.get("scikit-learn", "")
+    installed = metadata.version("scikit-learn")
+    if trained.split(".")[:2] != installed.split(".")[:2]:
+        raise PlanthemeError(
+            f"{card_path}: model was trained with scikit-learn {trained}, but {installed} is installed;"
+            f" install scikit-learn=={trained} or retrain with `plantheme train`"
+        )
+
+
+def load_model(model_dir: Path) -> tuple[ThemeModel, ModelCard]:
+    """Load a model folder after checking its card, checksum and scikit-learn version."""
+    model_dir = Path(model_dir)
+    card = load_card(model_dir)
+    model_path = model_dir / MODEL_FILE
+    if not model_path.is_file():
+        raise PlanthemeError(f"{model_path}: missing; retrain the model with `plantheme train`")
+    if _sha256(model_path) != card.model_sha256:
+        raise PlanthemeError(
+            f"{model_path}: checksum does not match {CARD_FILE}; the file is corrupt or was"
+            " replaced. Retrain with `plantheme train` or restore the folder"
+        )
+    _check_sklearn(card, model_dir / CARD_FILE)
+    with warnings.catch_warnings():
+        # Same minor version, other patch release: checked above, safe to load.
+        warnings.filterwarnings("ignore", message=".*Trying to unpickle estimator.*")
+        try:
+            pipeline = joblib.load(model_path)
+        except Exception as exc:  # unpickling errors come in many types
+            raise PlanthemeError(f"{model_path}: cannot be loaded ({exc}); retrain the model") from None
+    return ThemeModel(pipeline=pipeline, model_id=card.model_id), card

@@ -1,0 +1,161 @@
+"""Training: choose settings by document-grouped cross-validation, then fit on all rows.
+
+Rows of one source document (or one written batch) always stay on one side of
+a fold: plans reuse their own phrases, so a random sentence split would let the
+model recognise the document rather than the theme and overstate accuracy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from joblib import Parallel, delayed
+from sklearn.model_selection import GroupKFold
+
+from .errors import PlanthemeError
+from .evaluate import EvaluationReport, score
+from .labels import LabelledSentence
+from .model import ThemeModel, build_pipeline
+from .normalize import normalize_sentence
+from .persistence import ModelCard
+
+__all__ = ["DEFAULT_GRID", "CandidateResult", "TrainResult", "cross_validate", "train_model"]
+
+# Compared by grouped CV on every training run; the best macro-F1 wins.
+DEFAULT_GRID: tuple[dict[str, Any], ...] = tuple(
+    {"features": features, "C": C}
+    for features in ("word", "char", "union")
+    for C in (3.0, 10.0, 30.0)
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    """Grouped-CV scores of one configuration."""
+
+    params: dict[str, Any]
+    macro_f1: float
+    accuracy: float
+
+
+@dataclass
+class TrainResult:
+    """The fitted model, its chosen settings, the CV report and the card to save."""
+
+    model: ThemeModel
+    params: dict[str, Any]
+    report: EvaluationReport
+    candidates: list[CandidateResult]
+    card: ModelCard
+    misclassified: list[tuple[LabelledSentence, str]] = field(default_factory=list)
+
+
+def _fit_predict(params: dict[str, Any], texts: list[str], themes: list[str],
+                 train_idx: Sequence[int], test_idx: Sequence[int]) -> list[str]:
+    # Texts are normalised once up front, so the folds skip the normalize step.
+    pipeline = build_pipeline(**params)[1:]
+    pipeline.fit([texts[i] for i in train_idx], [themes[i] for i in train_idx])
+    return list(pipeline.predict([texts[i] for i in test_idx]))
+
+
+def cross_validate(
+    params: dict[str, Any], texts: list[str], themes: list[str], groups: list[str],
+    folds: int = 5, n_jobs: int = 1,
+) -> list[str]:
+    """Out-of-fold predictions for every row, folds grouped by ``groups``."""
+    n_groups = len(set(groups))
+    if n_groups < 2:
+        raise PlanthemeError("grouped cross-validation needs rows from at least 2 sources")
+    splitter = GroupKFold(n_splits=min(folds, n_groups))
+    splits = list(splitter.split(texts, themes, groups))
+    fold_predictions = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_predict)(params, texts, themes, train, test) for train, test in splits
+    )
+    predicted = [""] * len(texts)
+    for (_, test), preds in zip(splits, fold_predictions):
+        for i, theme in zip(test, preds):
+            predicted[i] = theme
+    return predicted
+
+
+def _data_summary(rows: Sequence[LabelledSentence]) -> dict[str, Any]:
+    files: dict[str, list[LabelledSentence]] = {}
+    for row in rows:
+        files.setdefault(row.file, []).append(row)
+    digest = hashlib.sha256()
+    file_entries = []
+    for name in sorted(files):
+        data = Path(name).read_bytes()
+        digest.update(data)
+        file_entries.append({
+            "file": Path(name).name, "rows": len(files[name]),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        })
+    return {
+        "rows": len(rows),
+        "groups": len({row.group for row in rows}),
+        "per_theme": dict(sorted(Counter(row.theme for row in rows).items())),
+        "files": file_entries,
+        "sha256": digest.hexdigest(),
+    }
+
+
+def train_model(
+    rows: Sequence[LabelledSentence],
+    grid: Sequence[dict[str, Any]] = DEFAULT_GRID,
+    folds: int = 5,
+    n_jobs: int = 1,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Pick the best of ``grid`` by grouped CV macro-F1, refit it on every row."""
+    if not rows:
+        raise PlanthemeError("no labelled rows to train on")
+    say = progress or (lambda message: None)
+    texts = [normalize_sentence(row.text) for row in rows]
+    themes = [row.theme for row in rows]
+    groups = [row.group for row in rows]
+    if len(set(themes)) < 2:
+        raise PlanthemeError("training needs at least two different themes")
+
+    candidates: list[CandidateResult] = []
+    best: tuple[float, dict[str, Any], list[str]] | None = None
+    for i, params in enumerate(grid, start=1):
+        predicted = cross_validate(params, texts, themes, groups, folds, n_jobs)
+        report = score(themes, predicted)
+        candidates.append(CandidateResult(dict(params), report.macro_f1, report.accuracy))
+        say(f"[{i}/{len(grid)}] {_describe(params)}: macro-F1 {report.macro_f1:.3f}, "
+            f"accuracy {report.accuracy:.3f}")
+        if best is None or report.macro_f1 > best[0]:
+            best = (report.macro_f1, dict(params), predicted)
+    assert best is not None
+    _, params, predicted = best
+    report = score(themes, predicted)
+    say(f"fitting {_describe(params)} on all {len(rows)} rows")
+    pipeline = build_pipeline(**params)
+    pipeline.fit(texts, themes)
+    card = ModelCard(
+        themes=[], training=_data_summary(rows),
+        cv={
+            "folds": min(folds, len(set(groups))), "grouped_by": "source document / written batch",
+            **report.to_dict(),
+            "candidates": [{"params": c.params, "macro_f1": round(c.macro_f1, 4),
+                            "accuracy": round(c.accuracy, 4)} for c in candidates],
+        },
+        params={**params, "pipeline": [name for name, _ in pipeline.steps]},
+    )
+    misclassified = [(row, pred) for row, pred in zip(rows, predicted) if pred != row.theme]
+    return TrainResult(
+        model=ThemeModel(pipeline=pipeline),
+        params=params, report=report, candidates=candidates, card=card,
+        misclassified=misclassified,
+    )
+
+
+def _describe(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items())

@@ -139,7 +139,8 @@ class ThemeModel:
         clf: LogisticRegression = steps["clf"]
         proba = clf.predict_proba(X)
         classes = list(clf.classes_)
-        order = [classes.index(theme) for theme in THEME_IDS]
+        # A model trained without some theme scores it 0; output always has all eight.
+        column = {theme: classes.index(theme) for theme in THEME_IDS if theme in classes}
         winners = proba.argmax(axis=1)
         results = []
         X = X.tocsr()
@@ -148,7 +149,7 @@ class ThemeModel:
             results.append(Prediction(
                 theme=classes[k],
                 confidence=float(row[k]),
-                scores={THEME_IDS[j]: float(row[col]) for j, col in enumerate(order)},
+                scores={t: float(row[column[t]]) if t in column else 0.0 for t in THEME_IDS},
                 evidence=self._evidence(X, i, k, evidence) if evidence else (),
             ))
         return results

@@ -219,7 +219,7 @@ def _find_garbled(text: str) -> list[tuple[int, int]]:
 
 _MD_EMPHASIS = re.compile(r"\*\*|__|(?<![*\w])\*(?=\S)|(?<=\S)\*(?![*\w])")
 _MD_LINE_START = re.compile(
-    r"(?m)^[ \t\u3000]*(?:#{1,6}[ \t]+|>[ \t]*|[-*+•·●○▪▫◆◇■□►√][ \t\u3000]*)(?=\S)"
+    r"(?m)^[ \t]*(?:(?:#{1,6}|[-*+])[ \t]+|>[ \t]*|[•·●○▪▫◆◇■□►√]+[ \t]*)+(?=\S)"
 )
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|/|\.)[^)\s]*\)")
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff05\uff0e\u3000]")
@@ -252,8 +252,11 @@ def _ends_sentence(line: str) -> bool:
 
 def _wrap_width(lines: list[str]) -> int | None:
     """The fixed line width of hard-wrapped text (PDF extraction), if it has one."""
-    lengths = [len(line) for line in lines if line and not _ends_sentence(line)]
-    if len(lengths) < 3:
+    lengths = [
+        len(line) for line in lines
+        if line and not _ends_sentence(line) and not HEADING_MARKER.match(line)
+    ]
+    if len(lengths) < 2:
         return None
     counts: dict[int, int] = {}
     for n in lengths:
@@ -261,7 +264,7 @@ def _wrap_width(lines: list[str]) -> int | None:
     # Hard-wrapped lines cluster within a couple of characters of one width.
     best = max(counts, key=lambda w: sum(counts.get(w + d, 0) for d in (-2, -1, 0, 1, 2)))
     near = sum(counts.get(best + d, 0) for d in (-2, -1, 0, 1, 2))
-    return best if near >= 3 and near >= len(lengths) / 2 and best >= 15 else None
+    return best if near >= 2 and near >= len(lengths) / 2 and best >= 15 else None
 
 
 def _should_join(prev: str, nxt: str, wrap: int | None) -> bool:
@@ -352,16 +355,16 @@ def normalize(raw: str) -> NormalizedText:
     ]
     mapped = mapped.sub(_PINYIN_ANNOTATION, _drop_pinyin)
     mapped = mapped.translate_same_length(_t2s().convert)
-    mapped = mapped.sub(_MD_LINK, r"\1")
-    mapped = mapped.sub(_MD_LINE_START, "")
-    mapped = mapped.sub(_MD_EMPHASIS, "")
     mapped = mapped.sub(_FULLWIDTH_ALNUM, _to_halfwidth)
     mapped = mapped.sub(_SPACES, " ")
+    mapped = mapped.sub(_MD_LINK, r"\1")
+    mapped = mapped.sub(_MD_EMPHASIS, "")
+    mapped = mapped.sub(_MD_LINE_START, "")
     mapped = mapped.sub(_LINE_EDGE_SPACES, "")
+    mapped = mapped.sub(_ASCII_PUNCT, _fullwidth_unless_garbled(mapped, garbled_original))
     mapped = _split_heading_lines(mapped)
     mapped = _join_broken_lines(mapped)
     mapped = mapped.sub(re.compile(r"\n{2,}"), "\n")
-    mapped = mapped.sub(_ASCII_PUNCT, _fullwidth_unless_garbled(mapped, garbled_original))
     mapped = mapped.sub(_SPACE_IN_CJK, "")
     mapped = mapped.sub(re.compile(r"^\s+|\s+$"), "")
     return NormalizedText(

@@ -23,7 +23,9 @@ __all__ = ["Sentence", "split_sentences", "MAX_SENTENCE_CHARS"]
 # and classifiable.
 MAX_SENTENCE_CHARS = 400
 
-_END = re.compile(r"(?:[。！？；!?;]|…{1,2}|\.{3,})[”’」』）)》】\"']*|\n")
+# ASCII "!?" end a sentence only before a space or line end: the normaliser turns
+# them full-width beside Chinese, except the "?" of a garbled run (a lost byte).
+_END = re.compile(r"(?:[。！？；;]|[!?](?=\s|$)|…{1,2}|\.{3,})[”’」』）)》】\"']*|\n")
 _SOFT_BREAK = re.compile(r"[，、,：:]")
 # A unit made only of punctuation or symbols belongs to the sentence before it.
 _HAS_CONTENT = re.compile(r"[^\W_]", re.UNICODE)

@@ -1,0 +1,72 @@
+"""Sentence splitting: units, headings, spans, and the nothing-is-lost property."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from plantheme.normalize import normalize
+from plantheme.sentences import split_sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("加快发展。推进改革！是否可行？完善机制；", ["加快发展。", "推进改革！", "是否可行？", "完善机制；"]),
+        ("他说：“要加快发展。”然后推进。", ["他说：“要加快发展。”", "然后推进。"]),
+        ("一、推动产业攀高向强\n（一）加强产业平台建设。按照整体布局推进。",
+         ["一、推动产业攀高向强", "（一）加强产业平台建设。", "按照整体布局推进。"]),
+        ("一是全力抓指标强经济。对照目标细化分解。二是全力抓招商。",
+         ["一是全力抓指标强经济。", "对照目标细化分解。", "二是全力抓招商。"]),
+        ("主要预期目标是：税收增长7%，产值增长7%。", ["主要预期目标是：税收增长7%，产值增长7%。"]),
+        ("没有结尾标点的最后一句", ["没有结尾标点的最后一句"]),
+        ("加快发展。。。", ["加快发展。。。"]),
+        ("", []),
+        ("   \n  ", []),
+    ],
+)
+def test_split(text: str, expected: list[str]) -> None:
+    assert [s.text for s in split_sentences(text)] == expected
+
+
+def test_spans_index_the_text() -> None:
+    text = "推进河长制。\n加强林长制；完善机制"
+    for sentence in split_sentences(text):
+        assert text[sentence.start:sentence.end] == sentence.text
+
+
+def test_run_on_text_is_cut_at_commas() -> None:
+    text = "，".join(["推进产业发展"] * 200)
+    units = split_sentences(text, max_chars=100)
+    assert len(units) > 1
+    assert all(len(u.text) <= 100 for u in units)
+    assert "".join(u.text for u in units) == text
+
+
+def _check_cover(text: str) -> None:
+    units = split_sentences(text)
+    covered = [0] * len(text)
+    last_end = 0
+    for unit in units:
+        assert last_end <= unit.start < unit.end <= len(text)
+        assert text[unit.start:unit.end] == unit.text == unit.text.strip()
+        for i in range(unit.start, unit.end):
+            covered[i] += 1
+        last_end = unit.end
+    for i, char in enumerate(text):
+        if not char.isspace():
+            assert covered[i] == 1, f"character {char!r} at {i} is in {covered[i]} units"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_every_character_in_exactly_one_unit(text: str) -> None:
+    _check_cover(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("推进发展一二（）、。！？；;!?…”“\n 　ab1，"))))
+def test_every_character_in_exactly_one_unit_plan_alphabet(text: str) -> None:
+    _check_cover(text)
+    _check_cover(normalize(text).text)

@@ -101,6 +101,7 @@ def test_garbled_runs_are_flagged_not_fatal(garbled: str) -> None:
         "2024年是新中国成立75周年，是全面贯彻落实党的二十大精神的关键之年。",
         "2025年是“十四五”規劃收官之年，是“百千萬工程”三年初見成效的關鍵一年。",
         "你知道吗？我们要加快发展！",
+        "你知道吗?我们要加快发展!",
     ],
 )
 def test_clean_text_is_not_flagged(clean: str) -> None:
@@ -115,3 +116,21 @@ def test_normalize_is_idempotent_and_maps_every_char(raw: str) -> None:
     assert len(doc.offsets) == len(doc.text) + 1
     assert all(0 <= o <= len(raw) for o in doc.offsets)
     assert list(doc.offsets) == sorted(doc.offsets)
+
+
+def test_sentence_fast_path_matches_document_path() -> None:
+    """normalize_sentence skips the offset map; it must give the same text."""
+    samples = [
+        "長者飯?zhí)媒ㄔO(shè)力度,不斷優化。",
+        "(一)紧紧抓住实体经济不放松,持续优化产业质量与效益 筑牢实体经济支撑。",
+        "- **加强**管理\n# 标题\n签\n\n约、落地。",
+        "你知道吗?我们要加快发展!",
+    ]
+    for raw in samples:
+        assert normalize_sentence(raw) == normalize(raw).text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("规划發展（）()ab 1,。\n？?*-#　：:鏂囦欢\ufffd")), max_size=60))
+def test_fast_path_equals_tracked_path(raw: str) -> None:
+    assert normalize_sentence(raw) == normalize(raw).text

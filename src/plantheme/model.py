@@ -8,7 +8,6 @@ probabilities for all eight themes and linear weights to explain each decision.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
@@ -18,6 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from .features import CharNgramTfidf
 from .normalize import normalize_sentence
 from .themes import THEME_IDS
 from .tokenize import tokenize
@@ -27,14 +27,6 @@ __all__ = [
 ]
 
 FeatureSet = Literal["word", "char", "union"]
-_DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-
-
-def fold_digits(text: str) -> str:
-    """Character-feature preprocessor: every number becomes ``0``."""
-    return _DIGITS.sub("0", text)
-
-
 class TextNormalizer(TransformerMixin, BaseEstimator):
     """Pipeline step that normalises each raw sentence (stateless)."""
 
@@ -52,11 +44,8 @@ def _word_vectorizer(ngram_max: int, min_df: int) -> TfidfVectorizer:
     )
 
 
-def _char_vectorizer(ngram_min: int, ngram_max: int, min_df: int) -> TfidfVectorizer:
-    return TfidfVectorizer(
-        analyzer="char", preprocessor=fold_digits, lowercase=False,
-        ngram_range=(ngram_min, ngram_max), sublinear_tf=True, min_df=min_df,
-    )
+def _char_vectorizer(ngram_min: int, ngram_max: int, min_df: int) -> CharNgramTfidf:
+    return CharNgramTfidf(ngram_range=(ngram_min, ngram_max), min_df=min_df, sublinear_tf=True)
 
 
 def build_pipeline(
@@ -117,7 +106,9 @@ class ThemeModel:
 
     pipeline: Pipeline
     model_id: str = "unsaved"
-    _feature_names: np.ndarray | None = field(default=None, repr=False)
+    _feature_names: list[str] | None = field(default=None, repr=False)
+    _centered_coef: np.ndarray | None = field(default=None, repr=False)
+    _readable: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def themes(self) -> tuple[str, ...]:
@@ -130,57 +121,80 @@ class ThemeModel:
 
         ``normalized=True`` skips the normalisation step for text that already
         went through :func:`plantheme.normalize.normalize` (the tagger's sentences).
+        ``evidence`` is how many tokens of evidence to give per prediction.
         """
-        if not texts:
+        if not len(texts):
             return []
         steps = self.pipeline.named_steps
         clean = list(texts) if normalized else steps["normalize"].transform(texts)
-        X = steps["features"].transform(clean)
+        X = steps["features"].transform(clean).tocsr()
         clf: LogisticRegression = steps["clf"]
         proba = clf.predict_proba(X)
         classes = list(clf.classes_)
         # A model trained without some theme scores it 0; output always has all eight.
-        column = {theme: classes.index(theme) for theme in THEME_IDS if theme in classes}
+        column = [classes.index(t) if t in classes else -1 for t in THEME_IDS]
         winners = proba.argmax(axis=1)
+        ranked = self._ranked_evidence(X, winners) if evidence else None
+        names = self._names() if evidence else []
         results = []
-        X = X.tocsr()
         for i, k in enumerate(winners):
             row = proba[i]
             results.append(Prediction(
                 theme=classes[k],
                 confidence=float(row[k]),
-                scores={t: float(row[column[t]]) if t in column else 0.0 for t in THEME_IDS},
-                evidence=self._evidence(X, i, k, evidence) if evidence else (),
+                scores={t: float(row[c]) if c >= 0 else 0.0 for t, c in zip(THEME_IDS, column)},
+                evidence=_pick_evidence(ranked, i, names, evidence)
+                if ranked is not None else (),
             ))
         return results
 
-    def _names(self) -> np.ndarray:
+    def _names(self) -> list[str]:
         if self._feature_names is None:
             names = self.pipeline.named_steps["features"].get_feature_names_out()
-            self._feature_names = np.array([n.split("__", 1)[-1] for n in names], dtype=object)
+            self._feature_names = [str(n).split("__", 1)[-1].strip() for n in names]
         return self._feature_names
 
-    def _evidence(self, X: Any, row: int, k: int, limit: int) -> tuple[Evidence, ...]:
-        """The features of one row with the largest positive push towards class ``k``.
+    def _ranked_evidence(
+        self, X: Any, winners: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Readable features with a positive push, as (column, push) sorted by row then
+        push descending, and each row's bounds in them.
 
         The push of a feature is its TF-IDF value times the class weight minus
         the mean weight over classes (softmax is invariant to that shift, so
-        the difference is what moves the decision).
+        the difference is what moves the decision). One sort for the batch.
         """
-        clf: LogisticRegression = self.pipeline.named_steps["clf"]
-        start, end = X.indptr[row], X.indptr[row + 1]
-        if start == end:
-            return ()
-        cols = X.indices[start:end]
-        coef = clf.coef_[:, cols]
-        push = X.data[start:end] * (coef[k] - coef.mean(axis=0))
-        names = self._names()
-        chosen: list[Evidence] = []
-        for idx in np.argsort(-push):
-            if push[idx] <= 0 or len(chosen) >= limit:
-                break
-            token = str(names[cols[idx]])
-            if token.strip() == "" or any(token in e.token for e in chosen):
-                continue
-            chosen.append(Evidence(token=token, weight=round(float(push[idx]), 4)))
-        return tuple(chosen)
+        if self._centered_coef is None:
+            coef = self.pipeline.named_steps["clf"].coef_
+            self._centered_coef = coef - coef.mean(axis=0) if coef.shape[0] > 1 else coef
+        if self._readable is None:
+            # A single character ("是", "年") explains nothing to a reader.
+            self._readable = np.array([len(name) >= 2 for name in self._names()])
+        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        if self._centered_coef.shape[0] == 1:  # binary: one weight row, sign gives the class
+            sign = np.where(winners[row_of] == 1, 1.0, -1.0)
+            pushes = X.data * self._centered_coef[0, X.indices] * sign
+        else:
+            pushes = X.data * self._centered_coef[winners[row_of], X.indices]
+        keep = (pushes > 0) & self._readable[X.indices]
+        rows, cols, pushes = row_of[keep], X.indices[keep], pushes[keep]
+        order = np.lexsort((-pushes, rows))
+        bounds = np.searchsorted(rows[order], np.arange(X.shape[0] + 1))
+        return cols[order], pushes[order], bounds
+
+
+def _pick_evidence(
+    ranked: tuple[np.ndarray, np.ndarray, np.ndarray], row: int, names: list[str], limit: int
+) -> tuple[Evidence, ...]:
+    """The first ``limit`` features of one row's ranked slice, skipping repeats."""
+    cols, pushes, bounds = ranked
+    start, end = bounds[row], bounds[row + 1]
+    chosen: list[Evidence] = []
+    for col, push in zip(cols[start:end].tolist(), pushes[start:end].tolist()):
+        if len(chosen) >= limit:
+            break
+        token = names[col]
+        if any(token in e.token for e in chosen):
+            continue
+        chosen.append(Evidence(token=token, weight=round(push, 4)))
+    return tuple(chosen)

@@ -28,6 +28,8 @@ TERM_FREQUENCY = 20_000
 
 _NUMBER = re.compile(r"^[0-9０-９]+(?:[.．][0-9]+)?$")
 _CONTENT = re.compile(r"[^\W_]", re.UNICODE)
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_ASCII_RUN = re.compile(r"[0-9]+(?:\.[0-9]+)?|[^\W\d_]+")
 
 
 def load_policy_terms() -> list[str]:
@@ -42,12 +44,19 @@ def load_policy_terms() -> list[str]:
 
 
 def _clean(tokens: Iterable[str]) -> list[str]:
-    """Drop whitespace and punctuation tokens; fold numbers into one token."""
+    """Drop whitespace and punctuation tokens; fold numbers into one token.
+
+    A token without Chinese characters is re-split into its letter and digit
+    runs: the two segmenters disagree on ASCII punctuation inside such runs
+    (jieba-rs keeps ``2022-03-15`` whole, jieba cuts it at each ``-``).
+    """
     out = []
     for token in tokens:
         if not _CONTENT.search(token):
             continue
-        out.append(NUMBER_TOKEN if _NUMBER.match(token) else token)
+        pieces = [token] if _HAN.search(token) else _ASCII_RUN.findall(token) or [token]
+        for piece in pieces:
+            out.append(NUMBER_TOKEN if _NUMBER.match(piece) else piece)
     return out
 
 

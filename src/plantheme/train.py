@@ -88,14 +88,17 @@ def _data_summary(rows: Sequence[LabelledSentence]) -> dict[str, Any]:
     files: dict[str, list[LabelledSentence]] = {}
     for row in rows:
         files.setdefault(row.file, []).append(row)
+    # Hash the rows as read (text, theme, group), not the file bytes: the
+    # same data in CSV or JSONL, or re-saved by a spreadsheet, is the same data.
     digest = hashlib.sha256()
     file_entries = []
     for name in sorted(files):
-        data = Path(name).read_bytes()
-        digest.update(data)
+        file_digest = hashlib.sha256()
+        for row in files[name]:
+            file_digest.update(f"{row.text}\x1f{row.theme}\x1f{row.group}\x1e".encode("utf-8"))
+        digest.update(file_digest.digest())
         file_entries.append({
-            "file": Path(name).name, "rows": len(files[name]),
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "file": Path(name).name, "rows": len(files[name]), "sha256": file_digest.hexdigest(),
         })
     return {
         "rows": len(rows),

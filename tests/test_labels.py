@@ -1,0 +1,104 @@
+"""Reading labelled files, and the checks on the shipped labels/ data set."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from plantheme.errors import PlanthemeError
+from plantheme.labels import read_labelled_dir, read_labelled_file
+from plantheme.normalize import normalize_sentence
+from plantheme.settings import REPO_ROOT
+from plantheme.themes import THEME_IDS
+
+LABELS = REPO_ROOT / "labels"
+MIN_PER_THEME = 150
+MIN_TOTAL = 1200
+
+
+def test_reads_csv_and_jsonl(tmp_path: Path) -> None:
+    csv_file = tmp_path / "a.csv"
+    csv_file.write_text("text,theme,source\n推进河长制。,ecology,doc1\n\"多行\n文本。\",other,doc1\n",
+                        encoding="utf-8")
+    jsonl_file = tmp_path / "b.jsonl"
+    jsonl_file.write_text(json.dumps({"text": "新建幼儿园2所。", "theme": "welfare"}, ensure_ascii=False)
+                          + "\n\n", encoding="utf-8")
+    rows = read_labelled_file(csv_file) + read_labelled_file(jsonl_file)
+    assert [(r.theme, r.line) for r in rows] == [("ecology", 2), ("other", 3), ("welfare", 1)]
+    assert rows[1].text == "多行\n文本。"
+    assert rows[0].group == "doc1"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bad.csv", "text,theme\n推进河长制。,ecology\n加强管理。,safety\n", r"bad\.csv:3: field 'theme': unknown theme 'safety'"),
+        ("bad.csv", "text\n推进河长制。\n", r"bad\.csv:2: missing field 'theme'"),
+        ("bad.csv", "text,theme\n ,ecology\n", r"bad\.csv:2: field 'text' is empty"),
+        ("bad.jsonl", '{"text": "推进。", "theme": "ecology"}\n{"text": 3, "theme": "other"}\n', r"bad\.jsonl:2: field 'text' must be a string"),
+        ("bad.jsonl", '{"text": "推进。", "theme": "ecology"}\nnot json\n', r"bad\.jsonl:2: not valid JSON"),
+        ("bad.jsonl", '["a", "b"]\n', r"bad\.jsonl:1: not a JSON object"),
+        ("bad.txt", "x", r"expected a \.csv or \.jsonl"),
+    ],
+)
+def test_bad_rows_are_reported_with_file_and_line(tmp_path: Path, name: str, content: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(PlanthemeError, match=message):
+        read_labelled_file(path)
+
+
+def test_training_data_needs_a_source(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("text,theme\n推进河长制。,ecology\n", encoding="utf-8")
+    with pytest.raises(PlanthemeError, match="missing field 'source'"):
+        read_labelled_dir(tmp_path)
+
+
+# --- the shipped data set ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped() -> list:
+    return read_labelled_dir(LABELS)
+
+
+def test_shipped_labels_meet_the_minimums(shipped: list) -> None:
+    counts = Counter(row.theme for row in shipped)
+    assert set(counts) == set(THEME_IDS)
+    assert min(counts.values()) >= MIN_PER_THEME, counts
+    assert len(shipped) >= MIN_TOTAL
+
+
+def test_every_seed_document_is_labelled_in_full(shipped: list) -> None:
+    from plantheme.normalize import normalize
+    from plantheme.sentences import split_sentences
+
+    seeds = REPO_ROOT.parent / "shared" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip("../shared/seeds is not beside the checkout")
+    for path in sorted(seeds.glob("*.txt")):
+        doc = normalize(path.read_text(encoding="utf-8"))
+        units = [doc.original_text(u.start, u.end) for u in split_sentences(doc.text)]
+        labelled = [row.text for row in shipped if row.source == f"seeds/{path.name}"]
+        assert labelled == units, path.name
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W\d_]+", "", normalize_sentence(text))
+
+
+def test_no_exact_or_near_duplicates(shipped: list) -> None:
+    keys = Counter(_key(row.text) for row in shipped)
+    repeated = [k for k, n in keys.items() if n > 1]
+    assert not repeated, f"duplicated after normalisation: {repeated[:5]}"
+    texts = [_key(row.text) for row in shipped]
+    vectors = TfidfVectorizer(analyzer="char", ngram_range=(2, 3)).fit_transform(texts)
+    similarity = (vectors @ vectors.T).tocoo()
+    near = [(i, j, v) for i, j, v in zip(similarity.row, similarity.col, similarity.data)
+            if i < j and v > 0.9]
+    assert not near, [(shipped[i].text, shipped[j].text) for i, j, _ in near[:5]]

@@ -1,0 +1,72 @@
+"""Training: grouped CV keeps a source on one side of every fold; the best setting is refitted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY_ROWS
+from plantheme.errors import PlanthemeError
+from plantheme.labels import LabelledSentence
+from plantheme.train import cross_validate, train_model
+
+
+def _rows() -> list[LabelledSentence]:
+    rows = []
+    for theme, texts in TINY_ROWS.items():
+        for i, text in enumerate(texts):
+            group = f"doc{i % 3}"
+            rows.append(LabelledSentence(text, theme, group, group, "mem.csv", i + 2))
+    return rows
+
+
+def test_grouped_cv_never_sees_the_test_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    import plantheme.train as train
+
+    seen: list[tuple[set[str], set[str]]] = []
+    real = train._fit_predict
+    rows = _rows()
+    groups = [r.group for r in rows]
+
+    def spy(params, texts, themes, train_idx, test_idx):  # type: ignore[no-untyped-def]
+        seen.append(({groups[i] for i in train_idx}, {groups[i] for i in test_idx}))
+        return real(params, texts, themes, train_idx, test_idx)
+
+    monkeypatch.setattr(train, "_fit_predict", spy)
+    predicted = cross_validate({"features": "word"}, [r.text for r in rows], [r.theme for r in rows], groups, folds=3)
+    assert len(predicted) == len(rows) and all(predicted)
+    assert len(seen) == 3
+    for train_groups, test_groups in seen:
+        assert not train_groups & test_groups
+
+
+def test_train_picks_the_best_candidate_and_records_it() -> None:
+    grid = [{"features": "word", "C": 10.0}, {"features": "char", "C": 10.0}]
+    messages: list[str] = []
+    result = train_model(_rows(), grid=grid, folds=3, progress=messages.append)
+    best = max(result.candidates, key=lambda c: c.macro_f1)
+    assert result.params == best.params
+    assert len(messages) == 3  # one per candidate, one for the final fit
+    assert result.card.cv["folds"] == 3
+    assert result.card.training["rows"] == len(_rows())
+    assert result.card.training["per_theme"]["ecology"] == 5
+    assert result.report.n == len(_rows())
+    assert result.model.predict(["推进河长制。"])[0].theme in TINY_ROWS
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([], "no labelled rows"),
+        ([LabelledSentence("推进。", "ecology", "a", "a", "f", 1)] * 4, "at least two different themes"),
+    ],
+)
+def test_train_refuses_unusable_data(rows: list[LabelledSentence], message: str) -> None:
+    with pytest.raises(PlanthemeError, match=message):
+        train_model(rows, grid=[{"features": "word"}])
+
+
+def test_cv_needs_two_groups() -> None:
+    with pytest.raises(PlanthemeError, match="at least 2 sources"):
+        cross_validate({"features": "word"}, ["a。", "b。"], ["ecology", "other"], ["g", "g"])

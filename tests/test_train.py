@@ -52,6 +52,9 @@ def test_train_picks_the_best_candidate_and_records_it() -> None:
     assert result.card.training["rows"] == len(_rows())
     assert result.card.training["per_theme"]["ecology"] == 5
     assert result.report.n == len(_rows())
+    assert set(result.by_source) == {"doc0", "doc1", "doc2"}
+    assert sum(n for n, _ in result.by_source.values()) == len(_rows())
+    assert result.card.cv["by_source"]["doc0"]["rows"] == result.by_source["doc0"][0]
     assert result.model.predict(["推进河长制。"])[0].theme in TINY_ROWS
 
 

@@ -48,6 +48,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"chosen by grouped {card.cv['folds']}-fold CV: "
           + ", ".join(f"{k}={v}" for k, v in result.params.items()))
     print(format_report(result.report))
+    print("\naccuracy by source (out of fold)")
+    for source, (n, accuracy) in result.by_source.items():
+        print(f"  {source:<40} {accuracy:.3f}  ({n} rows)")
     if args.show_errors:
         print(f"\nmisclassified in CV (first {args.show_errors}): true -> predicted | source | text")
         for row, predicted in result.misclassified[: args.show_errors]:

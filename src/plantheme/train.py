@@ -54,6 +54,7 @@ class TrainResult:
     candidates: list[CandidateResult]
     card: ModelCard
     misclassified: list[tuple[LabelledSentence, str]] = field(default_factory=list)
+    by_source: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 def _fit_predict(params: dict[str, Any], texts: list[str], themes: list[str],
@@ -153,11 +154,23 @@ def train_model(
         params={**params, "pipeline": [name for name, _ in pipeline.steps]},
     )
     misclassified = [(row, pred) for row, pred in zip(rows, predicted) if pred != row.theme]
+    by_source = _accuracy_by_source(rows, predicted)
+    card.cv["by_source"] = {k: {"rows": n, "accuracy": round(a, 4)} for k, (n, a) in by_source.items()}
     return TrainResult(
         model=ThemeModel(pipeline=pipeline),
         params=params, report=report, candidates=candidates, card=card,
-        misclassified=misclassified,
+        misclassified=misclassified, by_source=by_source,
     )
+
+
+def _accuracy_by_source(
+    rows: Sequence[LabelledSentence], predicted: Sequence[str]
+) -> dict[str, tuple[int, float]]:
+    """Out-of-fold accuracy per source (each real document; written rows together)."""
+    hits: dict[str, list[bool]] = {}
+    for row, theme in zip(rows, predicted):
+        hits.setdefault(row.source or row.group, []).append(theme == row.theme)
+    return {source: (len(h), sum(h) / len(h)) for source, h in sorted(hits.items())}
 
 
 def _describe(params: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ probabilities for all eight themes and linear weights to explain each decision.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
@@ -20,13 +21,14 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from .features import CharNgramTfidf
 from .normalize import normalize_sentence
 from .themes import THEME_IDS
-from .tokenize import tokenize
+from .tokenize import fast_cut, tokenize
 
 __all__ = [
     "FeatureSet", "TextNormalizer", "build_pipeline", "Evidence", "Prediction", "ThemeModel",
 ]
 
 FeatureSet = Literal["word", "char", "union"]
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 class TextNormalizer(TransformerMixin, BaseEstimator):
     """Pipeline step that normalises each raw sentence (stateless)."""
 
@@ -106,9 +108,9 @@ class ThemeModel:
 
     pipeline: Pipeline
     model_id: str = "unsaved"
-    _feature_names: list[str] | None = field(default=None, repr=False)
+    _columns: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
+    _by_name: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _centered_coef: np.ndarray | None = field(default=None, repr=False)
-    _readable: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def themes(self) -> tuple[str, ...]:
@@ -134,8 +136,7 @@ class ThemeModel:
         # A model trained without some theme scores it 0; output always has all eight.
         column = [classes.index(t) if t in classes else -1 for t in THEME_IDS]
         winners = proba.argmax(axis=1)
-        ranked = self._ranked_evidence(X, winners) if evidence else None
-        names = self._names() if evidence else []
+        pushes = self._pushes(X, winners) if evidence else None
         results = []
         for i, k in enumerate(winners):
             row = proba[i]
@@ -143,58 +144,66 @@ class ThemeModel:
                 theme=classes[k],
                 confidence=float(row[k]),
                 scores={t: float(row[c]) if c >= 0 else 0.0 for t, c in zip(THEME_IDS, column)},
-                evidence=_pick_evidence(ranked, i, names, evidence)
-                if ranked is not None else (),
+                evidence=self._word_evidence(clean[i], X, pushes, i, evidence)
+                if pushes is not None else (),
             ))
         return results
 
-    def _names(self) -> list[str]:
-        if self._feature_names is None:
-            names = self.pipeline.named_steps["features"].get_feature_names_out()
-            self._feature_names = [str(n).split("__", 1)[-1].strip() for n in names]
-        return self._feature_names
+    def _word_columns(self, word: str) -> tuple[int, ...]:
+        """Columns of the features inside ``word``: its n-grams, or itself as a word.
 
-    def _ranked_evidence(
-        self, X: Any, winners: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Readable features with a positive push, as (column, push) sorted by row then
-        push descending, and each row's bounds in them.
+        Empty for a word a reader would not take as evidence (one character,
+        no Chinese). Cached: plan text repeats its words.
+        """
+        if self._columns is None:
+            names = self.pipeline.named_steps["features"].get_feature_names_out()
+            by_name: dict[str, list[int]] = {}
+            for col, name in enumerate(names):
+                by_name.setdefault(str(name).split("__", 1)[-1], []).append(col)
+            self._by_name, self._columns = by_name, {}
+        cached = self._columns.get(word)
+        if cached is None:
+            cached = ()
+            if len(word) >= 2 and _HAN.search(word):
+                pieces = {word[i:j] for i in range(len(word)) for j in range(i + 1, min(i + 3, len(word)) + 1)}
+                pieces.add(word)
+                cached = tuple(col for piece in pieces for col in self._by_name.get(piece, ()))
+            self._columns[word] = cached
+        return cached
+
+    def _pushes(self, X: Any, winners: np.ndarray) -> np.ndarray:
+        """For every stored value of ``X``, its push towards its row's predicted theme.
 
         The push of a feature is its TF-IDF value times the class weight minus
         the mean weight over classes (softmax is invariant to that shift, so
-        the difference is what moves the decision). One sort for the batch.
+        the difference is what moves the decision).
         """
         if self._centered_coef is None:
             coef = self.pipeline.named_steps["clf"].coef_
             self._centered_coef = coef - coef.mean(axis=0) if coef.shape[0] > 1 else coef
-        if self._readable is None:
-            # A single character ("是", "年") explains nothing to a reader.
-            self._readable = np.array([len(name) >= 2 for name in self._names()])
         row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
         if self._centered_coef.shape[0] == 1:  # binary: one weight row, sign gives the class
             sign = np.where(winners[row_of] == 1, 1.0, -1.0)
-            pushes = X.data * self._centered_coef[0, X.indices] * sign
-        else:
-            pushes = X.data * self._centered_coef[winners[row_of], X.indices]
-        keep = (pushes > 0) & self._readable[X.indices]
-        rows, cols, pushes = row_of[keep], X.indices[keep], pushes[keep]
-        order = np.lexsort((-pushes, rows))
-        bounds = np.searchsorted(rows[order], np.arange(X.shape[0] + 1))
-        return cols[order], pushes[order], bounds
+            return X.data * self._centered_coef[0, X.indices] * sign
+        return X.data * self._centered_coef[winners[row_of], X.indices]
 
+    def _word_evidence(
+        self, text: str, X: Any, pushes: np.ndarray, row: int, limit: int
+    ) -> tuple[Evidence, ...]:
+        """The words of ``text`` whose features pushed the predicted theme most.
 
-def _pick_evidence(
-    ranked: tuple[np.ndarray, np.ndarray, np.ndarray], row: int, names: list[str], limit: int
-) -> tuple[Evidence, ...]:
-    """The first ``limit`` features of one row's ranked slice, skipping repeats."""
-    cols, pushes, bounds = ranked
-    start, end = bounds[row], bounds[row + 1]
-    chosen: list[Evidence] = []
-    for col, push in zip(cols[start:end].tolist(), pushes[start:end].tolist()):
-        if len(chosen) >= limit:
-            break
-        token = names[col]
-        if any(token in e.token for e in chosen):
-            continue
-        chosen.append(Evidence(token=token, weight=round(push, 4)))
-    return tuple(chosen)
+        Character n-grams are what the model weighs but not what a reader
+        reads ("长制，", "0个"): each word of the sentence (jieba) gets the sum of
+        the pushes of the features inside it, its n-grams or itself as a word
+        feature, and the words with the largest positive sums are the evidence.
+        """
+        start, end = X.indptr[row], X.indptr[row + 1]
+        push_of = dict(zip(X.indices[start:end].tolist(), pushes[start:end].tolist()))
+        scored: dict[str, float] = {}
+        for word in fast_cut()(text):
+            if word not in scored:
+                columns = self._word_columns(word)
+                if columns:
+                    scored[word] = sum(push_of.get(col, 0.0) for col in columns)
+        best = sorted((w for w in scored if scored[w] > 0), key=lambda w: -scored[w])[:limit]
+        return tuple(Evidence(token=w, weight=round(scored[w], 4)) for w in best)

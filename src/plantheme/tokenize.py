@@ -52,6 +52,9 @@ def _clean(tokens: Iterable[str]) -> list[str]:
     """
     out = []
     for token in tokens:
+        if "\u4e00" <= token[0] <= "\u9fff":  # the common case: a Chinese word
+            out.append(token)
+            continue
         if not _CONTENT.search(token):
             continue
         pieces = [token] if _HAN.search(token) else _ASCII_RUN.findall(token) or [token]
@@ -61,7 +64,8 @@ def _clean(tokens: Iterable[str]) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _fast_cut() -> Callable[[str], list[str]]:
+def fast_cut() -> Callable[[str], list[str]]:
+    """The raw rjieba segmenter with the policy terms (punctuation and numbers kept)."""
     import rjieba
 
     segmenter = rjieba.Jieba()
@@ -85,7 +89,7 @@ def _reference_cut() -> Callable[[str], list[str]]:
 
 def tokenize(text: str) -> list[str]:
     """Word tokens of one normalised sentence (rjieba with the policy terms)."""
-    return _clean(_fast_cut()(text))
+    return _clean(fast_cut()(text))
 
 
 def tokenize_reference(text: str) -> list[str]:

@@ -73,3 +73,21 @@ def test_train_refuses_unusable_data(rows: list[LabelledSentence], message: str)
 def test_cv_needs_two_groups() -> None:
     with pytest.raises(PlanthemeError, match="at least 2 sources"):
         cross_validate({"features": "word"}, ["a。", "b。"], ["ecology", "other"], ["g", "g"])
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        # a clear winner wins whatever its cost
+        ([("union", 0.95), ("char", 0.90), ("word", 0.85)], 0),
+        # within the tolerance the cheapest features win
+        ([("union", 0.922), ("char", 0.9216), ("word", 0.80)], 1),
+        # among tied candidates of one feature set, the higher score
+        ([("char", 0.910), ("char", 0.912), ("union", 0.913)], 1),
+    ],
+)
+def test_choose_candidate_prefers_cheap_features_on_ties(scores: list[tuple[str, float]], expected: int) -> None:
+    from plantheme.train import CandidateResult, choose_candidate
+
+    candidates = [CandidateResult({"features": f, "C": 1.0}, m, m) for f, m in scores]
+    assert choose_candidate(candidates, tolerance=0.005) == expected

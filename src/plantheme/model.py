@@ -133,17 +133,22 @@ class ThemeModel:
         clf: LogisticRegression = steps["clf"]
         proba = clf.predict_proba(X)
         classes = list(clf.classes_)
-        # A model trained without some theme scores it 0; output always has all eight.
-        column = [classes.index(t) if t in classes else -1 for t in THEME_IDS]
+        # One row of plain floats per text, in taxonomy order; a model trained
+        # without some theme scores it 0, so output always has all eight.
+        ordered = np.zeros((len(clean), len(THEME_IDS)))
+        for j, theme in enumerate(THEME_IDS):
+            if theme in classes:
+                ordered[:, j] = proba[:, classes.index(theme)]
         winners = proba.argmax(axis=1)
+        winner_themes = [classes[k] for k in winners.tolist()]
+        winner_columns = [THEME_IDS.index(t) for t in winner_themes]
         pushes = self._pushes(X, winners) if evidence else None
         results = []
-        for i, k in enumerate(winners):
-            row = proba[i]
+        for i, (row, theme, j) in enumerate(zip(ordered.tolist(), winner_themes, winner_columns)):
             results.append(Prediction(
-                theme=classes[k],
-                confidence=float(row[k]),
-                scores={t: float(row[c]) if c >= 0 else 0.0 for t, c in zip(THEME_IDS, column)},
+                theme=theme,
+                confidence=row[j],
+                scores=dict(zip(THEME_IDS, row)),
                 evidence=self._word_evidence(clean[i], X, pushes, i, evidence)
                 if pushes is not None else (),
             ))

@@ -88,7 +88,7 @@ class _Mapped:
 
     def sub(
         self, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str] | str,
-        when: str = "",
+        when: str = "", same_length: bool = False,
     ) -> "_Mapped":
         """``re.sub`` that keeps the map: a same-length replacement maps char to char,
         any other maps every new character to the start of the match.
@@ -101,6 +101,9 @@ class _Mapped:
             return self
         if self.offsets is None:
             return _Mapped(pattern.sub(repl, self.text), None)
+        if same_length:
+            # Each match becomes as many characters as it had: the map stands.
+            return _Mapped(pattern.sub(repl, self.text), self.offsets)
         pieces: list[str] = []
         offsets: list[int] = []
         last = 0
@@ -248,7 +251,9 @@ def _find_garbled(text: str) -> list[tuple[int, int]]:
 
 # --- markup, width and whitespace ---------------------------------------------
 
-_MD_EMPHASIS = re.compile(r"\*\*|__|(?<![*\w])\*(?=\S)|(?<=\S)\*(?![*\w])")
+# "**", "__" and any "*" not between ASCII letters or digits ("3*4" stays):
+# in plan text a star is markdown or a footnote mark, never content.
+_MD_EMPHASIS = re.compile(r"\*\*|__|\*(?<![A-Za-z0-9]\*)|\*(?![A-Za-z0-9])")
 _MD_LINE_MARKS = "#-*+>•·●○▪▫◆◇■□►√"
 _MD_LINE_START = re.compile(
     r"(?m)^[ \t]*(?:(?:#{1,6}|[-*+])[ \t]+|>[ \t]*|[•·●○▪▫◆◇■□►√]+[ \t]*)+(?=\S)"
@@ -257,13 +262,17 @@ _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|/|\.)[^)\s]*\)")
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff05\uff0e\u3000]")
 _TO_FULLWIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？", "(": "（", ")": "）"}
 # ASCII punctuation between ASCII alphanumerics (1,000 / 3:1 / a(b)) stays ASCII.
-_ASCII_PUNCT = re.compile(r"(?<![A-Za-z0-9])[,;:!?()]|[,;:!?()](?![A-Za-z0-9])")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
-_LINE_EDGE_SPACES = re.compile(r"(?m)^[ \t]+|[ \t]+$")
+# The mark comes first in each branch so the scan tests one character per position.
+_ASCII_PUNCT = re.compile(r"[,;:!?()](?<![A-Za-z0-9][,;:!?()])|[,;:!?()](?![A-Za-z0-9])")
+# Runs of blanks other than one plain space (which needs no change).
+_SPACES = re.compile(r"(?! (?![ \t\u00a0\u2000-\u200b\u3000]))[ \t\u00a0\u2000-\u200b\u3000]+")
+_LINE_EDGE_SPACES = re.compile(r"(?m)^ +| +(?=\n|\Z)")
 # Whitespace beside Chinese text (Han, Chinese punctuation, digits touching Han).
 _CJK_ANY = f"{_HAN}{_CJK_PUNCT}"
+# Blank runs are single spaces by now; the space comes first in each branch so
+# the scan tests one character per position before any lookaround.
 _SPACE_IN_CJK = re.compile(
-    f"(?<=[{_CJK_ANY}]) +(?=[{_CJK_ANY}0-9A-Za-z%])|(?<=[0-9A-Za-z%]) +(?=[{_CJK_ANY}])"
+    f" (?<=[{_CJK_ANY}] )(?=[{_CJK_ANY}0-9A-Za-z%])| (?<=[0-9A-Za-z%] )(?=[{_CJK_ANY}])"
 )
 
 # --- line joining -------------------------------------------------------------
@@ -395,28 +404,36 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
         mapped = _Mapped("".join(chars), mapped.offsets)
     mapped = mapped.sub(_PINYIN_ANNOTATION, _drop_pinyin, when="(（")
     mapped = mapped.translate_same_length(_t2s().convert)
-    mapped = mapped.sub(_FULLWIDTH_ALNUM, _to_halfwidth)
-    mapped = mapped.sub(_SPACES, " ")
+    mapped = mapped.sub(_FULLWIDTH_ALNUM, _to_halfwidth, same_length=True)
     mapped = mapped.sub(_MD_LINK, r"\1", when="[")
     mapped = mapped.sub(_MD_EMPHASIS, "", when="*_")
     mapped = mapped.sub(_MD_LINE_START, "", when=_MD_LINE_MARKS)
+    mapped = mapped.sub(_SPACES, " ")
     mapped = mapped.sub(_LINE_EDGE_SPACES, "", when=" \t")
-    mapped = mapped.sub(_ASCII_PUNCT, _to_fullwidth, when=",;:!?()")
+    mapped = mapped.sub(_ASCII_PUNCT, _to_fullwidth, when=",;:!?()", same_length=True)
     if " " in mapped.text:
         mapped = _split_heading_lines(mapped)
     mapped = _join_broken_lines(mapped)
     mapped = mapped.sub(_BLANK_LINES, "\n", when="\n")
     mapped = mapped.sub(_SPACE_IN_CJK, "", when=" ")
-    mapped = mapped.sub(_OUTER_SPACE, "", when=" \n")
+    mapped = _strip_outer(mapped)
     if garbled:
-        mapped = mapped.sub(_LOST_BYTE_RE, "?")
+        mapped = mapped.sub(_LOST_BYTE_RE, "?", same_length=True)
     return mapped
 
 
 _PREPARE = re.compile("\ufeff|\r(?=\n)|\ufdd0")
 _LINE_BREAKS = re.compile("[\r\u2028\u2029\x0b\x0c\x85]")
 _BLANK_LINES = re.compile(r"\n{2,}")
-_OUTER_SPACE = re.compile(r"^\s+|\s+$")
+def _strip_outer(mapped: _Mapped) -> _Mapped:
+    text = mapped.text
+    start = len(text) - len(text.lstrip())
+    end = len(text.rstrip())
+    if start == 0 and end == len(text):
+        return mapped
+    end = max(end, start)
+    offsets = None if mapped.offsets is None else mapped.offsets[start:end] + [mapped.offsets[-1]]
+    return _Mapped(text[start:end], offsets)
 _LOST_BYTE_RE = re.compile(_LOST_BYTE)
 
 

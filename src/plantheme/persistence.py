@@ -33,7 +33,7 @@ from .errors import PlanthemeError
 from .model import ThemeModel
 from .themes import THEME_IDS
 
-__all__ = ["ModelCard", "save_model", "load_model", "load_card", "FORMAT_VERSION"]
+__all__ = ["ModelCard", "save_model", "load_model", "load_card", "file_sha256", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
@@ -67,7 +67,8 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -82,7 +83,7 @@ def save_model(model: ThemeModel, card: ModelCard, out_dir: Path) -> ModelCard:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
         joblib.dump(model.pipeline, tmp / MODEL_FILE, compress=3)
-        card.model_sha256 = _sha256(tmp / MODEL_FILE)
+        card.model_sha256 = file_sha256(tmp / MODEL_FILE)
         card.model_id = f"{out_dir.name}-{card.model_sha256[:12]}"
         card.created = card.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
         card.versions = card.versions or library_versions()
@@ -151,7 +152,7 @@ def load_model(model_dir: Path) -> tuple[ThemeModel, ModelCard]:
     model_path = model_dir / MODEL_FILE
     if not model_path.is_file():
         raise PlanthemeError(f"{model_path}: missing; retrain the model with `plantheme train`")
-    if _sha256(model_path) != card.model_sha256:
+    if file_sha256(model_path) != card.model_sha256:
         raise PlanthemeError(
             f"{model_path}: checksum does not match {CARD_FILE}; the file is corrupt or was"
             " replaced. Retrain with `plantheme train` or restore the folder"

@@ -25,7 +25,12 @@ class Settings(BaseSettings):
     max_batch: int = 1_000
     max_body_bytes: int = 2_000_000
     max_document_chars: int = 2_000_000
+    # Sentences shown in the report of `plantheme tag` (all are in sentences.csv).
+    report_max_sentences: int = 20_000
     low_confidence: float = 0.5
+    # Service: how long the prediction worker waits for concurrent requests to
+    # join one predict call (see plantheme_service.batching); 0 turns it off.
+    predict_linger_ms: float = 2.0
 
 
 def load_settings(**overrides: object) -> Settings:

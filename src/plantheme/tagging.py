@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ from .normalize import normalize
 from .sentences import split_sentences
 from .themes import THEME_IDS
 
-__all__ = ["TaggedSentence", "TaggedDocument", "tag_text"]
+__all__ = ["TaggedSentence", "TaggedDocument", "tag_text", "run_tag_command", "GARBLED", "LOW_CONFIDENCE"]
 
 GARBLED = "garbled"
 LOW_CONFIDENCE = "low_confidence"
@@ -92,3 +93,16 @@ def tag_text(
         dominant=dominant,
         garbled=bool(doc.garbled),
     )
+
+
+def run_tag_command(args: argparse.Namespace) -> int:
+    """``plantheme tag DIR``: tag a folder of documents (see :mod:`plantheme.corpus_tagging`).
+
+    Returns the exit status: 0 when every file was tagged or deliberately
+    skipped, 1 when any failed (the outputs are written all the same), 2 for
+    bad arguments.
+    """
+    # Imported here: corpus_tagging builds on tag_text from this module.
+    from .corpus_tagging import run_tag_command as run
+
+    return run(args)

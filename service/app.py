@@ -1,0 +1,134 @@
+"""The FastAPI application of the prediction service: :func:`create_app`.
+
+Endpoints are thin: validation lives in the request models, the work in the
+library (``ThemeModel.predict`` through the batcher, ``tag_text``), the shaping
+in :mod:`plantheme_service.responses`. Classification is CPU work, so it never
+runs on the event loop: single predictions go to the batcher's worker thread,
+documents to the thread pool; ``/health`` keeps answering meanwhile.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads endpoint annotations
+# when the endpoints are defined, and the request models are local to
+# create_app (they carry the limits of its settings).
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+
+from plantheme import __version__
+from plantheme.settings import Settings, load_settings
+
+from .errors import ApiError, install_error_handlers
+from .lifespan import STATE_KEY, LoadedModel, StartupFailureMiddleware, model_lifespan
+from .request_limits import RequestLimitMiddleware
+from .responses import card_body, document_body, prediction_body, themes_body
+from .schemas import (
+    PREDICT_EXAMPLES, TAG_EXAMPLES, ErrorResponse, HealthResponse, ModelCardOut, PredictResponse,
+    TagResponse, ThemesResponse, request_models,
+)
+
+__all__ = ["create_app", "app_from_environment"]
+
+PREDICT_PATH = "/v1/predict"
+TAG_PATH = "/v1/tag"
+
+_DESCRIPTION = """
+给中国地方政府工作计划、政府工作报告中的每一句话标注政策主题（八类）。
+
+Tags each sentence of Chinese local-government plans with one of eight policy
+themes (`GET /v1/themes`). Every error is `{"error": {"code", "message", "field"}}`.
+"""
+
+
+def _error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorResponse} for status in statuses}
+
+
+def _loaded(request: Request) -> LoadedModel:
+    loaded = getattr(request.state, STATE_KEY, None)
+    if loaded is None:
+        # Only reachable when a server runs the app without its lifespan (uvicorn --lifespan off).
+        raise ApiError(503, "model_not_loaded", "no model is loaded; start the service with its lifespan")
+    return loaded
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the service for ``settings``; the model is loaded when the app starts (lifespan)."""
+    models = request_models(settings)
+    PredictRequest = models.predict
+    TagRequest = models.tag
+
+    app = FastAPI(
+        title="plantheme",
+        version=__version__,
+        summary="政策主题分类服务 · policy-theme classifier for Chinese local-government plans",
+        description=_DESCRIPTION,
+        lifespan=model_lifespan(settings),
+        responses=_error_responses(404, 405),
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        RequestLimitMiddleware,  # type: ignore[arg-type]
+        max_body_bytes=settings.max_body_bytes,
+        json_paths=(PREDICT_PATH, TAG_PATH),
+    )
+    app.add_middleware(StartupFailureMiddleware)  # type: ignore[arg-type]
+    body_errors = _error_responses(400, 413, 415, 422)
+
+    @app.post(PREDICT_PATH, response_model=PredictResponse, responses=body_errors, tags=["predict"],
+              summary="预测文本主题 · predict the theme of texts")
+    async def predict(
+        request: Request,
+        body: Annotated[PredictRequest, Body(openapi_examples=PREDICT_EXAMPLES)],  # type: ignore[valid-type]
+    ) -> Any:
+        """Classify 1..max_batch texts, in order; with `"split": true`, every sentence of each text."""
+        loaded = _loaded(request)
+        # Sentences go through the batcher's thread (merged with concurrent requests);
+        # split texts are whole documents, tagged in the thread pool. Neither runs on the loop.
+        if body.split:  # type: ignore[attr-defined]
+            results = await run_in_threadpool(
+                lambda: [document_body(loaded.model, text, low_confidence=settings.low_confidence)
+                         for text in body.texts]  # type: ignore[attr-defined]
+            )
+        else:
+            predictions = await asyncio.wrap_future(loaded.batcher.submit(body.texts))  # type: ignore[attr-defined]
+            results = [prediction_body(p) for p in predictions]
+        return {"model": loaded.model.model_id, "results": results}
+
+    @app.post(TAG_PATH, response_model=TagResponse, responses=body_errors, tags=["predict"],
+              summary="整篇文档分句标注 · tag every sentence of one document")
+    def tag(
+        request: Request,
+        body: Annotated[TagRequest, Body(openapi_examples=TAG_EXAMPLES)],  # type: ignore[valid-type]
+    ) -> Any:
+        """Split one document into sentences, classify each, and give the theme counts and shares."""
+        loaded = _loaded(request)
+        document = document_body(loaded.model, body.text, low_confidence=settings.low_confidence)  # type: ignore[attr-defined]
+        return {"model": loaded.model.model_id, **document}
+
+    @app.get("/v1/themes", response_model=ThemesResponse, tags=["reference"],
+             summary="八类政策主题 · the eight themes")
+    async def themes() -> Any:
+        """The eight theme ids with their Chinese names and descriptions, in taxonomy order."""
+        return themes_body()
+
+    @app.get("/v1/model", response_model=ModelCardOut, tags=["reference"],
+             summary="模型信息 · the loaded model's card")
+    async def model_card(request: Request) -> Any:
+        """Training data counts, cross-validation metrics, parameters, versions and creation time."""
+        return card_body(_loaded(request).card)
+
+    @app.get("/health", response_model=HealthResponse, tags=["operations"],
+             summary="存活检查 · liveness")
+    async def health(request: Request) -> Any:
+        """Answers as long as the server runs (also during a large batch), with the model id."""
+        return {"status": "ok", "model": _loaded(request).model.model_id}
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """App factory for worker processes: settings from ``PLANTHEME_*`` variables."""
+    return create_app(load_settings())

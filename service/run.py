@@ -1,0 +1,90 @@
+"""``plantheme serve``: run the service with uvicorn.
+
+Options given on the command line win over ``PLANTHEME_*`` variables, which win
+over the defaults (one :class:`plantheme.settings.Settings`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+from pydantic import ValidationError
+
+from plantheme.errors import PlanthemeError
+from plantheme.persistence import load_model
+from plantheme.settings import Settings, load_settings
+
+from .app import create_app
+
+__all__ = ["serve"]
+
+
+def _say(message: str) -> None:
+    print(f"plantheme: error: {message}", file=sys.stderr, flush=True)
+
+
+def _check(settings: Settings) -> str | None:
+    if settings.workers < 1:
+        return f"--workers must be at least 1, not {settings.workers}"
+    if not 0 <= settings.port <= 65535:
+        return f"--port must be between 0 and 65535, not {settings.port}"
+    return None
+
+
+def serve(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    model_dir: Path | None = None,
+    workers: int | None = None,
+) -> int:
+    """Serve until interrupted; returns the exit status (1 when the model cannot be loaded)."""
+    try:
+        settings = load_settings(host=host, port=port, model_dir=model_dir, workers=workers)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PLANTHEME_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        _say(f"invalid settings: {problems}")
+        return 2
+    problem = _check(settings)
+    if problem:
+        _say(problem)
+        return 2
+
+    if settings.workers == 1:
+        # The lifespan loads the model; a failure there is logged as its one-line message.
+        server = uvicorn.Server(uvicorn.Config(
+            create_app(settings), host=settings.host, port=settings.port, lifespan="on",
+        ))
+        try:
+            server.run()
+        except SystemExit:
+            pass  # uvicorn exits when start-up fails; it has logged why
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises Ctrl-C after its graceful shutdown: a normal stop
+        return 0 if server.started else 1
+
+    # Several workers: the supervisor of older uvicorn releases restarts a worker
+    # that dies in start-up, forever. A model that cannot load is caught here first.
+    try:
+        load_model(settings.model_dir)
+    except PlanthemeError as exc:
+        _say(str(exc))
+        return 1
+    # Worker processes import the app afresh; they read the resolved settings from the environment.
+    for name, value in settings.model_dump().items():
+        os.environ[f"PLANTHEME_{name.upper()}"] = str(value)
+    try:
+        uvicorn.run(
+            "plantheme_service.app:app_from_environment", factory=True, host=settings.host,
+            port=settings.port, workers=settings.workers, lifespan="on",
+        )
+    except SystemExit as exc:
+        return 0 if exc.code in (0, None) else 1  # a worker could not start; uvicorn said why
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,122 @@
+"""The cache of tagged documents under ``OUTDIR/.cache/`` that makes reruns incremental.
+
+An entry holds one document's lines of ``sentences.jsonl`` and rows of
+``sentences.csv``, ready to append, plus a summary. Its key covers the
+content's sha256, the document's path, the model id, the low-confidence
+threshold and the plantheme version: a document is tagged again only when one
+of those changes. (The path is in the key because the rendered lines carry it;
+a renamed document is tagged again.)
+
+Files of an entry: ``KEY.jsonl``, ``KEY.csv`` and ``KEY.json``, the summary,
+which records the byte size of the other two and is written last. Each file is
+written to a temporary name and renamed into place, so an entry counts only
+when its summary exists and the sizes match: an interrupted run leaves whole
+entries or none, and the next run resumes from them.
+
+The workers write entries; the main process only copies their bytes into the
+outputs, so it stays light however many workers there are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from . import __version__
+from .tag_outputs import RenderedSentences, atomic_file
+from .tag_records import SentenceRecord
+
+__all__ = ["CachedSummary", "TagCache", "CACHE_FORMAT"]
+
+CACHE_FORMAT = 2
+
+
+@dataclass(frozen=True)
+class CachedSummary:
+    """What a cache entry records about its document besides the sentences."""
+
+    format: str
+    encoding: str
+    sentences: int
+    counts: dict[str, int]
+    dominant: str
+    garbled: int
+    low_confidence: int
+    jsonl_bytes: int = 0
+    csv_bytes: int = 0
+
+
+class TagCache:
+    """Cache entries in one folder, keyed by :meth:`key`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    @staticmethod
+    def key(sha256: str, path: str, model_id: str, low_confidence: float) -> str:
+        """The cache key of a document's content at ``path``, tagged by one model with one threshold."""
+        material = f"{CACHE_FORMAT}|{__version__}|{sha256}|{path}|{model_id}|{low_confidence!r}"
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    def _file(self, key: str, suffix: str) -> Path:
+        return self.folder / f"{key}{suffix}"
+
+    def has_entries(self) -> bool:
+        """True when the folder holds at least one entry (a first run has nothing to look up)."""
+        return self.folder.is_dir() and any(self.folder.glob("*.json"))
+
+    def summary(self, key: str) -> CachedSummary | None:
+        """The summary of the entry for ``key``, or None when there is no complete entry."""
+        try:
+            raw = json.loads(self._file(key, ".json").read_text(encoding="utf-8"))
+            if raw.pop("cache_format") != CACHE_FORMAT:
+                return None
+            summary = CachedSummary(**raw)
+            complete = (self._file(key, ".jsonl").stat().st_size == summary.jsonl_bytes
+                        and self._file(key, ".csv").stat().st_size == summary.csv_bytes)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return summary if complete else None
+
+    def write(self, key: str, summary: CachedSummary, rendered: RenderedSentences) -> CachedSummary:
+        """Store an entry (sentences first, the summary last); return the summary with the sizes."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        jsonl = rendered.jsonl.encode("utf-8")
+        rows = rendered.csv.encode("utf-8")
+        for suffix, data in ((".jsonl", jsonl), (".csv", rows)):
+            with atomic_file(self._file(key, suffix), binary=True, durable=False) as handle:
+                handle.write(data)
+        summary = CachedSummary(**{**asdict(summary), "jsonl_bytes": len(jsonl), "csv_bytes": len(rows)})
+        with atomic_file(self._file(key, ".json"), newline="\n", durable=False) as handle:
+            json.dump({"cache_format": CACHE_FORMAT, **asdict(summary)}, handle, ensure_ascii=False)
+        return summary
+
+    def copy_sentences(self, key: str, jsonl: BinaryIO, csv_rows: BinaryIO) -> None:
+        """Append the entry's sentence lines and CSV rows to the outputs, byte for byte."""
+        for suffix, out in ((".jsonl", jsonl), (".csv", csv_rows)):
+            with self._file(key, suffix).open("rb") as handle:
+                shutil.copyfileobj(handle, out, 1 << 20)
+
+    def sentences(self, key: str) -> Iterator[SentenceRecord]:
+        """The entry's sentences, in order, parsed lazily."""
+        with self._file(key, ".jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                yield SentenceRecord.from_json(line)
+
+    def prune(self, keep: set[str]) -> int:
+        """Delete the files of entries not in ``keep`` and stale temporary files; return how many."""
+        removed = 0
+        if not self.folder.is_dir():
+            return 0
+        for entry in self.folder.iterdir():
+            name = entry.name
+            stale_tmp = name.startswith(".") and name.endswith(".tmp")
+            unused = not name.startswith(".") and name.split(".", 1)[0] not in keep
+            if stale_tmp or unused:
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed

@@ -1,0 +1,136 @@
+"""The records of a folder tagging run: one per sentence, one per file, and the run's totals.
+
+Shared by the cache, the output writers and the HTML report, so each field is
+defined once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import NamedTuple
+
+from .themes import THEME_IDS
+
+__all__ = ["SentenceRecord", "DocumentOutcome", "RunTotals", "TAGGED", "SKIPPED", "FAILED"]
+
+TAGGED = "tagged"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+
+class SentenceRecord(NamedTuple):
+    """One tagged sentence as written to ``sentences.jsonl`` (without the document path).
+
+    ``start``/``end`` index the normalised text; ``text`` is the sentence as the
+    document has it; ``confidence`` is rounded to 4 digits.
+    """
+
+    # A NamedTuple rather than a frozen dataclass: one is made per sentence, and
+    # a frozen dataclass takes eight times as long to build.
+
+    index: int
+    start: int
+    end: int
+    text: str
+    theme: str
+    confidence: float
+    flags: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        """The JSON object of the sentence on one line, keys in output order."""
+        # Formatted directly: json.dumps of a dict per sentence was a tenth of the
+        # tagging time. Only the text needs escaping, with the function
+        # json.dumps(..., ensure_ascii=False) itself uses; theme ids and flags are
+        # plain identifiers, ints and floats print as JSON numbers.
+        flags = ", ".join(f'"{flag}"' for flag in self.flags)
+        return (f'{{"index": {self.index}, "start": {self.start}, "end": {self.end}, '
+                f'"text": {encode_basestring(self.text)}, "theme": "{self.theme}", '
+                f'"confidence": {self.confidence!r}, "flags": [{flags}]}}')
+
+    def to_csv(self, doc_field: str) -> str:
+        """The row of ``sentences.csv``; ``doc_field`` is the document path as a CSV field."""
+        # Formatted directly for speed, like to_json: the text is always quoted
+        # (valid CSV whatever it holds, newlines included); the other fields are
+        # numbers and identifiers that need no quoting.
+        text = self.text.replace('"', '""')
+        return (f'{doc_field},{self.index},{self.start},{self.end},{self.theme},'
+                f'{self.confidence!r},{";".join(self.flags)},"{text}"\r\n')
+
+    @classmethod
+    def from_json(cls, line: str) -> "SentenceRecord":
+        """Parse a line written by :meth:`to_json`."""
+        raw = json.loads(line)
+        return cls(index=raw["index"], start=raw["start"], end=raw["end"], text=raw["text"],
+                   theme=raw["theme"], confidence=raw["confidence"], flags=tuple(raw["flags"]))
+
+
+def _zero_counts() -> dict[str, int]:
+    return {theme: 0 for theme in THEME_IDS}
+
+
+@dataclass(frozen=True)
+class DocumentOutcome:
+    """What became of one file: its manifest entry and its row of ``documents.csv``.
+
+    ``status`` is ``tagged``, ``skipped`` or ``failed`` (then ``reason`` says
+    why); ``reused`` marks a document whose sentences came from the cache of an
+    earlier run; ``seconds`` is the time spent reading and tagging it.
+    """
+
+    path: str
+    status: str
+    reason: str = ""
+    format: str = ""
+    encoding: str = ""
+    bytes: int = 0
+    sha256: str = ""
+    sentences: int = 0
+    counts: dict[str, int] = field(default_factory=_zero_counts)
+    dominant: str = ""
+    garbled: int = 0
+    low_confidence: int = 0
+    reused: bool = False
+    seconds: float = 0.0
+
+    @property
+    def shares(self) -> dict[str, float]:
+        """Fraction of the document's sentences per theme (all 0 without sentences)."""
+        total = self.sentences
+        return {theme: (self.counts.get(theme, 0) / total if total else 0.0) for theme in THEME_IDS}
+
+
+@dataclass
+class RunTotals:
+    """Counts over all files of a run, and the sentences per theme over the corpus."""
+
+    files: int = 0
+    tagged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    reused: int = 0
+    sentences: int = 0
+    bytes_tagged: int = 0
+    counts: dict[str, int] = field(default_factory=_zero_counts)
+
+    def add(self, outcome: DocumentOutcome) -> None:
+        """Count one file's outcome."""
+        self.files += 1
+        if outcome.status == TAGGED:
+            self.tagged += 1
+            self.reused += outcome.reused
+            self.sentences += outcome.sentences
+            self.bytes_tagged += outcome.bytes
+            for theme, n in outcome.counts.items():
+                self.counts[theme] = self.counts.get(theme, 0) + n
+        elif outcome.status == SKIPPED:
+            self.skipped += 1
+        else:
+            self.failed += 1
+
+    @property
+    def shares(self) -> dict[str, float]:
+        """Fraction of all tagged sentences per theme."""
+        return {theme: (self.counts[theme] / self.sentences if self.sentences else 0.0)
+                for theme in THEME_IDS}

@@ -1,0 +1,213 @@
+"""The service behind a real server: uvicorn on a loopback port, and `plantheme serve` itself.
+
+`serve()`'s argument checks run in-process and are fast; everything that starts
+a server is marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from plantheme.model import ThemeModel
+from plantheme.settings import Settings
+from plantheme_service import create_app
+from plantheme_service.run import serve
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(settings: Settings) -> Iterator[str]:
+    """Serve ``create_app(settings)`` with uvicorn in a thread; yields the base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=HOST, port=port,
+                                           lifespan="on", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict[str, Any]]:
+    """Status and JSON body of one HTTP/1.1 response read from ``sock``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed before the response"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(int(v) for k, _, v in (ln.partition(":") for ln in lines[1:]) if k.lower() == "content-length")
+    while len(body) < length:
+        body += sock.recv(65536)
+    return int(lines[0].split()[1]), json.loads(body[:length])
+
+
+# --- serve(): argument and settings checks (no server starts) ------------------
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"workers": 0}, "--workers must be at least 1"),
+    ({"port": 70000}, "--port must be between 0 and 65535"),
+])
+def test_serve_refuses_bad_options(kwargs: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve(**kwargs) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_serve_refuses_bad_environment(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PLANTHEME_PORT", "eighty")
+    assert serve() == 2
+    err = capsys.readouterr().err
+    assert "PLANTHEME_PORT" in err and "Traceback" not in err
+
+
+def test_serve_with_workers_checks_the_model_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve(model_dir=tmp_path / "missing", workers=2, port=free_port()) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("plantheme: error: ") and "no model folder" in err
+    assert len(err.splitlines()) == 1
+
+
+# --- a real server -------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_health_answers_during_a_large_batch_on_a_real_server(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = threading.Event()
+    original = ThemeModel.predict
+
+    def slow_predict(self: ThemeModel, texts: Any, **kwargs: Any) -> Any:
+        if len(texts) > 1:
+            started.set()
+            # Real CPU work, many times over: the batch takes seconds.
+            for _ in range(20):
+                original(self, texts, **kwargs)
+        return original(self, texts, **kwargs)
+
+    monkeypatch.setattr(ThemeModel, "predict", slow_predict)
+    texts = [f"推动重点项目开工建设，全年开工项目{i}个、竣工11个。" for i in range(1000)]
+    with running_server(Settings(model_dir=tiny_model_dir)) as url:
+        result: dict[str, Any] = {}
+
+        def big_batch() -> None:
+            result["response"] = httpx.post(f"{url}/v1/predict", json={"texts": texts}, timeout=120)
+
+        worker = threading.Thread(target=big_batch)
+        worker.start()
+        assert started.wait(30)
+        timings = []
+        with httpx.Client(base_url=url, timeout=10) as client:
+            for _ in range(5):
+                t0 = time.perf_counter()
+                assert client.get("/health").status_code == 200
+                timings.append(time.perf_counter() - t0)
+        still_running = worker.is_alive()
+        worker.join()
+    assert still_running, "the batch finished before /health was asked"
+    assert max(timings) < 0.5, timings
+    assert result["response"].status_code == 200
+    assert len(result["response"].json()["results"]) == 1000
+
+
+@pytest.mark.slow
+def test_declared_oversized_body_is_refused_before_it_is_sent(tiny_model_dir: Path) -> None:
+    with running_server(Settings(model_dir=tiny_model_dir, max_body_bytes=10_000)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection((HOST, port), timeout=10) as sock:
+            # Headers only: the answer must come without a byte of the body.
+            sock.sendall(f"POST /v1/predict HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+                         f"Content-Length: 3000000\r\n\r\n".encode())
+            status, body = read_response(sock)
+    assert status == 413
+    assert body["error"]["code"] == "body_too_large"
+
+
+@pytest.mark.slow
+def test_streamed_oversized_body_is_refused_while_it_streams(tiny_model_dir: Path) -> None:
+    with running_server(Settings(model_dir=tiny_model_dir, max_body_bytes=10_000)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection((HOST, port), timeout=10) as sock:
+            sock.sendall(f"POST /v1/predict HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+                         f"Transfer-Encoding: chunked\r\n\r\n".encode())
+            chunk = b" " * 4000
+            for _ in range(4):  # 16,000 bytes, never terminated: the server must not wait for the end
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            status, body = read_response(sock)
+    assert status == 413
+    assert body["error"]["code"] == "body_too_large"
+
+
+def _serve_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "plantheme.cli", "serve", "--host", HOST, *args]
+
+
+@pytest.mark.slow
+def test_plantheme_serve_with_a_missing_model_exits_with_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no-model"
+    done = subprocess.run(_serve_command("--port", str(free_port()), "--model", str(missing)),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if str(missing) in ln]
+    assert "no model folder there" in line and "plantheme train" in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_plantheme_serve_answers_and_reads_the_environment(tiny_model_dir: Path, workers: int) -> None:
+    port = free_port()
+    env = {**os.environ, "PLANTHEME_MAX_BATCH": "2", "PLANTHEME_MODEL_DIR": str(tiny_model_dir)}
+    process = subprocess.Popen(_serve_command("--port", str(port), "--workers", str(workers)), env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://{HOST}:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.communicate()[0]
+            assert time.monotonic() < deadline, "the server did not start"
+            try:
+                health = httpx.get(f"{url}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok"
+        ok = httpx.post(f"{url}/v1/predict", json={"texts": ["全面落实河长制。", "新建幼儿园2所。"]})
+        assert ok.status_code == 200 and len(ok.json()["results"]) == 2
+        too_many = httpx.post(f"{url}/v1/predict", json={"texts": ["一", "二", "三"]})
+        assert too_many.status_code == 422
+        assert too_many.json()["error"]["message"] == "texts has 3 items; the limit is 2"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output
+    assert "Traceback" not in output

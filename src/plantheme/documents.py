@@ -36,6 +36,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
 
+from .normalize import HAN, to_simplified
+
 __all__ = [
     "SUPPORTED_SUFFIXES", "DocumentText", "DecodedText", "UnreadableDocument",
     "document_format", "unsupported_reason", "decode_text", "html_to_text", "docx_to_text", "pdf_to_text",
@@ -63,7 +65,6 @@ _LEGACY_CANDIDATES: tuple[str, ...] = ("gb18030", "big5", "cp950")
 # decoding to count as Chinese. Right decodings of the seed and corpus texts
 # score 0.99-1.00; Big5 bytes read as GB18030 score 0.5-0.6.
 PLAUSIBLE_SHARE = 0.8
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -119,20 +120,13 @@ def _common_han() -> frozenset[str]:
     return frozenset(chars)
 
 
-@lru_cache(maxsize=1)
-def _to_simplified():  # type: ignore[no-untyped-def]
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def common_han_share(text: str) -> tuple[float, int]:
     """Share of the Han characters of ``text`` that are common ones, and how many Han characters it has.
 
     Traditional text is converted to simplified first, so Big5 documents are
     measured on the same scale as GB ones. The share is 0 without Han characters.
     """
-    han = _HAN.findall(_to_simplified().convert(text))
+    han = HAN.findall(to_simplified(text))
     if not han:
         return 0.0, 0
     common = _common_han()

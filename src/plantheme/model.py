@@ -8,7 +8,6 @@ probabilities for all eight themes and linear weights to explain each decision.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
@@ -19,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .features import CharNgramTfidf
-from .normalize import normalize_sentence
+from .normalize import HAN, normalize_sentence
 from .themes import THEME_IDS
 from .tokenize import fast_cut, tokenize
 
@@ -28,7 +27,6 @@ __all__ = [
 ]
 
 FeatureSet = Literal["word", "char", "union"]
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 class TextNormalizer(TransformerMixin, BaseEstimator):
     """Pipeline step that normalises each raw sentence (stateless)."""
 
@@ -169,7 +167,7 @@ class ThemeModel:
         cached = self._columns.get(word)
         if cached is None:
             cached = ()
-            if len(word) >= 2 and _HAN.search(word):
+            if len(word) >= 2 and HAN.search(word):
                 pieces = {word[i:j] for i in range(len(word)) for j in range(i + 1, min(i + 3, len(word)) + 1)}
                 pieces.add(word)
                 cached = tuple(col for piece in pieces for col in self._by_name.get(piece, ()))

@@ -37,7 +37,7 @@ from typing import Callable
 
 import opencc
 
-__all__ = ["NormalizedText", "normalize", "normalize_sentence", "is_han"]
+__all__ = ["NormalizedText", "normalize", "normalize_sentence", "is_han", "to_simplified", "HAN"]
 
 
 @dataclass(frozen=True)
@@ -158,12 +158,13 @@ _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = r"\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65“”‘’…—·"
 
 
+# One Chinese (Han) character: the one definition every module uses.
+HAN = re.compile(f"[{_HAN}]")
+
+
 def is_han(char: str) -> bool:
     """True for a Chinese (Han) character."""
-    return bool(_HAN_RE.match(char))
-
-
-_HAN_RE = re.compile(f"[{_HAN}]")
+    return bool(HAN.match(char))
 
 # --- pinyin annotations --------------------------------------------------------
 
@@ -381,6 +382,11 @@ def _split_heading_lines(mapped: _Mapped) -> _Mapped:
 @lru_cache(maxsize=1)
 def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters to simplified (OpenCC ``t2s``), nothing else."""
+    return _t2s().convert(text)
 
 
 def _to_halfwidth(match: re.Match[str]) -> str:

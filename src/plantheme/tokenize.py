@@ -17,6 +17,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable, Iterable
 
+from .normalize import HAN
+
 __all__ = ["tokenize", "tokenize_reference", "load_policy_terms", "NUMBER_TOKEN"]
 
 # Every number is one token: "7%" and "12.5亿元" should vote for "a target",
@@ -28,7 +30,6 @@ TERM_FREQUENCY = 20_000
 
 _NUMBER = re.compile(r"^[0-9０-９]+(?:[.．][0-9]+)?$")
 _CONTENT = re.compile(r"[^\W_]", re.UNICODE)
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ASCII_RUN = re.compile(r"[0-9]+(?:\.[0-9]+)?|[^\W\d_]+")
 
 
@@ -57,7 +58,7 @@ def _clean(tokens: Iterable[str]) -> list[str]:
             continue
         if not _CONTENT.search(token):
             continue
-        pieces = [token] if _HAN.search(token) else _ASCII_RUN.findall(token) or [token]
+        pieces = [token] if HAN.search(token) else _ASCII_RUN.findall(token) or [token]
         for piece in pieces:
             out.append(NUMBER_TOKEN if _NUMBER.match(piece) else piece)
     return out

@@ -6,7 +6,6 @@ from dataclasses import asdict
 from typing import Any
 
 from plantheme.model import Prediction, ThemeModel
-from plantheme.normalize import normalize
 from plantheme.persistence import ModelCard
 from plantheme.tagging import tag_text
 from plantheme.themes import THEMES
@@ -26,11 +25,10 @@ def document_body(model: ThemeModel, raw: str, *, low_confidence: float) -> dict
     sees; the spans sent are mapped back onto the text as it was sent.
     """
     tagged = tag_text(model, raw, low_confidence=low_confidence)
-    # normalize() is deterministic, so this is the same text tag_text split.
-    normalized = normalize(raw)
     sentences = []
     for sentence in tagged.sentences:
-        start, end = normalized.original_span(sentence.start, sentence.end)
+        assert sentence.prediction is not None  # tag_text gives details by default
+        start, end = tagged.normalized.original_span(sentence.start, sentence.end)
         sentences.append({
             "index": sentence.index,
             "start": start,

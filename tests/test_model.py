@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 
+import numpy as np
 import pytest
 from sklearn.pipeline import Pipeline
 
@@ -78,3 +79,21 @@ def test_model_without_a_theme_still_scores_all_eight() -> None:
     pipeline = build_pipeline(features="word").fit([texts[i] for i in keep], [themes[i] for i in keep])
     [p] = ThemeModel(pipeline).predict(["推进河长制。"])
     assert list(p.scores) == list(THEME_IDS) and p.scores["other"] == 0.0
+
+
+@pytest.mark.parametrize("kept", [None, ("ecology", "investment")])
+def test_classify_gives_scikit_learns_probabilities(kept: tuple[str, str] | None) -> None:
+    # The fast path computes the softmax itself; it must be predict_proba's
+    # numbers, for eight themes and for a two-theme (binary) model.
+    texts, themes = tiny_texts_and_themes()
+    rows = [(t, th) for t, th in zip(texts, themes) if kept is None or th in kept]
+    pipeline = build_pipeline(features="char").fit([t for t, _ in rows], [th for _, th in rows])
+    model = ThemeModel(pipeline)
+    probe = texts + ["", "完全无关的一句话。"]
+    result = model.classify(probe)
+    want = pipeline.predict_proba(probe)
+    classes = list(pipeline.named_steps["clf"].classes_)
+    for k, theme in enumerate(classes):
+        assert np.allclose(result.proba[:, THEME_IDS.index(theme)], want[:, k], atol=1e-12)
+    assert result.themes() == list(pipeline.predict(probe))
+    assert result.confidences() == pytest.approx(want.max(axis=1).tolist())

@@ -24,6 +24,13 @@ from plantheme.sentences import split_sentences
         ("加快发展。。。", ["加快发展。。。"]),
         ("", []),
         ("   \n  ", []),
+        # ASCII marks end a sentence only where they cannot be part of a word or number
+        ("增长3.5%，达到1.2亿元。下一步...继续推进", ["增长3.5%，达到1.2亿元。", "下一步...", "继续推进"]),
+        ("Made in China!很好 who?是的", ["Made in China!很好 who?是的"]),
+        ("推进改革! 加快发展", ["推进改革!", "加快发展"]),
+        ("任重道远……我们要努力。", ["任重道远……", "我们要努力。"]),
+        ("任重道远………", ["任重道远………"]),
+        ("首行  \n  次行  ", ["首行", "次行"]),
     ],
 )
 def test_split(text: str, expected: list[str]) -> None:

@@ -462,9 +462,9 @@ def test_health_answers_while_a_prediction_runs(
     tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, path: str, payload: dict[str, Any]
 ) -> None:
     started = threading.Event()
-    original = ThemeModel.predict
+    original = ThemeModel.classify  # what /v1/predict and /v1/tag both run
 
-    def busy_predict(self: ThemeModel, texts: Any, **kwargs: Any) -> Any:
+    def busy_classify(self: ThemeModel, texts: Any, **kwargs: Any) -> Any:
         # Once, and not for the lifespan's one-sentence warm-up.
         if not started.is_set() and (len(texts) > 1 or kwargs.get("normalized")):
             started.set()
@@ -473,7 +473,7 @@ def test_health_answers_while_a_prediction_runs(
                 sum(range(1000))
         return original(self, texts, **kwargs)
 
-    monkeypatch.setattr(ThemeModel, "predict", busy_predict)
+    monkeypatch.setattr(ThemeModel, "classify", busy_classify)
     with TestClient(create_app(small_settings(tiny_model_dir))) as client:
         result: dict[str, Any] = {}
         worker = threading.Thread(target=lambda: result.update(r=client.post(path, json=payload)))

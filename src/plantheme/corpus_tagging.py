@@ -183,7 +183,7 @@ def tag_file(job: DocumentJob, config: WorkerConfig) -> WorkerResult:
     model = _model_once(config.model_dir, config.model_id)
     try:
         # Evidence is for explaining single predictions; the folder outputs do not carry it.
-        tagged = tag_text(model, document.text, low_confidence=config.low_confidence, evidence=0)
+        tagged = tag_text(model, document.text, low_confidence=config.low_confidence, details=False)
     except Exception as exc:  # a defect on one pathological text must not stop the run
         return WorkerResult(DocumentOutcome(
             path=job.path, status=FAILED, reason=f"tagging failed ({type(exc).__name__}: {exc})",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -23,7 +24,8 @@ from .themes import THEME_IDS
 from .tokenize import fast_cut, tokenize
 
 __all__ = [
-    "FeatureSet", "TextNormalizer", "build_pipeline", "Evidence", "Prediction", "ThemeModel",
+    "FeatureSet", "TextNormalizer", "build_pipeline", "Evidence", "Prediction", "Classification",
+    "ThemeModel",
 ]
 
 FeatureSet = Literal["word", "char", "union"]
@@ -100,6 +102,31 @@ class Prediction:
         }
 
 
+@dataclass(frozen=True)
+class Classification:
+    """The themes of a batch of texts as arrays, without a Python object per text.
+
+    ``proba`` has one row per text and one column per theme in taxonomy
+    order; ``winners`` is each row's predicted column. ``class_winners`` is the
+    same choice as a row of the classifier's ``coef_`` and ``features`` the
+    TF-IDF rows the classifier read (both for explaining a decision).
+    """
+
+    texts: list[str]
+    features: Any
+    proba: np.ndarray
+    winners: np.ndarray
+    class_winners: np.ndarray
+
+    def themes(self) -> list[str]:
+        """The predicted theme id of each text."""
+        return [THEME_IDS[j] for j in self.winners.tolist()]
+
+    def confidences(self) -> list[float]:
+        """The probability of each text's predicted theme."""
+        return self.proba[np.arange(len(self.winners)), self.winners].tolist()
+
+
 @dataclass
 class ThemeModel:
     """A fitted pipeline plus the id of the model it was loaded as."""
@@ -109,15 +136,63 @@ class ThemeModel:
     _columns: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _by_name: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _centered_coef: np.ndarray | None = field(default=None, repr=False)
+    _coef_t: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def themes(self) -> tuple[str, ...]:
         return tuple(self.pipeline.named_steps["clf"].classes_)
 
+    def classify(self, texts: Sequence[str], *, normalized: bool = False) -> Classification:
+        """Theme probabilities of each text, as arrays: what :meth:`predict` and bulk tagging share.
+
+        ``normalized=True`` skips the normalisation step for text that already
+        went through :func:`plantheme.normalize.normalize` (the tagger's sentences).
+        """
+        steps = self.pipeline.named_steps
+        if not len(texts):  # scikit-learn's vectorizers refuse an empty batch
+            none = np.zeros(0, dtype=np.int64)
+            return Classification(texts=[], features=sp.csr_matrix((0, 0)),
+                                  proba=np.zeros((0, len(THEME_IDS))), winners=none, class_winners=none)
+        clean = list(texts) if normalized else steps["normalize"].transform(texts)
+        X = steps["features"].transform(clean).tocsr()
+        clf: LogisticRegression = steps["clf"]
+        proba = self._predict_proba(X)
+        class_winners = proba.argmax(axis=1)
+        classes = list(clf.classes_)
+        # Columns in taxonomy order; a model trained without some theme scores
+        # it 0, so output always has all eight.
+        ordered = np.zeros((len(clean), len(THEME_IDS)))
+        for j, theme in enumerate(THEME_IDS):
+            if theme in classes:
+                ordered[:, j] = proba[:, classes.index(theme)]
+        to_taxonomy = np.array([THEME_IDS.index(theme) for theme in classes], dtype=np.int64)
+        return Classification(texts=clean, features=X, proba=ordered,
+                              winners=to_taxonomy[class_winners], class_winners=class_winners)
+
+    def _predict_proba(self, X: Any) -> np.ndarray:
+        """``LogisticRegression.predict_proba`` without its per-call input validation.
+
+        The validation cost about 1 ms per call, three times the arithmetic
+        for a document's sentences; ``tests/test_model.py`` checks the result
+        equals scikit-learn's.
+        """
+        clf: LogisticRegression = self.pipeline.named_steps["clf"]
+        if self._coef_t is None:
+            self._coef_t = np.ascontiguousarray(clf.coef_.T)
+        decision = X @ self._coef_t + clf.intercept_
+        if decision.shape[1] == 1:
+            # Binary: the logistic function of the one decision value, which is
+            # the softmax of (0, value).
+            decision = np.hstack([np.zeros_like(decision), decision])
+        decision -= decision.max(axis=1, keepdims=True)
+        np.exp(decision, out=decision)
+        decision /= decision.sum(axis=1, keepdims=True)
+        return decision
+
     def predict(
         self, texts: Sequence[str], *, normalized: bool = False, evidence: int = 5
     ) -> list[Prediction]:
-        """Predict the theme of each text, in order.
+        """Predict the theme of each text, in order, with all eight scores and evidence.
 
         ``normalized=True`` skips the normalisation step for text that already
         went through :func:`plantheme.normalize.normalize` (the tagger's sentences).
@@ -125,32 +200,22 @@ class ThemeModel:
         """
         if not len(texts):
             return []
-        steps = self.pipeline.named_steps
-        clean = list(texts) if normalized else steps["normalize"].transform(texts)
-        X = steps["features"].transform(clean).tocsr()
-        clf: LogisticRegression = steps["clf"]
-        proba = clf.predict_proba(X)
-        classes = list(clf.classes_)
-        # One row of plain floats per text, in taxonomy order; a model trained
-        # without some theme scores it 0, so output always has all eight.
-        ordered = np.zeros((len(clean), len(THEME_IDS)))
-        for j, theme in enumerate(THEME_IDS):
-            if theme in classes:
-                ordered[:, j] = proba[:, classes.index(theme)]
-        winners = proba.argmax(axis=1)
-        winner_themes = [classes[k] for k in winners.tolist()]
-        winner_columns = [THEME_IDS.index(t) for t in winner_themes]
-        pushes = self._pushes(X, winners) if evidence else None
-        results = []
-        for i, (row, theme, j) in enumerate(zip(ordered.tolist(), winner_themes, winner_columns)):
-            results.append(Prediction(
-                theme=theme,
+        return self.explain(self.classify(texts, normalized=normalized), evidence=evidence)
+
+    def explain(self, result: Classification, *, evidence: int = 5) -> list[Prediction]:
+        """One :class:`Prediction` per text of ``result``: all eight scores and ``evidence`` words."""
+        X = result.features
+        pushes = self._pushes(X, result.class_winners) if evidence else None
+        predictions = []
+        for i, (row, j) in enumerate(zip(result.proba.tolist(), result.winners.tolist())):
+            predictions.append(Prediction(
+                theme=THEME_IDS[j],
                 confidence=row[j],
                 scores=dict(zip(THEME_IDS, row)),
-                evidence=self._word_evidence(clean[i], X, pushes, i, evidence)
+                evidence=self._word_evidence(result.texts[i], X, pushes, i, evidence)
                 if pushes is not None else (),
             ))
-        return results
+        return predictions
 
     def _word_columns(self, word: str) -> tuple[int, ...]:
         """Columns of the features inside ``word``: its n-grams, or itself as a word.

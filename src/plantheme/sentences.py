@@ -14,7 +14,7 @@ in exactly one unit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Sentence", "split_sentences", "MAX_SENTENCE_CHARS"]
 
@@ -25,27 +25,28 @@ MAX_SENTENCE_CHARS = 400
 
 # ASCII "!?" end a sentence only before a space or line end: the normaliser turns
 # them full-width beside Chinese, except the "?" of a garbled run (a lost byte).
-_END = re.compile(r"(?:[。！？；;]|[!?](?=\s|$)|…{1,2}|\.{3,})[”’」』）)》】\"']*|\n")
+_END = r"(?:[。！？；;]|[!?](?=\s|$)|…{1,2}|\.{3,})[”’」』）)》】\"']*|\n"
+# One unit candidate: from a non-space character up to and including the
+# first sentence end (a line end at the latest), or to the end of the text.
+# The body is a run of characters that cannot start an end, plus the marks
+# that start one only in company ("!" before a letter, one or two dots): a
+# negated class scans several times faster than trying _END at every position.
+# Every non-space character starts a body or an end, so no match is empty.
+_BODY = r"(?:[^。！？；;!?….\n]+|[!?](?!\s|$)|\.{1,2}(?!\.))*"
+_UNIT = re.compile(f"(?=\\S){_BODY}(?:{_END})?")
 _SOFT_BREAK = re.compile(r"[，、,：:]")
 # A unit made only of punctuation or symbols belongs to the sentence before it.
 _HAS_CONTENT = re.compile(r"[^\W_]", re.UNICODE)
 
 
-@dataclass(frozen=True)
-class Sentence:
+class Sentence(NamedTuple):
     """One sentence unit: its span ``[start, end)`` in the normalised text and its text."""
+
+    # A NamedTuple: one is made per sentence, several times faster than a frozen dataclass.
 
     start: int
     end: int
     text: str
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def _cut_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
@@ -63,23 +64,17 @@ def _cut_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, in
 
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
     """Split ``text`` (normalised) into sentence units, in order, covering every non-space character."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _END.finditer(text):
-        spans.append((start, match.end()))
-        start = match.end()
-    spans.append((start, len(text)))
-
     units: list[tuple[int, int]] = []
-    for raw_start, raw_end in spans:
-        s, e = _trimmed(text, raw_start, raw_end)
-        if s == e:
-            continue
+    for match in _UNIT.finditer(text):
+        s, e = match.span()
+        if text[e - 1].isspace():  # ended by a line end, or the text's trailing blanks
+            e = s + len(text[s:e].rstrip())
         if units and not _HAS_CONTENT.search(text, s, e):
             # Stray closing marks or punctuation: attach to the previous unit
             # (nothing is dropped, and no unit is punctuation alone).
-            prev_start, _ = units[-1]
-            units[-1] = (prev_start, e)
-            continue
-        units.extend(_cut_long(text, s, e, max_chars))
+            units[-1] = (units[-1][0], e)
+        elif e - s > max_chars:
+            units.extend(_cut_long(text, s, e, max_chars))
+        else:
+            units.append((s, e))
     return [Sentence(s, e, text[s:e]) for s, e in units]

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import Prediction, ThemeModel
-from .normalize import normalize
+from .normalize import NormalizedText, normalize
 from .sentences import split_sentences
 from .themes import THEME_IDS
 
@@ -21,69 +22,85 @@ GARBLED = "garbled"
 LOW_CONFIDENCE = "low_confidence"
 
 
-@dataclass(frozen=True)
-class TaggedSentence:
-    """One sentence of a document with its prediction.
+class TaggedSentence(NamedTuple):
+    """One sentence of a document with its theme.
 
     ``start``/``end`` index the normalised text; ``text`` is the sentence as the
     document has it (traditional characters, annotations and all) and
-    ``normalized`` what the model read.
+    ``normalized`` what the model read. ``prediction`` (all eight scores and
+    the evidence) is there when :func:`tag_text` was asked for details.
     """
+
+    # A NamedTuple, not a frozen dataclass: bulk tagging makes one per
+    # sentence, and a frozen dataclass takes several times as long to build.
 
     index: int
     start: int
     end: int
     text: str
     normalized: str
-    prediction: Prediction
+    theme: str
+    confidence: float
     flags: tuple[str, ...] = ()
-
-    @property
-    def theme(self) -> str:
-        return self.prediction.theme
-
-    @property
-    def confidence(self) -> float:
-        return self.prediction.confidence
+    prediction: Prediction | None = None
 
 
 @dataclass(frozen=True)
 class TaggedDocument:
-    """A document's tagged sentences and its theme counts and shares."""
+    """A document's tagged sentences, its theme counts and shares, and its normalised text."""
 
     sentences: tuple[TaggedSentence, ...]
     counts: dict[str, int]
     shares: dict[str, float]
     dominant: str | None
     garbled: bool
+    normalized: NormalizedText
+
+
+# Every combination of flags, built once: most sentences have none.
+_FLAGS = {
+    (False, False): (),
+    (True, False): (GARBLED,),
+    (False, True): (LOW_CONFIDENCE,),
+    (True, True): (GARBLED, LOW_CONFIDENCE),
+}
 
 
 def tag_text(
-    model: ThemeModel, raw: str, *, low_confidence: float = 0.5, evidence: int = 5
+    model: ThemeModel, raw: str, *, low_confidence: float = 0.5, details: bool = True, evidence: int = 5
 ) -> TaggedDocument:
     """Normalise, split and classify one document's text.
 
+    With ``details`` each sentence carries its :class:`Prediction` (all eight
+    scores and ``evidence`` words of evidence); without, only its theme and
+    confidence, which is what bulk tagging writes and a third of the work.
     Shares are the fraction of the document's sentences per theme; the
     dominant theme is the most frequent one (ties: taxonomy order), or None
     for a document without sentences.
     """
     doc = normalize(raw)
     units = split_sentences(doc.text)
-    predictions = model.predict([u.text for u in units], normalized=True, evidence=evidence)
+    result = model.classify([u.text for u in units], normalized=True)
+    themes = result.themes()
+    confidences = result.confidences()
+    predictions: list[Prediction | None] = (
+        list(model.explain(result, evidence=evidence)) if details else [None] * len(units)
+    )
+    # Each unit's span in the original, for all units at once (units are never
+    # empty, so this is what NormalizedText.original_span gives).
+    original_starts = doc.offsets[[u.start for u in units]].tolist()
+    original_ends = (doc.offsets[[u.end - 1 for u in units]] + 1).tolist()
+    original = doc.original
     sentences = []
-    for index, (unit, prediction) in enumerate(zip(units, predictions)):
-        flags = []
-        if doc.is_garbled(unit.start, unit.end):
-            flags.append(GARBLED)
-        if prediction.confidence < low_confidence:
-            flags.append(LOW_CONFIDENCE)
-        sentences.append(TaggedSentence(
-            index=index, start=unit.start, end=unit.end,
-            text=doc.original_text(unit.start, unit.end), normalized=unit.text,
-            prediction=prediction, flags=tuple(flags),
-        ))
-    counts = Counter(p.theme for p in predictions)
-    total = len(predictions)
+    for index, (unit, theme, confidence, prediction, o_start, o_end) in enumerate(
+        zip(units, themes, confidences, predictions, original_starts, original_ends)
+    ):
+        start, end = unit.start, unit.end
+        flags = _FLAGS[bool(doc.garbled) and doc.is_garbled(start, end), confidence < low_confidence]
+        sentences.append(TaggedSentence(index, start, end, original[o_start:o_end], unit.text, theme,
+                                        confidence, flags, prediction))
+    counts = Counter(themes)
+    total = len(themes)
     ordered = {theme: counts.get(theme, 0) for theme in THEME_IDS}
     dominant = max(THEME_IDS, key=lambda t: (ordered[t], -THEME_IDS.index(t))) if total else None
     return TaggedDocument(
@@ -92,6 +109,7 @@ def tag_text(
         shares={theme: (n / total if total else 0.0) for theme, n in ordered.items()},
         dominant=dominant,
         garbled=bool(doc.garbled),
+        normalized=doc,
     )
 
 

@@ -313,7 +313,7 @@ def test_rerun_reuses_unchanged_documents_and_retags_changed_ones(tiny_model_dir
     assert third.totals.reused == third.totals.tagged - 1
     # The cache keeps one entry per tagged document: the old utf8.txt entry is gone.
     tagged_count = sum(1 for e in expected.values() if e.status == "tagged")
-    assert len(list((out / CACHE_FOLDER).glob("*.jsonl"))) == tagged_count
+    assert len(list((out / CACHE_FOLDER).glob("*.entry"))) == tagged_count
 
 
 def test_same_content_at_two_paths_and_a_renamed_file(tiny_model_dir, tmp_path: Path) -> None:
@@ -364,7 +364,7 @@ def test_an_interrupted_run_leaves_no_partial_outputs_and_resumes(tiny_model_dir
     with pytest.raises(KeyboardInterrupt):
         run(root, out, tiny_model_dir, jobs=1)
     assert sorted(p.name for p in out.iterdir()) == [CACHE_FOLDER]  # no output, no temporary file
-    finished = len(list((out / CACHE_FOLDER).glob("*.jsonl")))
+    finished = len(list((out / CACHE_FOLDER).glob("*.entry")))
     assert finished == 3
 
     monkeypatch.setattr(corpus_tagging, "tag_file", real)
@@ -521,3 +521,27 @@ def test_sentence_json_and_csv_are_what_the_json_and_csv_modules_read(text: str,
     rows = list(csv.reader(io.StringIO(rendered.csv, newline="")))
     assert rows == [['dir/"odd, doc".txt', "3", "5", "9", "ecology", repr(record.confidence),
                      ";".join(flags), text]]
+
+
+def test_tagged_sentences_render_as_their_records(tiny_model: ThemeModel) -> None:
+    # Workers render tag_text's sentences directly; the lines must be those of
+    # the records the cache and the report read back.
+    tagged = tag_text(tiny_model, PLAN, details=False)
+    records = [SentenceRecord(s.index, s.start, s.end, s.text, s.theme, round(s.confidence, 4), s.flags)
+               for s in tagged.sentences]
+    assert tagged.sentences and all(s.prediction is None for s in tagged.sentences)
+    assert render_sentences("a.txt", tagged.sentences) == render_sentences("a.txt", records)
+    lines = render_sentences("a.txt", tagged.sentences).jsonl.splitlines()
+    assert [SentenceRecord.from_json(json.dumps({k: v for k, v in json.loads(line).items() if k != "doc"},
+                                                ensure_ascii=False)) for line in lines] == records
+
+
+def test_details_add_the_prediction_without_changing_the_tags(tiny_model: ThemeModel) -> None:
+    plain = tag_text(tiny_model, PLAN, details=False)
+    detailed = tag_text(tiny_model, PLAN, details=True, evidence=3)
+    assert [s[:8] for s in plain.sentences] == [s[:8] for s in detailed.sentences]
+    for sentence in detailed.sentences:
+        assert sentence.prediction is not None
+        assert sentence.prediction.theme == sentence.theme
+        assert sentence.prediction.confidence == sentence.confidence
+        assert len(sentence.prediction.evidence) <= 3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -91,3 +90,24 @@ def test_choose_candidate_prefers_cheap_features_on_ties(scores: list[tuple[str,
 
     candidates = [CandidateResult({"features": f, "C": 1.0}, m, m) for f, m in scores]
     assert choose_candidate(candidates, tolerance=0.005) == expected
+
+
+def test_choose_candidate_prefers_shorter_ngrams_on_ties() -> None:
+    from plantheme.train import CandidateResult, choose_candidate
+
+    candidates = [
+        CandidateResult({"features": "char", "C": 30.0}, 0.924, 0.924),
+        CandidateResult({"features": "char", "C": 30.0, "char_ngram_max": 2}, 0.922, 0.922),
+        CandidateResult({"features": "char", "C": 10.0, "char_ngram_max": 2}, 0.910, 0.910),
+    ]
+    assert choose_candidate(candidates, tolerance=0.005) == 1
+    # outside the tolerance the better score wins even with more n-grams
+    assert choose_candidate(candidates, tolerance=0.001) == 0
+
+
+def test_default_grid_compares_both_character_ranges() -> None:
+    from plantheme.train import DEFAULT_GRID
+
+    char_ranges = {p.get("char_ngram_max", 3) for p in DEFAULT_GRID if p["features"] == "char"}
+    assert char_ranges == {2, 3}
+    assert {p["features"] for p in DEFAULT_GRID} == {"word", "char", "union"}

@@ -57,7 +57,7 @@ from .tag_outputs import (
     DOCUMENTS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL, atomic_file,
     render_sentences, write_documents_csv, write_manifest, write_sentences_csv_header,
 )
-from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals, SentenceRecord
+from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals
 from .tagging import GARBLED, LOW_CONFIDENCE, tag_text
 
 __all__ = ["TagOptions", "TagRunResult", "default_out_dir", "tag_folder", "tag_file",
@@ -190,19 +190,16 @@ def tag_file(job: DocumentJob, config: WorkerConfig) -> WorkerResult:
             format=kind, encoding=document.encoding, bytes=job.size, sha256=sha256,
             seconds=time.perf_counter() - started,
         ))
-    records = [
-        SentenceRecord(s.index, s.start, s.end, s.text, s.theme, round(s.confidence, 4), s.flags)
-        for s in tagged.sentences
-    ]
+    sentences = tagged.sentences
     summary = CachedSummary(
-        format=kind, encoding=document.encoding, sentences=len(records), counts=dict(tagged.counts),
+        format=kind, encoding=document.encoding, sentences=len(sentences), counts=dict(tagged.counts),
         dominant=tagged.dominant or "",
-        garbled=sum(GARBLED in r.flags for r in records),
-        low_confidence=sum(LOW_CONFIDENCE in r.flags for r in records),
+        garbled=sum(GARBLED in s.flags for s in sentences),
+        low_confidence=sum(LOW_CONFIDENCE in s.flags for s in sentences),
     )
     key = TagCache.key(sha256, job.path, config.model_id, config.low_confidence)
     # Rendered and stored here, in parallel, so that the main process only copies bytes.
-    TagCache(Path(config.cache_dir)).write(key, summary, render_sentences(job.path, records))
+    TagCache(Path(config.cache_dir)).write(key, summary, render_sentences(job.path, sentences))
     outcome = _outcome_from_summary(job.path, job.size, sha256, summary, reused=False,
                                     seconds=time.perf_counter() - started)
     return WorkerResult(outcome, key)

@@ -7,11 +7,12 @@ threshold and the plantheme version: a document is tagged again only when one
 of those changes. (The path is in the key because the rendered lines carry it;
 a renamed document is tagged again.)
 
-Files of an entry: ``KEY.jsonl``, ``KEY.csv`` and ``KEY.json``, the summary,
-which records the byte size of the other two and is written last. Each file is
-written to a temporary name and renamed into place, so an entry counts only
-when its summary exists and the sizes match: an interrupted run leaves whole
-entries or none, and the next run resumes from them.
+An entry is one file, ``KEY.entry``: a first line with the summary (JSON,
+including the byte sizes of the two blocks), then the sentence lines, then the
+CSV rows. It is written to a temporary name and renamed into place, and counts
+only when its size matches its summary: an interrupted run leaves whole entries
+or none, and the next run resumes from them. (One file rather than three: on
+the file systems tested, opening and renaming files cost more than the bytes.)
 
 The workers write entries; the main process only copies their bytes into the
 outputs, so it stays light however many workers there are.
@@ -32,7 +33,8 @@ from .tag_records import SentenceRecord
 
 __all__ = ["CachedSummary", "TagCache", "CACHE_FORMAT"]
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
+_SUFFIX = ".entry"
 
 
 @dataclass(frozen=True)
@@ -62,50 +64,57 @@ class TagCache:
         material = f"{CACHE_FORMAT}|{__version__}|{sha256}|{path}|{model_id}|{low_confidence!r}"
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
-    def _file(self, key: str, suffix: str) -> Path:
-        return self.folder / f"{key}{suffix}"
+    def _file(self, key: str) -> Path:
+        return self.folder / f"{key}{_SUFFIX}"
 
     def has_entries(self) -> bool:
         """True when the folder holds at least one entry (a first run has nothing to look up)."""
-        return self.folder.is_dir() and any(self.folder.glob("*.json"))
+        return self.folder.is_dir() and any(self.folder.glob(f"*{_SUFFIX}"))
 
     def summary(self, key: str) -> CachedSummary | None:
         """The summary of the entry for ``key``, or None when there is no complete entry."""
         try:
-            raw = json.loads(self._file(key, ".json").read_text(encoding="utf-8"))
+            path = self._file(key)
+            with path.open("rb") as handle:
+                header = handle.readline()
+                size = path.stat().st_size
+            raw = json.loads(header)
             if raw.pop("cache_format") != CACHE_FORMAT:
                 return None
             summary = CachedSummary(**raw)
-            complete = (self._file(key, ".jsonl").stat().st_size == summary.jsonl_bytes
-                        and self._file(key, ".csv").stat().st_size == summary.csv_bytes)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+        complete = size == len(header) + summary.jsonl_bytes + summary.csv_bytes
         return summary if complete else None
 
     def write(self, key: str, summary: CachedSummary, rendered: RenderedSentences) -> CachedSummary:
-        """Store an entry (sentences first, the summary last); return the summary with the sizes."""
+        """Store an entry; return the summary with the sizes."""
         self.folder.mkdir(parents=True, exist_ok=True)
         jsonl = rendered.jsonl.encode("utf-8")
         rows = rendered.csv.encode("utf-8")
-        for suffix, data in ((".jsonl", jsonl), (".csv", rows)):
-            with atomic_file(self._file(key, suffix), binary=True, durable=False) as handle:
-                handle.write(data)
         summary = CachedSummary(**{**asdict(summary), "jsonl_bytes": len(jsonl), "csv_bytes": len(rows)})
-        with atomic_file(self._file(key, ".json"), newline="\n", durable=False) as handle:
-            json.dump({"cache_format": CACHE_FORMAT, **asdict(summary)}, handle, ensure_ascii=False)
+        header = json.dumps({"cache_format": CACHE_FORMAT, **asdict(summary)}, ensure_ascii=False)
+        with atomic_file(self._file(key), binary=True, durable=False) as handle:
+            handle.write(header.encode("utf-8") + b"\n" + jsonl + rows)
         return summary
 
     def copy_sentences(self, key: str, jsonl: BinaryIO, csv_rows: BinaryIO) -> None:
         """Append the entry's sentence lines and CSV rows to the outputs, byte for byte."""
-        for suffix, out in ((".jsonl", jsonl), (".csv", csv_rows)):
-            with self._file(key, suffix).open("rb") as handle:
-                shutil.copyfileobj(handle, out, 1 << 20)
+        with self._file(key).open("rb") as handle:
+            summary = CachedSummary(**{k: v for k, v in json.loads(handle.readline()).items()
+                                       if k != "cache_format"})
+            jsonl.write(handle.read(summary.jsonl_bytes))
+            shutil.copyfileobj(handle, csv_rows, 1 << 20)
 
     def sentences(self, key: str) -> Iterator[SentenceRecord]:
         """The entry's sentences, in order, parsed lazily."""
-        with self._file(key, ".jsonl").open(encoding="utf-8") as handle:
-            for line in handle:
-                yield SentenceRecord.from_json(line)
+        with self._file(key).open("rb") as handle:
+            size = json.loads(handle.readline())["jsonl_bytes"]
+            block = handle.read(size).decode("utf-8")
+        # split("\n"), not splitlines(): a sentence's text may hold U+2028 or
+        # U+0085, which JSON leaves unescaped and splitlines() would cut at.
+        for line in block.split("\n")[:-1]:
+            yield SentenceRecord.from_json(line)
 
     def prune(self, keep: set[str]) -> int:
         """Delete the files of entries not in ``keep`` and stale temporary files; return how many."""

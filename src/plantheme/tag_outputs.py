@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Sequence
 
 from .folder_scan import OUTPUT_MARKER, SkippedFolder
-from .tag_records import DocumentOutcome, RunTotals, SentenceRecord
+from .tag_records import DocumentOutcome, RunTotals, SentenceFields, sentence_csv, sentence_json
 from .themes import THEME_IDS
 
 __all__ = [
@@ -94,18 +94,18 @@ class RenderedSentences:
     csv: str
 
 
-def render_sentences(doc: str, records: Sequence[SentenceRecord]) -> RenderedSentences:
+def render_sentences(doc: str, sentences: Sequence[SentenceFields]) -> RenderedSentences:
     """Render the sentences of document ``doc`` for both sentence outputs.
 
     Workers call this right after tagging and store the result in the cache,
     so that the main process only copies bytes.
     """
-    # Splice the document path in front of each record's keys rather than
+    # Splice the document path in front of each sentence's keys rather than
     # building a dict per sentence.
-    prefix = '{"doc": ' + json.dumps(doc, ensure_ascii=False) + ", "
+    opening = '{"doc": ' + json.dumps(doc, ensure_ascii=False) + ", "
     doc_field = _csv_field(doc)
-    jsonl = "".join([prefix + record.to_json()[1:] + "\n" for record in records])
-    rows = "".join([record.to_csv(doc_field) for record in records])
+    jsonl = "".join([sentence_json(s, opening) + "\n" for s in sentences])
+    rows = "".join([sentence_csv(s, doc_field) for s in sentences])
     return RenderedSentences(jsonl=jsonl, csv=rows)
 
 

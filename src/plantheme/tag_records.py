@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from .themes import THEME_IDS
 
-__all__ = ["SentenceRecord", "DocumentOutcome", "RunTotals", "TAGGED", "SKIPPED", "FAILED"]
+__all__ = ["SentenceRecord", "SentenceFields", "sentence_json", "sentence_csv", "DocumentOutcome", "RunTotals", "TAGGED", "SKIPPED", "FAILED"]
 
 TAGGED = "tagged"
 SKIPPED = "skipped"
@@ -40,23 +40,11 @@ class SentenceRecord(NamedTuple):
 
     def to_json(self) -> str:
         """The JSON object of the sentence on one line, keys in output order."""
-        # Formatted directly: json.dumps of a dict per sentence was a tenth of the
-        # tagging time. Only the text needs escaping, with the function
-        # json.dumps(..., ensure_ascii=False) itself uses; theme ids and flags are
-        # plain identifiers, ints and floats print as JSON numbers.
-        flags = ", ".join(f'"{flag}"' for flag in self.flags)
-        return (f'{{"index": {self.index}, "start": {self.start}, "end": {self.end}, '
-                f'"text": {encode_basestring(self.text)}, "theme": "{self.theme}", '
-                f'"confidence": {self.confidence!r}, "flags": [{flags}]}}')
+        return sentence_json(self)
 
     def to_csv(self, doc_field: str) -> str:
         """The row of ``sentences.csv``; ``doc_field`` is the document path as a CSV field."""
-        # Formatted directly for speed, like to_json: the text is always quoted
-        # (valid CSV whatever it holds, newlines included); the other fields are
-        # numbers and identifiers that need no quoting.
-        text = self.text.replace('"', '""')
-        return (f'{doc_field},{self.index},{self.start},{self.end},{self.theme},'
-                f'{self.confidence!r},{";".join(self.flags)},"{text}"\r\n')
+        return sentence_csv(self, doc_field)
 
     @classmethod
     def from_json(cls, line: str) -> "SentenceRecord":
@@ -64,6 +52,63 @@ class SentenceRecord(NamedTuple):
         raw = json.loads(line)
         return cls(index=raw["index"], start=raw["start"], end=raw["end"], text=raw["text"],
                    theme=raw["theme"], confidence=raw["confidence"], flags=tuple(raw["flags"]))
+
+
+class SentenceFields(Protocol):
+    """What a sentence output line is made of: a :class:`SentenceRecord`, or a
+    tagged sentence straight from :func:`plantheme.tagging.tag_text`."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def theme(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def flags(self) -> tuple[str, ...]: ...
+
+
+_FLAGS_JSON: dict[tuple[str, ...], str] = {}
+
+
+def _flags_json(flags: tuple[str, ...]) -> str:
+    # Flag ids are plain identifiers; the few combinations are formatted once.
+    cached = _FLAGS_JSON.get(flags)
+    if cached is None:
+        cached = _FLAGS_JSON[flags] = "[" + ", ".join(f'"{flag}"' for flag in flags) + "]"
+    return cached
+
+
+def sentence_json(sentence: SentenceFields, opening: str = "{") -> str:
+    """One line of ``sentences.jsonl`` (without the newline); ``opening`` may carry leading keys.
+
+    The confidence is rounded to 4 digits (rounding a rounded value changes nothing).
+    """
+    # Formatted directly: json.dumps of a dict per sentence was a tenth of the
+    # tagging time. Only the text needs escaping, with the function
+    # json.dumps(..., ensure_ascii=False) itself uses; theme ids and flags are
+    # plain identifiers, ints and floats print as JSON numbers.
+    s = sentence
+    return (f'{opening}"index": {s.index}, "start": {s.start}, "end": {s.end}, '
+            f'"text": {encode_basestring(s.text)}, "theme": "{s.theme}", '
+            f'"confidence": {round(s.confidence, 4)!r}, "flags": {_flags_json(s.flags)}}}')
+
+
+def sentence_csv(sentence: SentenceFields, doc_field: str) -> str:
+    """One row of ``sentences.csv``; ``doc_field`` is the document path as a CSV field."""
+    # Formatted for speed like sentence_json: the text is always quoted (valid
+    # CSV whatever it holds, newlines included); the other fields are numbers
+    # and identifiers that need no quoting.
+    s = sentence
+    text = s.text.replace('"', '""')
+    return (f'{doc_field},{s.index},{s.start},{s.end},{s.theme},'
+            f'{round(s.confidence, 4)!r},{";".join(s.flags)},"{text}"\r\n')
 
 
 def _zero_counts() -> dict[str, int]:

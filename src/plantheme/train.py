@@ -28,9 +28,12 @@ __all__ = [
 ]
 
 # Compared by grouped CV on every training run; the best macro-F1 wins.
+# Character n-grams up to 2 as well as up to 3: on the shipped labels the
+# shorter range scored higher in grouped CV and on held-out real reports, with
+# a third of the features.
 DEFAULT_GRID: tuple[dict[str, Any], ...] = tuple(
-    {"features": features, "C": C}
-    for features in ("word", "char", "union")
+    {"features": features, "C": C, **extra}
+    for features, extra in (("word", {}), ("char", {"char_ngram_max": 2}), ("char", {}), ("union", {}))
     for C in (3.0, 10.0, 30.0)
 )
 
@@ -180,7 +183,9 @@ def choose_candidate(candidates: Sequence[CandidateResult], tolerance: float = T
     best = max(c.macro_f1 for c in candidates)
     tied = [i for i, c in enumerate(candidates) if c.macro_f1 >= best - tolerance]
     return min(tied, key=lambda i: (
-        _FEATURE_COST.get(candidates[i].params.get("features", "union"), 3), -candidates[i].macro_f1,
+        _FEATURE_COST.get(candidates[i].params.get("features", "union"), 3),
+        candidates[i].params.get("char_ngram_max", 3),  # fewer n-grams per sentence
+        -candidates[i].macro_f1,
     ))
 
 

@@ -94,6 +94,18 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_char_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A character n-gram model (the default kind: saved with its arrays, model.npz)."""
+    texts, themes = tiny_texts_and_themes()
+    pipeline = build_pipeline(features="char", C=10.0, char_ngram_max=2)
+    pipeline.fit(texts, themes)
+    out = tmp_path_factory.mktemp("models") / "tiny-char"
+    card = ModelCard(themes=[], training={"rows": len(texts)}, cv={}, params={"features": "char"})
+    save_model(ThemeModel(pipeline=pipeline), card, out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir: Path) -> ThemeModel:
     """The tiny model, loaded."""
     model, _ = load_model(tiny_model_dir)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from plantheme.errors import PlanthemeError
 from plantheme.model import ThemeModel
-from plantheme.persistence import CARD_FILE, MODEL_FILE, ModelCard, load_model, save_model
+from plantheme.persistence import (
+    CARD_FILE, COMPILED_FILE, MODEL_FILE, ModelCard, load_compiled, load_model, save_model,
+)
 from plantheme.themes import THEME_IDS
 
 
@@ -87,3 +91,49 @@ def test_bad_model_folders_are_refused_with_a_message(model_copy: Path, damage, 
 def test_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(PlanthemeError, match="no model folder there"):
         load_model(tmp_path / "nowhere")
+
+
+# --- the arrays of a character n-gram model (model.npz) ----------------------------
+
+
+def test_char_models_are_saved_with_their_arrays(tiny_char_model_dir: Path, tiny_model_dir: Path) -> None:
+    assert (tiny_char_model_dir / COMPILED_FILE).is_file()
+    compiled, card = load_compiled(tiny_char_model_dir)  # type: ignore[misc]
+    assert compiled.model_id == card.model_id == load_model(tiny_char_model_dir)[0].model_id
+    assert card.compiled_sha256
+    # a union model has no arrays: it is loaded whole
+    assert not (tiny_model_dir / COMPILED_FILE).exists()
+    assert load_compiled(tiny_model_dir) is None
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: (d / COMPILED_FILE).write_bytes(b"corrupt"), "model.npz: checksum does not match"),
+        (lambda d: (d / COMPILED_FILE).unlink(), "model.npz: missing"),
+        (lambda d: _edit_card(d, format_version=99), "model format 99"),
+    ],
+)
+def test_bad_arrays_are_refused_with_a_message(tiny_char_model_dir: Path, tmp_path: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "copy"
+    shutil.copytree(tiny_char_model_dir, folder)
+    damage(folder)
+    with pytest.raises(PlanthemeError, match=message):
+        load_compiled(folder)
+
+
+def test_loading_the_arrays_imports_no_scikit_learn(tiny_char_model_dir: Path) -> None:
+    # What makes a tagging process start fast; a stray import would undo it silently.
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from plantheme.corpus_tagging import tag_folder\n"
+        "from plantheme.persistence import load_compiled\n"
+        f"model, card = load_compiled(Path({str(tiny_char_model_dir)!r}))\n"
+        "print(model.classify(['推进河长制。']).themes()[0])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'jieba', 'rjieba')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    theme, modules = out.splitlines()
+    assert theme == "ecology"
+    assert modules == "[]"

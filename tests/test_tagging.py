@@ -27,6 +27,7 @@ from plantheme.model import ThemeModel
 from plantheme.progress import ProgressBar
 from plantheme.tag_outputs import render_sentences
 from plantheme.tag_records import SentenceRecord
+from plantheme.persistence import load_model
 from plantheme.tagging import tag_text
 from plantheme.themes import THEME_IDS
 
@@ -194,6 +195,29 @@ def test_sentences_match_tag_text_on_the_library_side(corpus, tagged, tiny_model
              "theme": s.theme, "confidence": round(s.confidence, 4), "flags": list(s.flags)}
             for s in document.sentences
         ], name
+
+
+def test_character_model_tags_from_its_arrays_as_the_full_model_would(
+    corpus, tiny_char_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The folder command loads model.npz (no scikit-learn); its sentences must
+    # be those of tag_text with the full pipeline.
+    root, expected = corpus
+    loaded: list[str] = []
+    real = corpus_tagging.load_compiled
+    monkeypatch.setattr(corpus_tagging, "load_compiled", lambda d: loaded.append(str(d)) or real(d))
+    corpus_tagging._model_once.cache_clear()
+    run(root, tmp_path / "out", tiny_char_model_dir, jobs=1)
+    corpus_tagging._model_once.cache_clear()
+    assert loaded, "the arrays were not used"
+    full, _ = load_model(tiny_char_model_dir)
+    lines = read_jsonl(tmp_path / "out")
+    tagged_names = [name for name, want in expected.items() if want.status == "tagged"]
+    assert {line["doc"] for line in lines} == set(tagged_names)
+    for name in tagged_names:
+        document = tag_text(full, read_document(root / name, max_chars=1_000_000).text, details=False)
+        written = [(line["theme"], line["confidence"]) for line in lines if line["doc"] == name]
+        assert written == [(s.theme, round(s.confidence, 4)) for s in document.sentences], name
 
 
 def test_sentences_keep_the_document_text_and_drop_annotations_for_the_model(tagged) -> None:

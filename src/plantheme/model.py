@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .features import CharNgramTfidf
+from .scoring import Classification, CompiledModel, classify_rows, empty_classification
 from .normalize import HAN, normalize_sentence
 from .themes import THEME_IDS
 from .tokenize import fast_cut, tokenize
@@ -102,31 +102,6 @@ class Prediction:
         }
 
 
-@dataclass(frozen=True)
-class Classification:
-    """The themes of a batch of texts as arrays, without a Python object per text.
-
-    ``proba`` has one row per text and one column per theme in taxonomy
-    order; ``winners`` is each row's predicted column. ``class_winners`` is the
-    same choice as a row of the classifier's ``coef_`` and ``features`` the
-    TF-IDF rows the classifier read (both for explaining a decision).
-    """
-
-    texts: list[str]
-    features: Any
-    proba: np.ndarray
-    winners: np.ndarray
-    class_winners: np.ndarray
-
-    def themes(self) -> list[str]:
-        """The predicted theme id of each text."""
-        return [THEME_IDS[j] for j in self.winners.tolist()]
-
-    def confidences(self) -> list[float]:
-        """The probability of each text's predicted theme."""
-        return self.proba[np.arange(len(self.winners)), self.winners].tolist()
-
-
 @dataclass
 class ThemeModel:
     """A fitted pipeline plus the id of the model it was loaded as."""
@@ -150,44 +125,25 @@ class ThemeModel:
         """
         steps = self.pipeline.named_steps
         if not len(texts):  # scikit-learn's vectorizers refuse an empty batch
-            none = np.zeros(0, dtype=np.int64)
-            return Classification(texts=[], features=sp.csr_matrix((0, 0)),
-                                  proba=np.zeros((0, len(THEME_IDS))), winners=none, class_winners=none)
+            return empty_classification()
         clean = list(texts) if normalized else steps["normalize"].transform(texts)
         X = steps["features"].transform(clean).tocsr()
         clf: LogisticRegression = steps["clf"]
-        proba = self._predict_proba(X)
-        class_winners = proba.argmax(axis=1)
-        classes = list(clf.classes_)
-        # Columns in taxonomy order; a model trained without some theme scores
-        # it 0, so output always has all eight.
-        ordered = np.zeros((len(clean), len(THEME_IDS)))
-        for j, theme in enumerate(THEME_IDS):
-            if theme in classes:
-                ordered[:, j] = proba[:, classes.index(theme)]
-        to_taxonomy = np.array([THEME_IDS.index(theme) for theme in classes], dtype=np.int64)
-        return Classification(texts=clean, features=X, proba=ordered,
-                              winners=to_taxonomy[class_winners], class_winners=class_winners)
-
-    def _predict_proba(self, X: Any) -> np.ndarray:
-        """``LogisticRegression.predict_proba`` without its per-call input validation.
-
-        The validation cost about 1 ms per call, three times the arithmetic
-        for a document's sentences; ``tests/test_model.py`` checks the result
-        equals scikit-learn's.
-        """
-        clf: LogisticRegression = self.pipeline.named_steps["clf"]
         if self._coef_t is None:
             self._coef_t = np.ascontiguousarray(clf.coef_.T)
-        decision = X @ self._coef_t + clf.intercept_
-        if decision.shape[1] == 1:
-            # Binary: the logistic function of the one decision value, which is
-            # the softmax of (0, value).
-            decision = np.hstack([np.zeros_like(decision), decision])
-        decision -= decision.max(axis=1, keepdims=True)
-        np.exp(decision, out=decision)
-        decision /= decision.sum(axis=1, keepdims=True)
-        return decision
+        return classify_rows(clean, X, self._coef_t, clf.intercept_, clf.classes_)
+
+    def compile(self) -> CompiledModel | None:
+        """The model as plain arrays that classify without scikit-learn, for character n-gram
+        features (the default); None for word or union features, which need jieba and
+        scikit-learn's vectorizer."""
+        features = self.pipeline.named_steps["features"]
+        if not isinstance(features, CharNgramTfidf):
+            return None
+        clf: LogisticRegression = self.pipeline.named_steps["clf"]
+        return CompiledModel(tfidf=features.weights(), coef_t=np.ascontiguousarray(clf.coef_.T),
+                             intercept=clf.intercept_.copy(), classes=tuple(str(c) for c in clf.classes_),
+                             model_id=self.model_id)
 
     def predict(
         self, texts: Sequence[str], *, normalized: bool = False, evidence: int = 5
@@ -204,6 +160,8 @@ class ThemeModel:
 
     def explain(self, result: Classification, *, evidence: int = 5) -> list[Prediction]:
         """One :class:`Prediction` per text of ``result``: all eight scores and ``evidence`` words."""
+        if not result.texts:
+            return []
         X = result.features
         pushes = self._pushes(X, result.class_winners) if evidence else None
         predictions = []

@@ -1,8 +1,11 @@
-"""The model format, in one place: a folder with ``model.joblib`` and ``model.json``.
+"""The model format, in one place: a folder with ``model.joblib``, ``model.json`` and,
+for character n-gram models, ``model.npz``.
 
 ``model.json`` is the model card: themes, training data (sha256 and counts),
 cross-validation metrics, parameters, library versions, creation time and the
-sha256 of ``model.joblib``. Saving is atomic (a temporary folder renamed into
+sha256 of ``model.joblib`` (and of ``model.npz``). ``model.npz`` holds the same
+fitted model as plain arrays (:class:`plantheme.scoring.CompiledModel`): bulk
+tagging loads it without importing scikit-learn. Saving is atomic (a temporary folder renamed into
 place), so an interrupted training never leaves a half-written model. Loading
 checks the checksum, the theme set and the scikit-learn version before it
 unpickles anything.
@@ -24,20 +27,26 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
+import numpy as np
 
 from . import __version__
 from .errors import PlanthemeError
-from .model import ThemeModel
+from .scoring import CompiledModel
 from .themes import THEME_IDS
 
-__all__ = ["ModelCard", "save_model", "load_model", "load_card", "file_sha256", "FORMAT_VERSION"]
+if TYPE_CHECKING:  # scikit-learn is imported only where a full model is loaded
+    from .model import ThemeModel
+
+__all__ = ["ModelCard", "save_model", "load_model", "load_compiled", "load_card", "file_sha256",
+           "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model.json"
+COMPILED_FILE = "model.npz"
 _VERSIONED = ("scikit-learn", "numpy", "scipy", "jieba", "rjieba", "opencc", "joblib")
 
 
@@ -54,6 +63,7 @@ class ModelCard:
     model_sha256: str = ""
     model_id: str = ""
     format_version: int = FORMAT_VERSION
+    compiled_sha256: str = ""  # empty: no model.npz (word or union features)
 
 
 def library_versions() -> dict[str, str]:
@@ -84,6 +94,12 @@ def save_model(model: ThemeModel, card: ModelCard, out_dir: Path) -> ModelCard:
     try:
         joblib.dump(model.pipeline, tmp / MODEL_FILE, compress=3)
         card.model_sha256 = file_sha256(tmp / MODEL_FILE)
+        compiled = model.compile()
+        card.compiled_sha256 = ""
+        if compiled is not None:
+            with (tmp / COMPILED_FILE).open("wb") as handle:
+                np.savez(handle, **compiled.to_arrays())
+            card.compiled_sha256 = file_sha256(tmp / COMPILED_FILE)
         card.model_id = f"{out_dir.name}-{card.model_sha256[:12]}"
         card.created = card.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
         card.versions = card.versions or library_versions()
@@ -145,8 +161,35 @@ def _check_sklearn(card: ModelCard, card_path: Path) -> None:
         )
 
 
+def load_compiled(model_dir: Path) -> tuple[CompiledModel, ModelCard] | None:
+    """Load a model folder's arrays (``model.npz``) after checking its card and checksum.
+
+    None when the model has no arrays (word or union features): then
+    :func:`load_model` is the way. Imports no scikit-learn.
+    """
+    model_dir = Path(model_dir)
+    card = load_card(model_dir)
+    if not card.compiled_sha256:
+        return None
+    path = model_dir / COMPILED_FILE
+    if not path.is_file():
+        raise PlanthemeError(f"{path}: missing; retrain the model with `plantheme train`")
+    if file_sha256(path) != card.compiled_sha256:
+        raise PlanthemeError(
+            f"{path}: checksum does not match {CARD_FILE}; the file is corrupt or was"
+            " replaced. Retrain with `plantheme train` or restore the folder"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return CompiledModel.from_arrays(arrays, model_id=card.model_id), card
+    except (OSError, ValueError, KeyError) as exc:
+        raise PlanthemeError(f"{path}: cannot be loaded ({exc}); retrain the model") from None
+
+
 def load_model(model_dir: Path) -> tuple[ThemeModel, ModelCard]:
     """Load a model folder after checking its card, checksum and scikit-learn version."""
+    from .model import ThemeModel
+
     model_dir = Path(model_dir)
     card = load_card(model_dir)
     model_path = model_dir / MODEL_FILE

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .model import Prediction, ThemeModel
 from .normalize import NormalizedText, normalize
+from .scoring import CompiledModel
 from .sentences import split_sentences
 from .themes import THEME_IDS
+
+if TYPE_CHECKING:  # tagging with a compiled model never imports scikit-learn
+    from .model import Prediction, ThemeModel
 
 __all__ = ["TaggedSentence", "TaggedDocument", "tag_text", "run_tag_command", "GARBLED", "LOW_CONFIDENCE"]
 
@@ -67,7 +70,8 @@ _FLAGS = {
 
 
 def tag_text(
-    model: ThemeModel, raw: str, *, low_confidence: float = 0.5, details: bool = True, evidence: int = 5
+    model: ThemeModel | CompiledModel, raw: str, *, low_confidence: float = 0.5, details: bool = True,
+    evidence: int = 5,
 ) -> TaggedDocument:
     """Normalise, split and classify one document's text.
 
@@ -76,15 +80,19 @@ def tag_text(
     confidence, which is what bulk tagging writes and a third of the work.
     Shares are the fraction of the document's sentences per theme; the
     dominant theme is the most frequent one (ties: taxonomy order), or None
-    for a document without sentences.
+    for a document without sentences. A :class:`CompiledModel` classifies
+    only: details need the full :class:`~plantheme.model.ThemeModel`.
     """
+    if details and isinstance(model, CompiledModel):
+        raise ValueError("tag_text(details=True) needs the full model (plantheme.persistence.load_model)")
     doc = normalize(raw)
     units = split_sentences(doc.text)
     result = model.classify([u.text for u in units], normalized=True)
     themes = result.themes()
     confidences = result.confidences()
     predictions: list[Prediction | None] = (
-        list(model.explain(result, evidence=evidence)) if details else [None] * len(units)
+        list(model.explain(result, evidence=evidence))  # type: ignore[union-attr]
+        if details else [None] * len(units)
     )
     # Each unit's span in the original, for all units at once (units are never
     # empty, so this is what NormalizedText.original_span gives).

@@ -108,6 +108,17 @@ def test_clean_text_is_not_flagged(clean: str) -> None:
     assert normalize(clean).garbled == ()
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("规(guī)(huà)", "规"),  # a run of annotations goes whole
+    ("規(guī)劃(huà)", "规划"),
+    ("划*(a)", "划"),  # glued by removing markup: removed on the first pass, not the second
+    ("规(guī)(AI)", "规（AI）"),  # the run stops at the first bracket that is not pinyin
+])
+def test_pinyin_annotations_are_removed_in_one_pass(raw: str, expected: str) -> None:
+    assert normalize(raw).text == expected
+    assert normalize_sentence(expected) == expected
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("规划發展（）()ab 1,。\n？?*-#　：:")), max_size=60))
 def test_normalize_is_idempotent_and_maps_every_char(raw: str) -> None:

@@ -57,11 +57,11 @@ from .tag_outputs import (
     render_sentences, write_documents_csv, write_manifest, write_sentences_csv_header,
 )
 from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals
-from .scoring import CompiledModel
 from .tagging import GARBLED, LOW_CONFIDENCE, tag_text
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one job)
     from .model import ThemeModel
+    from .scoring import CompiledModel
 
 __all__ = ["TagOptions", "TagRunResult", "default_out_dir", "tag_folder", "tag_file",
            "run_tag_command", "CACHE_FOLDER"]
@@ -273,9 +273,10 @@ def _run_jobs(jobs: list[DocumentJob], config: WorkerConfig, n_jobs: int) -> Ite
     if n_jobs == 1:
         # In this process: no worker start-up, and the model cache serves later runs too.
         return (tag_file(job, config) for job in jobs)
-    # One document per task: documents take tens of milliseconds or more, so the
-    # per-task cost is small, and the last tasks do not leave one worker idle.
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1)
+    # joblib groups documents into tasks of a few tenths of a second: one task
+    # per document cost the main process a third more CPU (sending tasks,
+    # receiving results), taken from the workers on a small machine.
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator", batch_size="auto")
     return iter(parallel(delayed(tag_file)(job, config) for job in jobs))
 
 

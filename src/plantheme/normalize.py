@@ -8,9 +8,10 @@ the document had it (``NormalizedText.original_span``).
 Decisions (each tested in ``tests/test_normalize.py``):
 
 * Traditional characters become simplified (OpenCC ``t2s``).
-* Pinyin annotations glued to a Han character, ``規(guī)劃``, are removed; a
-  parenthesis holding anything but one pinyin syllable (``(一)``, ``(书面)``,
-  ``(AI)``) stays.
+* Pinyin annotations glued to a Han character, ``規(guī)劃``, are removed, also
+  when markup or spaces stood between them (the step runs after those are
+  removed, so normalising twice changes nothing); a parenthesis holding
+  anything but one pinyin syllable (``(一)``, ``(书面)``, ``(AI)``) stays.
 * Width: full-width letters, digits and the ideographic space become ASCII, so
   ``２０２４`` and ``2024`` are one token. ASCII ``,;:!?()`` next to Chinese
   text become the full-width Chinese forms, so ``,`` and ``，`` are one token
@@ -188,8 +189,12 @@ _FINALS = ("a", "o", "e", "i", "u", "v", "ai", "ei", "ui", "ao", "ou", "iu", "ie
 _PINYIN_SYLLABLES = frozenset(i + f for i in _INITIALS for f in _FINALS)
 # The bracket comes first so the scan tests one character per position before
 # the lookbehind (as in the patterns below).
+_SYLLABLE = "[a-zA-Z\u00c0-\u024f\u0300-\u036f]{1,7}[1-5]?"
+_ONE_ANNOTATION = re.compile(f"[(（]({_SYLLABLE})[)）]")
+# A run of bracketed syllables right after a Han character: "规(guī)(huà)" has
+# two, and removing only the first would glue the second to the character.
 _PINYIN_ANNOTATION = re.compile(
-    f"[(（](?<=[{_HAN}][(（])([a-zA-Z\u00c0-\u024f\u0300-\u036f]{{1,7}}[1-5]?)[)）]"
+    f"[(（](?<=[{_HAN}][(（]){_SYLLABLE}[)）](?:[(（]{_SYLLABLE}[)）])*"
 )
 
 
@@ -200,11 +205,14 @@ def _strip_tone(syllable: str) -> str:
 
 
 def _drop_pinyin(match: re.Match[str]) -> str:
-    syllable = match.group(1)
-    # Annotations are lowercase; "(AI)" or "(GDP)" after a Han character is content.
-    if syllable.islower() and _strip_tone(syllable) in _PINYIN_SYLLABLES:
-        return ""
-    return match.group(0)
+    """Drop the leading pinyin annotations of a run; keep the run from its first non-pinyin one."""
+    run = match.group(0)
+    for annotation in _ONE_ANNOTATION.finditer(run):
+        syllable = annotation.group(1)
+        # Annotations are lowercase; "(AI)" or "(GDP)" after a Han character is content.
+        if not (syllable.islower() and _strip_tone(syllable) in _PINYIN_SYLLABLES):
+            return run[annotation.start():]
+    return ""
 
 
 # --- garbled runs ----------------------------------------------------------------
@@ -423,7 +431,6 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
                 if chars[i] == "?":
                     chars[i] = _LOST_BYTE
         mapped = _Mapped("".join(chars), mapped.offsets)
-    mapped = mapped.sub(_PINYIN_ANNOTATION, _drop_pinyin, when="(（")
     mapped = mapped.translate_same_length(_t2s().convert)
     mapped = mapped.sub(_FULLWIDTH_ALNUM, _to_halfwidth, same_length=True)
     mapped = mapped.sub(_MD_LINK, r"\1", when="[")
@@ -437,6 +444,9 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
     mapped = _join_broken_lines(mapped)
     mapped = mapped.sub(_BLANK_LINES, "\n", when="\n")
     mapped = mapped.sub(_SPACE_IN_CJK, "", when=" ")
+    # Annotations last: removing markup, spaces and line breaks can glue one
+    # to its character ("划*(a)"), and normalising twice must change nothing.
+    mapped = mapped.sub(_PINYIN_ANNOTATION, _drop_pinyin, when="(（")
     mapped = _strip_outer(mapped)
     if garbled:
         mapped = mapped.sub(_LOST_BYTE_RE, "?", same_length=True)

@@ -34,11 +34,11 @@ import numpy as np
 
 from . import __version__
 from .errors import PlanthemeError
-from .scoring import CompiledModel
 from .themes import THEME_IDS
 
-if TYPE_CHECKING:  # scikit-learn is imported only where a full model is loaded
+if TYPE_CHECKING:  # imported where a model is loaded: scikit-learn only for a full model
     from .model import ThemeModel
+    from .scoring import CompiledModel
 
 __all__ = ["ModelCard", "save_model", "load_model", "load_compiled", "load_card", "file_sha256",
            "FORMAT_VERSION"]
@@ -167,6 +167,8 @@ def load_compiled(model_dir: Path) -> tuple[CompiledModel, ModelCard] | None:
     None when the model has no arrays (word or union features): then
     :func:`load_model` is the way. Imports no scikit-learn.
     """
+    from .scoring import CompiledModel
+
     model_dir = Path(model_dir)
     card = load_card(model_dir)
     if not card.compiled_sha256:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from .normalize import NormalizedText, normalize
-from .scoring import CompiledModel
 from .sentences import split_sentences
 from .themes import THEME_IDS
 
-if TYPE_CHECKING:  # tagging with a compiled model never imports scikit-learn
+if TYPE_CHECKING:  # the models are loaded where they are used (see corpus_tagging)
     from .model import Prediction, ThemeModel
+    from .scoring import CompiledModel
 
 __all__ = ["TaggedSentence", "TaggedDocument", "tag_text", "run_tag_command", "GARBLED", "LOW_CONFIDENCE"]
 
@@ -83,7 +83,8 @@ def tag_text(
     for a document without sentences. A :class:`CompiledModel` classifies
     only: details need the full :class:`~plantheme.model.ThemeModel`.
     """
-    if details and isinstance(model, CompiledModel):
+    explain = getattr(model, "explain", None)  # a CompiledModel cannot explain
+    if details and explain is None:
         raise ValueError("tag_text(details=True) needs the full model (plantheme.persistence.load_model)")
     doc = normalize(raw)
     units = split_sentences(doc.text)
@@ -91,8 +92,7 @@ def tag_text(
     themes = result.themes()
     confidences = result.confidences()
     predictions: list[Prediction | None] = (
-        list(model.explain(result, evidence=evidence))  # type: ignore[union-attr]
-        if details else [None] * len(units)
+        list(explain(result, evidence=evidence)) if details and explain else [None] * len(units)
     )
     # Each unit's span in the original, for all units at once (units are never
     # empty, so this is what NormalizedText.original_span gives).

@@ -16,7 +16,7 @@ This module imports no scikit-learn, so that tagging with a saved model
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,8 +38,10 @@ def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return points, starts
 
 
-def ngram_codes(texts: Sequence[str], n_min: int, n_max: int, fold_digits: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(row, code) of every character n-gram of every text, n in [n_min, n_max]."""
+def ngram_blocks(
+    texts: Sequence[str], n_min: int, n_max: int, fold_digits: bool
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(n, rows, codes) of the character n-grams of every text, one block per n in [n_min, n_max]."""
     points, starts = _code_points(texts)
     if fold_digits:
         # Every digit counts as "0": numbers say "a target", not which one.
@@ -48,7 +50,6 @@ def ngram_codes(texts: Sequence[str], n_min: int, n_max: int, fold_digits: bool)
     if len(texts) > 1:
         row_of[starts[1:] - 1] = 1
         row_of = np.cumsum(row_of)
-    rows_out, codes_out = [], []
     for n in range(n_min, n_max + 1):
         if len(points) < n:
             continue
@@ -59,13 +60,18 @@ def ngram_codes(texts: Sequence[str], n_min: int, n_max: int, fold_digits: bool)
             window = points[k:k + count]
             code = (code << _BITS) | window
             valid &= window != 0
-        rows_out.append(row_of[:count][valid])
-        codes_out.append(code[valid])
-    if not codes_out:
+        yield n, row_of[:count][valid], code[valid]
+
+
+def ngram_codes(texts: Sequence[str], n_min: int, n_max: int, fold_digits: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(row, code) of every character n-gram of every text, n in [n_min, n_max]."""
+    blocks = list(ngram_blocks(texts, n_min, n_max, fold_digits))
+    if not blocks:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(rows_out), np.concatenate(codes_out)
+    return np.concatenate([rows for _, rows, _ in blocks]), np.concatenate([codes for _, _, codes in blocks])
 
 
+_DENSE_UNIGRAMS = 0x10001  # codes of the BMP's characters: code point + 1
 _EMPTY = -1  # no n-gram code is negative (63 bits of a non-negative int64)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads the codes' bits
 
@@ -153,6 +159,21 @@ class NgramTfidf:
         self.sublinear_tf = sublinear_tf
         self.fold_digits = fold_digits
         self._table = _CodeTable(vocabulary_codes)
+        # Single characters of the Basic Multilingual Plane (almost every one in
+        # Chinese text) are looked up in a plain array indexed by code, 256 KB
+        # that stay in cache: half the n-grams skip the hash table.
+        self._unigrams = np.full(_DENSE_UNIGRAMS, -1, dtype=np.int64)
+        dense = np.flatnonzero(vocabulary_codes < _DENSE_UNIGRAMS)
+        self._unigrams[vocabulary_codes[dense]] = dense
+
+    def _lookup(self, n: int, codes: np.ndarray) -> np.ndarray:
+        if n != 1:
+            return self._table.lookup(codes)
+        columns = self._unigrams[np.minimum(codes, _DENSE_UNIGRAMS - 1)]
+        beyond = np.flatnonzero(codes >= _DENSE_UNIGRAMS - 1)  # outside the BMP (and its last code)
+        if len(beyond):
+            columns[beyond] = self._table.lookup(codes[beyond])
+        return columns
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows for ``texts`` over the vocabulary (unknown n-grams ignored)."""
@@ -161,15 +182,20 @@ class NgramTfidf:
         n_features = len(self.vocabulary_codes)
         if not texts:
             return sp.csr_matrix((0, n_features))
-        rows, codes = ngram_codes(texts, n_min, n_max, self.fold_digits)
-        cols = self._table.lookup(codes)
-        known = cols >= 0
+        blocks = [(rows, self._lookup(n, codes))
+                  for n, rows, codes in ngram_blocks(texts, n_min, n_max, self.fold_digits)]
+        rows = np.concatenate([rows for rows, _ in blocks]) if blocks else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate([cols for _, cols in blocks]) if blocks else np.zeros(0, dtype=np.int64)
         # Count each (row, column) pair by sorting one integer key per n-gram:
         # half the cost of scipy's COO → CSR conversion with sum_duplicates,
         # and the result comes out in CSR order (rows, then columns, ascending).
+        # An unknown n-gram (column -1) makes its key -1: they sort first and
+        # are skipped, cheaper than filtering them out beforehand.
         shift = max(1, n_features.bit_length())
-        keys = (rows[known] << shift) | cols[known]
+        keys = rows << shift
+        keys |= cols
         keys.sort()
+        keys = keys[np.searchsorted(keys, 0):]
         first = np.ones(len(keys), dtype=bool)
         np.not_equal(keys[1:], keys[:-1], out=first[1:])
         starts = np.flatnonzero(first)
@@ -183,6 +209,8 @@ class NgramTfidf:
         values *= self.idf[columns]
         norms = np.sqrt(np.bincount(row_of, weights=values * values, minlength=len(texts)))
         values /= norms[row_of]
-        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        # 32-bit indices when they fit, as scipy would convert them anyway (a copy).
+        index_type = np.int32 if len(values) < 2**31 and n_features < 2**31 else np.int64
+        indptr = np.zeros(len(texts) + 1, dtype=index_type)
         np.cumsum(np.bincount(row_of, minlength=len(texts)), out=indptr[1:])
-        return sp.csr_matrix((values, columns, indptr), shape=(len(texts), n_features))
+        return sp.csr_matrix((values, columns.astype(index_type), indptr), shape=(len(texts), n_features))

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Sequence
 
 from .folder_scan import OUTPUT_MARKER, SkippedFolder
-from .tag_records import DocumentOutcome, RunTotals, SentenceFields, sentence_csv, sentence_json
+from .tag_records import DocumentOutcome, RunTotals, SentenceFields, confidence_text, sentence_csv, sentence_json
 from .themes import THEME_IDS
 
 __all__ = [
@@ -104,9 +104,13 @@ def render_sentences(doc: str, sentences: Sequence[SentenceFields]) -> RenderedS
     # building a dict per sentence.
     opening = '{"doc": ' + json.dumps(doc, ensure_ascii=False) + ", "
     doc_field = _csv_field(doc)
-    jsonl = "".join([sentence_json(s, opening) + "\n" for s in sentences])
-    rows = "".join([sentence_csv(s, doc_field) for s in sentences])
-    return RenderedSentences(jsonl=jsonl, csv=rows)
+    lines, rows = [], []
+    for sentence in sentences:
+        confidence = confidence_text(sentence.confidence)  # written once for both
+        lines.append(sentence_json(sentence, opening, confidence))
+        rows.append(sentence_csv(sentence, doc_field, confidence))
+    lines.append("")  # every line ends with a newline
+    return RenderedSentences(jsonl="\n".join(lines) if sentences else "", csv="".join(rows))
 
 
 def _csv_field(value: str) -> str:

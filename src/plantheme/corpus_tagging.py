@@ -50,7 +50,6 @@ from .folder_scan import FoundFile, FolderScan, scan_folder
 from .persistence import file_sha256, load_card, load_compiled, load_model
 from .progress import ProgressBar
 from .report_html import ReportWriter
-from .settings import load_settings
 from .tag_cache import CachedSummary, TagCache
 from .tag_outputs import (
     DOCUMENTS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL, atomic_file,
@@ -449,6 +448,10 @@ def _options_from_args(args: argparse.Namespace) -> TagOptions | str:
         return f"--out {out_dir}: the output folder must not be the folder being tagged"
     if args.glob is not None and not args.glob.strip():
         return "--glob: the pattern is empty"
+    # Imported here, not at the top: workers import this module for tag_file,
+    # and pydantic-settings would add a sixth to their start-up.
+    from .settings import load_settings
+
     settings = load_settings(model_dir=args.model)
     return TagOptions(
         folder=folder, out_dir=out_dir, model_dir=settings.model_dir, jobs=jobs, pattern=args.glob,

@@ -84,23 +84,22 @@ def tiny_texts_and_themes() -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model folder trained on TINY_ROWS and saved with the real persistence code."""
-    texts, themes = tiny_texts_and_themes()
-    pipeline = build_pipeline(features="union", C=10.0)
-    pipeline.fit(texts, themes)
-    out = tmp_path_factory.mktemp("models") / "tiny"
-    card = ModelCard(themes=[], training={"rows": len(texts)}, cv={}, params={"features": "union"})
-    save_model(ThemeModel(pipeline=pipeline), card, out)
-    return out
+    return _save_tiny_model(tmp_path_factory, "tiny", features="union")
 
 
 @pytest.fixture(scope="session")
 def tiny_char_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A character n-gram model (the default kind: saved with its arrays, model.npz)."""
+    return _save_tiny_model(tmp_path_factory, "tiny-char", features="char", char_ngram_max=2)
+
+
+def _save_tiny_model(tmp_path_factory: pytest.TempPathFactory, name: str, **params: object) -> Path:
+    """Fit a pipeline with ``params`` (and C=10) on TINY_ROWS and save it as folder ``name``."""
     texts, themes = tiny_texts_and_themes()
-    pipeline = build_pipeline(features="char", C=10.0, char_ngram_max=2)
+    pipeline = build_pipeline(C=10.0, **params)  # type: ignore[arg-type]
     pipeline.fit(texts, themes)
-    out = tmp_path_factory.mktemp("models") / "tiny-char"
-    card = ModelCard(themes=[], training={"rows": len(texts)}, cv={}, params={"features": "char"})
+    out = tmp_path_factory.mktemp("models") / name
+    card = ModelCard(themes=[], training={"rows": len(texts)}, cv={}, params={"features": params["features"]})
     save_model(ThemeModel(pipeline=pipeline), card, out)
     return out
 

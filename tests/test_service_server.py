@@ -139,30 +139,34 @@ def test_health_answers_during_a_large_batch_on_a_real_server(
     assert len(result["response"].json()["results"]) == 1000
 
 
-@pytest.mark.slow
-def test_declared_oversized_body_is_refused_before_it_is_sent(tiny_model_dir: Path) -> None:
-    with running_server(Settings(model_dir=tiny_model_dir, max_body_bytes=10_000)) as url:
+@contextmanager
+def _predict_headers_sent(model_dir: Path, framing: str) -> Iterator[socket.socket]:
+    """A raw connection to a server with a 10,000-byte body limit, after the headers of
+    a POST /v1/predict whose body is framed by ``framing`` (one header line)."""
+    with running_server(Settings(model_dir=model_dir, max_body_bytes=10_000)) as url:
         port = int(url.rsplit(":", 1)[1])
         with socket.create_connection((HOST, port), timeout=10) as sock:
-            # Headers only: the answer must come without a byte of the body.
             sock.sendall(f"POST /v1/predict HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
-                         f"Content-Length: 3000000\r\n\r\n".encode())
-            status, body = read_response(sock)
+                         f"{framing}\r\n\r\n".encode())
+            yield sock
+
+
+@pytest.mark.slow
+def test_declared_oversized_body_is_refused_before_it_is_sent(tiny_model_dir: Path) -> None:
+    # Headers only: the answer must come without a byte of the body.
+    with _predict_headers_sent(tiny_model_dir, "Content-Length: 3000000") as sock:
+        status, body = read_response(sock)
     assert status == 413
     assert body["error"]["code"] == "body_too_large"
 
 
 @pytest.mark.slow
 def test_streamed_oversized_body_is_refused_while_it_streams(tiny_model_dir: Path) -> None:
-    with running_server(Settings(model_dir=tiny_model_dir, max_body_bytes=10_000)) as url:
-        port = int(url.rsplit(":", 1)[1])
-        with socket.create_connection((HOST, port), timeout=10) as sock:
-            sock.sendall(f"POST /v1/predict HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
-                         f"Transfer-Encoding: chunked\r\n\r\n".encode())
-            chunk = b" " * 4000
-            for _ in range(4):  # 16,000 bytes, never terminated: the server must not wait for the end
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            status, body = read_response(sock)
+    with _predict_headers_sent(tiny_model_dir, "Transfer-Encoding: chunked") as sock:
+        chunk = b" " * 4000
+        for _ in range(4):  # 16,000 bytes, never terminated: the server must not wait for the end
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        status, body = read_response(sock)
     assert status == 413
     assert body["error"]["code"] == "body_too_large"
 

@@ -118,7 +118,10 @@ def _han_kinds() -> np.ndarray:
     characters of GB 2312, the common simplified characters)."""
     kinds = np.zeros(0x10000, dtype=np.uint8)
     # Han as normalize.HAN defines it (all of it lies in the BMP).
-    kinds[[c for c in range(0x10000) if HAN.match(chr(c))]] = _UNCOMMON_HAN
+    # One scan of a string of all of them, faster than a match per code point
+    # (33 vs 53 ms here, once per process).
+    bmp = "".join(map(chr, range(0x10000)))
+    kinds[[match.start() for match in HAN.finditer(bmp)]] = _UNCOMMON_HAN
     common = []
     for lead in range(0xB0, 0xD8):
         for trail in range(0xA1, 0xFF):

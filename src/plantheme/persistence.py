@@ -161,6 +161,18 @@ def _check_sklearn(card: ModelCard, card_path: Path) -> None:
         )
 
 
+def _checked_file(path: Path, sha256: str) -> Path:
+    """``path``, once it is there and its sha256 is the one the card records."""
+    if not path.is_file():
+        raise PlanthemeError(f"{path}: missing; retrain the model with `plantheme train`")
+    if file_sha256(path) != sha256:
+        raise PlanthemeError(
+            f"{path}: checksum does not match {CARD_FILE}; the file is corrupt or was"
+            " replaced. Retrain with `plantheme train` or restore the folder"
+        )
+    return path
+
+
 def load_compiled(model_dir: Path) -> tuple[CompiledModel, ModelCard] | None:
     """Load a model folder's arrays (``model.npz``) after checking its card and checksum.
 
@@ -173,14 +185,7 @@ def load_compiled(model_dir: Path) -> tuple[CompiledModel, ModelCard] | None:
     card = load_card(model_dir)
     if not card.compiled_sha256:
         return None
-    path = model_dir / COMPILED_FILE
-    if not path.is_file():
-        raise PlanthemeError(f"{path}: missing; retrain the model with `plantheme train`")
-    if file_sha256(path) != card.compiled_sha256:
-        raise PlanthemeError(
-            f"{path}: checksum does not match {CARD_FILE}; the file is corrupt or was"
-            " replaced. Retrain with `plantheme train` or restore the folder"
-        )
+    path = _checked_file(model_dir / COMPILED_FILE, card.compiled_sha256)
     try:
         with np.load(path, allow_pickle=False) as arrays:
             return CompiledModel.from_arrays(arrays, model_id=card.model_id), card
@@ -194,14 +199,7 @@ def load_model(model_dir: Path) -> tuple[ThemeModel, ModelCard]:
 
     model_dir = Path(model_dir)
     card = load_card(model_dir)
-    model_path = model_dir / MODEL_FILE
-    if not model_path.is_file():
-        raise PlanthemeError(f"{model_path}: missing; retrain the model with `plantheme train`")
-    if file_sha256(model_path) != card.model_sha256:
-        raise PlanthemeError(
-            f"{model_path}: checksum does not match {CARD_FILE}; the file is corrupt or was"
-            " replaced. Retrain with `plantheme train` or restore the folder"
-        )
+    model_path = _checked_file(model_dir / MODEL_FILE, card.model_sha256)
     _check_sklearn(card, model_dir / CARD_FILE)
     with warnings.catch_warnings():
         # Same minor version, other patch release: checked above, safe to load.

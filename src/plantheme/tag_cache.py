@@ -52,6 +52,18 @@ class CachedSummary:
     csv_bytes: int = 0
 
 
+def _read_header(handle: BinaryIO) -> tuple[CachedSummary, int]:
+    """The summary on an entry's first line, and that line's length in bytes.
+
+    Raises ValueError for an entry of another cache format.
+    """
+    header = handle.readline()
+    raw = json.loads(header)
+    if raw.pop("cache_format") != CACHE_FORMAT:
+        raise ValueError("another cache format")
+    return CachedSummary(**raw), len(header)
+
+
 class TagCache:
     """Cache entries in one folder, keyed by :meth:`key`."""
 
@@ -76,15 +88,11 @@ class TagCache:
         try:
             path = self._file(key)
             with path.open("rb") as handle:
-                header = handle.readline()
+                summary, header_bytes = _read_header(handle)
                 size = path.stat().st_size
-            raw = json.loads(header)
-            if raw.pop("cache_format") != CACHE_FORMAT:
-                return None
-            summary = CachedSummary(**raw)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        complete = size == len(header) + summary.jsonl_bytes + summary.csv_bytes
+        complete = size == header_bytes + summary.jsonl_bytes + summary.csv_bytes
         return summary if complete else None
 
     def write(self, key: str, summary: CachedSummary, rendered: RenderedSentences) -> CachedSummary:
@@ -101,16 +109,15 @@ class TagCache:
     def copy_sentences(self, key: str, jsonl: BinaryIO, csv_rows: BinaryIO) -> None:
         """Append the entry's sentence lines and CSV rows to the outputs, byte for byte."""
         with self._file(key).open("rb") as handle:
-            summary = CachedSummary(**{k: v for k, v in json.loads(handle.readline()).items()
-                                       if k != "cache_format"})
+            summary, _ = _read_header(handle)
             jsonl.write(handle.read(summary.jsonl_bytes))
             shutil.copyfileobj(handle, csv_rows, 1 << 20)
 
     def sentences(self, key: str) -> Iterator[SentenceRecord]:
         """The entry's sentences, in order, parsed lazily."""
         with self._file(key).open("rb") as handle:
-            size = json.loads(handle.readline())["jsonl_bytes"]
-            block = handle.read(size).decode("utf-8")
+            summary, _ = _read_header(handle)
+            block = handle.read(summary.jsonl_bytes).decode("utf-8")
         # split("\n"), not splitlines(): a sentence's text may hold U+2028 or
         # U+0085, which JSON leaves unescaped and splitlines() would cut at.
         for line in block.split("\n")[:-1]:

@@ -92,19 +92,17 @@ def tag_text(
     themes = result.themes()
     confidences = result.confidences()
     predictions: list[Prediction | None] = (
-        list(explain(result, evidence=evidence)) if details and explain else [None] * len(units)
+        list(explain(result, evidence=evidence)) if details else [None] * len(units)
     )
-    # Each unit's span in the original, for all units at once (units are never
-    # empty, so this is what NormalizedText.original_span gives).
-    original_starts = doc.offsets[[u.start for u in units]].tolist()
-    original_ends = (doc.offsets[[u.end - 1 for u in units]] + 1).tolist()
+    original_starts, original_ends = doc.original_spans([u.start for u in units], [u.end for u in units])
     original = doc.original
+    garbled = bool(doc.garbled)
     sentences = []
     for index, (unit, theme, confidence, prediction, o_start, o_end) in enumerate(
         zip(units, themes, confidences, predictions, original_starts, original_ends)
     ):
         start, end = unit.start, unit.end
-        flags = _FLAGS[bool(doc.garbled) and doc.is_garbled(start, end), confidence < low_confidence]
+        flags = _FLAGS[garbled and doc.is_garbled(start, end), confidence < low_confidence]
         sentences.append(TaggedSentence(index, start, end, original[o_start:o_end], unit.text, theme,
                                         confidence, flags, prediction))
     counts = Counter(themes)
@@ -116,7 +114,7 @@ def tag_text(
         counts=ordered,
         shares={theme: (n / total if total else 0.0) for theme, n in ordered.items()},
         dominant=dominant,
-        garbled=bool(doc.garbled),
+        garbled=garbled,
         normalized=doc,
     )
 

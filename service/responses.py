@@ -21,18 +21,17 @@ def prediction_body(prediction: Prediction) -> dict[str, Any]:
 def document_body(model: ThemeModel, raw: str, *, low_confidence: float) -> dict[str, Any]:
     """Tag one text with :func:`plantheme.tagging.tag_text` and shape it as a ``DocumentOut``.
 
-    ``tag_text`` gives spans in the normalised text, which the client never
-    sees; the spans sent are mapped back onto the text as it was sent.
+    Spans index the text as it was sent (``text == sent[start:end]``), as in
+    ``plantheme tag``'s outputs.
     """
     tagged = tag_text(model, raw, low_confidence=low_confidence)
     sentences = []
     for sentence in tagged.sentences:
         assert sentence.prediction is not None  # tag_text gives details by default
-        start, end = tagged.normalized.original_span(sentence.start, sentence.end)
         sentences.append({
             "index": sentence.index,
-            "start": start,
-            "end": end,
+            "start": sentence.start,
+            "end": sentence.end,
             "text": sentence.text,
             "normalized": sentence.normalized,
             "flags": list(sentence.flags),
@@ -44,6 +43,7 @@ def document_body(model: ThemeModel, raw: str, *, low_confidence: float) -> dict
         "shares": {theme: round(share, 4) for theme, share in tagged.shares.items()},
         "dominant": tagged.dominant,
         "garbled": tagged.garbled,
+        "boilerplate": tagged.boilerplate,
     }
 
 

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from plantheme.settings import Settings
-from plantheme.tagging import GARBLED, LOW_CONFIDENCE
+from plantheme.tagging import BOILERPLATE, GARBLED, LOW_CONFIDENCE
 from plantheme.themes import THEME_IDS
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
 
 # Literal over the taxonomy's ids, so the schema lists the eight values.
 ThemeId = Literal[THEME_IDS]  # type: ignore[valid-type]
-Flag = Literal[GARBLED, LOW_CONFIDENCE]  # type: ignore[valid-type]
+Flag = Literal[BOILERPLATE, GARBLED, LOW_CONFIDENCE]  # type: ignore[valid-type]
 
 
 # --- errors --------------------------------------------------------------------
@@ -95,12 +95,16 @@ class DocumentOut(BaseModel):
     """A text split into sentences, with per-theme sentence counts and shares."""
 
     sentences: list[SentenceOut]
-    counts: dict[str, int] = Field(description="sentences per theme, all eight themes")
-    shares: dict[str, float] = Field(description="fraction of the sentences per theme")
+    counts: dict[str, int] = Field(
+        description="content sentences per theme, all eight themes (furniture not counted)")
+    shares: dict[str, float] = Field(description="fraction of the content sentences per theme")
     dominant: ThemeId | None = Field(  # type: ignore[valid-type]
-        description="the most frequent theme; null for a text without sentences"
+        description="the most frequent theme; null for a text without content sentences"
     )
     garbled: bool = Field(description="the text holds mis-decoded (mojibake) runs")
+    boilerplate: int = Field(
+        description="furniture units (责任单位 lines, 发布日期 lines, page numbers …): theme `other`,"
+                    " flag `boilerplate`, left out of counts and shares")
 
 
 class PredictResponse(BaseModel):

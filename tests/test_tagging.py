@@ -170,7 +170,7 @@ def test_manifest_totals_model_and_timings(corpus, tagged, tiny_model: ThemeMode
     statuses = [e.status for e in expected.values()]
     assert (totals["files"], totals["tagged"], totals["skipped"], totals["failed"]) == (
         len(statuses), statuses.count("tagged"), statuses.count("skipped"), statuses.count("failed"))
-    assert totals["sentences"] == len(read_jsonl(out)) == sum(totals["themes"].values())
+    assert totals["sentences"] == len(read_jsonl(out)) == sum(totals["themes"].values()) + totals["boilerplate"]
     assert manifest["model"]["id"] == tiny_model.model_id
     assert manifest["generator"] == "plantheme tag"
     assert manifest["timings"]["seconds"]["total"] >= 0
@@ -250,8 +250,11 @@ def test_documents_csv_counts_shares_and_dominant(tagged) -> None:
     for path, row in rows.items():
         if row["status"] != "tagged":
             continue
-        themes = [line["theme"] for line in lines if line["doc"] == path]
-        assert int(row["sentences"]) == len(themes)
+        mine = [line for line in lines if line["doc"] == path]
+        # Shares are over content sentences: furniture is counted apart.
+        themes = [line["theme"] for line in mine if "boilerplate" not in line["flags"]]
+        assert int(row["sentences"]) == len(mine)
+        assert int(row["boilerplate"]) == len(mine) - len(themes)
         for theme in THEME_IDS:
             assert int(row[f"{theme}_count"]) == themes.count(theme)
             assert float(row[f"{theme}_share"]) == pytest.approx(themes.count(theme) / len(themes), abs=1e-4)

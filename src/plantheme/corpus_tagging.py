@@ -207,6 +207,7 @@ def tag_file(job: DocumentJob, config: WorkerConfig) -> WorkerResult:
         dominant=tagged.dominant or "",
         garbled=sum(GARBLED in s.flags for s in sentences),
         low_confidence=sum(LOW_CONFIDENCE in s.flags for s in sentences),
+        boilerplate=tagged.boilerplate,
     )
     key = TagCache.key(sha256, job.path, config.model_id, config.low_confidence)
     # Rendered and stored here, in parallel, so that the main process only copies bytes.
@@ -222,7 +223,7 @@ def _outcome_from_summary(path: str, size: int, sha256: str, summary: CachedSumm
         path=path, status=TAGGED, format=summary.format, encoding=summary.encoding, bytes=size,
         sha256=sha256, sentences=summary.sentences, counts=dict(summary.counts),
         dominant=summary.dominant, garbled=summary.garbled, low_confidence=summary.low_confidence,
-        reused=reused, seconds=seconds,
+        boilerplate=summary.boilerplate, reused=reused, seconds=seconds,
     )
 
 

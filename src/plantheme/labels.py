@@ -15,9 +15,15 @@ from typing import Iterator
 from .errors import PlanthemeError
 from .themes import THEME_IDS, is_theme
 
-__all__ = ["LabelledSentence", "read_labelled_file", "read_labelled_dir", "LABEL_SUFFIXES"]
+__all__ = [
+    "LabelledSentence", "SpanLabel", "LabelledDocument", "SpanRow", "read_labelled_file", "read_labelled_dir",
+    "read_labelled_documents", "read_documents_dir", "read_span_labels", "LABEL_SUFFIXES", "DOCUMENTS_SUFFIX",
+]
 
 LABEL_SUFFIXES = (".csv", ".jsonl")
+# Whole labelled documents (for the context stage): one JSON object per line,
+# {"doc", "genre", "paragraphs": [[[theme, sentence], ...], ...]}.
+DOCUMENTS_SUFFIX = ".documents.jsonl"
 _MAX_REPORTED = 20
 
 
@@ -29,6 +35,47 @@ class LabelledSentence:
     theme: str
     source: str
     group: str
+    file: str
+    line: int
+    genre: str = ""
+
+
+@dataclass(frozen=True)
+class SpanLabel:
+    """The theme of the characters ``[start, end)`` of a document's text."""
+
+    start: int
+    end: int
+    theme: str
+
+
+@dataclass(frozen=True)
+class LabelledDocument:
+    """A whole document with span labels: what the context stage learns from."""
+
+    doc: str
+    text: str
+    spans: tuple[SpanLabel, ...]
+    genre: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class SpanRow:
+    """One row of a span-label file: a labelled span of a document that lives elsewhere.
+
+    ``path`` is relative to the folder the labels point into; ``sha`` (optional)
+    is the first hex digits of the span text's SHA-256, which catches a span that
+    no longer covers the text it was labelled on.
+    """
+
+    path: str
+    start: int
+    end: int
+    theme: str
+    genre: str
+    sha: str
     file: str
     line: int
 
@@ -115,7 +162,8 @@ def read_labelled_file(path: Path, require_group: bool = False) -> list[Labelled
                 problems.append(f"{path}:{line}: {checked}")
                 continue
             text, theme, source, group = checked
-            rows.append(LabelledSentence(text, theme, source, group, str(path), line))
+            genre = str(record.get("genre") or "").strip()
+            rows.append(LabelledSentence(text, theme, source, group, str(path), line, genre))
     except UnicodeDecodeError as exc:
         raise PlanthemeError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     if problems:
@@ -139,5 +187,125 @@ def read_labelled_dir(path: Path) -> list[LabelledSentence]:
         raise PlanthemeError(f"{path}: no .csv or .jsonl files of labelled sentences")
     rows: list[LabelledSentence] = []
     for file in files:
-        rows.extend(read_labelled_file(file, require_group=True))
+        if file.name.endswith(DOCUMENTS_SUFFIX):
+            rows.extend(_document_rows(read_labelled_documents(file)))
+        else:
+            rows.extend(read_labelled_file(file, require_group=True))
+    return rows
+
+
+def read_documents_dir(path: Path) -> list[LabelledDocument]:
+    """Every labelled document (``*.documents.jsonl``) under ``path``, or in the one file it names."""
+    path = Path(path)
+    if path.is_file():
+        return read_labelled_documents(path) if path.name.endswith(DOCUMENTS_SUFFIX) else []
+    files = sorted(p for p in path.rglob(f"*{DOCUMENTS_SUFFIX}") if p.is_file())
+    documents: list[LabelledDocument] = []
+    for file in files:
+        documents.extend(read_labelled_documents(file))
+    return documents
+
+
+def _document_rows(documents: list[LabelledDocument]) -> list[LabelledSentence]:
+    """Each labelled sentence of the documents as a row; a document is one CV group."""
+    return [
+        LabelledSentence(doc.text[span.start:span.end], span.theme, "written", doc.doc, doc.file, doc.line,
+                         doc.genre)
+        for doc in documents for span in doc.spans
+    ]
+
+
+def _parse_document(record: dict[str, object]) -> tuple[str, str, list[SpanLabel]] | str:
+    """A document record's text, genre and spans, or the reason it is invalid."""
+    doc = record.get("doc")
+    if not isinstance(doc, str) or not doc.strip():
+        return "field 'doc' (the document id) is missing or not a string"
+    paragraphs = record.get("paragraphs")
+    if not isinstance(paragraphs, list) or not paragraphs:
+        return "field 'paragraphs' must be a non-empty list of paragraphs"
+    pieces: list[str] = []
+    spans: list[SpanLabel] = []
+    pos = 0
+    for p, paragraph in enumerate(paragraphs):
+        if not isinstance(paragraph, list) or not paragraph:
+            return f"paragraphs[{p}] must be a non-empty list of [theme, sentence] pairs"
+        if p:
+            pieces.append("\n")
+            pos += 1
+        for k, pair in enumerate(paragraph):
+            where = f"paragraphs[{p}][{k}]"
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                return f"{where} must be a [theme, sentence] pair of strings"
+            theme, sentence = pair[0].strip(), pair[1]
+            if not is_theme(theme):
+                return f"{where}: unknown theme '{theme}' (expected one of {', '.join(THEME_IDS)})"
+            if not sentence.strip() or "\n" in sentence:
+                return f"{where}: the sentence is empty or holds a line break"
+            pieces.append(sentence)
+            spans.append(SpanLabel(pos, pos + len(sentence), theme))
+            pos += len(sentence)
+    return "".join(pieces), str(record.get("genre") or ""), spans
+
+
+def read_labelled_documents(path: Path) -> list[LabelledDocument]:
+    """Read a ``*.documents.jsonl`` file of whole labelled documents, checking every record."""
+    path = Path(path)
+    documents: list[LabelledDocument] = []
+    problems: list[str] = []
+    try:
+        for line, record in _jsonl_records(path):
+            parsed = record.get("__error__") or _parse_document(record)
+            if isinstance(parsed, str):
+                problems.append(f"{path}:{line}: {parsed}")
+                continue
+            text, genre, spans = parsed
+            documents.append(LabelledDocument(str(record["doc"]), text, tuple(spans), genre, str(path), line))
+    except UnicodeDecodeError as exc:
+        raise PlanthemeError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if problems:
+        raise PlanthemeError("\n".join(problems[:_MAX_REPORTED]))
+    return documents
+
+
+_SPAN_FIELDS = ("path", "start", "end", "theme")
+
+
+def read_span_labels(path: Path) -> list[SpanRow]:
+    """Read a CSV of span labels (``path, start, end, theme``, optional ``genre``, ``sha``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PlanthemeError(f"{path}: no such file")
+    rows: list[SpanRow] = []
+    problems: list[str] = []
+    try:
+        for line, record in _csv_records(path):
+            if "__error__" in record:
+                problems.append(f"{path}:{line}: {record['__error__']}")
+                continue
+            missing = [name for name in _SPAN_FIELDS if name not in record]
+            if missing:
+                raise PlanthemeError(
+                    f"{path}: the header lacks {', '.join(missing)}; found {', '.join(record)},"
+                    f" expected {', '.join(_SPAN_FIELDS)} (and optionally genre, sha)"
+                )
+            theme = str(record["theme"]).strip()
+            try:
+                start, end = int(str(record["start"])), int(str(record["end"]))
+            except ValueError:
+                problems.append(f"{path}:{line}: fields 'start' and 'end' must be integers")
+                continue
+            if not 0 <= start < end:
+                problems.append(f"{path}:{line}: span {start}-{end} is empty or negative")
+            elif not is_theme(theme):
+                problems.append(f"{path}:{line}: field 'theme': unknown theme '{theme}'"
+                                f" (expected one of {', '.join(THEME_IDS)})")
+            else:
+                rows.append(SpanRow(str(record["path"]), start, end, theme, str(record.get("genre") or ""),
+                                    str(record.get("sha") or ""), str(path), line))
+    except UnicodeDecodeError as exc:
+        raise PlanthemeError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if problems:
+        raise PlanthemeError("\n".join(problems[:_MAX_REPORTED]))
+    if not rows:
+        raise PlanthemeError(f"{path}: no span labels")
     return rows

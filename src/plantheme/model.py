@@ -17,6 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from .context import ContextModel
 from .features import CharNgramTfidf
 from .scoring import Classification, CompiledModel, classify_rows, empty_classification
 from .normalize import HAN, normalize_sentence
@@ -108,6 +109,8 @@ class ThemeModel:
 
     pipeline: Pipeline
     model_id: str = "unsaved"
+    # The document context stage (tag_text uses it), when the model has one.
+    context: ContextModel | None = None
     _columns: dict[str, tuple[int, ...]] | None = field(default=None, repr=False)
     _by_name: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _centered_coef: np.ndarray | None = field(default=None, repr=False)
@@ -143,7 +146,7 @@ class ThemeModel:
         clf: LogisticRegression = self.pipeline.named_steps["clf"]
         return CompiledModel(tfidf=features.weights(), coef_t=np.ascontiguousarray(clf.coef_.T),
                              intercept=clf.intercept_.copy(), classes=tuple(str(c) for c in clf.classes_),
-                             model_id=self.model_id)
+                             model_id=self.model_id, context=self.context)
 
     def predict(
         self, texts: Sequence[str], *, normalized: bool = False, evidence: int = 5

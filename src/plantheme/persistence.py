@@ -37,6 +37,7 @@ from .errors import PlanthemeError
 from .themes import THEME_IDS
 
 if TYPE_CHECKING:  # imported where a model is loaded: scikit-learn only for a full model
+    from .context import ContextModel
     from .model import ThemeModel
     from .scoring import CompiledModel
 
@@ -47,6 +48,7 @@ FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model.json"
 COMPILED_FILE = "model.npz"
+CONTEXT_FILE = "context.npz"
 _VERSIONED = ("scikit-learn", "numpy", "scipy", "jieba", "rjieba", "opencc", "joblib")
 
 
@@ -64,6 +66,9 @@ class ModelCard:
     model_id: str = ""
     format_version: int = FORMAT_VERSION
     compiled_sha256: str = ""  # empty: no model.npz (word or union features)
+    # The document context stage (context.npz) and its cross-validation; empty: none.
+    context_sha256: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 def library_versions() -> dict[str, str]:
@@ -100,6 +105,11 @@ def save_model(model: ThemeModel, card: ModelCard, out_dir: Path) -> ModelCard:
             with (tmp / COMPILED_FILE).open("wb") as handle:
                 np.savez(handle, **compiled.to_arrays())
             card.compiled_sha256 = file_sha256(tmp / COMPILED_FILE)
+        card.context_sha256 = ""
+        if model.context is not None:
+            with (tmp / CONTEXT_FILE).open("wb") as handle:
+                np.savez(handle, **model.context.to_arrays())
+            card.context_sha256 = file_sha256(tmp / CONTEXT_FILE)
         card.model_id = f"{out_dir.name}-{card.model_sha256[:12]}"
         card.created = card.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
         card.versions = card.versions or library_versions()
@@ -188,7 +198,23 @@ def load_compiled(model_dir: Path) -> tuple[CompiledModel, ModelCard] | None:
     path = _checked_file(model_dir / COMPILED_FILE, card.compiled_sha256)
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            return CompiledModel.from_arrays(arrays, model_id=card.model_id), card
+            compiled = CompiledModel.from_arrays(arrays, model_id=card.model_id)
+    except (OSError, ValueError, KeyError) as exc:
+        raise PlanthemeError(f"{path}: cannot be loaded ({exc}); retrain the model") from None
+    compiled.context = _load_context(model_dir, card)
+    return compiled, card
+
+
+def _load_context(model_dir: Path, card: ModelCard) -> ContextModel | None:
+    """The model's context stage (``context.npz``), checked; None when it has none."""
+    from .context import ContextModel
+
+    if not card.context_sha256:
+        return None
+    path = _checked_file(model_dir / CONTEXT_FILE, card.context_sha256)
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return ContextModel.from_arrays(arrays)
     except (OSError, ValueError, KeyError) as exc:
         raise PlanthemeError(f"{path}: cannot be loaded ({exc}); retrain the model") from None
 
@@ -208,4 +234,4 @@ def load_model(model_dir: Path) -> tuple[ThemeModel, ModelCard]:
             pipeline = joblib.load(model_path)
         except Exception as exc:  # unpickling errors come in many types
             raise PlanthemeError(f"{model_path}: cannot be loaded ({exc}); retrain the model") from None
-    return ThemeModel(pipeline=pipeline, model_id=card.model_id), card
+    return ThemeModel(pipeline=pipeline, model_id=card.model_id, context=_load_context(model_dir, card)), card

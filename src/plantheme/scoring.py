@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .context import ContextModel
 from .ngrams import NgramTfidf
 from .normalize import normalize_sentence
 from .themes import THEME_IDS
@@ -102,6 +103,8 @@ class CompiledModel:
     intercept: np.ndarray
     classes: tuple[str, ...]
     model_id: str = "unsaved"
+    # The document context stage (tag_text uses it), when the model has one.
+    context: ContextModel | None = None
 
     def classify(self, texts: Sequence[str], *, normalized: bool = False) -> Classification:
         """Theme probabilities of each text (see :meth:`plantheme.model.ThemeModel.classify`)."""

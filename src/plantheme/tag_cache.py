@@ -33,7 +33,7 @@ from .tag_records import SentenceRecord
 
 __all__ = ["CachedSummary", "TagCache", "CACHE_FORMAT"]
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 _SUFFIX = ".entry"
 
 
@@ -48,6 +48,7 @@ class CachedSummary:
     dominant: str
     garbled: int
     low_confidence: int
+    boilerplate: int = 0
     jsonl_bytes: int = 0
     csv_bytes: int = 0
 

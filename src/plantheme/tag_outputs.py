@@ -7,14 +7,15 @@ and an interrupted run leaves the previous outputs intact.
 Formats:
 
 * ``sentences.jsonl``: one object per sentence: ``doc`` (path relative to the
-  tagged folder), ``index``, ``start``, ``end`` (span in the normalised text),
+  tagged folder), ``index``, ``start``, ``end`` (span in the extracted text),
   ``text`` (as in the document), ``theme``, ``confidence``, ``flags``.
 * ``sentences.csv``: the same columns (``flags`` joined by ``;``), UTF-8 with
   a BOM so that spreadsheet programs show Chinese.
 * ``documents.csv``: one row per file that was read (tagged, or failed or
   skipped for its content): status, reason, format, encoding, bytes, sentences,
-  dominant theme, flag counts, whether the result was reused, then the count
-  and the share of each theme. UTF-8 with a BOM.
+  dominant theme, flag counts (furniture units in ``boilerplate``), whether the
+  result was reused, then the count and the share of each theme over the
+  content sentences (furniture excluded). UTF-8 with a BOM.
 * ``manifest.json``: every file found, exactly once, with its status and
   reason; the folders not searched; totals, model, settings and timings.
 """
@@ -52,7 +53,7 @@ REPORT_HTML = "report.html"
 SENTENCE_CSV_FIELDS = ("doc", "index", "start", "end", "theme", "confidence", "flags", "text")
 DOCUMENT_CSV_FIELDS = (
     ("path", "status", "reason", "format", "encoding", "bytes", "sentences", "dominant",
-     "garbled", "low_confidence", "reused")
+     "garbled", "low_confidence", "boilerplate", "reused")
     + tuple(f"{theme}_count" for theme in THEME_IDS)
     + tuple(f"{theme}_share" for theme in THEME_IDS)
 )
@@ -132,7 +133,7 @@ def _document_row(outcome: DocumentOutcome) -> list[Any]:
     return (
         [outcome.path, outcome.status, outcome.reason, outcome.format, outcome.encoding,
          outcome.bytes, outcome.sentences, outcome.dominant, outcome.garbled,
-         outcome.low_confidence, "yes" if outcome.reused else "no"]
+         outcome.low_confidence, outcome.boilerplate, "yes" if outcome.reused else "no"]
         + [outcome.counts.get(theme, 0) for theme in THEME_IDS]
         + [f"{shares[theme]:.4f}" for theme in THEME_IDS]
     )
@@ -184,7 +185,8 @@ def write_manifest(
         "totals": {
             "files": totals.files, "tagged": totals.tagged, "reused": totals.reused,
             "skipped": totals.skipped, "failed": totals.failed, "sentences": totals.sentences,
-            "bytes_tagged": totals.bytes_tagged, "themes": dict(totals.counts),
+            "boilerplate": totals.boilerplate, "bytes_tagged": totals.bytes_tagged,
+            "themes": dict(totals.counts),
         },
         "timings": timings,
         "files": [_file_entry(outcome) for outcome in outcomes],

@@ -23,8 +23,8 @@ FAILED = "failed"
 class SentenceRecord(NamedTuple):
     """One tagged sentence as written to ``sentences.jsonl`` (without the document path).
 
-    ``start``/``end`` index the normalised text; ``text`` is the sentence as the
-    document has it; ``confidence`` is rounded to 4 digits.
+    ``start``/``end`` index the extracted document text and ``text`` is
+    exactly that span; ``confidence`` is rounded to 4 digits.
     """
 
     # A NamedTuple rather than a frozen dataclass: one is made per sentence, and
@@ -149,13 +149,14 @@ class DocumentOutcome:
     dominant: str = ""
     garbled: int = 0
     low_confidence: int = 0
+    boilerplate: int = 0
     reused: bool = False
     seconds: float = 0.0
 
     @property
     def shares(self) -> dict[str, float]:
-        """Fraction of the document's sentences per theme (all 0 without sentences)."""
-        total = self.sentences
+        """Fraction of the document's content sentences per theme (furniture excluded; all 0 without)."""
+        total = sum(self.counts.values())
         return {theme: (self.counts.get(theme, 0) / total if total else 0.0) for theme in THEME_IDS}
 
 
@@ -169,6 +170,7 @@ class RunTotals:
     failed: int = 0
     reused: int = 0
     sentences: int = 0
+    boilerplate: int = 0
     bytes_tagged: int = 0
     counts: dict[str, int] = field(default_factory=_zero_counts)
 
@@ -179,6 +181,7 @@ class RunTotals:
             self.tagged += 1
             self.reused += outcome.reused
             self.sentences += outcome.sentences
+            self.boilerplate += outcome.boilerplate
             self.bytes_tagged += outcome.bytes
             for theme, n in outcome.counts.items():
                 self.counts[theme] = self.counts.get(theme, 0) + n
@@ -189,6 +192,6 @@ class RunTotals:
 
     @property
     def shares(self) -> dict[str, float]:
-        """Fraction of all tagged sentences per theme."""
-        return {theme: (self.counts[theme] / self.sentences if self.sentences else 0.0)
-                for theme in THEME_IDS}
+        """Fraction of all tagged content sentences per theme (furniture excluded)."""
+        content = sum(self.counts.values())
+        return {theme: (self.counts[theme] / content if content else 0.0) for theme in THEME_IDS}

@@ -8,30 +8,39 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+
+from .boilerplate import is_boilerplate
+from .context import ContextModel, context_features
 from .normalize import NormalizedText, normalize
-from .sentences import split_sentences
-from .themes import THEME_IDS
+from .scoring import Classification
+from .sentences import Sentence, split_sentences
+from .structure import Outline, outline_of
+from .themes import OTHER, THEME_IDS
 
 if TYPE_CHECKING:  # the models are loaded where they are used (see corpus_tagging)
     from .model import Prediction, ThemeModel
     from .scoring import CompiledModel
 
-__all__ = ["TaggedSentence", "TaggedDocument", "tag_text", "run_tag_command", "GARBLED", "LOW_CONFIDENCE"]
+__all__ = ["TaggedSentence", "TaggedDocument", "PreparedDocument", "prepare_document", "context_proba", "tag_text", "run_tag_command", "GARBLED", "LOW_CONFIDENCE", "BOILERPLATE"]
 
 GARBLED = "garbled"
 LOW_CONFIDENCE = "low_confidence"
+BOILERPLATE = "boilerplate"
+_FLAG_ORDER = (BOILERPLATE, GARBLED, LOW_CONFIDENCE)
 
 
 class TaggedSentence(NamedTuple):
     """One sentence of a document with its theme.
 
-    ``start``/``end`` index the normalised text; ``text`` is the sentence as the
-    document has it (traditional characters, annotations and all) and
-    ``normalized`` what the model read. ``prediction`` (all eight scores and
-    the evidence) is there when :func:`tag_text` was asked for details.
+    ``start``/``end`` index the text exactly as it was given to :func:`tag_text`
+    (for ``plantheme tag``, the extracted document text), so
+    ``raw[start:end] == text``; ``normalized`` is what the model read.
+    ``prediction`` (all eight scores and the evidence) is there when
+    :func:`tag_text` was asked for details.
     """
 
     # A NamedTuple, not a frozen dataclass: bulk tagging makes one per
@@ -50,7 +59,11 @@ class TaggedSentence(NamedTuple):
 
 @dataclass(frozen=True)
 class TaggedDocument:
-    """A document's tagged sentences, its theme counts and shares, and its normalised text."""
+    """A document's tagged sentences, its theme counts and shares, and its normalised text.
+
+    Counts and shares are over content sentences: furniture units (flagged
+    ``boilerplate``) are counted apart in ``boilerplate``.
+    """
 
     sentences: tuple[TaggedSentence, ...]
     counts: dict[str, int]
@@ -58,55 +71,119 @@ class TaggedDocument:
     dominant: str | None
     garbled: bool
     normalized: NormalizedText
+    boilerplate: int = 0
 
 
 # Every combination of flags, built once: most sentences have none.
 _FLAGS = {
-    (False, False): (),
-    (True, False): (GARBLED,),
-    (False, True): (LOW_CONFIDENCE,),
-    (True, True): (GARBLED, LOW_CONFIDENCE),
+    (b, g, low): tuple(flag for flag, on in zip(_FLAG_ORDER, (b, g, low)) if on)
+    for b in (False, True) for g in (False, True) for low in (False, True)
 }
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A document ready to classify: normalised, split, furniture marked, outlined.
+
+    ``spans`` are the units' spans in the text as given (``raw[start:end]`` is the
+    unit as the document has it); ``units`` carry spans in the normalised text.
+    """
+
+    normalized: NormalizedText
+    units: tuple[Sentence, ...]
+    spans: tuple[tuple[int, int], ...]
+    boilerplate: tuple[bool, ...]
+    outline: Outline
+
+    @property
+    def texts(self) -> list[str]:
+        """The normalised text of every unit (what the sentence model reads)."""
+        return [unit.text for unit in self.units]
+
+
+def prepare_document(raw: str) -> PreparedDocument:
+    """Normalise and split ``raw``, mark furniture and find the outline: everything before the model."""
+    doc = normalize(raw)
+    units = split_sentences(doc.text)
+    skip = [is_boilerplate(u.text) for u in units]
+    starts, ends = doc.original_spans([u.start for u in units], [u.end for u in units])
+    outline = outline_of(doc.text, [(u.start, u.end) for u in units], skip)
+    return PreparedDocument(doc, tuple(units), tuple(zip(starts, ends)), tuple(skip), outline)
+
+
+def context_proba(stage: ContextModel, proba: np.ndarray, prepared: PreparedDocument) -> np.ndarray:
+    """The context stage's probabilities for a prepared document's units."""
+    return stage.predict_proba(context_features(proba, prepared.outline, prepared.boilerplate))
+
+
+def _with_context(result: Classification, model: ThemeModel | CompiledModel,
+                  prepared: PreparedDocument) -> Classification:
+    """The classification after the model's context stage, when it has one."""
+    stage: ContextModel | None = getattr(model, "context", None)
+    if stage is None or not prepared.units:
+        return result
+    proba = context_proba(stage, result.proba, prepared)
+    winners = proba.argmax(axis=1)
+    classes = list(getattr(model, "classes", None) or model.themes)  # the classifier's order
+    to_class = np.array([classes.index(t) if t in classes else 0 for t in THEME_IDS], dtype=np.int64)
+    return replace(result, proba=proba, winners=winners, class_winners=to_class[winners])
+
+
+_FURNITURE_SCORES = {theme: float(theme == OTHER) for theme in THEME_IDS}
 
 
 def tag_text(
     model: ThemeModel | CompiledModel, raw: str, *, low_confidence: float = 0.5, details: bool = True,
-    evidence: int = 5,
+    evidence: int = 5, context: bool = True,
 ) -> TaggedDocument:
     """Normalise, split and classify one document's text.
 
+    Furniture units (:func:`plantheme.boilerplate.is_boilerplate`) are themed
+    ``other`` with confidence 1 and the ``boilerplate`` flag. With ``context``
+    (the default) and a model that has a context stage, every sentence is
+    classified together with its title, headings and neighbours
+    (:mod:`plantheme.context`); ``context=False`` gives the sentence model alone.
     With ``details`` each sentence carries its :class:`Prediction` (all eight
     scores and ``evidence`` words of evidence); without, only its theme and
     confidence, which is what bulk tagging writes and a third of the work.
-    Shares are the fraction of the document's sentences per theme; the
+    Shares are the fraction of the document's content sentences per theme; the
     dominant theme is the most frequent one (ties: taxonomy order), or None
-    for a document without sentences. A :class:`CompiledModel` classifies
-    only: details need the full :class:`~plantheme.model.ThemeModel`.
+    for a document without content sentences. A :class:`CompiledModel`
+    classifies only: details need the full :class:`~plantheme.model.ThemeModel`.
     """
     explain = getattr(model, "explain", None)  # a CompiledModel cannot explain
     if details and explain is None:
         raise ValueError("tag_text(details=True) needs the full model (plantheme.persistence.load_model)")
-    doc = normalize(raw)
-    units = split_sentences(doc.text)
-    result = model.classify([u.text for u in units], normalized=True)
+    prepared = prepare_document(raw)
+    doc, units, skip = prepared.normalized, prepared.units, prepared.boilerplate
+    result = model.classify(prepared.texts, normalized=True)
+    if context:
+        result = _with_context(result, model, prepared)
     themes = result.themes()
     confidences = result.confidences()
     predictions: list[Prediction | None] = (
         list(explain(result, evidence=evidence)) if details else [None] * len(units)
     )
-    original_starts, original_ends = doc.original_spans([u.start for u in units], [u.end for u in units])
+    starts, ends = zip(*prepared.spans) if units else ((), ())
     original = doc.original
     garbled = bool(doc.garbled)
     sentences = []
-    for index, (unit, theme, confidence, prediction, o_start, o_end) in enumerate(
-        zip(units, themes, confidences, predictions, original_starts, original_ends)
+    content_themes = []
+    for index, (unit, theme, confidence, prediction, start, end, furniture) in enumerate(
+        zip(units, themes, confidences, predictions, starts, ends, skip)
     ):
-        start, end = unit.start, unit.end
-        flags = _FLAGS[garbled and doc.is_garbled(start, end), confidence < low_confidence]
-        sentences.append(TaggedSentence(index, start, end, original[o_start:o_end], unit.text, theme,
+        if furniture:
+            # A rule decided, not the model: the prediction says so (all weight on `other`).
+            theme, confidence = OTHER, 1.0
+            if prediction is not None:
+                prediction = replace(prediction, theme=OTHER, confidence=1.0, scores=_FURNITURE_SCORES, evidence=())
+        else:
+            content_themes.append(theme)
+        flags = _FLAGS[furniture, garbled and doc.is_garbled(unit.start, unit.end), confidence < low_confidence]
+        sentences.append(TaggedSentence(index, start, end, original[start:end], unit.text, theme,
                                         confidence, flags, prediction))
-    counts = Counter(themes)
-    total = len(themes)
+    counts = Counter(content_themes)
+    total = len(content_themes)
     ordered = {theme: counts.get(theme, 0) for theme in THEME_IDS}
     dominant = max(THEME_IDS, key=lambda t: (ordered[t], -THEME_IDS.index(t))) if total else None
     return TaggedDocument(
@@ -116,6 +193,7 @@ def tag_text(
         dominant=dominant,
         garbled=garbled,
         normalized=doc,
+        boilerplate=len(units) - total,
     )
 
 

@@ -47,6 +47,8 @@ THEMES: tuple[Theme, ...] = (
 
 THEME_IDS: tuple[str, ...] = tuple(theme.id for theme in THEMES)
 THEMES_BY_ID: dict[str, Theme] = {theme.id: theme for theme in THEMES}
+# The theme of sentences with no policy content, and of document furniture.
+OTHER = "other"
 
 
 def is_theme(value: str) -> bool:

@@ -1,0 +1,101 @@
+"""The outline of a document: its title, its headings and the heading each sentence sits under.
+
+A bare "三是强化督导考核。" or "持续扩大覆盖面。" says little alone; the heading above it
+("（二）健全多层次医疗保障体系") and the document's title usually settle what it is
+about. This module finds them from the form of the sentence units only
+(numbering, standing alone on a line, no closing punctuation), so the context
+stage (:mod:`plantheme.context`) can read them.
+
+Heading levels follow Chinese official-document numbering: 第X章/部分 (0), 一、 (1),
+（一） (2), 1. / 1、 (3), （1） (4), ①/⑴ (5). A short line with no numbering and
+no closing punctuation that stands alone (``保障措施``) is a heading of level 3.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+__all__ = ["Outline", "outline_of", "heading_level"]
+
+_LEVELS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (0, re.compile(r"^第[一二三四五六七八九十百零〇\d]+[章节篇部](?:分)?")),
+    (1, re.compile(r"^[一二三四五六七八九十百]+[、.．]")),
+    (2, re.compile(r"^[（(][一二三四五六七八九十百]+[)）]")),
+    (3, re.compile(r"^\d{1,2}[、.．](?!\d)")),
+    (4, re.compile(r"^[（(]\d{1,2}[)）]")),
+    (5, re.compile(r"^[①-⑳⑴-⒇]")),
+)
+_UNNUMBERED_LEVEL = 3
+# A numbered heading may run on into a sentence ("（一）发展目标。力争……" is split by
+# the splitter at "。"), but a unit longer than this is a sentence that happens to
+# start with a number.
+_MAX_HEADING_CHARS = 45
+_MAX_UNNUMBERED_CHARS = 20
+_CLOSING = "。；！？…"
+# How many units from the top a title may be found in (after furniture lines).
+_TITLE_WINDOW = 6
+
+
+def heading_level(unit: str, alone_on_line: bool) -> int | None:
+    """The heading level of a normalised sentence unit, or None when it is no heading."""
+    text = unit.strip()
+    if not text:
+        return None
+    for level, pattern in _LEVELS:
+        if pattern.match(text):
+            return level if len(text) <= _MAX_HEADING_CHARS else None
+    if (alone_on_line and len(text) <= _MAX_UNNUMBERED_CHARS and text[-1] not in _CLOSING
+            and text[-1] not in "，、：:,"):
+        return _UNNUMBERED_LEVEL
+    return None
+
+
+@dataclass(frozen=True)
+class Outline:
+    """Per sentence unit: its heading level (None for a sentence), the index of the
+    nearest heading above it and of the top-level heading above it (-1: none), and
+    the index of the document's title unit (-1: none found)."""
+
+    levels: tuple[int | None, ...]
+    nearest_heading: tuple[int, ...]
+    top_heading: tuple[int, ...]
+    title: int
+
+
+def _alone_on_line(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else "\n"
+    after = text[end] if end < len(text) else "\n"
+    return before == "\n" and after == "\n"
+
+
+def outline_of(text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool]) -> Outline:
+    """The outline of a normalised text split into units ``spans``.
+
+    ``skip`` marks units that take no part (document furniture): they are never
+    headings or the title, but they do get the heading they sit under.
+    """
+    levels: list[int | None] = []
+    for (start, end), skipped in zip(spans, skip):
+        levels.append(None if skipped else heading_level(text[start:end], _alone_on_line(text, start, end)))
+    title = -1
+    for i, ((start, end), skipped) in enumerate(zip(spans, skip)):
+        if i >= _TITLE_WINDOW + sum(skip[:i]):
+            break
+        if not skipped and _alone_on_line(text, start, end):
+            title = i
+            levels[i] = None  # the title is not a heading of the body
+            break
+    nearest: list[int] = []
+    top: list[int] = []
+    # Open headings by level: a heading closes every heading of its level or deeper.
+    open_headings: dict[int, int] = {}
+    for i, level in enumerate(levels):
+        nearest.append(max(open_headings.values()) if open_headings else -1)
+        top.append(open_headings[min(open_headings)] if open_headings else -1)
+        if level is not None:
+            for deeper in [lv for lv in open_headings if lv >= level]:
+                del open_headings[deeper]
+            open_headings[level] = i
+    return Outline(levels=tuple(levels), nearest_heading=tuple(nearest), top_heading=tuple(top), title=title)

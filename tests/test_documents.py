@@ -1,13 +1,13 @@
 """Reading documents for `plantheme tag`: encodings, formats, and finding files in a folder.
 
 The DOCX and PDF builders here are also used by tests/test_tagging.py to build
-its fixture folder.
+its fixture folder. DOCX files are built from their XML (the cases python-docx
+cannot write or read); PDFs with fpdf2 and the font subset in tests/data.
 """
 
 from __future__ import annotations
 
 import io
-import subprocess
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -21,6 +21,7 @@ from plantheme.documents import (
     html_to_text, pdf_to_text, read_document,
 )
 from plantheme.docx_text import xml_byte_limit
+from plantheme.pdf_text import strip_controls
 from plantheme.folder_scan import compile_glob, scan_folder
 
 SIMPLIFIED = "全面落实河长制，推进流域水环境综合治理。新建幼儿园2所，改善义务教育办学条件。"
@@ -99,43 +100,32 @@ def build_docx(paragraphs: list[str], table: list[list[str]] | None = None, merg
     return docx_package(body)
 
 
-def cjk_font() -> str | None:
-    """A font file with Chinese glyphs on this machine, if there is one."""
-    try:
-        listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True,
-                                timeout=10, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    files = [line.split(":")[0].strip() for line in listed.splitlines() if line.strip()]
-    files = [f for f in files if f.lower().endswith((".ttf", ".ttc", ".otf"))]
-    return sorted(files)[0] if files else None
+# Noto Sans CJK SC cut to the characters of these tests (tests/data/make_font_subset.py), as
+# published (CFF outlines) and converted to TrueType outlines: the PDF tests pass the same
+# on machines without Chinese fonts, and PDF readers treat the two kinds of font differently.
+DATA = Path(__file__).resolve().parent / "data"
+CJK_FONTS = {"truetype": DATA / "NotoSansSC-subset.ttf", "cff": DATA / "NotoSansSC-subset.otf"}
 
 
-def build_pdf(lines: list[str]) -> tuple[bytes, list[str]]:
-    """A one-page PDF with a text layer, and the lines it holds.
+def build_pdf(lines: list[str], font: str = "truetype", pages: int = 1) -> tuple[bytes, list[str]]:
+    """A PDF with a text layer holding ``lines`` on each of ``pages`` pages, and the lines.
 
-    Chinese needs a font with CJK glyphs; without one on the machine the PDF
-    holds pinyin (ASCII) lines instead, which still tests the text layer.
+    The characters must be in the shipped font subset (rebuild it after adding new ones).
     """
     from fpdf import FPDF
 
     pdf = FPDF()
-    pdf.add_page()
-    font = cjk_font()
-    if font:
-        pdf.add_font("cjk", fname=font)
-        pdf.set_font("cjk", size=12)
-    else:
-        pdf.set_font("helvetica", size=12)
-        lines = ["Quanmian luoshi hezhangzhi, tuijin liuyu shuihuanjing zonghe zhili.",
-                 "Xinjian youeryuan 2 suo, gaishan yiwu jiaoyu banxue tiaojian."]
-    for line in lines:
-        pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.add_font("cjk", fname=str(CJK_FONTS[font]))
+    pdf.set_font("cjk", size=12)
+    for _ in range(pages):
+        pdf.add_page()
+        for line in lines:
+            pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output()), lines
 
 
 def build_scanned_pdf() -> bytes:
-    """A PDF page with a drawn rectangle and no text: what a scan looks like to pypdf."""
+    """A PDF page with a drawn rectangle and no text: what a scan looks like to a text extractor."""
     from fpdf import FPDF
 
     pdf = FPDF()
@@ -421,11 +411,87 @@ def test_an_unexpected_error_inside_extraction_becomes_a_failure(monkeypatch: py
         "failed", "could not extract the text (RuntimeError: boom second line)")
 
 
-def test_pdf_text_layer_is_read() -> None:
-    data, lines = build_pdf([SIMPLIFIED[:20], SIMPLIFIED[20:]])
-    text = pdf_to_text(data)
-    for line in lines:
-        assert line.replace(" ", "") in text.replace(" ", "").replace("\n", "")
+# --- PDF -------------------------------------------------------------------------
+
+
+def test_the_shipped_font_subset_holds_every_character_the_pdf_tests_write() -> None:
+    from fontTools.ttLib import TTFont
+
+    # This module's texts and test_tagging's PLAN, which it writes into its fixture PDF.
+    texts = [Path(__file__).read_text(encoding="utf-8"), (Path(__file__).parent / "test_tagging.py").read_text(
+        encoding="utf-8")]
+    needed = {c for c in "".join(texts) if ord(c) >= 0x2E80}
+    for path in CJK_FONTS.values():
+        missing = needed - {chr(code) for code in TTFont(str(path)).getBestCmap()}
+        assert not missing, f"{path.name} lacks {''.join(sorted(missing))}: run tests/data/make_font_subset.py"
+
+
+PDF_LINES = [SIMPLIFIED[:20], SIMPLIFIED[20:], "全年地区生产总值（GDP）增长5.5%，PM2.5浓度下降。", "一、坚守实体经济"]
+
+
+@pytest.mark.parametrize("font", sorted(CJK_FONTS))
+def test_pdf_text_is_exactly_the_lines_written(font: str) -> None:
+    # pypdf put a NUL before every character of the CFF font; PDFium reads both kinds exactly.
+    data, lines = build_pdf(PDF_LINES, font=font)
+    assert pdf_to_text(data) == "\n".join(lines)
+
+
+@pytest.mark.parametrize("font", sorted(CJK_FONTS))
+def test_pdf_pages_come_out_in_order_one_line_break_apart(font: str) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("cjk", fname=str(CJK_FONTS[font]))
+    pdf.set_font("cjk", size=12)
+    for line in PDF_LINES:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, line)
+    assert extract_text(bytes(pdf.output()), "pdf", max_chars=1000).text == "\n".join(PDF_LINES)
+
+
+def test_pdf_kangxi_radicals_stay_as_the_file_has_them() -> None:
+    # U+2F8F KANGXI RADICAL WALK and U+884C 行 share a glyph; the normaliser maps radicals, not extraction.
+    line = "\u2f8f政执法\u2f00 行政执法一"
+    data, _ = build_pdf([line])
+    assert pdf_to_text(data) == line
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("\x00全\x00面\x00落\x00实", "全面落实"),
+        ("第一行\r\n第二行\r第三行", "第一行\n第二行\n第三行"),
+        ("项目\t投资\n", "项目\t投资\n"),
+        ("infor\x02\nmation\x0c\x1f\x7f\x85", "infor\nmation"),
+        ("⾏政 ｆｕｌｌ　width", "⾏政 ｆｕｌｌ　width"),  # no normalisation here
+    ],
+)
+def test_pdf_text_keeps_no_control_characters_but_newline_and_tab(raw: str, clean: str) -> None:
+    assert strip_controls(raw) == clean
+
+
+def test_pdf_over_the_limit_stops_at_the_page_that_passes_it() -> None:
+    data, _ = build_pdf(PDF_LINES, pages=5)
+    page = len("\n".join(PDF_LINES)) + 1  # 79 characters with the line break after it
+    limit = 3 * page - 1  # the third page passes it
+    with pytest.raises(UnreadableDocument) as caught:
+        extract_text(data, "pdf", max_chars=limit)
+    assert caught.value.status == "failed"
+    assert caught.value.reason.startswith(f"too long: more than {limit} characters by page 3 of 5")
+    assert "PLANTHEME_MAX_DOCUMENT_CHARS" in caught.value.reason
+
+
+def test_pdf_with_a_user_password_fails_as_encrypted() -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_encryption(owner_password="owner", user_password="user")
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="secret")
+    with pytest.raises(UnreadableDocument) as caught:
+        extract_text(bytes(pdf.output()), "pdf", max_chars=1000)
+    assert (caught.value.status, caught.value.reason) == ("failed", "encrypted PDF (needs a password)")
 
 
 def test_pdf_without_text_layer_fails_as_scanned() -> None:
@@ -438,7 +504,8 @@ def test_pdf_without_text_layer_fails_as_scanned() -> None:
     ("kind", "data", "status", "reason"),
     [
         ("docx", b"not a zip file", "failed", "not a readable .docx"),
-        ("pdf", b"%PDF-1.4 garbage", "failed", "PDF"),
+        ("pdf", b"%PDF-1.4 garbage", "failed", "not a readable PDF"),
+        ("pdf", b"%PDF-1.7\n" + b"\x00" * 100, "failed", "not a readable PDF"),
         ("text", b"", "skipped", EMPTY_FILE),
     ],
 )

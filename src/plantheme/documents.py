@@ -12,7 +12,8 @@ one-line reason. Formats, by file name suffix:
   once) and text boxes in document order, then footnotes and endnotes, one
   paragraph per line (:mod:`plantheme.docx_text`). Headers and footers are not
   read. The XML a file inflates to is bounded by the document limit.
-* ``.pdf``: the text layer, page by page. A PDF without one (a scan) fails
+* ``.pdf``: the text layer, page by page, read with PDFium, without control
+  characters (:mod:`plantheme.pdf_text`). A PDF without one (a scan) fails
   with "no text layer (scanned PDF?)": it needs OCR, not tagging.
 
 Encodings of text and HTML files are detected, never guessed silently
@@ -27,20 +28,17 @@ Encodings of text and HTML files are detected, never guessed silently
 
 from __future__ import annotations
 
-import io
-import logging
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from .docx_text import DocxError, docx_text
 from .normalize import HAN, to_simplified
+from .pdf_text import PdfError, pdf_text
 
 __all__ = [
     "SUPPORTED_SUFFIXES", "DocumentText", "DecodedText", "UnreadableDocument",
@@ -285,33 +283,16 @@ def docx_to_text(data: bytes, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
 # --- PDF -----------------------------------------------------------------------
 
 
-@contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    # pypdf logs every recoverable oddity of a file; the outcome is reported per file instead.
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.ERROR + 10)
+def pdf_to_text(data: bytes, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """The text layer of a PDF, page by page; fails with :data:`NO_TEXT_LAYER` when it has none.
+
+    Control characters other than ``\\n`` and ``\\t`` (NULs among them) are
+    removed; see :mod:`plantheme.pdf_text`.
+    """
     try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def pdf_to_text(data: bytes) -> str:
-    """The text layer of a PDF, page by page; fails with :data:`NO_TEXT_LAYER` when it has none."""
-    from pypdf import PdfReader
-
-    with _quiet_pypdf():
-        try:
-            reader = PdfReader(io.BytesIO(data))
-            if reader.is_encrypted and not reader.decrypt(""):
-                raise UnreadableDocument("failed", "encrypted PDF (needs a password)")
-            pages = [page.extract_text() or "" for page in reader.pages]
-        except UnreadableDocument:
-            raise
-        except Exception as exc:  # pypdf raises many types on damaged files
-            raise UnreadableDocument("failed", f"not a readable PDF ({type(exc).__name__}: {exc})") from None
-    text = "\n".join(pages)
+        text = pdf_text(data, max_chars=max_chars)
+    except PdfError as exc:
+        raise UnreadableDocument("failed", exc.reason) from None
     if not text.strip():
         raise UnreadableDocument("failed", NO_TEXT_LAYER)
     return text
@@ -353,7 +334,7 @@ def extract_text(data: bytes, kind: str, *, max_chars: int) -> DocumentText:
         if kind == "docx":
             text = docx_to_text(data, max_chars=max_chars)
         elif kind == "pdf":
-            text = pdf_to_text(data)
+            text = pdf_to_text(data, max_chars=max_chars)
         else:
             decoded = decode_text(data)
             encoding = decoded.encoding

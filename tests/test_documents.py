@@ -347,6 +347,9 @@ _BILLION_LAUGHS = (
         (_zip({"word/document.xml": "<w:document><w:body>"}), "word/document.xml is not well-formed XML"),
         (_zip({"word/document.xml": _BILLION_LAUGHS}), "word/document.xml declares a DTD"),
         (_zip({f"word/media/{i}.bin": b"" for i in range(10_001)}), "zip of 10,001 members"),
+        # lxml refuses XML nested deeper than 256 levels without huge_tree (left off on purpose).
+        (docx_package("<w:sdt><w:sdtContent>" * 200 + "</w:sdtContent></w:sdt>" * 200),
+         "word/document.xml is not well-formed XML"),
     ],
 )
 def test_broken_and_hostile_docx_files_fail_with_a_reason(data: bytes, reason: str) -> None:

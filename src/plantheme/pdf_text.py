@@ -10,7 +10,7 @@ page than pypdf.
 What comes out: each page's text in the order the page draws it (PDFium does
 not re-sort by position), pages joined by a line break, ``\\r\\n`` and ``\\r``
 as ``\\n``, and control characters other than ``\\n`` and ``\\t`` removed (NULs,
-PDFium's marker for a hyphen at a line end, form feeds). Characters are kept as
+form feeds, any other C0 or C1 control a file's character map yields). Characters are kept as
 the file maps them: a Kangxi radical such as ``⾏`` stays one (the normaliser
 maps radicals to ordinary characters, not this module).
 

@@ -8,10 +8,12 @@ one-line reason. Formats, by file name suffix:
 * ``.html``, ``.htm``: the text of the page, without ``script``/``style``;
   block elements (paragraphs, headings, list items, table cells, ``<br>``)
   end a line, other whitespace collapses as a browser shows it.
-* ``.docx``: body paragraphs and tables in document order; each table cell is
-  a line of its own (merged cells once). Headers, footers and text boxes are
-  not read.
-* ``.pdf``: the text layer, page by page. A PDF without one (a scan) fails
+* ``.docx``: body paragraphs, tables (each cell's paragraphs, merged cells
+  once) and text boxes in document order, then footnotes and endnotes, one
+  paragraph per line (:mod:`plantheme.docx_text`). Headers and footers are not
+  read. The XML a file inflates to is bounded by the document limit.
+* ``.pdf``: the text layer, page by page, read with PDFium, without control
+  characters (:mod:`plantheme.pdf_text`). A PDF without one (a scan) fails
   with "no text layer (scanned PDF?)": it needs OCR, not tagging.
 
 Encodings of text and HTML files are detected, never guessed silently
@@ -26,24 +28,22 @@ Encodings of text and HTML files are detected, never guessed silently
 
 from __future__ import annotations
 
-import io
-import logging
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
+from .docx_text import DocxError, docx_text
 from .normalize import HAN, to_simplified
+from .pdf_text import PdfError, pdf_text
 
 __all__ = [
     "SUPPORTED_SUFFIXES", "DocumentText", "DecodedText", "UnreadableDocument",
     "document_format", "unsupported_reason", "decode_text", "html_to_text", "docx_to_text", "pdf_to_text",
-    "read_file_bytes", "extract_text", "read_document", "NO_TEXT_LAYER", "EMPTY_FILE",
+    "read_file_bytes", "extract_text", "read_document", "NO_TEXT_LAYER", "EMPTY_FILE", "DEFAULT_MAX_CHARS",
 ]
 
 SUPPORTED_SUFFIXES: dict[str, str] = {
@@ -264,69 +264,35 @@ def html_to_text(markup: str) -> str:
 
 # --- DOCX ----------------------------------------------------------------------
 
-
-def _docx_blocks(container) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """Paragraph texts of a document body or table cell, tables included, in order."""
-    from docx.table import Table
-
-    for block in container.iter_inner_content():
-        if isinstance(block, Table):
-            for row in block.rows:
-                seen: set[int] = set()
-                for cell in row.cells:
-                    # A merged cell is returned once per grid column it spans.
-                    if id(cell._tc) in seen:
-                        continue
-                    seen.add(id(cell._tc))
-                    yield from _docx_blocks(cell)
-        else:
-            yield block.text
+# The document limit docx_to_text applies when called without one (the setting's default).
+DEFAULT_MAX_CHARS = 2_000_000
 
 
-def docx_to_text(data: bytes) -> str:
-    """The text of a .docx: body paragraphs and table cells in order, one per line."""
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
+def docx_to_text(data: bytes, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """The text of a .docx: body paragraphs, tables, text boxes, then foot- and endnotes, one per line.
 
+    See :mod:`plantheme.docx_text` for what is read and the limits; a damaged
+    or hostile file fails with a one-line reason.
+    """
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
-        raise UnreadableDocument("failed", f"not a readable .docx file ({exc})") from None
-    except Exception as exc:  # zipfile and lxml raise many types on a damaged file
-        raise UnreadableDocument("failed", f"not a readable .docx file ({type(exc).__name__}: {exc})") from None
-    return "\n".join(text for text in _docx_blocks(document) if text.strip())
+        return docx_text(data, max_chars=max_chars)
+    except DocxError as exc:
+        raise UnreadableDocument("failed", exc.reason) from None
 
 
 # --- PDF -----------------------------------------------------------------------
 
 
-@contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    # pypdf logs every recoverable oddity of a file; the outcome is reported per file instead.
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.ERROR + 10)
+def pdf_to_text(data: bytes, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """The text layer of a PDF, page by page; fails with :data:`NO_TEXT_LAYER` when it has none.
+
+    Control characters other than ``\\n`` and ``\\t`` (NULs among them) are
+    removed; see :mod:`plantheme.pdf_text`.
+    """
     try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def pdf_to_text(data: bytes) -> str:
-    """The text layer of a PDF, page by page; fails with :data:`NO_TEXT_LAYER` when it has none."""
-    from pypdf import PdfReader
-
-    with _quiet_pypdf():
-        try:
-            reader = PdfReader(io.BytesIO(data))
-            if reader.is_encrypted and not reader.decrypt(""):
-                raise UnreadableDocument("failed", "encrypted PDF (needs a password)")
-            pages = [page.extract_text() or "" for page in reader.pages]
-        except UnreadableDocument:
-            raise
-        except Exception as exc:  # pypdf raises many types on damaged files
-            raise UnreadableDocument("failed", f"not a readable PDF ({type(exc).__name__}: {exc})") from None
-    text = "\n".join(pages)
+        text = pdf_text(data, max_chars=max_chars)
+    except PdfError as exc:
+        raise UnreadableDocument("failed", exc.reason) from None
     if not text.strip():
         raise UnreadableDocument("failed", NO_TEXT_LAYER)
     return text
@@ -364,14 +330,22 @@ def extract_text(data: bytes, kind: str, *, max_chars: int) -> DocumentText:
     if not data:
         raise UnreadableDocument("skipped", EMPTY_FILE)
     encoding = ""
-    if kind == "docx":
-        text = docx_to_text(data)
-    elif kind == "pdf":
-        text = pdf_to_text(data)
-    else:
-        decoded = decode_text(data)
-        encoding = decoded.encoding
-        text = html_to_text(decoded.text) if kind == "html" else decoded.text
+    try:
+        if kind == "docx":
+            text = docx_to_text(data, max_chars=max_chars)
+        elif kind == "pdf":
+            text = pdf_to_text(data, max_chars=max_chars)
+        else:
+            decoded = decode_text(data)
+            encoding = decoded.encoding
+            text = html_to_text(decoded.text) if kind == "html" else decoded.text
+    except UnreadableDocument:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad file must not take down the run
+        # A bug or an unforeseen oddity of one file becomes that file's failure, with its reason.
+        message = " ".join(str(exc).split())[:200]
+        raise UnreadableDocument("failed", f"could not extract the text ({type(exc).__name__}: {message})"
+                                 ) from None
     if len(text) > max_chars:
         raise UnreadableDocument("failed", f"too long: {len(text):,} characters; the limit is"
                                  f" {max_chars:,} (PLANTHEME_MAX_DOCUMENT_CHARS)")

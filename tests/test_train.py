@@ -106,8 +106,17 @@ def test_choose_candidate_prefers_shorter_ngrams_on_ties() -> None:
 
 
 def test_default_grid_compares_both_character_ranges() -> None:
-    from plantheme.train import DEFAULT_GRID
+    from plantheme.train import DEFAULT_GRID, candidate_grid
 
     char_ranges = {p.get("char_ngram_max", 3) for p in DEFAULT_GRID if p["features"] == "char"}
     assert char_ranges == {2, 3}
-    assert {p["features"] for p in DEFAULT_GRID} == {"word", "char", "union"}
+    assert candidate_grid() == [dict(p) for p in DEFAULT_GRID]
+
+
+@pytest.mark.parametrize("features", ["word", "char", "union"])
+def test_one_feature_set_has_its_own_grid(features: str) -> None:
+    from plantheme.train import candidate_grid
+
+    grid = candidate_grid(features)
+    assert grid and {p["features"] for p in grid} == {features}
+    assert len({p["C"] for p in grid}) == 3

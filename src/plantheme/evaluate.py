@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-from .labels import LabelledSentence
+from .labels import LabelledSentence, SpanRow
 from .model import ThemeModel
-from .themes import THEME_IDS
+from .spans import best_overlaps
+from .tagging import tag_text
+from .themes import OTHER, THEME_IDS
 
-__all__ = ["ThemeScore", "EvaluationReport", "score", "evaluate_model", "format_report"]
+__all__ = ["ThemeScore", "EvaluationReport", "DocumentScores", "score", "evaluate_model", "evaluate_documents",
+           "format_report", "format_document_scores"]
 
 
 @dataclass(frozen=True)
@@ -91,4 +95,134 @@ def format_report(report: EvaluationReport) -> str:
     lines.append(header)
     for theme, row in zip(report.themes, report.confusion):
         lines.append(f"{_SHORT.get(theme, theme[:3]):<6}" + "".join(f"{n:>6d}" for n in row))
+    return "\n".join(lines)
+
+
+# --- whole documents --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentScores:
+    """Span labels scored through the whole-document path, with and without context.
+
+    ``report`` is what ``plantheme tag`` gives (context stage included, when the
+    model has one); ``sentence_only`` the sentence model alone on the same
+    sentences. ``by_genre`` and ``by_document`` hold ``(context, sentence-only)``
+    report pairs. ``moved`` lists labels whose ``sha`` no longer matches the text
+    they point at (not scored); ``failed`` the documents that could not be read.
+    """
+
+    report: EvaluationReport
+    sentence_only: EvaluationReport
+    by_genre: dict[str, tuple[EvaluationReport, EvaluationReport]]
+    by_document: dict[str, tuple[EvaluationReport, EvaluationReport]]
+    moved: list[str]
+    failed: list[tuple[str, str]]
+    unmatched: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``plantheme evaluate --json``)."""
+        def pair(reports: tuple[EvaluationReport, EvaluationReport]) -> dict[str, Any]:
+            return {"n": reports[0].n, "accuracy": reports[0].accuracy, "macro_f1": reports[0].macro_f1,
+                    "sentence_only": {"accuracy": reports[1].accuracy, "macro_f1": reports[1].macro_f1}}
+        return {
+            **self.report.to_dict(),
+            "sentence_only": self.sentence_only.to_dict(),
+            "by_genre": {genre: pair(p) for genre, p in self.by_genre.items()},
+            "by_document": {doc: pair(p) for doc, p in self.by_document.items()},
+            "moved": self.moved, "failed": [{"path": p, "reason": r} for p, r in self.failed],
+            "unmatched": self.unmatched,
+        }
+
+
+def _span_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def evaluate_documents(
+    model: ThemeModel, rows: Sequence[SpanRow], read_text: Callable[[str], str],
+) -> DocumentScores:
+    """Score span labels by tagging the documents they point into, as ``plantheme tag`` does.
+
+    ``read_text(path)`` returns a document's text exactly as ``plantheme tag``
+    reads it (spans index that text). Each label is matched to the tagged
+    sentence that overlaps it most; a label no sentence overlaps counts as
+    ``other`` predicted (and in ``unmatched``).
+    """
+    by_path: dict[str, list[SpanRow]] = {}
+    for row in rows:
+        by_path.setdefault(row.path, []).append(row)
+    truth: list[str] = []
+    with_context: list[str] = []
+    alone: list[str] = []
+    genres: list[str] = []
+    documents: list[str] = []
+    moved: list[str] = []
+    failed: list[tuple[str, str]] = []
+    unmatched = 0
+    for path in sorted(by_path):
+        try:
+            text = read_text(path)
+        except Exception as exc:  # one unreadable document must not stop the evaluation
+            failed.append((path, str(exc)))
+            continue
+        labels = sorted(by_path[path], key=lambda r: (r.start, r.end))
+        kept = []
+        for row in labels:
+            if row.end > len(text) or (row.sha and not _span_sha(text[row.start:row.end]).startswith(row.sha)):
+                moved.append(f"{row.file}:{row.line}: {path} {row.start}-{row.end}")
+            else:
+                kept.append(row)
+        if not kept:
+            continue
+        tagged = tag_text(model, text, details=False)
+        plain = tag_text(model, text, details=False, context=False)
+        spans = [(s.start, s.end) for s in tagged.sentences]
+        for row, k in zip(kept, best_overlaps([(r.start, r.end) for r in kept], spans)):
+            truth.append(row.theme)
+            genres.append(row.genre or "(none)")
+            documents.append(path)
+            if k < 0:
+                unmatched += 1
+                with_context.append(OTHER)
+                alone.append(OTHER)
+            else:
+                with_context.append(tagged.sentences[k].theme)
+                alone.append(plain.sentences[k].theme)
+
+    def subset(keys: list[str]) -> dict[str, tuple[EvaluationReport, EvaluationReport]]:
+        groups: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+        return {key: (score([truth[i] for i in idx], [with_context[i] for i in idx]),
+                      score([truth[i] for i in idx], [alone[i] for i in idx]))
+                for key, idx in sorted(groups.items())}
+
+    return DocumentScores(
+        report=score(truth, with_context), sentence_only=score(truth, alone),
+        by_genre=subset(genres), by_document=subset(documents),
+        moved=moved, failed=failed, unmatched=unmatched,
+    )
+
+
+def format_document_scores(scores: DocumentScores, *, per_document: bool = False) -> str:
+    """The document evaluation as the CLI prints it: the report, then genre (and document) lines."""
+    lines = [format_report(scores.report), ""]
+    lines.append(f"sentence model alone: accuracy {scores.sentence_only.accuracy:.3f}"
+                 f"   macro-F1 {scores.sentence_only.macro_f1:.3f}")
+    groups = [("genre", scores.by_genre)] + ([("document", scores.by_document)] if per_document else [])
+    for name, table in groups:
+        lines.append("")
+        lines.append(f"{name:<48}{'n':>5}{'acc':>7}{'F1':>7}{'acc alone':>11}{'F1 alone':>10}")
+        for key, (ctx, alone) in table.items():
+            lines.append(f"{key[-48:]:<48}{ctx.n:>5}{ctx.accuracy:>7.3f}{ctx.macro_f1:>7.3f}"
+                         f"{alone.accuracy:>11.3f}{alone.macro_f1:>10.3f}")
+    if scores.unmatched:
+        lines.append(f"\n{scores.unmatched} labels overlap no tagged sentence (counted as `other`)")
+    for item in scores.moved[:20]:
+        lines.append(f"moved (not scored): {item}")
+    if len(scores.moved) > 20:
+        lines.append(f"… and {len(scores.moved) - 20} more moved labels")
+    for path, reason in scores.failed:
+        lines.append(f"failed (not scored): {path}: {reason}")
     return "\n".join(lines)

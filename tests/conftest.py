@@ -109,3 +109,24 @@ def tiny_model(tiny_model_dir: Path) -> ThemeModel:
     """The tiny model, loaded."""
     model, _ = load_model(tiny_model_dir)
     return model
+
+
+def tiny_documents() -> list[dict[str, object]]:
+    """Six small labelled documents (the ``*.documents.jsonl`` record format) built from TINY_ROWS:
+    a title naming the theme, a heading, the theme's sentences, a safeguard line and furniture."""
+    names = {"industry": "产业发展", "investment": "招商引资", "urban_construction": "城镇建设",
+             "rural_revitalisation": "乡村振兴", "ecology": "生态环境保护", "welfare": "民生保障"}
+    documents = []
+    for number, (theme, name) in enumerate(names.items(), start=1):
+        documents.append({
+            "doc": f"tiny-d{number}", "genre": "implementation_plan",
+            "paragraphs": [
+                [[theme, f"XX县{name}工作方案"]],
+                [["other", "一、重点任务"]],
+                [[theme, text] for text in TINY_ROWS[theme][:3]],
+                [["other", "加强组织领导。"]],
+                [["other", "责任单位：县发改局"]],
+                [[theme, TINY_ROWS[theme][3]]],
+            ],
+        })
+    return documents

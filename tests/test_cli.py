@@ -87,3 +87,76 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["evaluate"])
     assert exit_info.value.code == 2
+
+
+def test_train_never_overwrites_a_model_unasked(labels_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "existing"
+    out.mkdir()
+    assert main(["train", "--data", str(labels_dir), "--out", str(out), "--features", "char", "--folds", "3"]) == 1
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert not any(out.iterdir())
+    assert main(["train", "--data", str(labels_dir), "--out", str(out), "--features", "char", "--folds", "3",
+                 "--force"]) == 0
+    assert (out / "model.json").is_file()
+
+
+@pytest.mark.parametrize("args", [["train", "--jobs", "0"], ["train", "--folds", "-1"], ["train", "--jobs", "x"]])
+def test_bad_numbers_are_refused_by_the_parser(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "positive" in err or "whole number" in err
+
+
+def test_train_with_documents_reports_the_context_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import tiny_documents
+
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    (folder / "docs.documents.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in tiny_documents()), encoding="utf-8")
+    with (folder / "rest.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "theme", "source"])
+        for theme in ("governance", "other"):
+            for i, text in enumerate(TINY_ROWS[theme]):
+                writer.writerow([text, theme, f"w{i % 2}"])
+    out = tmp_path / "m"
+    assert main(["train", "--data", str(folder), "--out", str(out), "--folds", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "context stage, grouped CV over 6 documents" in printed
+    assert json.loads((out / "model.json").read_text(encoding="utf-8"))["context"]["documents"] == 6
+
+
+def test_extract_prints_the_text_spans_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = tmp_path / "plan.txt"
+    doc.write_bytes("規(guī)劃先行。\r\n**推进** 河长制。".encode("utf-8"))
+    assert main(["extract", str(doc)]) == 0
+    assert capsys.readouterr().out == "規(guī)劃先行。\r\n**推进** 河长制。"
+    assert main(["extract", str(doc), "--normalized"]) == 0
+    assert capsys.readouterr().out == "规划先行。\n推进河长制。"
+
+
+def test_extract_of_an_unreadable_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = tmp_path / "broken.docx"
+    doc.write_bytes(b"not a zip")
+    assert main(["extract", str(doc)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("plantheme: error: ") and "broken.docx" in err and "Traceback" not in err
+
+
+def test_evaluate_span_labels_on_documents(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = "全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所，改善义务教育办学条件。"
+    (docs / "a.txt").write_text(text, encoding="utf-8")
+    spans = tmp_path / "spans.csv"
+    second = text.index("新建")
+    spans.write_text(f"path,start,end,theme,genre\na.txt,0,{second - 1},ecology,plan\n"
+                     f"a.txt,{second},{len(text)},welfare,plan\n", encoding="utf-8")
+    assert main(["evaluate", str(spans), "--model", str(tiny_model_dir)]) == 1
+    assert "give their folder with --root" in capsys.readouterr().err
+    assert main(["evaluate", str(spans), "--root", str(docs), "--model", str(tiny_model_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 2 and "sentence_only" in report and set(report["by_genre"]) == {"plan"}

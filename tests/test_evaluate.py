@@ -31,3 +31,58 @@ def test_report_dict_and_table() -> None:
     table = format_report(report)
     assert "macro-F1" in table and "confusion" in table
     assert all(theme in table for theme in THEME_IDS)
+
+
+# --- whole documents -------------------------------------------------------------
+
+
+def _spans_for(root, name: str, text: str, labels: list[tuple[str, str]], sha: bool = True):  # type: ignore[no-untyped-def]
+    """Span rows for sentences of ``text`` (written to ``root/name``)."""
+    import hashlib
+
+    from plantheme.labels import SpanRow
+
+    (root / name).write_text(text, encoding="utf-8")
+    rows = []
+    for line, (sentence, theme) in enumerate(labels, start=2):
+        start = text.index(sentence)
+        digest = hashlib.sha256(sentence.encode()).hexdigest()[:12] if sha else ""
+        rows.append(SpanRow(name, start, start + len(sentence), theme, "plan", digest, "spans.csv", line))
+    return rows
+
+
+def test_documents_are_tagged_and_labels_matched(tiny_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from plantheme.evaluate import evaluate_documents, format_document_scores
+    from plantheme.tagging import tag_text
+
+    text = "全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所，改善义务教育办学条件。\n责任单位：县教育局"
+    rows = _spans_for(tmp_path, "a.txt", text, [
+        # a label that covers a little less than the sentence still finds it
+        ("全面落实河长制，推进流域水环境综合治理", "ecology"),
+        ("新建幼儿园2所，改善义务教育办学条件。", "welfare"),
+        ("责任单位：县教育局", "other"),
+    ])
+    rows += _spans_for(tmp_path, "b.txt", "推进河长制。", [("推进河长制。", "ecology")])
+    scores = evaluate_documents(tiny_model, rows, lambda p: (tmp_path / p).read_text(encoding="utf-8")
+                                if p != "b.txt" else (_ for _ in ()).throw(OSError("unreadable")))
+    tagged = tag_text(tiny_model, text, details=False)
+    assert scores.report.n == 3
+    assert scores.failed == [("b.txt", "unreadable")]
+    predicted = [tagged.sentences[0].theme, tagged.sentences[1].theme, "other"]
+    assert scores.report.accuracy == pytest.approx(
+        sum(p == t for p, t in zip(predicted, ["ecology", "welfare", "other"])) / 3)
+    assert set(scores.by_genre) == {"plan"} and set(scores.by_document) == {"a.txt"}
+    printed = format_document_scores(scores, per_document=True)
+    assert "sentence model alone" in printed and "a.txt" in printed and "failed (not scored): b.txt" in printed
+
+
+def test_labels_that_moved_are_not_scored(tiny_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from plantheme.evaluate import evaluate_documents
+
+    text = "全面落实河长制。\n新建幼儿园2所。"
+    rows = _spans_for(tmp_path, "a.txt", text, [("全面落实河长制。", "ecology"), ("新建幼儿园2所。", "welfare")])
+    # The document changed after labelling: the first span now covers other text.
+    (tmp_path / "a.txt").write_text("XX" + text, encoding="utf-8")
+    scores = evaluate_documents(tiny_model, rows, lambda p: (tmp_path / p).read_text(encoding="utf-8"))
+    assert scores.report.n == 0 and len(scores.moved) == 2
+    assert scores.moved[0].startswith("spans.csv:2: a.txt 0-8")

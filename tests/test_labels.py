@@ -11,7 +11,10 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from plantheme.errors import PlanthemeError
-from plantheme.labels import DOCUMENTS_SUFFIX, read_labelled_dir, read_labelled_file
+from plantheme.labels import (
+    DOCUMENTS_SUFFIX, read_documents_dir, read_labelled_dir, read_labelled_documents, read_labelled_file,
+    read_span_labels,
+)
 from plantheme.normalize import normalize_sentence
 from plantheme.settings import REPO_ROOT
 from plantheme.themes import THEME_IDS
@@ -112,3 +115,66 @@ def test_no_exact_or_near_duplicates(shipped: list) -> None:
     near = [(i, j, v) for i, j, v in zip(similarity.row, similarity.col, similarity.data)
             if i < j and v > 0.9]
     assert not near, [(shipped[i].text, shipped[j].text) for i, j, _ in near[:5]]
+
+
+# --- whole documents and span labels ------------------------------------------------
+
+
+def _write_documents(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_documents_become_text_with_spans(tmp_path: Path) -> None:
+    from conftest import tiny_documents
+
+    records = tiny_documents()
+    path = _write_documents(tmp_path / "w.documents.jsonl", records)
+    documents = read_labelled_documents(path)
+    assert [d.doc for d in documents] == [r["doc"] for r in records]
+    first = documents[0]
+    assert first.text.split("\n")[0] == "XX县产业发展工作方案"
+    sentences = [s for paragraph in records[0]["paragraphs"] for _, s in paragraph]  # type: ignore[attr-defined]
+    assert [first.text[s.start:s.end] for s in first.spans] == sentences
+    assert first.genre == "implementation_plan"
+    # Their sentences are training rows too, one CV group per document.
+    rows = read_labelled_dir(tmp_path)
+    assert len(rows) == sum(len(d.spans) for d in documents)
+    assert {r.group for r in rows} == {d.doc for d in documents}
+    assert read_documents_dir(tmp_path) == documents
+
+
+@pytest.mark.parametrize(("record", "message"), [
+    ({"genre": "x", "paragraphs": [[["other", "a"]]]}, r":1: field 'doc'"),
+    ({"doc": "d", "paragraphs": []}, r":1: field 'paragraphs'"),
+    ({"doc": "d", "paragraphs": [[["safety", "加强管理。"]]]}, r"paragraphs\[0\]\[0\]: unknown theme 'safety'"),
+    ({"doc": "d", "paragraphs": [[["other", "两行\n文本"]]]}, r"paragraphs\[0\]\[0\]: the sentence is empty or holds a line break"),
+    ({"doc": "d", "paragraphs": [["other"]]}, r"paragraphs\[0\]\[0\] must be a \[theme, sentence\] pair"),
+])
+def test_bad_documents_are_reported(tmp_path: Path, record: dict[str, object], message: str) -> None:
+    path = _write_documents(tmp_path / "bad.documents.jsonl", [record])
+    with pytest.raises(PlanthemeError, match=message):
+        read_labelled_documents(path)
+
+
+def test_span_labels(tmp_path: Path) -> None:
+    path = tmp_path / "spans.csv"
+    path.write_text("path,start,end,theme,genre,sha\na/b.txt,0,12,ecology,work_report,abc\na/b.txt,20,30,other,,\n",
+                    encoding="utf-8")
+    rows = read_span_labels(path)
+    assert [(r.path, r.start, r.end, r.theme, r.genre, r.sha, r.line) for r in rows] == [
+        ("a/b.txt", 0, 12, "ecology", "work_report", "abc", 2), ("a/b.txt", 20, 30, "other", "", "", 3)]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("file,begin,theme\nx,1,other\n", r"the header lacks path, start, end; found file, begin, theme"),
+    ("path,start,end,theme\nx,a,3,other\n", r"spans\.csv:2: fields 'start' and 'end' must be integers"),
+    ("path,start,end,theme\nx,5,3,other\n", r"spans\.csv:2: span 5-3 is empty"),
+    ("path,start,end,theme\nx,1,3,safety\n", r"spans\.csv:2: field 'theme': unknown theme 'safety'"),
+    ("path,start,end,theme\n", r"no span labels"),
+])
+def test_bad_span_labels(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "spans.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(PlanthemeError, match=message):
+        read_span_labels(path)

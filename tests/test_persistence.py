@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import tiny_texts_and_themes
 from plantheme.errors import PlanthemeError
+from plantheme.model import build_pipeline
 from plantheme.model import ThemeModel
 from plantheme.persistence import (
     CARD_FILE, COMPILED_FILE, MODEL_FILE, ModelCard, load_compiled, load_model, save_model,
@@ -137,3 +139,33 @@ def test_loading_the_arrays_imports_no_scikit_learn(tiny_char_model_dir: Path) -
     theme, modules = out.splitlines()
     assert theme == "ecology"
     assert modules == "[]"
+
+
+def test_context_stage_is_saved_checked_and_loaded(tmp_path: Path) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from plantheme.context import N_CONTEXT_FEATURES, ContextModel
+    from plantheme.persistence import load_compiled
+
+    texts, themes = tiny_texts_and_themes()
+    pipeline = build_pipeline(features="char", C=10.0, char_ngram_max=2).fit(texts, themes)
+    rng = np.random.default_rng(1)
+    stage = ContextModel(C=0.3, coef=rng.normal(size=(N_CONTEXT_FEATURES, 8)), intercept=rng.normal(size=8))
+    card = ModelCard(themes=[], training={}, cv={}, params={}, context={"chosen_C": 0.3})
+    saved = save_model(ThemeModel(pipeline=pipeline, context=stage), card, tmp_path / "m")
+    assert saved.context_sha256 and (tmp_path / "m" / "context.npz").is_file()
+    full, loaded_card = load_model(tmp_path / "m")
+    compiled = load_compiled(tmp_path / "m")
+    assert compiled is not None
+    for model in (full, compiled[0]):
+        assert model.context is not None and np.array_equal(model.context.coef, stage.coef)
+    assert loaded_card.context == {"chosen_C": 0.3}
+    # Without a stage: none loaded.
+    save_model(dataclasses.replace(full, context=None), card, tmp_path / "plain")
+    assert load_model(tmp_path / "plain")[0].context is None
+    # A replaced context file is refused, naming it.
+    (tmp_path / "m" / "context.npz").write_bytes(b"not the file")
+    with pytest.raises(PlanthemeError, match="context.npz: checksum does not match"):
+        load_model(tmp_path / "m")

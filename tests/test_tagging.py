@@ -11,10 +11,12 @@ import csv
 import io
 import json
 import re
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from test_documents import TRADITIONAL, build_docx, build_pdf, build_scanned_pdf
@@ -572,3 +574,88 @@ def test_details_add_the_prediction_without_changing_the_tags(tiny_model: ThemeM
         assert sentence.prediction.theme == sentence.theme
         assert sentence.prediction.confidence == sentence.confidence
         assert len(sentence.prediction.evidence) <= 3
+
+
+# --- spans, furniture and the context stage -------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [
+    "規(guī)劃先行，推進河長制。\r\n新建幼儿园 2 所。",
+    "**一、总体要求**\n\n全面落实河长制，\n推进流域治理。\n- 新建幼儿园2所。",
+    "  发布日期：2024-01-02\n\n关于印发方案的通知\n各乡镇：\n一、推进 河 长制。",
+])
+def test_spans_index_the_text_as_given(tiny_model: ThemeModel, raw: str) -> None:
+    document = tag_text(tiny_model, raw, evidence=0)
+    assert document.sentences
+    for sentence in document.sentences:
+        assert raw[sentence.start:sentence.end] == sentence.text
+    # Every non-space character is in exactly one sentence.
+    covered = "".join(s.text for s in document.sentences)
+    assert sorted(c for c in covered if not c.isspace()) == sorted(
+        c for c in raw if not c.isspace())
+
+
+def test_furniture_is_other_flagged_and_left_out_of_shares(tiny_model: ThemeModel) -> None:
+    raw = "全面落实河长制。\n责任单位：区生态环境分局\n- 3 -\n新建幼儿园2所。"
+    document = tag_text(tiny_model, raw)
+    furniture = [s for s in document.sentences if "boilerplate" in s.flags]
+    assert [s.text for s in furniture] == ["责任单位：区生态环境分局", "- 3 -"]
+    assert all(s.theme == "other" and s.confidence == 1.0 for s in furniture)
+    assert all(s.prediction is not None and s.prediction.theme == "other" and not s.prediction.evidence
+               for s in furniture)
+    assert document.boilerplate == 2 and sum(document.counts.values()) == 2
+    assert sum(document.shares.values()) == pytest.approx(1.0)
+
+
+def test_the_context_stage_decides_when_the_model_has_one(tiny_model: ThemeModel) -> None:
+    from plantheme.context import N_CONTEXT_FEATURES, ContextModel
+
+    # A stage that ignores its inputs and always says ecology.
+    intercept = np.full(len(THEME_IDS), -5.0)
+    intercept[THEME_IDS.index("ecology")] = 5.0
+    stage = ContextModel(coef=np.zeros((N_CONTEXT_FEATURES, len(THEME_IDS))), intercept=intercept)
+    raw = "新建幼儿园2所。\n责任单位：县教育局\n推动规上工业企业实施技术改造。"
+    with_stage = dataclasses.replace(tiny_model, context=stage)
+    tagged = tag_text(with_stage, raw)
+    content = [s for s in tagged.sentences if "boilerplate" not in s.flags]
+    assert {s.theme for s in content} == {"ecology"}
+    assert all(s.prediction is not None and s.prediction.theme == "ecology" for s in content)
+    alone = tag_text(with_stage, raw, context=False)
+    assert [s.theme for s in alone.sentences] == [s.theme for s in tag_text(tiny_model, raw).sentences]
+    assert alone.sentences[0].theme == "welfare"
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _shared_documents() -> list[Path]:
+    folders = [SHARED / "seeds", SHARED / "corpus"]
+    return sorted(p for folder in folders if folder.is_dir() for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in (".txt", ".docx"))
+
+
+@pytest.mark.skipif(not (SHARED / "corpus").is_dir(), reason="../shared/corpus is not beside the checkout")
+def test_spans_are_exact_on_every_real_document(tiny_char_model_dir: Path) -> None:
+    # Every sentence of every seed and corpus document is exactly the extracted
+    # text at its span, and no non-space character is left out of the sentences.
+    from plantheme.documents import UnreadableDocument
+    from plantheme.persistence import load_compiled
+
+    loaded = load_compiled(tiny_char_model_dir)
+    assert loaded is not None
+    model = loaded[0]
+    checked = 0
+    for path in _shared_documents():
+        try:
+            text = read_document(path, max_chars=10_000_000).text
+        except UnreadableDocument:
+            continue  # a lock file or an empty file: reported by `plantheme tag`, nothing to check
+        document = tag_text(model, text, details=False)
+        covered = bytearray(len(text))
+        for sentence in document.sentences:
+            assert text[sentence.start:sentence.end] == sentence.text, (path.name, sentence.index)
+            covered[sentence.start:sentence.end] = b"\x01" * (sentence.end - sentence.start)
+        missing = [i for i, flag in enumerate(covered) if not flag and not text[i].isspace()]
+        assert not missing, (path.name, [text[i] for i in missing[:10]])
+        checked += 1
+    assert checked > 250

@@ -120,3 +120,64 @@ def test_one_feature_set_has_its_own_grid(features: str) -> None:
     grid = candidate_grid(features)
     assert grid and {p["features"] for p in grid} == {features}
     assert len({p["C"] for p in grid}) == 3
+
+
+# --- the context stage ---------------------------------------------------------------
+
+
+def _document_training_data():  # type: ignore[no-untyped-def]
+    from conftest import TINY_ROWS, tiny_documents
+
+    from plantheme.labels import LabelledSentence, _document_rows, _parse_document, LabelledDocument
+
+    documents = []
+    for line, record in enumerate(tiny_documents(), start=1):
+        text, genre, spans = _parse_document(record)  # type: ignore[misc]
+        documents.append(LabelledDocument(str(record["doc"]), text, tuple(spans), genre, "t.documents.jsonl", line))
+    rows = _document_rows(documents)
+    # Sentences of the two themes without documents, in groups of their own.
+    for theme in ("governance", "other"):
+        rows += [LabelledSentence(text, theme, "written", f"w-{theme}-{i % 2}", "w.csv", i)
+                 for i, text in enumerate(TINY_ROWS[theme])]
+    return rows, documents
+
+
+def test_context_stage_is_trained_out_of_fold_and_compared() -> None:
+    from plantheme.normalize import normalize_sentence
+    from plantheme.train import train_context
+
+    rows, documents = _document_training_data()
+    texts = [normalize_sentence(r.text) for r in rows]
+    stage, result = train_context({"features": "char", "C": 10.0, "char_ngram_max": 2}, texts,
+                                  [r.theme for r in rows], [r.group for r in rows], documents,
+                                  folds=3, grid=(0.1, 1.0))
+    assert result.documents == len(documents)
+    # Furniture ("责任单位：…") is themed by rule and left out of the stage's training.
+    assert result.units == sum(len(d.spans) - 1 for d in documents)
+    assert [C for C, _ in result.candidates] == [0.1, 1.0]
+    assert (stage is None) == (result.chosen_C is None)
+    card = result.to_dict()
+    assert card["grouped_by"] == "document" and "sentence_only" in card
+
+
+def test_train_model_records_the_context_stage_in_the_card() -> None:
+    from plantheme.train import train_model
+
+    rows, documents = _document_training_data()
+    result = train_model(rows, grid=[{"features": "char", "C": 10.0, "char_ngram_max": 2}], folds=3,
+                         documents=documents)
+    assert result.context is not None
+    assert result.card.context["documents"] == len(documents)
+    assert (result.model.context is None) == (result.context.chosen_C is None)
+
+
+def test_context_stage_needs_documents() -> None:
+    from plantheme.errors import PlanthemeError
+    from plantheme.normalize import normalize_sentence
+    from plantheme.train import train_context
+
+    rows, documents = _document_training_data()
+    texts = [normalize_sentence(r.text) for r in rows]
+    with pytest.raises(PlanthemeError, match="needs labelled documents"):
+        train_context({"features": "char", "C": 10.0}, texts, [r.theme for r in rows],
+                      [r.group for r in rows], documents[:1], folds=3)

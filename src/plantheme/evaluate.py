@@ -47,8 +47,12 @@ class EvaluationReport:
 
 
 def score(y_true: Sequence[str], y_pred: Sequence[str]) -> EvaluationReport:
-    """Compare true and predicted themes over the eight theme ids."""
+    """Compare true and predicted themes over the eight theme ids (all zero for no rows)."""
     labels = list(THEME_IDS)
+    if not len(y_true):
+        zero = ThemeScore(0.0, 0.0, 0.0, 0)
+        return EvaluationReport(n=0, accuracy=0.0, macro_f1=0.0, per_theme={t: zero for t in labels},
+                                confusion=[[0] * len(labels) for _ in labels])
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-__all__ = ["best_overlaps"]
+__all__ = ["best_overlaps", "cover_gaps"]
 
 
 def best_overlaps(targets: Sequence[tuple[int, int]], candidates: Sequence[tuple[int, int]]) -> list[int]:
@@ -34,3 +34,38 @@ def best_overlaps(targets: Sequence[tuple[int, int]], candidates: Sequence[tuple
             k += 1
         best.append(chosen)
     return best
+
+
+def cover_gaps(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Widen sorted, disjoint ``spans`` of ``text`` so that every non-space character lies in one.
+
+    Normalisation drops characters (markdown ``**`` and bullets, pinyin
+    annotations, control characters), so sentence units mapped back to the
+    original leave them between units. A dropped run on the line where a unit
+    ends joins that unit (``一、总体要求**``); a run on a later line joins the next
+    unit (``- 新建幼儿园2所。``). Runs before the first unit join the first, runs
+    after the last join the last.
+    """
+    if not spans:
+        return []
+    starts = [start for start, _ in spans]
+    ends = [end for _, end in spans]
+    head = len(text[:starts[0]]) - len(text[:starts[0]].lstrip())
+    starts[0] = min(starts[0], head)
+    for i in range(len(spans) - 1):
+        gap_start = ends[i]
+        gap = text[gap_start:starts[i + 1]]
+        if not gap or gap.isspace():
+            continue
+        line_end = gap.find("\n")
+        same_line = gap if line_end < 0 else gap[:line_end]
+        if same_line.strip():
+            ends[i] += len(same_line.rstrip())
+        if line_end >= 0:
+            later = gap[line_end:]
+            if later.strip():
+                starts[i + 1] = gap_start + (len(gap) - len(later)) + (len(later) - len(later.lstrip()))
+    tail = text[ends[-1]:]
+    if tail.strip():
+        ends[-1] += len(tail.rstrip())
+    return list(zip(starts, ends))

@@ -18,6 +18,7 @@ from .context import ContextModel, context_features
 from .normalize import NormalizedText, normalize
 from .scoring import Classification
 from .sentences import Sentence, split_sentences
+from .spans import cover_gaps
 from .structure import Outline, outline_of
 from .themes import OTHER, THEME_IDS
 
@@ -107,8 +108,10 @@ def prepare_document(raw: str) -> PreparedDocument:
     units = split_sentences(doc.text)
     skip = [is_boilerplate(u.text) for u in units]
     starts, ends = doc.original_spans([u.start for u in units], [u.end for u in units])
+    # Characters normalisation dropped (markup, annotations) still belong to a sentence.
+    spans = cover_gaps(raw, list(zip(starts, ends)))
     outline = outline_of(doc.text, [(u.start, u.end) for u in units], skip)
-    return PreparedDocument(doc, tuple(units), tuple(zip(starts, ends)), tuple(skip), outline)
+    return PreparedDocument(doc, tuple(units), tuple(spans), tuple(skip), outline)
 
 
 def context_proba(stage: ContextModel, proba: np.ndarray, prepared: PreparedDocument) -> np.ndarray:

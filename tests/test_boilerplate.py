@@ -1,0 +1,47 @@
+"""Document furniture is recognised by its form; policy sentences never are."""
+
+from __future__ import annotations
+
+import pytest
+
+from plantheme.boilerplate import is_boilerplate
+from plantheme.normalize import normalize_sentence
+
+
+@pytest.mark.parametrize("line", [
+    "责任单位：区生态环境分局、区住建局",
+    "（牵头单位：县农业农村局；配合单位：各乡镇）",
+    "发布日期：2023-05-12 浏览次数：1024",
+    "【字体：大 中 小】",
+    "打印本页",
+    "关闭",
+    "来源URL：http://www.example.gov.cn/art/2024/1/2/art_1.html",
+    "正文：",
+    "抄送：县委办公室，县人大常委会办公室。",
+    "附件：1. 重点任务清单",
+    "一、总体要求……………………………1",
+    "- 3 -",
+    "第 2 页 共 10 页",
+    "2024年3月5日",
+    "赣州市人民政府办公厅",
+    "（此件主动公开）",
+    "各乡镇人民政府，县直各单位：",
+    "序号",
+    "大",
+])
+def test_furniture_is_boilerplate(line: str) -> None:
+    assert is_boilerplate(normalize_sentence(line))
+
+
+@pytest.mark.parametrize("line", [
+    "新建高标准农田1.2万亩。",
+    "一、总体要求",
+    "（三）加快推进生态环境保护",
+    "加强组织领导。",
+    "全面落实河长制，责任单位要压实责任。",
+    "发布实施《XX县养老服务提升行动方案》，新增养老床位300张。",
+    "各级各部门要加强协调配合，形成工作合力。",
+    "来年力争引进亿元以上项目10个。",
+])
+def test_policy_sentences_and_headings_are_not(line: str) -> None:
+    assert not is_boilerplate(normalize_sentence(line))

@@ -1,0 +1,66 @@
+"""The outline: heading levels, the heading each sentence sits under, the title."""
+
+from __future__ import annotations
+
+import pytest
+
+from plantheme.sentences import split_sentences
+from plantheme.structure import heading_level, outline_of
+
+
+@pytest.mark.parametrize("unit, alone, level", [
+    ("第一章 总体要求", True, 0),
+    ("一、总体要求", True, 1),
+    ("（二）健全医疗保障体系", True, 2),
+    ("3.推进智慧医保", True, 3),
+    ("（4）强化基金监管", True, 4),
+    ("①完善制度", True, 5),
+    ("保障措施", True, 3),              # unnumbered, alone on its line
+    ("保障措施", False, None),          # the same words inside a paragraph
+    ("持续扩大覆盖面。", True, None),    # a sentence, not a heading
+    ("1.5万亩高标准农田全部建成。", True, None),
+    ("一、" + "很长的句子" * 12, True, None),
+])
+def test_heading_level(unit: str, alone: bool, level: int | None) -> None:
+    assert heading_level(unit, alone) == level
+
+
+DOCUMENT = "\n".join([
+    "XX县医疗保障局2024年工作要点",
+    "一、完善医保制度",
+    "（一）扩大参保",
+    "持续扩大覆盖面。",
+    "（二）强化监管",
+    "严厉打击欺诈骗保。",
+    "二、保障措施",
+    "加强组织领导。",
+])
+
+
+def test_outline_nearest_and_top_heading_and_title() -> None:
+    units = split_sentences(DOCUMENT)
+    texts = [u.text for u in units]
+    outline = outline_of(DOCUMENT, [(u.start, u.end) for u in units], [False] * len(units))
+    assert outline.title == 0 and outline.levels[0] is None
+    i = texts.index("持续扩大覆盖面。")
+    assert texts[outline.nearest_heading[i]] == "（一）扩大参保"
+    assert texts[outline.top_heading[i]] == "一、完善医保制度"
+    j = texts.index("严厉打击欺诈骗保。")
+    assert texts[outline.nearest_heading[j]] == "（二）强化监管"  # a sibling closes the previous one
+    k = texts.index("加强组织领导。")
+    # A new top-level heading closes every deeper one.
+    assert texts[outline.nearest_heading[k]] == texts[outline.top_heading[k]] == "二、保障措施"
+
+
+def test_furniture_is_never_title_or_heading() -> None:
+    text = "发布日期：2024-01-02\n关于印发养老服务方案的通知\n保障措施\n新增床位300张。"
+    units = split_sentences(text)
+    skip = [u.text.startswith("发布日期") for u in units]
+    outline = outline_of(text, [(u.start, u.end) for u in units], skip)
+    assert outline.title == 1
+    assert outline.levels[0] is None and outline.levels[2] == 3
+
+
+def test_no_units() -> None:
+    outline = outline_of("", [], [])
+    assert outline.title == -1 and outline.levels == ()

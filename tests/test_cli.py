@@ -47,7 +47,8 @@ def test_predict_and_evaluate(tiny_model_dir: Path, tmp_path: Path, capsys: pyte
     import io
     monkeypatch.setattr("sys.stdin", io.StringIO("推进河长制。\n\n加强消防安全。\n"))
     assert main(["predict", "--model", str(tiny_model_dir)]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 2
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(answers) == 3 and answers[1] == {"line": 2, "error": "empty line"}
 
     test_file = tmp_path / "test.jsonl"
     test_file.write_text(

@@ -196,7 +196,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         pending.clear()
 
     stream = getattr(sys.stdin, "buffer", None) or _EncodedLines(sys.stdin)
-    for item in _stdin_lines(stream):
+    for item in _stdin_lines(stream, PREDICT_MAX_LINE_BYTES):
         pending.append(item)
         answered += 1
         if len(pending) >= PREDICT_BATCH:

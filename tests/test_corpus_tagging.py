@@ -389,6 +389,42 @@ def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_di
         if (out / CACHE_FOLDER).exists() else True
 
 
+_CRASHING_SITECUSTOMIZE = '''
+import os
+if os.environ.get("PLANTHEME_TEST_CRASH"):
+    import plantheme.corpus_tagging as corpus_tagging
+    real_tag_file = corpus_tagging.tag_file
+
+    def crashing_tag_file(job, config):
+        if job.path.startswith("crash"):
+            os._exit(9)  # as a worker killed for memory, or a parser's segfault
+        return real_tag_file(job, config)
+
+    corpus_tagging.tag_file = crashing_tag_file
+'''
+
+
+@pytest.mark.slow  # worker processes started twice: several seconds
+def test_a_worker_process_that_dies_fails_only_its_file(tiny_model_dir, tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    for name in ("a.txt", "b.txt", "crash.txt", "d.txt", "e.txt"):
+        write(root, name)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_CRASHING_SITECUSTOMIZE, encoding="utf-8")
+    env = {**os.environ, "PLANTHEME_TEST_CRASH": "1",
+           "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "plantheme.cli", "tag", str(root), "--out", str(out), "--model",
+         str(tiny_model_dir), "--jobs", "2", "--quiet"], env=env, capture_output=True, timeout=300)
+    assert done.returncode == 1, done.stderr.decode()
+    assert b"Traceback" not in done.stderr
+    found = entries(out)
+    assert found["crash.txt"]["status"] == "failed" and "worker process died" in found["crash.txt"]["reason"]
+    assert all(found[name]["status"] == "tagged" for name in ("a.txt", "b.txt", "d.txt", "e.txt"))
+
+
 # --- 8. files of many documents --------------------------------------------------------------
 
 

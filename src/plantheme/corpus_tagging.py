@@ -489,13 +489,42 @@ class _Workers:
         self.started = False
 
     def run(self, jobs: list[DocumentJob], config: WorkerConfig) -> Iterator[WorkerResult]:
-        """Tag the jobs on ``n_jobs`` processes; yield the results in the order of ``jobs``."""
+        """Tag the jobs on ``n_jobs`` processes; yield the results in the order of ``jobs``.
+
+        A worker process that dies (killed for memory, a crash in a parser)
+        takes only its file down: the file awaited then is tagged again alone
+        in a fresh process; if that dies too, the file is ``failed`` and the
+        rest goes on in parallel.
+        """
         if not jobs:
-            return iter(())
+            return
         if self.n_jobs == 1:
             # In this process: no worker start-up, and the model cache serves later runs too.
-            return (tag_file(job, config) for job in jobs)
+            for job in jobs:
+                yield tag_file(job, config)
+            return
         self.started = True
+        done = 0
+        while done < len(jobs):
+            try:
+                for result in self._parallel(jobs[done:], config):
+                    done += 1
+                    yield result
+                return
+            except TerminatedWorkerError:
+                pass
+            job = jobs[done]
+            try:
+                (result,) = self._parallel([job], config)
+            except TerminatedWorkerError:
+                result = WorkerResult((DocumentOutcome(
+                    path=job.path, status=FAILED, format=job.kind, bytes=job.size, path_hex=job.path_hex,
+                    reason="the worker process died while tagging this file (out of memory, or a crash"
+                           " in a parser)"),))
+            done += 1
+            yield result
+
+    def _parallel(self, jobs: list[DocumentJob], config: WorkerConfig) -> Iterator[WorkerResult]:
         # joblib groups documents into tasks of a few tenths of a second: one task
         # per document cost the main process a third more CPU (sending tasks,
         # receiving results), taken from the workers on a small machine.
@@ -705,12 +734,5 @@ def _next_outcomes(planned: _Planned, results: Iterator[WorkerResult]
     """A planned file's outcomes and cache key: decided already, or the next worker result."""
     if planned.job is None:
         return planned.outcomes, planned.cache_key
-    try:
-        result = next(results)
-    except TerminatedWorkerError:
-        raise PlanthemeError(
-            "a worker process died while tagging (out of memory?); run the command again to resume"
-            " (finished documents are cached), with fewer --jobs or a lower"
-            " PLANTHEME_MAX_DOCUMENT_CHARS"
-        ) from None
+    result = next(results)
     return result.outcomes, result.cache_key

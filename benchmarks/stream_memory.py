@@ -64,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = _sentences()
     print(f"{len(rows):,} labelled sentences repeated; plantheme = {args.plantheme}")
-    print(f"{'command':<10}{'lines':>10}{'MB in':>8}{'seconds':>10}{'peak RSS MB':>13}")
+    print(f"{'command':<10}{'lines':>10}{'MB in':>8}{'seconds':>10}{'peak RSS MiB':>13}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.lines:
             lines = [rows[i % len(rows)] for i in range(n)]

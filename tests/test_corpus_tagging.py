@@ -508,3 +508,22 @@ def test_the_library_holds_no_command_line_code() -> None:
     assert not hasattr(plantheme.tagging, "run_tag_command")
     assert "corpus_tagging" not in Path(plantheme.tagging.__file__).read_text(encoding="utf-8").replace(
         "see corpus_tagging", "")
+
+
+def test_a_record_with_a_lone_surrogate_fails_alone(tiny_model_dir, tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    # JSON may escape a lone surrogate; it decodes, but no UTF-8 output can hold it.
+    _records(root / "a.jsonl", '{"content": "推进\\ud800河长制。"}', {"content": "新建幼儿园2所。"})
+    out = tmp_path / "out"
+    result = run(root, out, tiny_model_dir, jobs=1)
+    found = entries(out)
+    assert found["a.jsonl#1"]["status"] == "failed" and "line 1" in found["a.jsonl#1"]["reason"]
+    assert found["a.jsonl#2"]["status"] == "tagged"
+    assert result.totals.tagged == 1
+
+
+def test_option_values_that_are_not_utf8_are_refused(tiny_model_dir, tmp_path: Path, capsys) -> None:
+    root = tmp_path / "docs"
+    write(root, "a.txt")
+    assert cli(root, tmp_path / "out", tiny_model_dir, "--glob", os.fsdecode(b"*\xff.txt")) == 2
+    assert "--glob: not valid UTF-8" in capsys.readouterr().err

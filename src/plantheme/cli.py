@@ -238,6 +238,12 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
     for option, value in (("--text-field", args.text_field), ("--id-field", args.id_field)):
         if value is not None and not value.strip():
             return f"{option}: the field name is empty"
+    for option, value in (("--glob", args.glob), ("--text-field", args.text_field),
+                          ("--id-field", args.id_field), ("--meta-fields", args.meta_fields)):
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{option}: not valid UTF-8"
     meta = tuple(name.strip() for name in (args.meta_fields or "").split(",") if name.strip())
     clashes = [name for name in meta if name in DOCUMENT_CSV_FIELDS]
     if clashes:

@@ -352,15 +352,13 @@ def _tag_records(job: DocumentJob, config: WorkerConfig, started: float) -> Work
             if not record.status:
                 try:
                     tagged = tag_text(model, record.text, low_confidence=config.low_confidence, details=False)
-                    rendered = render_sentences(doc, tagged.sentences)
+                    writer.add(render_sentences(doc, tagged.sentences))
+                except OSError as exc:  # the cache folder, not the record
+                    raise _write_error(cache.folder, exc) from None
                 except Exception as exc:  # one record's defect must not stop the others
                     entry.update(status=FAILED, reason=f"line {record.line}: tagging failed"
                                                        f" ({type(exc).__name__}: {exc})")
                 else:
-                    try:
-                        writer.add(rendered)
-                    except OSError as exc:
-                        raise _write_error(cache.folder, exc) from None
                     sentences = tagged.sentences
                     entry.update(
                         status=TAGGED, sentences=len(sentences), counts=dict(tagged.counts),
@@ -627,7 +625,8 @@ def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCac
             sections.flush()
             write_documents_csv(generation / DOCUMENTS_CSV, collected.documents,
                                 options.records.meta_fields)
-            with open(generation / REPORT_HTML, "x", encoding="utf-8", newline="\n") as handle:
+            with open(generation / REPORT_HTML, "x", encoding="utf-8", newline="\n",
+                      errors="backslashreplace") as handle:
                 report.write(handle, sections_path, title=display_path(Path(options.folder).resolve().name)[0],
                              model_id=model_id, totals=collected.totals, outcomes=collected.outcomes,
                              folders=scan.folders)

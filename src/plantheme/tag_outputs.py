@@ -95,7 +95,10 @@ def atomic_file(
     # Not mkstemp: its files are private (0600); outputs get the user's usual permissions.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        opened = open(tmp, "xb") if binary else open(tmp, "x", encoding=encoding, newline=newline)
+        # backslashreplace: a lone surrogate (a file name's stray byte inside an
+        # error message) is written visibly instead of failing the whole output.
+        opened = open(tmp, "xb") if binary else open(tmp, "x", encoding=encoding, newline=newline,
+                                                      errors="backslashreplace")
         with opened as handle:
             yield handle
             if durable:

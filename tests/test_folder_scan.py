@@ -88,3 +88,11 @@ def test_names_of_any_bytes_are_found_with_readable_paths(tmp_path: Path) -> Non
 ])
 def test_file_format(name: str, kind: str | None) -> None:
     assert file_format(name) == kind
+
+
+def test_a_fifo_named_like_an_output_manifest_does_not_block_the_scan(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    os.mkfifo(root / "sub" / "manifest.json")  # opened blocking, it would wait for a writer for ever
+    (root / "sub" / "a.txt").write_text("推进河长制。", encoding="utf-8")
+    assert _fates(root)["sub/a.txt"] == ("", "")

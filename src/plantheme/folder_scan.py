@@ -134,10 +134,18 @@ def is_tag_output_folder(folder: Path) -> bool:
     """True when ``folder`` holds the outputs of a `plantheme tag` run (its manifest says so)."""
     manifest = folder / "manifest.json"
     try:
-        with manifest.open("rb") as handle:
-            head = handle.read(4096)
+        # O_NONBLOCK and a type check: a FIFO named manifest.json must not block the scan.
+        fd = os.open(manifest, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        head = os.read(fd, 4096)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
     return f'"generator": "{OUTPUT_MARKER}"'.encode() in head
 
 

@@ -527,3 +527,27 @@ def test_option_values_that_are_not_utf8_are_refused(tiny_model_dir, tmp_path: P
     write(root, "a.txt")
     assert cli(root, tmp_path / "out", tiny_model_dir, "--glob", os.fsdecode(b"*\xff.txt")) == 2
     assert "--glob: not valid UTF-8" in capsys.readouterr().err
+
+
+def test_a_cache_entry_deleted_during_the_run_fails_its_file_only(tiny_model_dir, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    root = tmp_path / "docs"
+    write(root, "a.txt")
+    write(root, "b.txt", PLAN + "第二份。\n")
+    out = tmp_path / "out"
+    run(root, out, tiny_model_dir, jobs=1)
+    real = corpus_tagging._plan
+
+    def plan_then_delete(*args, **kwargs):  # type: ignore[no-untyped-def]
+        planned = real(*args, **kwargs)
+        victim = next(p for p in planned if p.outcomes and p.outcomes[0].path == "a.txt")
+        (out / CACHE_FOLDER / f"{victim.cache_key}.entry").unlink()
+        return planned
+
+    monkeypatch.setattr(corpus_tagging, "_plan", plan_then_delete)
+    result = run(root, out, tiny_model_dir, jobs=1)
+    found = entries(out)
+    assert found["a.txt"]["status"] == "failed" and "cache entry" in found["a.txt"]["reason"]
+    assert found["b.txt"]["status"] == "tagged" and result.totals.tagged == 1
+    docs = {json.loads(line)["doc"] for line in (out / "sentences.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert docs == {"b.txt"}

@@ -51,7 +51,7 @@ import shutil
 import stat
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -666,6 +666,17 @@ def _stream_documents(
     collected = _Collected()
     for planned in plan:
         outcomes, key = _next_outcomes(planned, results)
+        copied = False
+        if key and any(outcome.status == TAGGED for outcome in outcomes):
+            try:
+                cache.copy_sentences(key, jsonl, csv_handle)
+                copied = True
+            except (FileNotFoundError, ValueError, KeyError):
+                # The entry went away (deleted by hand) before its bytes were copied: nothing was written.
+                outcomes = tuple(
+                    replace(o, status=FAILED, reason="its cache entry disappeared during the run; run again",
+                            sentences=0, reused=False) if o.status == TAGGED else o
+                    for o in outcomes)
         tagged = [outcome for outcome in outcomes if outcome.status == TAGGED]
         for outcome in outcomes:
             collected.outcomes.append(outcome)
@@ -677,9 +688,8 @@ def _stream_documents(
         if planned.is_document:
             progress.advance(sentences=sum(o.sentences for o in tagged), reused=any(o.reused for o in tagged),
                              failed=any(o.status == FAILED for o in outcomes))
-        if tagged and key:
+        if copied:
             collected.used_keys.add(key)
-            cache.copy_sentences(key, jsonl, csv_handle)
             if len(outcomes) == 1:
                 # Lazy: the report reads only the sentences it still has room for.
                 report.add_document(tagged[0], cache.sentences(key))

@@ -534,7 +534,8 @@ class _Workers:
 
         joblib keeps its loky workers for reuse; after a finished run that is
         harmless (they are idle and exit with this process), after an
-        interrupted one they may still hold tasks.
+        interrupted one they may still hold tasks. joblib aborts its workers
+        on an exception too; this makes sure before the temporary files go.
         """
         if not self.started:
             return
@@ -581,9 +582,13 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
             cache.remove_temporary()
             return _tag_locked(options, card.model_id, out_dir, cache, workers)
         except OSError as exc:
-            raise _write_error(out_dir, exc) from None
-        finally:
             workers.stop()
+            raise _write_error(out_dir, exc) from None
+        except BaseException:
+            # Interrupted or failed: no worker may go on tagging (or writing to the cache) after us.
+            workers.stop()
+            raise
+        finally:
             try:
                 cache.remove_temporary()
             except OSError:

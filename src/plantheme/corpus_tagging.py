@@ -27,13 +27,14 @@ The run, step by step:
 The run holds the output folder's lock throughout (:mod:`plantheme.run_lock`),
 so two runs never prune each other's cache. An interrupted run keeps the cache
 entries of the documents it finished; the next run reuses them and tags only
-the rest. On any exit (an exception, Ctrl-C, a SIGTERM turned into an
-exception by the caller) the worker processes are stopped and the temporary
-files removed; after ``kill -9`` the next run removes them.
+the rest. When a run fails or is interrupted (an exception, Ctrl-C, a
+SIGTERM turned into an exception by the caller) the worker processes are
+stopped; the temporary files are removed on every exit; after ``kill -9`` the
+next run removes them.
 
 One file never stops the run: whatever goes wrong while reading or tagging
-it (its name, its size, a parser's exception, anything unexpected) becomes a
-``failed`` entry with the reason. What stops a run is what no file could get
+it (its name, its size, a parser's exception, a worker process dying on it,
+anything unexpected) becomes a ``failed`` entry with the reason. What stops a run is what no file could get
 past: a model that cannot be loaded, an output folder that cannot be written
 (one :class:`~plantheme.errors.PlanthemeError` naming it).
 

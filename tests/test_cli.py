@@ -47,7 +47,8 @@ def test_predict_and_evaluate(tiny_model_dir: Path, tmp_path: Path, capsys: pyte
     import io
     monkeypatch.setattr("sys.stdin", io.StringIO("推进河长制。\n\n加强消防安全。\n"))
     assert main(["predict", "--model", str(tiny_model_dir)]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 2
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(answers) == 3 and answers[1] == {"line": 2, "error": "empty line"}
 
     test_file = tmp_path / "test.jsonl"
     test_file.write_text(
@@ -160,3 +161,80 @@ def test_evaluate_span_labels_on_documents(tiny_model_dir: Path, tmp_path: Path,
     assert main(["evaluate", str(spans), "--root", str(docs), "--model", str(tiny_model_dir), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 2 and "sentence_only" in report and set(report["by_genre"]) == {"plan"}
+
+
+# --- predict and evaluate stream their input; train refuses too little data ----------
+
+
+class _Stdin:
+    """stdin as bytes, with the ``buffer`` the command reads."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        self.buffer = io.BytesIO(data)
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_predict_answers_every_stdin_line_in_order_across_batches(
+        tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import plantheme.cli as cli_module
+
+    monkeypatch.setattr(cli_module, "PREDICT_BATCH", 3)
+    monkeypatch.setattr(cli_module, "PREDICT_MAX_LINE_BYTES", 200)
+    lines = [
+        "全面落实河长制。".encode(), b"", "新建幼儿园2所。".encode("gbk"), b"   ",
+        "推进招商引资。".encode() + b"\r", b"x" * 500, "加强消防安全。".encode(),
+    ]
+    monkeypatch.setattr("sys.stdin", _Stdin(b"\n".join(lines)))  # no newline after the last line
+    assert main(["predict", "--model", str(tiny_model_dir)]) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(answers) == len(lines)
+    assert [a.get("text") for a in answers] == [
+        "全面落实河长制。", None, None, None, "推进招商引资。", None, "加强消防安全。"]
+    assert answers[1] == {"line": 2, "error": "empty line"}
+    assert answers[2]["line"] == 3 and answers[2]["error"].startswith("not valid UTF-8")
+    assert answers[5] == {"line": 6, "error": "line longer than 200 bytes"}
+
+
+def test_predict_of_an_empty_stdin_is_one_line(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", _Stdin(b""))
+    assert main(["predict", "--model", str(tiny_model_dir)]) == 1
+    assert "no text to predict" in capsys.readouterr().err
+
+
+def test_evaluate_streams_in_batches_and_scores_as_the_whole_file(
+        tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from plantheme.evaluate import evaluate_model, evaluate_stream
+    from plantheme.labels import read_labelled_file
+    from plantheme.persistence import load_model
+
+    test_file = tmp_path / "test.csv"
+    with test_file.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "theme"])
+        themes = list(TINY_ROWS)
+        for k, (theme, texts) in enumerate(TINY_ROWS.items()):
+            for i, text in enumerate(texts):
+                # Every third label wrong (the next theme's), so that the scores are not all 1.
+                writer.writerow([text, themes[(k + 1) % len(themes)] if i % 3 == 0 else theme])
+    rows = read_labelled_file(test_file)
+    model, _ = load_model(tiny_model_dir)
+    whole = evaluate_model(model, rows)
+    assert 0 < whole.accuracy < 1
+    for batch in (1, 7, 1000):
+        assert evaluate_stream(model, iter(rows), batch_size=batch) == whole
+    assert main(["evaluate", str(test_file), "--model", str(tiny_model_dir), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["confusion"] == whole.confusion and printed["macro_f1"] == pytest.approx(whole.macro_f1)
+
+
+def test_training_on_two_rows_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "two.csv"
+    data.write_text("text,theme,source\n推进河长制。,ecology,a\n新建幼儿园。,welfare,b\n", encoding="utf-8")
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert "need at least 10 rows and 2 themes" in err and "found 2 rows" in err and "Traceback" not in err

@@ -69,3 +69,22 @@ def test_prune_keeps_only_used_entries(cache: TagCache) -> None:
     (cache.folder / ".stale.123.abcd.tmp").write_bytes(b"half")
     assert cache.prune({keys[0]}) == 3
     assert [p.name for p in cache.folder.iterdir()] == [f"{keys[0]}.entry"]
+
+
+def test_a_streamed_entry_reads_back_like_a_written_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from plantheme.tag_cache import CachedSummary, TagCache
+    from plantheme.tag_outputs import render_sentences
+    from plantheme.tag_records import SentenceRecord
+
+    cache = TagCache(tmp_path / "cache")
+    first = [SentenceRecord(0, 0, 3, "推进。", "ecology", 0.9)]
+    second = [SentenceRecord(0, 0, 4, "新建。\u2028", "welfare", 0.8), SentenceRecord(1, 4, 6, "好", "other", 0.4)]
+    summary = CachedSummary(format="jsonl", encoding="utf-8", sentences=3, counts={}, dominant="", garbled=0,
+                            low_confidence=0, records=[{"doc": "a.jsonl#1"}, {"doc": "a.jsonl#2"}])
+    with cache.writer() as writer:
+        writer.add(render_sentences("a.jsonl#1", first))
+        writer.add(render_sentences("a.jsonl#2", second))
+        writer.finish("k", summary)
+    assert cache.summary("k").records == summary.records
+    assert list(cache.sentences("k")) == first + second
+    assert not [p for p in cache.folder.iterdir() if p.name.endswith(".tmp")]

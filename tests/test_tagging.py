@@ -392,7 +392,10 @@ def test_an_interrupted_run_leaves_no_partial_outputs_and_resumes(tiny_model_dir
     monkeypatch.setattr(corpus_tagging, "tag_file", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(root, out, tiny_model_dir, jobs=1)
-    assert sorted(p.name for p in out.iterdir()) == [CACHE_FOLDER]  # no output, no temporary file
+    # No output, no temporary file: only the cache, the lock and an empty folder of generations.
+    assert sorted(p.name for p in out.iterdir()) == [CACHE_FOLDER, ".generations", ".plantheme.lock"]
+    assert not list((out / ".generations").iterdir())
+    assert not [p for p in (out / CACHE_FOLDER).iterdir() if p.name.endswith(".tmp")]
     finished = len(list((out / CACHE_FOLDER).glob("*.entry")))
     assert finished == 3
 

@@ -9,15 +9,26 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Sequence
 
 from .errors import PlanthemeError
 from .settings import REPO_ROOT, load_settings
 
+if TYPE_CHECKING:
+    from .corpus_tagging import TagOptions, TagRunResult
+
 DEFAULT_LABELS = REPO_ROOT / "labels"
+# predict reads stdin in batches of this many lines: memory stays bounded whatever comes in.
+PREDICT_BATCH = 1000
+# A longer stdin line is answered with an error instead of being held in memory.
+PREDICT_MAX_LINE_BYTES = 1 << 20
+# train: fewer rows (or themes) than this cannot make grouped CV folds with two themes each.
+MIN_TRAIN_ROWS = 10
 
 
 def _say(message: str) -> None:
@@ -54,10 +65,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = _train_out(args.out, args.force)
     rows = [row for folder in args.data for row in read_labelled_dir(folder)]
     documents = [doc for folder in args.data for doc in read_documents_dir(folder)]
-    _say(f"read {len(rows)} labelled sentences ({len(documents)} whole documents) from "
-         + ", ".join(str(folder) for folder in args.data))
-    result = train_model(rows, grid=candidate_grid(args.features), folds=args.folds, n_jobs=args.jobs,
-                         progress=_say, documents=documents if args.context else ())
+    sources = ", ".join(str(folder) for folder in args.data)
+    _say(f"read {len(rows)} labelled sentences ({len(documents)} whole documents) from {sources}")
+    themes = len({row.theme for row in rows})
+    if len(rows) < MIN_TRAIN_ROWS or themes < 2:
+        raise PlanthemeError(f"{sources}: need at least {MIN_TRAIN_ROWS} rows and 2 themes to train"
+                             f" (found {len(rows)} rows, {themes} theme{'s' if themes != 1 else ''})")
+    if args.folds < 2:
+        raise PlanthemeError(f"--folds {args.folds}: give at least 2")
+    try:
+        result = train_model(rows, grid=candidate_grid(args.features), folds=args.folds, n_jobs=args.jobs,
+                             progress=_say, documents=documents if args.context else ())
+    except ValueError as exc:  # scikit-learn refuses a fold (e.g. one theme only in its training part)
+        raise PlanthemeError(f"{sources}: cannot train on these rows: {exc}".replace("\n", " ")) from None
     card = save_model(result.model, result.card, out)
     print(f"chosen by grouped {card.cv['folds']}-fold CV: "
           + ", ".join(f"{k}={v}" for k, v in result.params.items()))
@@ -119,14 +139,22 @@ def _cmd_evaluate_documents(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_model, format_report
-    from .labels import read_labelled_file
+    from .evaluate import evaluate_stream, format_report
+    from .labels import iter_labelled_file
 
     if _is_span_file(args.file):
         return _cmd_evaluate_documents(args)
-    rows = read_labelled_file(args.file)
     model, _ = _load(args.model)
-    report = evaluate_model(model, rows)
+    problems: list[str] = []
+    rows = _good_rows(iter_labelled_file(args.file), problems)
+    # Streamed in batches: a file of any size is scored with one batch in memory.
+    report = evaluate_stream(model, rows)
+    if problems:
+        shown = "\n".join(problems[:20])
+        more = len(problems) - 20
+        raise PlanthemeError(shown + (f"\n… and {more} more bad rows" if more > 0 else ""))
+    if not report.n:
+        raise PlanthemeError(f"{args.file}: no labelled rows")
     if args.json:
         print(json.dumps({"model": model.model_id, "file": str(args.file), **report.to_dict()},
                          ensure_ascii=False))
@@ -136,20 +164,104 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _good_rows(rows: Iterator[Any], problems: list[str]) -> Iterator[Any]:
+    """The rows of a labelled file that are valid; the reasons of the others go to ``problems``."""
+    for row in rows:
+        if isinstance(row, str):
+            problems.append(row)
+        else:
+            yield row
+
+
 # --- predict -------------------------------------------------------------------
 
 
+def _stdin_lines(stream: BinaryIO, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> Iterator[tuple[int, str | None, str]]:
+    """(line number, text, error) for each line of ``stream``: text, or None and why not.
+
+    Bounded memory: a line longer than ``max_bytes`` is skipped in pieces.
+    """
+    number = 0
+    while True:
+        line = stream.readline(max_bytes + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            while True:
+                rest = stream.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield number, None, f"line longer than {max_bytes:,} bytes"
+            continue
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        try:
+            text = line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            yield number, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            continue
+        if not text.strip():
+            yield number, None, "empty line"
+            continue
+        yield number, text, ""
+
+
+class _EncodedLines:
+    """A text stream read as bytes, line by line (stdin replaced by a text object)."""
+
+    def __init__(self, text: Any) -> None:
+        self.text = text
+
+    def readline(self, limit: int = -1) -> bytes:
+        return str(self.text.readline(limit)).encode("utf-8", "surrogateescape")
+
+
+def _predict_batch(model: Any, batch: list[tuple[int, str]], evidence: int) -> list[dict[str, Any]]:
+    """One output object per (line, text): the prediction, or an error object for that line."""
+    try:
+        predictions = model.predict([text for _, text in batch], evidence=evidence)
+        return [{"text": text, **p.to_dict()} for (_, text), p in zip(batch, predictions)]
+    except Exception:
+        if len(batch) == 1:
+            number, _ = batch[0]
+            return [{"line": number, "error": "cannot classify this text"}]
+        # Find the line at fault: the others are answered.
+        return [out for item in batch for out in _predict_batch(model, [item], evidence)]
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
-    texts = list(args.text)
-    if not texts:
-        if sys.stdin.isatty():
-            _say("reading one text per line from stdin (Ctrl-D to end)")
-        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    if not texts:
-        raise PlanthemeError("no text to predict: give TEXT arguments or lines on stdin")
     model, _ = _load(args.model)
-    for text, prediction in zip(texts, model.predict(texts, evidence=args.evidence)):
-        print(json.dumps({"text": text, **prediction.to_dict()}, ensure_ascii=False))
+    write = sys.stdout.write
+    if args.text:
+        for text, prediction in zip(args.text, model.predict(list(args.text), evidence=args.evidence)):
+            write(json.dumps({"text": text, **prediction.to_dict()}, ensure_ascii=False) + "\n")
+        return 0
+    if sys.stdin.isatty():
+        _say("reading one text per line from stdin (Ctrl-D to end)")
+    # One output line per input line, in order, batch by batch: blank and
+    # undecodable lines get an error object and the rest goes on.
+    answered = 0
+    pending: list[tuple[int, str | None, str]] = []
+
+    def flush() -> None:
+        texts = [(number, text) for number, text, _ in pending if text is not None]
+        results = iter(_predict_batch(model, texts, args.evidence) if texts else [])
+        for number, text, error in pending:
+            out = next(results) if text is not None else {"line": number, "error": error}
+            write(json.dumps(out, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        pending.clear()
+
+    stream = getattr(sys.stdin, "buffer", None) or _EncodedLines(sys.stdin)
+    for item in _stdin_lines(stream, PREDICT_MAX_LINE_BYTES):
+        pending.append(item)
+        answered += 1
+        if len(pending) >= PREDICT_BATCH:
+            flush()
+    flush()
+    if not answered:
+        raise PlanthemeError("no text to predict: give TEXT arguments or lines on stdin")
     return 0
 
 
@@ -171,10 +283,98 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 # --- tag -----------------------------------------------------------------------
 
 
-def _cmd_tag(args: argparse.Namespace) -> int:
-    from .tagging import run_tag_command
+def _tag_options(args: argparse.Namespace) -> TagOptions | str:
+    """The run's options from the command line, or the message saying which argument is wrong."""
+    from joblib import cpu_count
 
-    return run_tag_command(args)
+    from .corpus_tagging import TagOptions, default_out_dir
+    from .record_files import RecordOptions
+    from .tag_outputs import DOCUMENT_CSV_FIELDS
+
+    folder = Path(args.dir)
+    if not folder.exists():
+        return f"{folder}: no such folder"
+    if not folder.is_dir():
+        return f"{folder}: not a folder; give the folder of documents to tag"
+    jobs = cpu_count() if args.jobs is None else args.jobs
+    if jobs < 1:
+        return f"--jobs {args.jobs}: give a number of processes of at least 1"
+    if args.out is None and not folder.resolve().name:
+        return f"{folder}: give --out: the default output folder is beside the tagged one"
+    out_dir = Path(args.out) if args.out is not None else default_out_dir(folder)
+    if out_dir.exists() and not out_dir.is_dir():
+        return f"--out {out_dir}: a file is in the way; give a folder"
+    if out_dir.resolve() == folder.resolve():
+        return f"--out {out_dir}: the output folder must not be the folder being tagged"
+    if args.glob is not None and not args.glob.strip():
+        return "--glob: the pattern is empty"
+    for option, value in (("--text-field", args.text_field), ("--id-field", args.id_field)):
+        if value is not None and not value.strip():
+            return f"{option}: the field name is empty"
+    for option, value in (("--glob", args.glob), ("--text-field", args.text_field),
+                          ("--id-field", args.id_field), ("--meta-fields", args.meta_fields)):
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{option}: not valid UTF-8"
+    meta = tuple(name.strip() for name in (args.meta_fields or "").split(",") if name.strip())
+    clashes = [name for name in meta if name in DOCUMENT_CSV_FIELDS]
+    if clashes:
+        return f"--meta-fields: {', '.join(clashes)}: already a column of documents.csv; rename the field"
+    if len(set(meta)) != len(meta):
+        return "--meta-fields: a field is named twice"
+    settings = load_settings(model_dir=args.model)
+    return TagOptions(
+        folder=folder, out_dir=out_dir, model_dir=settings.model_dir, jobs=jobs, pattern=args.glob,
+        low_confidence=settings.low_confidence, max_document_chars=settings.max_document_chars,
+        report_max_sentences=settings.report_max_sentences,
+        progress=not args.quiet and sys.stderr.isatty(),
+        follow_links=args.follow_links, wait=args.wait,
+        records=RecordOptions(text_field=args.text_field, id_field=args.id_field, meta_fields=meta),
+    )
+
+
+def _tag_summary(result: TagRunResult) -> str:
+    totals = result.totals
+    reused = f" ({totals.reused:,} reused)" if totals.reused else ""
+    return (f"tagged {totals.tagged:,} documents{reused}, skipped {totals.skipped:,},"
+            f" failed {totals.failed:,}: {totals.sentences:,} sentences in {result.seconds:.1f} s"
+            f" -> {result.out_dir}")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM ends the run like Ctrl-C: workers stopped, temporary files removed.
+    raise SystemExit(128 + signum)
+
+
+def _cmd_tag(args: argparse.Namespace) -> int:
+    """``plantheme tag DIR``: 0 (all tagged or skipped), 1 (any failed, or the run failed),
+    2 (bad arguments, or the output folder is in use)."""
+    from .corpus_tagging import tag_folder
+    from .run_lock import OutputLocked
+
+    options = _tag_options(args)
+    if isinstance(options, str):
+        _say(f"plantheme: error: {options}")
+        return 2
+
+    def waiting(pid: int | None) -> None:
+        _say(f"plantheme: waiting for process {pid or '?'} to finish writing to {options.out_dir}")
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        result = tag_folder(options, on_wait=waiting)
+    except OutputLocked as exc:
+        _say(f"plantheme: error: {exc}")
+        return 2
+    except OSError as exc:  # the library turns its own writes into messages; this is the last resort
+        where = os.fsdecode(exc.filename) if exc.filename else str(options.out_dir)
+        raise PlanthemeError(f"{where}: {exc.strerror or exc}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not args.quiet:
+        _say(_tag_summary(result))
+    return result.exit_status
 
 
 # --- serve ---------------------------------------------------------------------
@@ -261,6 +461,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--glob", default=None, metavar="PATTERN",
                    help="only files whose path relative to DIR matches PATTERN, e.g. '**/*.txt'")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--follow-links", action="store_true",
+                   help="also follow links to files outside DIR (default: only links inside it)")
+    p.add_argument("--wait", action="store_true",
+                   help="wait for another run writing to the same output folder (default: exit 2)")
+    p.add_argument("--text-field", default=None, metavar="NAME",
+                   help="field of .jsonl records / column of .csv files holding a document's text"
+                        " (default for .jsonl: content, text or 正文; .csv files are read only with it)")
+    p.add_argument("--id-field", default=None, metavar="NAME",
+                   help="field naming each record (default: its record number); documents are FILE#ID")
+    p.add_argument("--meta-fields", default=None, metavar="A,B",
+                   help="record fields carried into documents.csv columns")
     p.set_defaults(func=_cmd_tag)
 
     p = sub.add_parser("serve", help="start the HTTP prediction service")

@@ -19,53 +19,84 @@ The run, step by step:
    outputs and (up to its limit) the report: it holds one document at a time,
    never the corpus, it has little to do however many workers run, and the
    output does not depend on ``--jobs``.
-5. ``documents.csv``, ``report.html`` and ``manifest.json`` are written, every
-   output atomically, and cache entries no file uses any more are removed.
+5. ``documents.csv``, ``report.html`` and ``manifest.json`` are written into
+   the same new generation folder as the sentence outputs, which then replaces
+   the previous outputs as a whole (:func:`~plantheme.tag_outputs.publish_generation`),
+   and cache entries no file uses any more are removed.
 
-An interrupted run keeps the cache entries of the documents it finished; the
-next run reuses them and tags only the rest.
+The run holds the output folder's lock throughout (:mod:`plantheme.run_lock`),
+so two runs never prune each other's cache. An interrupted run keeps the cache
+entries of the documents it finished; the next run reuses them and tags only
+the rest. When a run fails or is interrupted (an exception, Ctrl-C, a
+SIGTERM turned into an exception by the caller) the worker processes are
+stopped; the temporary files are removed on every exit; after ``kill -9`` the
+next run removes them.
+
+One file never stops the run: whatever goes wrong while reading or tagging
+it (its name, its size, a parser's exception, a worker process dying on it,
+anything unexpected) becomes a ``failed`` entry with the reason. What stops a run is what no file could get
+past: a model that cannot be loaded, an output folder that cannot be written
+(one :class:`~plantheme.errors.PlanthemeError` naming it).
+
+Files of records (``.jsonl``, ``.csv``; :mod:`plantheme.record_files`) are
+tagged record by record in one task; each record is a document ``FILE#ID``
+of its own, and the file is one cache entry.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import sys
-import tempfile
+import itertools
+import os
+import shutil
+import stat
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
-from joblib import Parallel, cpu_count, delayed
+from joblib import Parallel, delayed
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 
 from . import __version__
-from .documents import UnreadableDocument, document_format, extract_text, read_file_bytes
+from .documents import UnreadableDocument, extract_text
 from .errors import PlanthemeError
-from .folder_scan import FoundFile, FolderScan, scan_folder
+from .folder_scan import NOT_REGULAR, FoundFile, FolderScan, display_path, file_format, scan_folder
 from .persistence import file_sha256, load_card, load_compiled, load_model
 from .progress import ProgressBar
+from .record_files import RecordOptions, read_records
 from .report_html import ReportWriter
+from .run_lock import lock_output_folder
 from .tag_cache import CachedSummary, TagCache
 from .tag_outputs import (
-    DOCUMENTS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL, atomic_file,
-    render_sentences, write_documents_csv, write_manifest, write_sentences_csv_header,
+    DOCUMENTS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL, new_generation,
+    publish_generation, remove_stale_generations, render_sentences, write_documents_csv,
+    write_manifest, write_sentences_csv_header,
 )
-from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals
+from .tag_records import FAILED, SKIPPED, TAGGED, DocumentOutcome, RunTotals
 from .tagging import GARBLED, LOW_CONFIDENCE, tag_text
 
 if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one job)
     from .model import ThemeModel
     from .scoring import CompiledModel
 
-__all__ = ["TagOptions", "TagRunResult", "default_out_dir", "tag_folder", "tag_file",
-           "run_tag_command", "CACHE_FOLDER"]
+__all__ = ["TagOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder", "tag_file",
+           "CACHE_FOLDER", "RECORD_KINDS"]
 
 CACHE_FOLDER = ".cache"
+RECORD_KINDS = ("jsonl", "csv")
+
+
+class OutputWriteError(PlanthemeError):
+    """The output folder (or its cache) cannot be written: disk full, read-only, no permission."""
+
+
+def _write_error(where: Path | str, exc: OSError) -> OutputWriteError:
+    name = display_path(str(exc.filename))[0] if exc.filename else str(where)
+    return OutputWriteError(f"{name}: cannot write the outputs: {exc.strerror or exc}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +112,9 @@ class TagOptions:
     max_document_chars: int = 2_000_000
     report_max_sentences: int = 20_000
     progress: bool = False
+    follow_links: bool = False
+    records: RecordOptions = field(default_factory=RecordOptions)
+    wait: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,35 +141,44 @@ class WorkerConfig:
     low_confidence: float
     max_document_chars: int
     cache_dir: str
+    records: RecordOptions = field(default_factory=RecordOptions)
 
 
 @dataclass(frozen=True)
 class DocumentJob:
-    """One file for a worker to read and tag."""
+    """One file for a worker to read and tag.
+
+    ``path`` is readable text for the outputs, ``raw`` the relative path as the
+    file system has it (for the cache key), ``kind`` the format read.
+    """
 
     path: str
     absolute: str
     size: int
+    raw: str = ""
+    kind: str = ""
+    path_hex: str = ""
 
 
 @dataclass(frozen=True)
 class WorkerResult:
-    """A worker's outcome for one file and, if tagged, the cache entry holding its sentences."""
+    """A worker's outcomes for one file (one per record for a file of records) and,
+    if anything was tagged, the cache entry holding the sentences."""
 
-    outcome: DocumentOutcome
+    outcomes: tuple[DocumentOutcome, ...]
     cache_key: str = ""
 
 
 @dataclass(frozen=True)
 class _Planned:
-    """A file in path order: decided already (outcome) or to be tagged (job).
+    """A file in path order: decided already (outcomes) or to be tagged (job).
 
     ``is_document`` is False for a file the scan passed over by its name
     (hidden, unsupported, not matched by ``--glob``): it has no row in
     documents.csv and does not count in the progress bar.
     """
 
-    outcome: DocumentOutcome | None = None
+    outcomes: tuple[DocumentOutcome, ...] = ()
     job: DocumentJob | None = None
     cache_key: str = ""
     is_document: bool = True
@@ -169,38 +212,95 @@ def _model_once(model_dir: str, model_id: str) -> ThemeModel | CompiledModel:
     return model
 
 
+def _read_regular_file(path: Path, kind: str, max_chars: int) -> bytes:
+    """The bytes of a regular file; never waits on a FIFO or reads a device.
+
+    A text or HTML file larger than ``4 * max_chars`` bytes fails before it is read.
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO swapped in since the scan returns at once.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise UnreadableDocument(FAILED, f"cannot read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableDocument(SKIPPED, NOT_REGULAR)
+        if kind in ("text", "html") and info.st_size > 4 * max_chars:
+            raise UnreadableDocument(FAILED, f"too large: {info.st_size:,} bytes; the limit is {max_chars:,}"
+                                     " characters (PLANTHEME_MAX_DOCUMENT_CHARS)")
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise UnreadableDocument(FAILED, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _check_regular_file(path: Path) -> None:
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise UnreadableDocument(FAILED, f"cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableDocument(SKIPPED, NOT_REGULAR)
+
+
+def _unexpected(exc: BaseException) -> str:
+    return f"unexpected error ({type(exc).__name__}: {exc})"
+
+
 def tag_file(job: DocumentJob, config: WorkerConfig) -> WorkerResult:
-    """Read, decode and tag one file; store its sentences in the cache; return its outcome.
+    """Read, decode and tag one file; store its sentences in the cache; return its outcomes.
 
     Any problem with the file becomes a ``failed`` (or ``skipped``) outcome
-    naming the reason, so that one bad file never stops the others. Only a
-    model that cannot be loaded raises (:class:`PlanthemeError`): then no file
-    can be tagged.
+    naming the reason, so that one bad file never stops the others. Only what
+    stops every file raises: a model that cannot be loaded
+    (:class:`PlanthemeError`), a cache that cannot be written
+    (:class:`OutputWriteError`).
     """
     started = time.perf_counter()
-    kind = document_format(Path(job.path)) or ""
+    try:
+        if job.kind in RECORD_KINDS:
+            return _tag_records(job, config, started)
+        return _tag_document(job, config, started)
+    except PlanthemeError:
+        raise
+    except Exception as exc:  # a defect on one pathological file must not stop the run
+        return WorkerResult((DocumentOutcome(
+            path=job.path, status=FAILED, reason=_unexpected(exc), format=job.kind, bytes=job.size,
+            seconds=time.perf_counter() - started, path_hex=job.path_hex),))
+
+
+def _tag_document(job: DocumentJob, config: WorkerConfig, started: float) -> WorkerResult:
+    kind = job.kind
     sha256 = ""
     try:
-        data = read_file_bytes(Path(job.absolute), max_chars=config.max_document_chars)
+        data = _read_regular_file(Path(job.absolute), kind, config.max_document_chars)
         # The key is the hash of the bytes actually tagged, even if the file changed since the scan.
         sha256 = hashlib.sha256(data).hexdigest()
         document = extract_text(data, kind, max_chars=config.max_document_chars)
         del data
     except UnreadableDocument as problem:
-        return WorkerResult(DocumentOutcome(
+        return WorkerResult((DocumentOutcome(
             path=job.path, status=problem.status, reason=problem.reason, format=kind,
-            bytes=job.size, sha256=sha256, seconds=time.perf_counter() - started,
-        ))
+            bytes=job.size, sha256=sha256, seconds=time.perf_counter() - started, path_hex=job.path_hex,
+        ),))
+    except Exception as exc:  # parsers raise many types on damaged files
+        return WorkerResult((DocumentOutcome(
+            path=job.path, status=FAILED, reason=f"cannot extract the text ({type(exc).__name__}: {exc})",
+            format=kind, bytes=job.size, sha256=sha256, seconds=time.perf_counter() - started,
+            path_hex=job.path_hex,
+        ),))
     model = _model_once(config.model_dir, config.model_id)
     try:
         # Evidence is for explaining single predictions; the folder outputs do not carry it.
         tagged = tag_text(model, document.text, low_confidence=config.low_confidence, details=False)
+        rendered = render_sentences(job.path, tagged.sentences)
     except Exception as exc:  # a defect on one pathological text must not stop the run
-        return WorkerResult(DocumentOutcome(
+        return WorkerResult((DocumentOutcome(
             path=job.path, status=FAILED, reason=f"tagging failed ({type(exc).__name__}: {exc})",
             format=kind, encoding=document.encoding, bytes=job.size, sha256=sha256,
-            seconds=time.perf_counter() - started,
-        ))
+            seconds=time.perf_counter() - started, path_hex=job.path_hex,
+        ),))
     sentences = tagged.sentences
     summary = CachedSummary(
         format=kind, encoding=document.encoding, sentences=len(sentences), counts=dict(tagged.counts),
@@ -209,75 +309,246 @@ def tag_file(job: DocumentJob, config: WorkerConfig) -> WorkerResult:
         low_confidence=sum(LOW_CONFIDENCE in s.flags for s in sentences),
         boilerplate=tagged.boilerplate,
     )
-    key = TagCache.key(sha256, job.path, config.model_id, config.low_confidence)
+    key = TagCache.key(sha256, job.raw or job.path, config.model_id, config.low_confidence)
     # Rendered and stored here, in parallel, so that the main process only copies bytes.
-    TagCache(Path(config.cache_dir)).write(key, summary, render_sentences(job.path, sentences))
-    outcome = _outcome_from_summary(job.path, job.size, sha256, summary, reused=False,
-                                    seconds=time.perf_counter() - started)
-    return WorkerResult(outcome, key)
+    cache = TagCache(Path(config.cache_dir))
+    try:
+        cache.write(key, summary, rendered)
+    except OSError as exc:
+        raise _write_error(cache.folder, exc) from None
+    outcomes = _outcomes_from_summary(job, sha256, summary, reused=False,
+                                      seconds=time.perf_counter() - started)
+    return WorkerResult(outcomes, key)
 
 
-def _outcome_from_summary(path: str, size: int, sha256: str, summary: CachedSummary, *,
-                          reused: bool, seconds: float = 0.0) -> DocumentOutcome:
-    return DocumentOutcome(
-        path=path, status=TAGGED, format=summary.format, encoding=summary.encoding, bytes=size,
-        sha256=sha256, sentences=summary.sentences, counts=dict(summary.counts),
-        dominant=summary.dominant, garbled=summary.garbled, low_confidence=summary.low_confidence,
-        boilerplate=summary.boilerplate, reused=reused, seconds=seconds,
+def _records_variant(kind: str, records: RecordOptions) -> str:
+    return f"{kind}|{records.describe()}"
+
+
+def _tag_records(job: DocumentJob, config: WorkerConfig, started: float) -> WorkerResult:
+    """Tag a file of records, each record a document ``FILE#ID``; one cache entry for the file."""
+    path = Path(job.absolute)
+    try:
+        _check_regular_file(path)
+        sha256 = file_sha256(path)
+    except UnreadableDocument as problem:
+        return WorkerResult((DocumentOutcome(path=job.path, status=problem.status, reason=problem.reason,
+                                             format=job.kind, bytes=job.size, path_hex=job.path_hex),))
+    except OSError as exc:
+        return WorkerResult((DocumentOutcome(path=job.path, status=FAILED, format=job.kind, bytes=job.size,
+                                             reason=f"cannot read: {exc.strerror or exc}",
+                                             path_hex=job.path_hex),))
+    cache = TagCache(Path(config.cache_dir))
+    try:
+        writer = cache.writer()
+    except OSError as exc:
+        raise _write_error(cache.folder, exc) from None
+    entries: list[dict[str, Any]] = []
+    try:
+        records = read_records(path, job.kind, config.records, max_chars=config.max_document_chars)
+        model = _model_once(config.model_dir, config.model_id)
+        for record in records:
+            doc = f"{job.path}#{record.id}"
+            entry: dict[str, Any] = {"doc": doc, "status": record.status, "reason": record.reason,
+                                     "meta": record.meta, "sentences": 0}
+            if not record.status:
+                try:
+                    tagged = tag_text(model, record.text, low_confidence=config.low_confidence, details=False)
+                    writer.add(render_sentences(doc, tagged.sentences))
+                except OSError as exc:  # the cache folder, not the record
+                    raise _write_error(cache.folder, exc) from None
+                except Exception as exc:  # one record's defect must not stop the others
+                    entry.update(status=FAILED, reason=f"line {record.line}: tagging failed"
+                                                       f" ({type(exc).__name__}: {exc})")
+                else:
+                    sentences = tagged.sentences
+                    entry.update(
+                        status=TAGGED, sentences=len(sentences), counts=dict(tagged.counts),
+                        dominant=tagged.dominant or "", garbled=sum(GARBLED in s.flags for s in sentences),
+                        low_confidence=sum(LOW_CONFIDENCE in s.flags for s in sentences),
+                        boilerplate=tagged.boilerplate,
+                    )
+            entries.append(entry)
+    except UnreadableDocument as problem:
+        writer.discard()
+        return WorkerResult((DocumentOutcome(path=job.path, status=problem.status, reason=problem.reason,
+                                             format=job.kind, bytes=job.size, sha256=sha256,
+                                             path_hex=job.path_hex),))
+    except OSError as exc:
+        writer.discard()
+        return WorkerResult((DocumentOutcome(path=job.path, status=FAILED, format=job.kind, bytes=job.size,
+                                             sha256=sha256, reason=f"cannot read: {exc.strerror or exc}",
+                                             path_hex=job.path_hex),))
+    except BaseException:
+        writer.discard()
+        raise
+    summary = CachedSummary(
+        format=job.kind, encoding="utf-8", sentences=sum(e["sentences"] for e in entries), counts={},
+        dominant="", garbled=0, low_confidence=0, records=entries,
     )
+    key = TagCache.key(sha256, job.raw or job.path, config.model_id, config.low_confidence,
+                       _records_variant(job.kind, config.records))
+    try:
+        summary = writer.finish(key, summary)
+    except OSError as exc:
+        raise _write_error(cache.folder, exc) from None
+    outcomes = _outcomes_from_summary(job, sha256, summary, reused=False,
+                                      seconds=time.perf_counter() - started)
+    return WorkerResult(outcomes, key)
+
+
+def _outcomes_from_summary(job: DocumentJob, sha256: str, summary: CachedSummary, *,
+                           reused: bool, seconds: float = 0.0) -> tuple[DocumentOutcome, ...]:
+    """The outcomes a cache entry stands for: one document, or one per record of a file of records."""
+    if summary.records is None:
+        return (DocumentOutcome(
+            path=job.path, status=TAGGED, format=summary.format, encoding=summary.encoding, bytes=job.size,
+            sha256=sha256, sentences=summary.sentences, counts=dict(summary.counts),
+            dominant=summary.dominant, garbled=summary.garbled, low_confidence=summary.low_confidence,
+            boilerplate=summary.boilerplate,
+            reused=reused, seconds=seconds, path_hex=job.path_hex,
+        ),)
+    outcomes = []
+    for entry in summary.records:
+        status = entry["status"]
+        outcomes.append(DocumentOutcome(
+            path=entry["doc"], status=status, reason=entry.get("reason", ""), format=summary.format,
+            encoding=summary.encoding if status == TAGGED else "", sha256=sha256 if status == TAGGED else "",
+            sentences=entry.get("sentences", 0),
+            **({"counts": dict(entry["counts"])} if "counts" in entry else {}),
+            dominant=entry.get("dominant", ""), garbled=entry.get("garbled", 0),
+            low_confidence=entry.get("low_confidence", 0), boilerplate=entry.get("boilerplate", 0),
+            reused=reused and status == TAGGED,
+            meta=dict(entry.get("meta") or {}), path_hex=job.path_hex,
+        ))
+    # The file's time and bytes are counted once, on its first record.
+    if outcomes:
+        outcomes[0] = DocumentOutcome(**{**asdict(outcomes[0]), "seconds": seconds, "bytes": job.size})
+    else:
+        outcomes.append(DocumentOutcome(path=job.path, status=SKIPPED, reason="no records",
+                                        format=summary.format, bytes=job.size, path_hex=job.path_hex))
+    return tuple(outcomes)
 
 
 # --- the main side ---------------------------------------------------------------
 
 
-def _plan(scan: FolderScan, cache: TagCache, model_id: str, low_confidence: float) -> list[_Planned]:
+def _job(found: FoundFile) -> DocumentJob:
+    return DocumentJob(path=found.path, absolute=str(found.absolute), size=found.size, raw=found.raw,
+                       kind=file_format(found.key_path) or "", path_hex=found.path_hex)
+
+
+def _plan(scan: FolderScan, cache: TagCache, model_id: str, low_confidence: float,
+          records: RecordOptions) -> list[_Planned]:
     """Decide each file's fate: already decided by the scan, reused from the cache, or to tag."""
     # Hashing only pays when there is a cache to find things in (not on a first run).
     use_cache = cache.has_entries()
     plan: list[_Planned] = []
     for found in scan.files:
         if found.status:
-            plan.append(_Planned(outcome=_decided(found), is_document=False))
+            plan.append(_Planned(outcomes=(_decided(found),), is_document=False))
             continue
-        job = DocumentJob(path=found.path, absolute=str(found.absolute), size=found.size)
+        job = _job(found)
         if not use_cache:
             plan.append(_Planned(job=job))
             continue
         try:
-            sha256 = file_sha256(found.absolute)
+            sha256 = file_sha256(found.absolute) if _is_regular(found.absolute) else ""
         except OSError as exc:
-            plan.append(_Planned(outcome=DocumentOutcome(
+            plan.append(_Planned(outcomes=(DocumentOutcome(
                 path=found.path, status=FAILED, reason=f"cannot read: {exc.strerror or exc}",
-                format=document_format(found.absolute) or "", bytes=found.size)))
+                format=job.kind, bytes=found.size, path_hex=found.path_hex),)))
             continue
-        key = TagCache.key(sha256, found.path, model_id, low_confidence)
-        summary = cache.summary(key)
+        variant = _records_variant(job.kind, records) if job.kind in RECORD_KINDS else ""
+        key = TagCache.key(sha256, found.key_path, model_id, low_confidence, variant)
+        summary = cache.summary(key) if sha256 else None
         if summary is None:
             plan.append(_Planned(job=job))
         else:
-            plan.append(_Planned(
-                outcome=_outcome_from_summary(found.path, found.size, sha256, summary, reused=True),
-                cache_key=key))
+            plan.append(_Planned(outcomes=_outcomes_from_summary(job, sha256, summary, reused=True),
+                                 cache_key=key))
     return plan
+
+
+def _is_regular(path: Path) -> bool:
+    # The cache lookup hashes the file: never open a FIFO or device swapped in since the scan.
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _decided(found: FoundFile) -> DocumentOutcome:
     return DocumentOutcome(path=found.path, status=found.status, reason=found.reason,
-                           format=document_format(found.absolute) or "", bytes=found.size)
+                           format=file_format(found.key_path) or "", bytes=found.size,
+                           path_hex=found.path_hex)
 
 
-def _run_jobs(jobs: list[DocumentJob], config: WorkerConfig, n_jobs: int) -> Iterator[WorkerResult]:
-    """Tag the jobs on ``n_jobs`` processes; yield the results in the order of ``jobs``."""
-    if not jobs:
-        return iter(())
-    if n_jobs == 1:
-        # In this process: no worker start-up, and the model cache serves later runs too.
-        return (tag_file(job, config) for job in jobs)
-    # joblib groups documents into tasks of a few tenths of a second: one task
-    # per document cost the main process a third more CPU (sending tasks,
-    # receiving results), taken from the workers on a small machine.
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator", batch_size="auto")
-    return iter(parallel(delayed(tag_file)(job, config) for job in jobs))
+class _Workers:
+    """The worker processes of a run, stopped on any exit (see :meth:`stop`)."""
+
+    def __init__(self, n_jobs: int) -> None:
+        self.n_jobs = n_jobs
+        self.started = False
+
+    def run(self, jobs: list[DocumentJob], config: WorkerConfig) -> Iterator[WorkerResult]:
+        """Tag the jobs on ``n_jobs`` processes; yield the results in the order of ``jobs``.
+
+        A worker process that dies (killed for memory, a crash in a parser)
+        takes only its file down: the file awaited then is tagged again alone
+        in a fresh process; if that dies too, the file is ``failed`` and the
+        rest goes on in parallel.
+        """
+        if not jobs:
+            return
+        if self.n_jobs == 1:
+            # In this process: no worker start-up, and the model cache serves later runs too.
+            for job in jobs:
+                yield tag_file(job, config)
+            return
+        self.started = True
+        done = 0
+        while done < len(jobs):
+            try:
+                for result in self._parallel(jobs[done:], config):
+                    done += 1
+                    yield result
+                return
+            except TerminatedWorkerError:
+                pass
+            job = jobs[done]
+            try:
+                (result,) = self._parallel([job], config)
+            except TerminatedWorkerError:
+                result = WorkerResult((DocumentOutcome(
+                    path=job.path, status=FAILED, format=job.kind, bytes=job.size, path_hex=job.path_hex,
+                    reason="the worker process died while tagging this file (out of memory, or a crash"
+                           " in a parser)"),))
+            done += 1
+            yield result
+
+    def _parallel(self, jobs: list[DocumentJob], config: WorkerConfig) -> Iterator[WorkerResult]:
+        # joblib groups documents into tasks of a few tenths of a second: one task
+        # per document cost the main process a third more CPU (sending tasks,
+        # receiving results), taken from the workers on a small machine.
+        parallel = Parallel(n_jobs=self.n_jobs, return_as="generator", batch_size="auto")
+        return iter(parallel(delayed(tag_file)(job, config) for job in jobs))
+
+    def stop(self) -> None:
+        """Kill the workers of an interrupted or failed run (they would go on tagging otherwise).
+
+        joblib keeps its loky workers for reuse; after a finished run that is
+        harmless (they are idle and exit with this process), after an
+        interrupted one they may still hold tasks. joblib aborts its workers
+        on an exception too; this makes sure before the temporary files go.
+        """
+        if not self.started:
+            return
+        from joblib.externals.loky import reusable_executor
+
+        executor = getattr(reusable_executor, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=True, kill_workers=True)
 
 
 @dataclass
@@ -290,26 +561,58 @@ class _Collected:
     used_keys: set[str] = field(default_factory=set)
 
 
-def tag_folder(options: TagOptions) -> TagRunResult:
+def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | None = None) -> TagRunResult:
     """Tag every document under ``options.folder`` and write the outputs to ``options.out_dir``.
 
     Failed files are named on stderr as they happen. Raises
-    :class:`PlanthemeError` when the model cannot be loaded.
+    :class:`PlanthemeError` when the model cannot be loaded,
+    :class:`~plantheme.run_lock.OutputLocked` when another run holds the
+    output folder (``on_wait(pid)`` is called before waiting with
+    ``options.wait``) and :class:`OutputWriteError` when the outputs cannot be
+    written.
     """
-    started_at = datetime.now(timezone.utc)
-    t0 = time.perf_counter()
     card = load_card(options.model_dir)
     out_dir = Path(options.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    scan = scan_folder(options.folder, out_dir=out_dir, pattern=options.pattern)
-    cache = TagCache(out_dir / CACHE_FOLDER)
-    plan = _plan(scan, cache, card.model_id, options.low_confidence)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = lock_output_folder(out_dir, wait=options.wait, on_wait=on_wait)
+    except OSError as exc:
+        raise _write_error(out_dir, exc) from None
+    with lock:
+        cache = TagCache(out_dir / CACHE_FOLDER)
+        workers = _Workers(1)
+        try:
+            # Left by a run that was killed: only one run holds the lock, so nothing else uses them.
+            remove_stale_generations(out_dir)
+            cache.remove_temporary()
+            return _tag_locked(options, card.model_id, out_dir, cache, workers)
+        except OSError as exc:
+            workers.stop()
+            raise _write_error(out_dir, exc) from None
+        except BaseException:
+            # Interrupted or failed: no worker may go on tagging (or writing to the cache) after us.
+            workers.stop()
+            raise
+        finally:
+            try:
+                cache.remove_temporary()
+            except OSError:
+                pass
+
+
+def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCache,
+                workers: _Workers) -> TagRunResult:
+    started_at = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    scan = scan_folder(options.folder, out_dir=out_dir, pattern=options.pattern,
+                       follow_links=options.follow_links)
+    plan = _plan(scan, cache, model_id, options.low_confidence, options.records)
     jobs = [p.job for p in plan if p.job is not None]
-    n_jobs = max(1, min(options.jobs, len(jobs)))
+    workers.n_jobs = max(1, min(options.jobs, len(jobs)))
     config = WorkerConfig(
-        model_dir=str(Path(options.model_dir).resolve()), model_id=card.model_id,
+        model_dir=str(Path(options.model_dir).resolve()), model_id=model_id,
         low_confidence=options.low_confidence, max_document_chars=options.max_document_chars,
-        cache_dir=str(cache.folder),
+        cache_dir=str(cache.folder), records=options.records,
     )
     progress = ProgressBar(sum(p.is_document for p in plan), enabled=options.progress)
     for folder in scan.folders:
@@ -317,36 +620,44 @@ def tag_folder(options: TagOptions) -> TagRunResult:
             progress.say(f"plantheme: {folder.path}: failed: {folder.reason}")
     t_scanned = time.perf_counter()
 
-    with ExitStack() as stack:
-        jsonl = stack.enter_context(atomic_file(out_dir / SENTENCES_JSONL, binary=True))
-        csv_handle = stack.enter_context(atomic_file(out_dir / SENTENCES_CSV, binary=True))
-        sections = stack.enter_context(tempfile.NamedTemporaryFile(
-            "w+", encoding="utf-8", prefix=".report-sections.", suffix=".tmp", dir=out_dir))
-        write_sentences_csv_header(csv_handle)
-        report = ReportWriter(sections, max_sentences=options.report_max_sentences)
-        collected = _stream_documents(plan, _run_jobs(jobs, config, n_jobs), cache,
-                                      jsonl, csv_handle, report, progress)
-        t_tagged = time.perf_counter()
-        sections.flush()
-        write_documents_csv(out_dir / DOCUMENTS_CSV, collected.documents)
-        with atomic_file(out_dir / REPORT_HTML, newline="\n") as handle:
-            report.write(handle, Path(sections.name), title=Path(options.folder).resolve().name,
-                         model_id=card.model_id, totals=collected.totals, outcomes=collected.outcomes,
-                         folders=scan.folders)
-        # sentences.jsonl and .csv are renamed into place as the stack closes, before the manifest.
-    t_written = time.perf_counter()
+    generation = new_generation(out_dir)
+    try:
+        with ExitStack() as stack:
+            jsonl = stack.enter_context(open(generation / SENTENCES_JSONL, "xb"))
+            csv_handle = stack.enter_context(open(generation / SENTENCES_CSV, "xb"))
+            sections_path = generation / ".report-sections.tmp"
+            sections = stack.enter_context(open(sections_path, "w+", encoding="utf-8"))
+            write_sentences_csv_header(csv_handle)
+            report = ReportWriter(sections, max_sentences=options.report_max_sentences)
+            collected = _stream_documents(plan, workers.run(jobs, config), cache,
+                                          jsonl, csv_handle, report, progress)
+            t_tagged = time.perf_counter()
+            sections.flush()
+            write_documents_csv(generation / DOCUMENTS_CSV, collected.documents,
+                                options.records.meta_fields)
+            with open(generation / REPORT_HTML, "x", encoding="utf-8", newline="\n",
+                      errors="backslashreplace") as handle:
+                report.write(handle, sections_path, title=display_path(Path(options.folder).resolve().name)[0],
+                             model_id=model_id, totals=collected.totals, outcomes=collected.outcomes,
+                             folders=scan.folders)
+        sections_path.unlink()
+        t_written = time.perf_counter()
+        seconds = time.perf_counter() - t0
+        timings = {
+            "started": started_at.isoformat(timespec="seconds"),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seconds": {"scan": round(t_scanned - t0, 3), "tagging": round(t_tagged - t_scanned, 3),
+                        "writing": round(t_written - t_tagged, 3), "total": round(seconds, 3)},
+            **_rates(collected.totals, seconds),
+        }
+        write_manifest(generation / MANIFEST_JSON, run=_describe_run(options, model_id, workers.n_jobs),
+                       totals=collected.totals, timings=timings, outcomes=collected.outcomes,
+                       folders=scan.folders)
+        publish_generation(out_dir, generation)
+    except BaseException:
+        shutil.rmtree(generation, ignore_errors=True)
+        raise
     cache.prune(collected.used_keys)
-    seconds = time.perf_counter() - t0
-    timings = {
-        "started": started_at.isoformat(timespec="seconds"),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seconds": {"scan": round(t_scanned - t0, 3), "tagging": round(t_tagged - t_scanned, 3),
-                    "writing": round(t_written - t_tagged, 3), "total": round(seconds, 3)},
-        **_rates(collected.totals, seconds),
-    }
-    write_manifest(out_dir / MANIFEST_JSON, run=_describe_run(options, card.model_id, n_jobs),
-                   totals=collected.totals, timings=timings, outcomes=collected.outcomes,
-                   folders=scan.folders)
     folders_failed = sum(folder.status == FAILED for folder in scan.folders)
     return TagRunResult(totals=collected.totals, out_dir=out_dir, seconds=seconds,
                         folders_failed=folders_failed)
@@ -361,25 +672,51 @@ def _stream_documents(
     report: ReportWriter,
     progress: ProgressBar,
 ) -> _Collected:
-    """Take every file's outcome in path order and append its sentences to the outputs."""
+    """Take every file's outcomes in path order and append their sentences to the outputs."""
     collected = _Collected()
     for planned in plan:
-        outcome, key = _next_outcome(planned, results)
-        collected.outcomes.append(outcome)
-        collected.totals.add(outcome)
+        outcomes, key = _next_outcomes(planned, results)
+        copied = False
+        if key and any(outcome.status == TAGGED for outcome in outcomes):
+            try:
+                cache.copy_sentences(key, jsonl, csv_handle)
+                copied = True
+            except (FileNotFoundError, ValueError, KeyError):
+                # The entry went away (deleted by hand) before its bytes were copied: nothing was written.
+                outcomes = tuple(
+                    replace(o, status=FAILED, reason="its cache entry disappeared during the run; run again",
+                            sentences=0, reused=False) if o.status == TAGGED else o
+                    for o in outcomes)
+        tagged = [outcome for outcome in outcomes if outcome.status == TAGGED]
+        for outcome in outcomes:
+            collected.outcomes.append(outcome)
+            collected.totals.add(outcome)
+            if planned.is_document:
+                collected.documents.append(outcome)
+            if outcome.status == FAILED:
+                progress.say(f"plantheme: {outcome.path}: failed: {outcome.reason}")
         if planned.is_document:
-            collected.documents.append(outcome)
-            progress.advance(sentences=outcome.sentences, reused=outcome.reused,
-                             failed=outcome.status == FAILED)
-        if outcome.status == TAGGED:
+            progress.advance(sentences=sum(o.sentences for o in tagged), reused=any(o.reused for o in tagged),
+                             failed=any(o.status == FAILED for o in outcomes))
+        if copied:
             collected.used_keys.add(key)
-            cache.copy_sentences(key, jsonl, csv_handle)
-            # Lazy: the report reads only the sentences it still has room for.
-            report.add_document(outcome, cache.sentences(key))
-        elif outcome.status == FAILED:
-            progress.say(f"plantheme: {outcome.path}: failed: {outcome.reason}")
+            if len(outcomes) == 1:
+                # Lazy: the report reads only the sentences it still has room for.
+                report.add_document(tagged[0], cache.sentences(key))
+            else:
+                _report_records(report, tagged, cache.sentences(key))
     progress.clear()
     return collected
+
+
+def _report_records(report: ReportWriter, tagged: list[DocumentOutcome], sentences: Iterator[Any]) -> None:
+    """Report sections of the tagged records of one file, whose sentences follow each other in the entry."""
+    for outcome in tagged:
+        if report.room:
+            part = list(itertools.islice(sentences, outcome.sentences))
+        else:
+            part = []  # the report is full: the rest need not be parsed
+        report.add_document(outcome, part)
 
 
 def _rates(totals: RunTotals, seconds: float) -> dict[str, float | None]:
@@ -394,89 +731,27 @@ def _rates(totals: RunTotals, seconds: float) -> dict[str, float | None]:
 
 def _describe_run(options: TagOptions, model_id: str, n_jobs: int) -> dict[str, object]:
     """The manifest's description of the run: folders, model, settings, processes."""
+    records = options.records
     return {
         "plantheme_version": __version__,
-        "folder": str(Path(options.folder).resolve()),
-        "output": str(Path(options.out_dir).resolve()),
+        "folder": display_path(str(Path(options.folder).resolve()))[0],
+        "output": display_path(str(Path(options.out_dir).resolve()))[0],
         "glob": options.pattern,
-        "model": {"id": model_id, "dir": str(Path(options.model_dir).resolve())},
+        "model": {"id": model_id, "dir": display_path(str(Path(options.model_dir).resolve()))[0]},
         "settings": {"low_confidence": options.low_confidence,
                      "max_document_chars": options.max_document_chars,
-                     "report_max_sentences": options.report_max_sentences},
+                     "report_max_sentences": options.report_max_sentences,
+                     "follow_links": options.follow_links,
+                     "text_field": records.text_field, "id_field": records.id_field,
+                     "meta_fields": list(records.meta_fields)},
         "jobs": n_jobs,
     }
 
 
-def _next_outcome(planned: _Planned, results: Iterator[WorkerResult]) -> tuple[DocumentOutcome, str]:
-    """A planned file's outcome and cache key: decided already, or the next worker result."""
+def _next_outcomes(planned: _Planned, results: Iterator[WorkerResult]
+                   ) -> tuple[tuple[DocumentOutcome, ...], str]:
+    """A planned file's outcomes and cache key: decided already, or the next worker result."""
     if planned.job is None:
-        assert planned.outcome is not None
-        return planned.outcome, planned.cache_key
-    try:
-        result = next(results)
-    except TerminatedWorkerError:
-        raise PlanthemeError(
-            "a worker process died while tagging (out of memory?); run the command again to resume"
-            " (finished documents are cached), with fewer --jobs or a lower"
-            " PLANTHEME_MAX_DOCUMENT_CHARS"
-        ) from None
-    return result.outcome, result.cache_key
-
-
-# --- the command -----------------------------------------------------------------
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _options_from_args(args: argparse.Namespace) -> TagOptions | str:
-    """The run's options from the command line, or the message saying which argument is wrong."""
-    folder = Path(args.dir)
-    if not folder.exists():
-        return f"{folder}: no such folder"
-    if not folder.is_dir():
-        return f"{folder}: not a folder; give the folder of documents to tag"
-    jobs = cpu_count() if args.jobs is None else args.jobs
-    if jobs < 1:
-        return f"--jobs {args.jobs}: give a number of processes of at least 1"
-    if args.out is None and not folder.resolve().name:
-        return f"{folder}: give --out: the default output folder is beside the tagged one"
-    out_dir = Path(args.out) if args.out is not None else default_out_dir(folder)
-    if out_dir.exists() and not out_dir.is_dir():
-        return f"--out {out_dir}: a file is in the way; give a folder"
-    if out_dir.resolve() == folder.resolve():
-        return f"--out {out_dir}: the output folder must not be the folder being tagged"
-    if args.glob is not None and not args.glob.strip():
-        return "--glob: the pattern is empty"
-    # Imported here, not at the top: workers import this module for tag_file,
-    # and pydantic-settings would add a sixth to their start-up.
-    from .settings import load_settings
-
-    settings = load_settings(model_dir=args.model)
-    return TagOptions(
-        folder=folder, out_dir=out_dir, model_dir=settings.model_dir, jobs=jobs, pattern=args.glob,
-        low_confidence=settings.low_confidence, max_document_chars=settings.max_document_chars,
-        report_max_sentences=settings.report_max_sentences,
-        progress=not args.quiet and sys.stderr.isatty(),
-    )
-
-
-def _summary(result: TagRunResult) -> str:
-    totals = result.totals
-    reused = f" ({totals.reused:,} reused)" if totals.reused else ""
-    return (f"tagged {totals.tagged:,} documents{reused}, skipped {totals.skipped:,},"
-            f" failed {totals.failed:,}: {totals.sentences:,} sentences in {result.seconds:.1f} s"
-            f" -> {result.out_dir}")
-
-
-def run_tag_command(args: argparse.Namespace) -> int:
-    """``plantheme tag DIR``: exit status 0 (all tagged or skipped), 1 (any failed), 2 (bad arguments)."""
-    options = _options_from_args(args)
-    if isinstance(options, str):
-        _say(f"plantheme: error: {options}")
-        return 2
-    result = tag_folder(options)
-    if not args.quiet:
-        _say(_summary(result))
-    return result.exit_status
+        return planned.outcomes, planned.cache_key
+    result = next(results)
+    return result.outcomes, result.cache_key

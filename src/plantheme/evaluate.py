@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
 
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
@@ -14,8 +16,8 @@ from .spans import best_overlaps
 from .tagging import tag_text
 from .themes import OTHER, THEME_IDS
 
-__all__ = ["ThemeScore", "EvaluationReport", "DocumentScores", "score", "evaluate_model", "evaluate_documents",
-           "format_report", "format_document_scores"]
+__all__ = ["ThemeScore", "EvaluationReport", "DocumentScores", "score", "score_confusion", "evaluate_model",
+           "evaluate_stream", "evaluate_documents", "format_report", "format_document_scores"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,56 @@ def evaluate_model(model: ThemeModel, rows: Sequence[LabelledSentence]) -> Evalu
     """Predict every row with ``model`` and score against its label."""
     predictions = model.predict([row.text for row in rows], evidence=0)
     return score([row.theme for row in rows], [p.theme for p in predictions])
+
+
+def score_confusion(confusion: Sequence[Sequence[int]]) -> EvaluationReport:
+    """The report of a confusion matrix over the eight theme ids (rows: true, columns: predicted).
+
+    The same numbers as :func:`score` on the rows the matrix counts.
+    """
+    matrix = np.asarray(confusion, dtype=np.int64).reshape(len(THEME_IDS), len(THEME_IDS))
+    correct = np.diag(matrix).astype(float)
+    support = matrix.sum(axis=1)
+    predicted = matrix.sum(axis=0)
+    precision = np.divide(correct, predicted, out=np.zeros_like(correct), where=predicted > 0)
+    recall = np.divide(correct, support, out=np.zeros_like(correct), where=support > 0)
+    denominator = precision + recall
+    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros_like(correct), where=denominator > 0)
+    n = int(matrix.sum())
+    present = [i for i, m in enumerate(support) if m > 0]
+    macro = float(sum(f1[i] for i in present) / len(present)) if present else 0.0
+    return EvaluationReport(
+        n=n,
+        accuracy=float(correct.sum() / n) if n else 0.0,
+        macro_f1=macro,
+        per_theme={
+            theme: ThemeScore(float(precision[i]), float(recall[i]), float(f1[i]), int(support[i]))
+            for i, theme in enumerate(THEME_IDS)
+        },
+        confusion=matrix.tolist(),
+    )
+
+
+def _batches(rows: Iterable[LabelledSentence], size: int) -> Iterator[list[LabelledSentence]]:
+    batch: list[LabelledSentence] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def evaluate_stream(model: ThemeModel, rows: Iterable[LabelledSentence], batch_size: int = 1000
+                    ) -> EvaluationReport:
+    """Predict and score rows in batches of ``batch_size``, holding only a batch and the confusion matrix."""
+    index = {theme: i for i, theme in enumerate(THEME_IDS)}
+    confusion = np.zeros((len(THEME_IDS), len(THEME_IDS)), dtype=np.int64)
+    for batch in _batches(rows, batch_size):
+        for row, prediction in zip(batch, model.predict([row.text for row in batch], evidence=0)):
+            confusion[index[row.theme], index[prediction.theme]] += 1
+    return score_confusion(confusion)
 
 
 _SHORT = {

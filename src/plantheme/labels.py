@@ -17,7 +17,8 @@ from .themes import THEME_IDS, is_theme
 
 __all__ = [
     "LabelledSentence", "SpanLabel", "LabelledDocument", "SpanRow", "read_labelled_file", "read_labelled_dir",
-    "read_labelled_documents", "read_documents_dir", "read_span_labels", "LABEL_SUFFIXES", "DOCUMENTS_SUFFIX",
+    "iter_labelled_file", "read_labelled_documents", "read_documents_dir", "read_span_labels", "LABEL_SUFFIXES",
+    "DOCUMENTS_SUFFIX",
 ]
 
 LABEL_SUFFIXES = (".csv", ".jsonl")
@@ -139,6 +140,32 @@ def _check(record: dict[str, object], require_group: bool) -> tuple[str, str, st
     if require_group and not group:
         return "missing field 'source' (or 'group'): needed to keep a document on one side of a CV fold"
     return text, theme, source, group
+
+
+def iter_labelled_file(path: Path, require_group: bool = False) -> Iterator[LabelledSentence | str]:
+    """The rows of one CSV or JSONL file as they are read: a row, or ``file:line: reason`` for a bad one.
+
+    For files too large to hold (``plantheme evaluate`` streams them). Raises
+    :class:`PlanthemeError` for a file that is missing, of another type, not
+    UTF-8 or not valid CSV.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PlanthemeError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in LABEL_SUFFIXES:
+        raise PlanthemeError(f"{path}: expected a .csv or .jsonl file")
+    records = _csv_records(path) if suffix == ".csv" else _jsonl_records(path)
+    try:
+        for line, record in records:
+            checked = _check(record, require_group)
+            if isinstance(checked, str):
+                yield f"{path}:{line}: {checked}"
+                continue
+            text, theme, source, group = checked
+            yield LabelledSentence(text, theme, source, group, str(path), line)
+    except UnicodeDecodeError as exc:
+        raise PlanthemeError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
 def read_labelled_file(path: Path, require_group: bool = False) -> list[LabelledSentence]:

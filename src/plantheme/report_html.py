@@ -131,6 +131,11 @@ class ReportWriter:
         self.hidden = 0
         self._documents = 0
 
+    @property
+    def room(self) -> int:
+        """How many more sentences the report shows."""
+        return max(self._budget, 0)
+
     def add_document(self, outcome: DocumentOutcome, sentences: Iterable[SentenceRecord]) -> None:
         """Write one tagged document's section, with as many of ``sentences`` as the limit leaves.
 

@@ -11,7 +11,10 @@ An entry is one file, ``KEY.entry``: a first line with the summary (JSON,
 including the byte sizes of the two blocks), then the sentence lines, then the
 CSV rows. It is written to a temporary name and renamed into place, and counts
 only when its size matches its summary: an interrupted run leaves whole entries
-or none, and the next run resumes from them. (One file rather than three: on
+or none, and the next run resumes from them. A file of records (JSONL/CSV) is
+one entry: its sentences in record order and, in the summary, one small record
+per document (``records``), written as a stream (:class:`EntryWriter`) so that
+a large file never sits in memory. (One file rather than three: on
 the file systems tested, opening and renaming files cost more than the bytes.)
 
 The workers write entries; the main process only copies their bytes into the
@@ -22,16 +25,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from . import __version__
 from .tag_outputs import RenderedSentences, atomic_file
 from .tag_records import SentenceRecord
 
-__all__ = ["CachedSummary", "TagCache", "CACHE_FORMAT"]
+__all__ = ["CachedSummary", "TagCache", "EntryWriter", "CACHE_FORMAT"]
 
 CACHE_FORMAT = 4
 _SUFFIX = ".entry"
@@ -51,6 +57,7 @@ class CachedSummary:
     boilerplate: int = 0
     jsonl_bytes: int = 0
     csv_bytes: int = 0
+    records: list[dict[str, Any]] | None = None
 
 
 def _read_header(handle: BinaryIO) -> tuple[CachedSummary, int]:
@@ -72,10 +79,15 @@ class TagCache:
         self.folder = Path(folder)
 
     @staticmethod
-    def key(sha256: str, path: str, model_id: str, low_confidence: float) -> str:
-        """The cache key of a document's content at ``path``, tagged by one model with one threshold."""
-        material = f"{CACHE_FORMAT}|{__version__}|{sha256}|{path}|{model_id}|{low_confidence!r}"
-        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    def key(sha256: str, path: str, model_id: str, low_confidence: float, variant: str = "") -> str:
+        """The cache key of a document's content at ``path``, tagged by one model with one threshold.
+
+        ``path`` may hold any bytes of a file name (surrogate-escaped, as
+        ``os.scandir`` gives them); ``variant`` covers the options that change
+        the output of a file of records.
+        """
+        material = f"{CACHE_FORMAT}|{__version__}|{sha256}|{path}|{model_id}|{low_confidence!r}|{variant}"
+        return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()
 
     def _file(self, key: str) -> Path:
         return self.folder / f"{key}{_SUFFIX}"
@@ -107,6 +119,10 @@ class TagCache:
             handle.write(header.encode("utf-8") + b"\n" + jsonl + rows)
         return summary
 
+    def writer(self) -> EntryWriter:
+        """A streamed entry: add the sentences of one document after another, then :meth:`EntryWriter.finish`."""
+        return EntryWriter(self)
+
     def copy_sentences(self, key: str, jsonl: BinaryIO, csv_rows: BinaryIO) -> None:
         """Append the entry's sentence lines and CSV rows to the outputs, byte for byte."""
         with self._file(key).open("rb") as handle:
@@ -137,3 +153,75 @@ class TagCache:
                 entry.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+    def remove_temporary(self) -> int:
+        """Delete temporary files (of entries being written when a run stopped); return how many.
+
+        Only for a run holding the output folder's lock, after its workers ended.
+        """
+        if not self.folder.is_dir():
+            return 0
+        removed = 0
+        for entry in self.folder.iterdir():
+            if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+class EntryWriter:
+    """Writes one cache entry document by document, holding at most one document in memory.
+
+    The two blocks go to temporary files in the cache folder and are joined
+    behind the summary line by :meth:`finish`; :meth:`discard` (or an
+    exception inside ``with``) removes them.
+    """
+
+    def __init__(self, cache: TagCache) -> None:
+        cache.folder.mkdir(parents=True, exist_ok=True)
+        self.cache = cache
+        stem = f".{os.getpid()}.{secrets.token_hex(4)}"
+        self._jsonl = tempfile.NamedTemporaryFile("wb", dir=cache.folder, prefix=stem, suffix=".jsonl.tmp",
+                                                  delete=False)
+        self._csv = tempfile.NamedTemporaryFile("wb", dir=cache.folder, prefix=stem, suffix=".csv.tmp",
+                                                delete=False)
+        self.jsonl_bytes = 0
+        self.csv_bytes = 0
+
+    def add(self, rendered: RenderedSentences) -> None:
+        """Append one document's rendered sentences."""
+        jsonl = rendered.jsonl.encode("utf-8")
+        rows = rendered.csv.encode("utf-8")
+        self._jsonl.write(jsonl)
+        self._csv.write(rows)
+        self.jsonl_bytes += len(jsonl)
+        self.csv_bytes += len(rows)
+
+    def finish(self, key: str, summary: CachedSummary) -> CachedSummary:
+        """Store the entry under ``key`` with ``summary`` (sizes filled in); return that summary."""
+        summary = CachedSummary(**{**asdict(summary), "jsonl_bytes": self.jsonl_bytes,
+                                   "csv_bytes": self.csv_bytes})
+        header = json.dumps({"cache_format": CACHE_FORMAT, **asdict(summary)}, ensure_ascii=False)
+        try:
+            self._jsonl.close()
+            self._csv.close()
+            with atomic_file(self.cache._file(key), binary=True, durable=False) as handle:
+                handle.write(header.encode("utf-8") + b"\n")
+                for part in (self._jsonl.name, self._csv.name):
+                    with open(part, "rb") as block:
+                        shutil.copyfileobj(block, handle, 1 << 20)
+        finally:
+            self.discard()
+        return summary
+
+    def discard(self) -> None:
+        """Remove the temporary files."""
+        for part in (self._jsonl, self._csv):
+            part.close()
+            Path(part.name).unlink(missing_ok=True)
+
+    def __enter__(self) -> EntryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()

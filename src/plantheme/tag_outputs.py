@@ -1,8 +1,23 @@
 """Writing the outputs of ``plantheme tag``: sentences (JSONL, CSV), documents.csv, manifest.json.
 
-Every output goes to a temporary file in the output folder and is renamed into
-place when complete (:func:`atomic_file`), so a reader never sees half a file
-and an interrupted run leaves the previous outputs intact.
+The output folder switches from one run's outputs to the next as a whole
+(never a new ``documents.csv`` beside an old ``sentences.jsonl``). Layout::
+
+    OUTDIR/.generations/<id>/   one run's five outputs (``<id>.partial`` while written)
+    OUTDIR/.current             link to the published generation
+    OUTDIR/manifest.json        link to .current/manifest.json (likewise the other four)
+
+A run writes every output into ``.generations/<id>.partial/`` (each file
+synced to disk), renames that folder to ``<id>`` (complete), then switches
+the ``.current`` link with one ``rename`` of a new link over it: that rename
+is the moment the folder changes from the old run's outputs to the new ones,
+all five at once (:func:`publish_generation`). The five top-level names are
+links through ``.current`` and are created once; older generations are
+removed after the switch. A crash before the switch leaves the previous
+outputs in place (and a ``.partial`` folder that the next run removes); a
+crash after it leaves the new ones. A folder written by an older plantheme
+(regular files, no ``.current``) is converted the first time: its files are
+replaced by links one by one after the switch.
 
 Formats:
 
@@ -28,6 +43,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +57,8 @@ __all__ = [
     "SENTENCES_JSONL", "SENTENCES_CSV", "DOCUMENTS_CSV", "MANIFEST_JSON", "REPORT_HTML",
     "SENTENCE_CSV_FIELDS", "DOCUMENT_CSV_FIELDS", "atomic_file", "RenderedSentences",
     "render_sentences", "write_sentences_csv_header",
-    "write_documents_csv", "write_manifest",
+    "write_documents_csv", "write_manifest", "OUTPUT_NAMES", "GENERATIONS", "CURRENT",
+    "new_generation", "publish_generation", "remove_stale_generations", "sync_file",
 ]
 
 SENTENCES_JSONL = "sentences.jsonl"
@@ -49,6 +66,10 @@ SENTENCES_CSV = "sentences.csv"
 DOCUMENTS_CSV = "documents.csv"
 MANIFEST_JSON = "manifest.json"
 REPORT_HTML = "report.html"
+OUTPUT_NAMES = (SENTENCES_JSONL, SENTENCES_CSV, DOCUMENTS_CSV, REPORT_HTML, MANIFEST_JSON)
+GENERATIONS = ".generations"
+CURRENT = ".current"
+_PARTIAL = ".partial"
 
 SENTENCE_CSV_FIELDS = ("doc", "index", "start", "end", "theme", "confidence", "flags", "text")
 DOCUMENT_CSV_FIELDS = (
@@ -75,7 +96,10 @@ def atomic_file(
     # Not mkstemp: its files are private (0600); outputs get the user's usual permissions.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        opened = open(tmp, "xb") if binary else open(tmp, "x", encoding=encoding, newline=newline)
+        # backslashreplace: a lone surrogate (a file name's stray byte inside an
+        # error message) is written visibly instead of failing the whole output.
+        opened = open(tmp, "xb") if binary else open(tmp, "x", encoding=encoding, newline=newline,
+                                                      errors="backslashreplace")
         with opened as handle:
             yield handle
             if durable:
@@ -115,10 +139,12 @@ def render_sentences(doc: str, sentences: Sequence[SentenceFields]) -> RenderedS
 
 
 def _csv_field(value: str) -> str:
-    """``value`` as one CSV field, quoted when it needs to be."""
+    """``value`` as one CSV field, quoted when it needs to be (also for a line break in it)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow([value])
-    return buffer.getvalue()
+    # The writer quotes a field holding a character of its line terminator, so
+    # the terminator must be a real one (an empty one let "\n" pass unquoted).
+    csv.writer(buffer, lineterminator="\r\n").writerow([value])
+    return buffer.getvalue()[:-2]
 
 
 def write_sentences_csv_header(csv_handle: BinaryIO) -> None:
@@ -128,7 +154,7 @@ def write_sentences_csv_header(csv_handle: BinaryIO) -> None:
     csv_handle.write(codecs.BOM_UTF8 + header.getvalue().encode("utf-8"))
 
 
-def _document_row(outcome: DocumentOutcome) -> list[Any]:
+def _document_row(outcome: DocumentOutcome, meta_fields: Sequence[str]) -> list[Any]:
     shares = outcome.shares
     return (
         [outcome.path, outcome.status, outcome.reason, outcome.format, outcome.encoding,
@@ -136,20 +162,30 @@ def _document_row(outcome: DocumentOutcome) -> list[Any]:
          outcome.low_confidence, outcome.boilerplate, "yes" if outcome.reused else "no"]
         + [outcome.counts.get(theme, 0) for theme in THEME_IDS]
         + [f"{shares[theme]:.4f}" for theme in THEME_IDS]
+        + [outcome.meta.get(name, "") for name in meta_fields]
     )
 
 
-def write_documents_csv(path: Path, outcomes: Iterable[DocumentOutcome]) -> None:
-    """Write ``documents.csv`` (UTF-8 with BOM) atomically: one row per outcome given."""
+def write_documents_csv(path: Path, outcomes: Iterable[DocumentOutcome],
+                        meta_fields: Sequence[str] = ()) -> None:
+    """Write ``documents.csv`` (UTF-8 with BOM) atomically: one row per outcome given.
+
+    ``meta_fields`` (``--meta-fields``) add one column each, after the shares,
+    with the value of that field of a record (empty for other documents).
+    Every field that needs it is quoted (the default of the csv module with a
+    ``\r\n`` terminator: commas, quotes and line breaks).
+    """
     with atomic_file(path, encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
-        writer.writerow(DOCUMENT_CSV_FIELDS)
+        writer.writerow(DOCUMENT_CSV_FIELDS + tuple(meta_fields))
         for outcome in outcomes:
-            writer.writerow(_document_row(outcome))
+            writer.writerow(_document_row(outcome, meta_fields))
 
 
 def _file_entry(outcome: DocumentOutcome) -> dict[str, Any]:
     entry: dict[str, Any] = {"path": outcome.path, "status": outcome.status}
+    if outcome.path_hex:
+        entry["path_hex"] = outcome.path_hex
     if outcome.reason:
         entry["reason"] = outcome.reason
     if outcome.format:
@@ -162,6 +198,8 @@ def _file_entry(outcome: DocumentOutcome) -> dict[str, Any]:
     if outcome.status == "tagged":
         entry.update(sentences=outcome.sentences, dominant=outcome.dominant or None,
                      reused=outcome.reused)
+    if outcome.meta:
+        entry["meta"] = dict(outcome.meta)
     return entry
 
 
@@ -197,3 +235,105 @@ def write_manifest(
     with atomic_file(path, newline="\n") as handle:
         json.dump(manifest, handle, ensure_ascii=False, indent=2)
         handle.write("\n")
+
+
+# --- generations: switching the output folder as a whole ------------------------------
+
+
+def sync_file(path: Path) -> None:
+    """Flush a written file to disk (before the rename that publishes it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_folder(folder: Path) -> None:
+    # Makes renames inside the folder durable; some file systems cannot open folders.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def new_generation(out_dir: Path) -> Path:
+    """Create and return the folder a run writes its outputs into: ``.generations/<id>.partial``."""
+    generations = Path(out_dir) / GENERATIONS
+    generations.mkdir(parents=True, exist_ok=True)
+    while True:
+        folder = generations / f"{secrets.token_hex(6)}{_PARTIAL}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+
+
+def _replace_link(link: Path, target: str) -> None:
+    """Point ``link`` at ``target`` with one rename (a reader sees the old or the new link)."""
+    if link.is_dir() and not link.is_symlink():
+        # A copy of an output folder made by following links: a real folder cannot be renamed over.
+        shutil.rmtree(link)
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    os.symlink(target, tmp)
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def publish_generation(out_dir: Path, partial: Path) -> Path:
+    """Make the outputs in ``partial`` the output folder's contents, all at once.
+
+    Steps (a crash between any two leaves either the old outputs or the new
+    ones, never a mix; see the module docstring): sync the files, rename the
+    folder to its final name, switch ``.current`` to it, create the top-level
+    links that are missing, remove the older generations. Returns the
+    published generation's folder.
+    """
+    out_dir = Path(out_dir)
+    for name in OUTPUT_NAMES:
+        sync_file(partial / name)
+    final = partial.with_name(partial.name[: -len(_PARTIAL)])
+    os.rename(partial, final)
+    _sync_folder(final.parent)
+    _replace_link(out_dir / CURRENT, f"{GENERATIONS}/{final.name}")  # the switch
+    for name in OUTPUT_NAMES:
+        link = out_dir / name
+        target = f"{CURRENT}/{name}"
+        if not (link.is_symlink() and os.readlink(link) == target):
+            _replace_link(link, target)
+    _sync_folder(out_dir)
+    remove_stale_generations(out_dir, keep=final.name)
+    return final
+
+
+def remove_stale_generations(out_dir: Path, keep: str | None = None) -> int:
+    """Remove generation folders other than the published one (and ``keep``); return how many.
+
+    Called by a run holding the output folder's lock: partial folders of
+    crashed runs and generations replaced since.
+    """
+    generations = Path(out_dir) / GENERATIONS
+    if not generations.is_dir():
+        return 0
+    current = Path(out_dir) / CURRENT
+    published = os.path.basename(os.readlink(current)) if current.is_symlink() else None
+    removed = 0
+    for folder in generations.iterdir():
+        if folder.name in (published, keep):
+            continue
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            folder.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -134,7 +134,11 @@ class DocumentOutcome:
 
     ``status`` is ``tagged``, ``skipped`` or ``failed`` (then ``reason`` says
     why); ``reused`` marks a document whose sentences came from the cache of an
-    earlier run; ``seconds`` is the time spent reading and tagging it.
+    earlier run; ``seconds`` is the time spent reading and tagging it. A record
+    of a JSONL/CSV file has ``path`` ``file#id`` and its ``--meta-fields`` in
+    ``meta``; ``path_hex`` holds the file path's bytes in hex when they are not
+    UTF-8 (``path`` is then readable text, see
+    :func:`plantheme.folder_scan.display_path`).
     """
 
     path: str
@@ -152,6 +156,8 @@ class DocumentOutcome:
     boilerplate: int = 0
     reused: bool = False
     seconds: float = 0.0
+    meta: dict[str, str] = field(default_factory=dict)
+    path_hex: str = ""
 
     @property
     def shares(self) -> dict[str, float]:

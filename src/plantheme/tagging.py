@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
@@ -26,7 +25,7 @@ if TYPE_CHECKING:  # the models are loaded where they are used (see corpus_taggi
     from .model import Prediction, ThemeModel
     from .scoring import CompiledModel
 
-__all__ = ["TaggedSentence", "TaggedDocument", "PreparedDocument", "prepare_document", "context_proba", "tag_text", "run_tag_command", "GARBLED", "LOW_CONFIDENCE", "BOILERPLATE"]
+__all__ = ["TaggedSentence", "TaggedDocument", "PreparedDocument", "prepare_document", "context_proba", "tag_text", "GARBLED", "LOW_CONFIDENCE", "BOILERPLATE"]
 
 GARBLED = "garbled"
 LOW_CONFIDENCE = "low_confidence"
@@ -199,15 +198,3 @@ def tag_text(
         boilerplate=len(units) - total,
     )
 
-
-def run_tag_command(args: argparse.Namespace) -> int:
-    """``plantheme tag DIR``: tag a folder of documents (see :mod:`plantheme.corpus_tagging`).
-
-    Returns the exit status: 0 when every file was tagged or deliberately
-    skipped, 1 when any failed (the outputs are written all the same), 2 for
-    bad arguments.
-    """
-    # Imported here: corpus_tagging builds on tag_text from this module.
-    from .corpus_tagging import run_tag_command as run
-
-    return run(args)

@@ -644,21 +644,28 @@ def test_spans_are_exact_on_every_real_document(tiny_char_model_dir: Path) -> No
     from plantheme.documents import UnreadableDocument
     from plantheme.persistence import load_compiled
 
+    from plantheme.record_files import RecordOptions, read_records
+
     loaded = load_compiled(tiny_char_model_dir)
     assert loaded is not None
     model = loaded[0]
-    checked = 0
+    texts: list[tuple[str, str]] = []
     for path in _shared_documents():
         try:
-            text = read_document(path, max_chars=10_000_000).text
+            texts.append((path.name, read_document(path, max_chars=10_000_000).text))
         except UnreadableDocument:
             continue  # a lock file or an empty file: reported by `plantheme tag`, nothing to check
+    for path in sorted((SHARED / "corpus").rglob("*.jsonl")):  # many documents in one file
+        texts += [(f"{path.name}#{r.id}", r.text) for r in
+                  read_records(path, "jsonl", RecordOptions(), max_chars=10_000_000) if not r.status]
+    checked = 0
+    for name, text in texts:
         document = tag_text(model, text, details=False)
         covered = bytearray(len(text))
         for sentence in document.sentences:
-            assert text[sentence.start:sentence.end] == sentence.text, (path.name, sentence.index)
+            assert text[sentence.start:sentence.end] == sentence.text, (name, sentence.index)
             covered[sentence.start:sentence.end] = b"\x01" * (sentence.end - sentence.start)
         missing = [i for i, flag in enumerate(covered) if not flag and not text[i].isspace()]
-        assert not missing, (path.name, [text[i] for i in missing[:10]])
+        assert not missing, (name, [text[i] for i in missing[:10]])
         checked += 1
-    assert checked > 250
+    assert checked > 300

@@ -29,8 +29,10 @@ Decisions (each tested in ``tests/test_normalize.py``):
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
+from importlib import resources
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -43,18 +45,21 @@ __all__ = ["NormalizedText", "normalize", "normalize_sentence", "is_han", "to_si
 
 @dataclass(frozen=True, eq=False)
 class NormalizedText:
-    """Normalised text, the original it came from, and where it is garbled.
+    """Normalised text, the original it came from, and where it is garbled or was repaired.
 
     ``offsets[i]`` is the index in ``original`` of the character ``text[i]``
     came from; ``offsets[len(text)]`` is ``len(original)``. It is a read-only
     NumPy array: a document's map is one compact block, not a Python int per
-    character.
+    character. ``garbled`` and ``repaired`` are spans of ``text``, in order and
+    not overlapping: mojibake left as it is, and mojibake re-read as the text
+    it was (its characters all map to the start of the original run).
     """
 
     text: str
     original: str
     offsets: np.ndarray
     garbled: tuple[tuple[int, int], ...] = ()
+    repaired: tuple[tuple[int, int], ...] = ()
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of the normalised text to the span of the original it came from."""
@@ -73,8 +78,44 @@ class NormalizedText:
         return self.original[o_start:o_end]
 
     def is_garbled(self, start: int, end: int) -> bool:
-        """True when a garbled run overlaps the span ``[start, end)``."""
-        return any(g_start < end and start < g_end for g_start, g_end in self.garbled)
+        """True when a garbled run overlaps the span ``[start, end)`` (a binary search)."""
+        return _overlaps(self.garbled, start, end)
+
+    def is_repaired(self, start: int, end: int) -> bool:
+        """True when a repaired run overlaps the span ``[start, end)``."""
+        return _overlaps(self.repaired, start, end)
+
+    def span_flags(self, starts: list[int], ends: list[int]) -> tuple[list[bool], list[bool]]:
+        """For many spans at once: which overlap a garbled run, and which a repaired run.
+
+        Linear in the text and the number of spans (one prefix count per kind),
+        however many runs there are.
+        """
+        return (_overlap_flags(self.garbled, len(self.text), starts, ends),
+                _overlap_flags(self.repaired, len(self.text), starts, ends))
+
+
+def _overlaps(runs: tuple[tuple[int, int], ...], start: int, end: int) -> bool:
+    # Runs are in order and do not overlap: of those starting before ``end``,
+    # only the last can reach past ``start``.
+    i = bisect.bisect_left(runs, (end, -1))
+    return i > 0 and runs[i - 1][1] > start
+
+
+def _overlap_flags(
+    runs: tuple[tuple[int, int], ...], length: int, starts: list[int], ends: list[int]
+) -> list[bool]:
+    if not runs or not starts:
+        return [False] * len(starts)
+    # Count the run characters before each position; a span overlaps a run
+    # when the count grows inside it.
+    marks = np.zeros(length + 1, dtype=np.int32)
+    run_array = np.asarray(runs, dtype=np.int64)
+    np.add.at(marks, run_array[:, 0], 1)
+    np.add.at(marks, run_array[:, 1], -1)
+    inside = np.cumsum(marks)[:-1] > 0
+    before = np.concatenate(([0], np.cumsum(inside)))
+    return (before[np.asarray(ends)] > before[np.asarray(starts)]).tolist()
 
 
 class _Mapped:
@@ -220,59 +261,275 @@ def _drop_pinyin(match: re.Match[str]) -> str:
 
 
 # --- garbled runs ----------------------------------------------------------------
+#
+# Mojibake is found by what it is made of, not by a list of known bad strings.
+# UTF-8 Chinese read as GBK turns each 3-byte character into one and a half
+# GBK characters: a lead byte E4-E9 with a continuation byte gives a rare
+# character (GB 2312 level 2 or GBK's extension areas), a continuation byte
+# leading gives a rare character, a kana, Greek, Cyrillic, box-drawing,
+# bopomofo or private-use character, and a lost byte shows as "?" or U+FFFD.
+# Genuine text, simplified or traditional, is almost all GB 2312 level-1
+# characters once converted to simplified. Each character gets a score (rare
+# and odd characters positive, common ones negative), and a run is a stretch
+# of a line whose scores add up to at least _RUN_SCORE (the maximal-segment
+# scan of :func:`_scored_runs`).
+
+# Scores, in half points so that they stay small integers.
+_COMMON, _LEVEL2, _RARE = -2, 2, 4
+_LOST_MARK = 3        # ASCII "?": a lost byte when it sits among rare characters
+_ODD_SYMBOL = 6       # kana, Greek, Cyrillic, box drawing, vertical and small forms
+_STRONG = 8           # U+FFFD, private use, bopomofo: never in clean Chinese text
+_RUN_SCORE = 8
+_NEWLINE = -128       # a run never crosses a line end
 
 
-def _mojibake_chars() -> frozenset[str]:
-    # A UTF-8 Han character is a lead byte E4-E9 and continuations 80-BF; read
-    # as GBK, a lead byte with its first continuation decodes to one of these
-    # rare characters. Genuine text, simplified or traditional, has almost none
-    # (1 of 10,213 Han characters in the seed documents); mojibake has one in three.
-    chars = set()
-    for lead in range(0xE4, 0xEA):
-        for trail in range(0x80, 0xC0):
+def _gb2312_levels() -> dict[str, int]:
+    """Each GB 2312 Han character and its level (1: the 3,755 common ones, 2: the next 3,008)."""
+    levels = {}
+    for lead in range(0xB0, 0xF8):
+        for trail in range(0xA1, 0xFF):
             try:
-                chars.add(bytes([lead, trail]).decode("gbk"))
+                levels[bytes([lead, trail]).decode("gb2312")] = 1 if lead < 0xD8 else 2
             except UnicodeDecodeError:
                 pass
-    return frozenset(chars)
+    return levels
 
 
-_MOJIBAKE = _mojibake_chars()
-_ALWAYS_GARBLED = re.compile("[\ufffd\ue000-\uf8ff\u3100-\u312f]")
-# A "?" between two letters or characters ("飯?zhí") is a replacement mark, not
-# punctuation; alone it is weak evidence (someone typed "吗?我们"), so it needs company.
-_QUESTION_INSIDE = re.compile(r"(?<=\w)\?(?=\w)")
-_MOJIBAKE_RE = re.compile("[" + "".join(sorted(_MOJIBAKE)) + "]")
-# One character class rather than an alternation: scanned a character at a time.
-_ANY_SUSPECT = re.compile(f"[{_ALWAYS_GARBLED.pattern[1:-1]}?{_MOJIBAKE_RE.pattern[1:-1]}]")
-_CLUSTER_GAP = 6
+@lru_cache(maxsize=1)
+def _char_scores() -> np.ndarray:
+    """The garbled-run score of every BMP code point (see the section comment).
 
-
-def _find_garbled(text: str) -> list[tuple[int, int]]:
-    """Spans of ``text`` that look like mojibake or carry replacement characters.
-
-    Strong marks (U+FFFD, private-use, bopomofo) make a span alone; weak
-    marks (a mojibake character, a "?" inside a word) need a second mark
-    within a few characters.
+    A Han character is scored by its simplified form, so traditional text
+    scores like simplified text. Built once per process (about 0.1 s).
     """
-    if not _ANY_SUSPECT.search(text):
+    scores = np.zeros(0x10000, dtype=np.int16)
+    levels = _gb2312_levels()
+    bmp = "".join(map(chr, range(0x10000)))
+    han = [m.group() for m in HAN.finditer(bmp)]
+    # One conversion of all of them, one per line: OpenCC keeps the lines.
+    simplified = to_simplified("\n".join(han)).split("\n")
+    if len(simplified) != len(han):  # pragma: no cover - OpenCC keeps line count
+        simplified = [to_simplified(c) for c in han]
+    for char, simple in zip(han, simplified):
+        level = levels.get(simple[:1], 0)
+        scores[ord(char)] = _COMMON if level == 1 else _LEVEL2 if level == 2 else _RARE
+    for first, last in ((0x3040, 0x30FF), (0x0391, 0x03C9), (0x0401, 0x0451), (0x2500, 0x257F),
+                        (0xFE30, 0xFE6B)):
+        scores[first:last + 1] = _ODD_SYMBOL
+    for first, last in ((0x3100, 0x312F), (0xE000, 0xF8FF)):
+        scores[first:last + 1] = _STRONG
+    scores[0xFFFD] = _STRONG
+    scores[ord("?")] = _LOST_MARK
+    scores[ord("\n")] = _NEWLINE
+    return scores
+
+
+def _scores_of(text: str) -> np.ndarray:
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    # Characters beyond the BMP (CJK extension B and up) are rare Han or emoji: rare.
+    return np.where(points > 0xFFFF, _RARE, _char_scores()[np.minimum(points, 0xFFFF)])
+
+
+def _scored_runs(text: str) -> list[tuple[int, int]]:
+    """Stretches of ``text`` whose character scores add up to at least ``_RUN_SCORE``.
+
+    A maximal-scoring segment starts and ends on a positive score, so only the
+    stretches between positive characters close enough together to add up
+    are scanned: clean text costs one vectorised lookup.
+    """
+    if not text:
         return []
-    marks = [(m.start(), True) for m in _ALWAYS_GARBLED.finditer(text)]
-    marks += [(m.start(), False) for m in _QUESTION_INSIDE.finditer(text)]
-    marks += [(m.start(), False) for m in _MOJIBAKE_RE.finditer(text)]
-    if not marks:
+    scores = _scores_of(text)
+    positive = np.flatnonzero(scores > 0)
+    if not len(positive):
         return []
-    marks.sort()
-    spans: list[tuple[int, int]] = []
-    cluster = [marks[0]]
-    for mark in marks[1:] + [(len(text) + _CLUSTER_GAP + 1, False)]:
-        if mark[0] - cluster[-1][0] > _CLUSTER_GAP:
-            if len(cluster) >= 2 or cluster[0][1]:
-                spans.append((cluster[0][0], cluster[-1][0] + 1))
-            cluster = [mark]
+    # A cluster ends where the next positive is further than the largest score
+    # could carry over common characters, or on another line.
+    lines = np.cumsum(scores == _NEWLINE)
+    gaps = np.diff(positive)
+    cut = np.flatnonzero((gaps > _STRONG // -_COMMON + 2) | (lines[positive[1:]] != lines[positive[:-1]]))
+    bounds = zip(np.concatenate(([0], cut + 1)), np.concatenate((cut, [len(positive) - 1])))
+    runs: list[tuple[int, int]] = []
+    for first, last in bounds:
+        lo, hi = int(positive[first]), int(positive[last]) + 1
+        if hi - lo == 1:  # one character: a run only if it is strong alone
+            if scores[lo] >= _RUN_SCORE:
+                runs.append((lo, hi))
+            continue
+        _max_segments(scores[lo:hi].tolist(), lo, runs)
+    return runs
+
+
+def _max_segments(scores: list[int], offset: int, out: list[tuple[int, int]]) -> None:
+    """Append the segments of ``scores`` whose sums reach ``_RUN_SCORE`` (linear scan)."""
+    total = best = 0
+    start = best_end = 0
+    for i, score in enumerate(scores):
+        if total <= 0:
+            if score <= 0:
+                continue
+            total, best, start, best_end = 0, 0, i, i
+        total += score
+        if total > best:
+            best, best_end = total, i + 1
+        if total <= 0:
+            if best >= _RUN_SCORE:
+                out.append((offset + start, offset + best_end))
+            total = best = 0
+    if best >= _RUN_SCORE:
+        out.append((offset + start, offset + best_end))
+
+
+# UTF-8 read as Latin-1 or cp1252: a lead byte C2-F4 shown as "Â"-"ô", then
+# continuation bytes 80-BF shown as Latin-1 or cp1252 characters ("Ã©", "â€™",
+# "æŽ¨è¿›"); "?" and U+FFFD stand for the bytes cp1252 has no character for.
+_CP1252_HIGH = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+_LATIN_CONT = f"[\u0080-\u00bf{_CP1252_HIGH}?\ufffd]"
+_LATIN_MOJIBAKE = re.compile(
+    f"[\u00c2-\u00f4](?:[\u00c2-\u00f4]|{_LATIN_CONT})*{_LATIN_CONT}(?<=[^?])"
+)
+
+
+def _latin_runs(text: str) -> list[tuple[int, int]]:
+    """Runs of UTF-8 read as Latin-1 / cp1252 (``Ã©``, ``â€™``)."""
+    if not any("\u00c2" <= c <= "\u00f4" for c in text):
+        return []
+    runs = []
+    for match in _LATIN_MOJIBAKE.finditer(text):
+        run = match.group()
+        # One accented letter before a symbol (a name, "é»") is not enough:
+        # a repairable run, or at least two lead characters.
+        if _unlatin(run) is not None or sum("\u00c2" <= c <= "\u00f4" for c in run) >= 2:
+            runs.append(match.span())
+    return runs
+
+
+def _unlatin(run: str) -> str | None:
+    """``run`` read back as the UTF-8 it was, if it decodes."""
+    data = bytearray()
+    for char in run:
+        try:
+            data += char.encode("cp1252")
+        except UnicodeEncodeError:
+            try:
+                data += char.encode("latin-1")
+            except UnicodeEncodeError:
+                return None
+    try:
+        fixed = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return fixed if _plausible(fixed) else None
+
+
+def _plausible(fixed: str) -> bool:
+    """Whether a repair gave real text: no lost bytes or odd symbols, and common Han characters."""
+    if not fixed or all(c < "\u0080" for c in fixed):
+        return False
+    scores = _scores_of(fixed)
+    if ((scores == _ODD_SYMBOL) | (scores == _STRONG)).any():
+        return False
+    han = scores[(scores == _COMMON) | (scores == _LEVEL2) | (scores == _RARE)]
+    return not len(han) or float((han == _COMMON).mean()) >= 0.8
+
+
+def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str] | None:
+    """Re-read a run as the UTF-8 bytes it was (it was read as GBK or Big5), if that works.
+
+    The run as scored may stop short of its first or last mojibake character (a
+    common one), so the whole line and small widenings are tried too.
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    candidates = [(line_start, line_end)] if line_end - line_start <= 4 * (end - start) + 8 else []
+    candidates += [(max(line_start, start - left), min(line_end, end + right))
+                   for left in (0, 1, 2) for right in (0, 1, 2)]
+    for lo, hi in candidates:
+        run = text[lo:hi]
+        for codec in ("gbk", "big5"):
+            try:
+                fixed = run.encode(codec).decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if len(fixed) < len(run) and _plausible(fixed):
+                return lo, hi, fixed
+    return None
+
+
+_MAX_RUN_GAP = 16
+
+
+def _clean_gap(gap: str) -> bool:
+    """Whether the text between two runs holds clean text: a line end, or three common Han in a row."""
+    if "\n" in gap:
+        return True
+    common = (_scores_of(gap) == _COMMON).astype(np.int8)
+    return len(common) >= 3 and int(np.convolve(common, np.ones(3, dtype=np.int8), "valid").max()) >= 3
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Garbled runs found in a text and the repairs made, in the coordinates of the repaired text."""
+
+    garbled: list[tuple[int, int]]
+    repaired: list[tuple[int, int]]
+
+
+def _find_and_repair(mapped: _Mapped) -> tuple[_Mapped, _Runs]:
+    """Find mojibake runs; repair those whose bytes survive, report the rest as garbled."""
+    text = mapped.text
+    runs = sorted(_scored_runs(text) + _latin_runs(text))
+    if not runs:
+        return mapped, _Runs([], [])
+    # Runs a few characters apart on one line are one run unless clean text
+    # stands between them: pinyin left between mojibake ("鍫?(t谩ng)寤鸿")
+    # scores below zero, but it is no sentence of its own.
+    merged: list[list[int]] = []
+    for start, end in runs:
+        if merged and start <= merged[-1][1] + _MAX_RUN_GAP and not _clean_gap(text[merged[-1][1]:start]):
+            merged[-1][1] = max(merged[-1][1], end)
         else:
-            cluster.append(mark)
-    return spans
+            merged.append([start, end])
+    edits: list[tuple[int, int, str]] = []  # (start, end, repaired text)
+    kept: list[tuple[int, int]] = []
+    for start, end in merged:
+        if edits and start < edits[-1][1]:
+            continue  # inside the line a repair already covered
+        fixed_latin = _unlatin(text[start:end])
+        repair = (start, end, fixed_latin) if fixed_latin is not None else _repair_wrong_codec(text, start, end)
+        if repair is not None and (not edits or repair[0] >= edits[-1][1]):
+            edits.append(repair)
+            kept = [(s, e) for s, e in kept if e <= repair[0]]
+        else:
+            kept.append((start, end))
+    if not edits:
+        return mapped, _Runs(kept, [])
+    # Apply the repairs; shift the garbled runs to the new coordinates.
+    pieces: list[str] = []
+    garbled: list[tuple[int, int]] = []
+    repaired: list[tuple[int, int]] = []
+    shift = 0
+    last = 0
+    runs_left = iter(kept)
+    pending = next(runs_left, None)
+    for start, end, fixed in edits:
+        while pending is not None and pending[1] <= start:
+            garbled.append((pending[0] + shift, pending[1] + shift))
+            pending = next(runs_left, None)
+        pieces.append(text[last:start])
+        pieces.append(fixed)
+        repaired.append((start + shift, start + shift + len(fixed)))
+        shift += len(fixed) - (end - start)
+        last = end
+    while pending is not None:
+        garbled.append((pending[0] + shift, pending[1] + shift))
+        pending = next(runs_left, None)
+    pieces.append(text[last:])
+    new_text = "".join(pieces)
+    offsets = None if mapped.offsets is None else _edit_offsets(
+        mapped.offsets, [(s, e, len(f)) for s, e, f in edits])
+    return _Mapped(new_text, offsets), _Runs(garbled, repaired)
 
 
 # --- markup, width and whitespace ---------------------------------------------
@@ -427,7 +684,7 @@ _LOST_BYTE = "\ufdd0"
 
 
 def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
-    """The normalisation edits, in order, on tracked or untracked text."""
+    """The normalisation edits after garbled runs were found and repaired, in order."""
     if garbled:
         chars = list(mapped.text)
         for start, end in garbled:
@@ -435,6 +692,8 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
                 if chars[i] == "?":
                     chars[i] = _LOST_BYTE
         mapped = _Mapped("".join(chars), mapped.offsets)
+    # C1 controls go only now: inside a Latin-1 mojibake run they were bytes to repair.
+    mapped = mapped.sub(_C1_CONTROLS, "", when=_C1_CONTROL_CHARS)
     mapped = mapped.translate_same_length(_t2s().convert)
     mapped = mapped.sub(_FULLWIDTH_ALNUM, _to_halfwidth, same_length=True)
     mapped = mapped.sub(_MD_LINK, r"\1", when="[")
@@ -461,12 +720,53 @@ _PREPARE = re.compile("\ufeff|\r(?=\n)|\ufdd0")
 _LINE_BREAKS = re.compile("[\r\u2028\u2029\x0b\x0c\x85]")
 _PREPARE_CHARS = "\ufeff\r\ufdd0"
 _LINE_BREAK_CHARS = "\r\u2028\u2029\x0b\x0c\x85"
+# Control characters other than tab and line end carry no text (NUL from a
+# bad extraction, form feeds between PDF pages are line breaks by now).
+_C0_CONTROL_CHARS = "".join(chr(c) for c in [*range(0x00, 0x09), *range(0x0e, 0x20), 0x7f])
+_C0_CONTROLS = re.compile(f"[{re.escape(_C0_CONTROL_CHARS)}]+")
+_C1_CONTROL_CHARS = "".join(chr(c) for c in range(0x80, 0xa0) if c != 0x85)
+_C1_CONTROLS = re.compile(f"[{_C1_CONTROL_CHARS}]+")
+
+
+def _lookalike_table() -> dict[int, int]:
+    """Kangxi radicals, CJK radicals and compatibility ideographs -> the unified ideograph.
+
+    PDF text printed by Chromium carries these in place of ordinary characters
+    (``全⾯落实河⻓制``): they look the same and are different code points, so
+    the model would not know them. NFKC maps the Kangxi radicals and
+    compatibility ideographs; the radicals supplement needs Unicode's table
+    (``data/cjk_radicals_supplement.txt``).
+    """
+    table: dict[int, int] = {}
+    for point in [*range(0x2F00, 0x2FE0), *range(0xF900, 0xFB00)]:
+        mapped = unicodedata.normalize("NFKC", chr(point))
+        if len(mapped) == 1 and mapped != chr(point):
+            table[point] = ord(mapped)
+    data = resources.files("plantheme").joinpath("data", "cjk_radicals_supplement.txt")
+    for line in data.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            radical, ideograph = line.split()
+            table[int(radical, 16)] = int(ideograph, 16)
+    return table
+
+
+_LOOKALIKES = _lookalike_table()
+_LOOKALIKE_RE = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf\uf900-\ufaff]")
+
+
+def _unify_lookalikes(text: str) -> str:
+    return text.translate(_LOOKALIKES)
 
 
 def _prepare(mapped: _Mapped) -> _Mapped:
-    """Drop byte-order marks and the CR of CRLF; every other line break becomes LF."""
-    return (mapped.sub(_PREPARE, "", when=_PREPARE_CHARS)
-            .sub(_LINE_BREAKS, "\n", when=_LINE_BREAK_CHARS))
+    """Drop byte-order marks, the CR of CRLF and control characters; every other line break
+    becomes LF; look-alike radicals become the characters they stand for."""
+    mapped = (mapped.sub(_PREPARE, "", when=_PREPARE_CHARS)
+              .sub(_LINE_BREAKS, "\n", when=_LINE_BREAK_CHARS)
+              .sub(_C0_CONTROLS, "", when=_C0_CONTROL_CHARS))
+    if _LOOKALIKE_RE.search(mapped.text):
+        mapped = _Mapped(_unify_lookalikes(mapped.text), mapped.offsets)
+    return mapped
 
 
 _BLANK_LINES = re.compile(r"\n\n+")
@@ -487,16 +787,17 @@ def _to_fullwidth(match: re.Match[str]) -> str:
 
 
 def normalize(raw: str) -> NormalizedText:
-    """Normalise a whole document (or any text) and report its garbled runs.
+    """Normalise a whole document (or any text), repair what mojibake it can, report the rest.
 
     See the module docstring for what changes and why. The result's ``text``
     is what sentence splitting, tokenisation and the model see.
     """
     mapped = _prepare(_Mapped.of(raw))
-    garbled = _find_garbled(mapped.text)
+    mapped, runs = _find_and_repair(mapped)
     assert mapped.offsets is not None
-    garbled_original = [(int(mapped.offsets[s]), int(mapped.offsets[e - 1]) + 1) for s, e in garbled]
-    mapped = _apply_steps(mapped, garbled)
+    garbled_original = _original_spans(mapped.offsets, runs.garbled)
+    repaired_original = _original_spans(mapped.offsets, runs.repaired)
+    mapped = _apply_steps(mapped, runs.garbled)
     offsets = mapped.offsets
     assert offsets is not None
     offsets.flags.writeable = False
@@ -505,15 +806,22 @@ def normalize(raw: str) -> NormalizedText:
         original=raw,
         offsets=offsets,
         garbled=_to_normalized_spans(offsets, garbled_original),
+        repaired=_to_normalized_spans(offsets, repaired_original),
     )
 
 
+def _original_spans(offsets: np.ndarray, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    # A repaired run's characters all map to its first original character, so
+    # its end is where the next character came from.
+    return [(int(offsets[s]), int(offsets[e])) for s, e in spans if e > s]
+
+
 def _to_normalized_spans(
-    offsets: np.ndarray, garbled_original: list[tuple[int, int]]
+    offsets: np.ndarray, spans_original: list[tuple[int, int]]
 ) -> tuple[tuple[int, int], ...]:
     spans = []
     body = offsets[:-1]
-    for o_start, o_end in garbled_original:
+    for o_start, o_end in spans_original:
         start = int(np.searchsorted(body, o_start, side="left"))
         end = int(np.searchsorted(body, o_end, side="left"))
         if end > start:
@@ -526,5 +834,5 @@ def normalize_sentence(raw: str) -> str:
 
     Same text as ``normalize(raw).text``, without building the offset map.
     """
-    mapped = _prepare(_Mapped.of(raw, track=False))
-    return _apply_steps(mapped, _find_garbled(mapped.text)).text
+    mapped, runs = _find_and_repair(_prepare(_Mapped.of(raw, track=False)))
+    return _apply_steps(mapped, runs.garbled).text

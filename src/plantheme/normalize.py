@@ -313,11 +313,11 @@ def _char_scores() -> np.ndarray:
     for char, simple in zip(han, simplified):
         level = levels.get(simple[:1], 0)
         scores[ord(char)] = _COMMON if level == 1 else _LEVEL2 if level == 2 else _RARE
-    for first, last in ((0x3040, 0x30FF), (0x0391, 0x03C9), (0x0401, 0x0451), (0x2500, 0x257F),
-                        (0xFE30, 0xFE6B)):
+    # Private use is odd, not strong: web pages use it alone for icon fonts.
+    for first, last in ((0x3040, 0x30FF), (0x0391, 0x03C9), (0x0401, 0x0451), (0x2502, 0x257F),
+                        (0xFE30, 0xFE6B), (0xE000, 0xF8FF)):
         scores[first:last + 1] = _ODD_SYMBOL
-    for first, last in ((0x3100, 0x312F), (0xE000, 0xF8FF)):
-        scores[first:last + 1] = _STRONG
+    scores[0x3100:0x3130] = _STRONG
     scores[0xFFFD] = _STRONG
     scores[ord("?")] = _LOST_MARK
     scores[ord("\n")] = _NEWLINE
@@ -429,6 +429,10 @@ def _plausible(fixed: str) -> bool:
     scores = _scores_of(fixed)
     if ((scores == _ODD_SYMBOL) | (scores == _STRONG)).any():
         return False
+    # Two-byte UTF-8 beyond Latin (Greek to Arabic and on): "×”" is a sign and a
+    # quote, not a Hebrew letter.
+    if any("\u0370" <= c < "\u2000" for c in fixed):
+        return False
     han = scores[(scores == _COMMON) | (scores == _LEVEL2) | (scores == _RARE)]
     return not len(han) or float((han == _COMMON).mean()) >= 0.8
 
@@ -458,6 +462,40 @@ def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str]
 
 
 _MAX_RUN_GAP = 16
+# Marks of clean text: mojibake has a line end's byte intact, but GBK pairs
+# almost never decode to these.
+_CLEAN_MARKS = frozenset("\n。，、；：！？“”")
+
+
+def _widen(text: str, scores: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """Widen a run to the rare characters just outside it, up to clean text.
+
+    The scan starts a run where the scores start to add up, so a run's first
+    mojibake characters are left out when they happen to be common ones
+    ("寤鸿?炬咕鍖虹..." scores from "鍖"). On each side, up to ``_MAX_RUN_GAP``
+    characters, the run takes in the outermost positive character before a
+    line end, a clean punctuation mark or three common Han characters in a row.
+    """
+    for step in (-1, 1):
+        i = start - 1 if step < 0 else end
+        limit = max(-1, start - 1 - _MAX_RUN_GAP) if step < 0 else min(len(text), end + _MAX_RUN_GAP)
+        common_row = 0
+        reach = None
+        while i != limit and text[i] not in _CLEAN_MARKS:
+            score = int(scores[i])
+            common_row = common_row + 1 if score == _COMMON else 0 if score else common_row
+            if common_row >= 3:
+                break
+            if score > 0:
+                reach = i
+            i += step
+        if reach is not None:
+            if step < 0:
+                start = reach
+            else:
+                end = reach + 1
+    return start, end
+
 
 
 def _clean_gap(gap: str) -> bool:
@@ -482,6 +520,8 @@ def _find_and_repair(mapped: _Mapped) -> tuple[_Mapped, _Runs]:
     runs = sorted(_scored_runs(text) + _latin_runs(text))
     if not runs:
         return mapped, _Runs([], [])
+    scores = _scores_of(text)
+    runs = [_widen(text, scores, start, end) for start, end in runs]
     # Runs a few characters apart on one line are one run unless clean text
     # stands between them: pinyin left between mojibake ("鍫?(t谩ng)寤鸿")
     # scores below zero, but it is no sentence of its own.
@@ -678,9 +718,19 @@ def _to_halfwidth(match: re.Match[str]) -> str:
     return " " if char == "\u3000" else chr(ord(char) - 0xFEE0)
 
 
-# A "?" inside a garbled run is a lost byte, not a question mark: it is parked
-# as this noncharacter while the punctuation is unified, then put back.
-_LOST_BYTE = "\ufdd0"
+# Inside a garbled run a "?" is a lost byte, and "。" "！" "；" "…" are
+# byte pairs that happen to decode to punctuation: none ends a sentence. They
+# are parked as noncharacters while the other steps run, then written as marks
+# the sentence splitter does not cut at ("?" stays ASCII, which the splitter
+# never takes as an end after a non-ASCII character).
+_PARK = {"?": "\ufdd0", "？": "\ufdd0", "。": "\ufdd1", "！": "\ufdd2", "!": "\ufdd2",
+         "；": "\ufdd3", ";": "\ufdd3", "…": "\ufdd4"}
+_UNPARK = {"\ufdd0": "?", "\ufdd1": "\uff61", "\ufdd2": "\u01c3", "\ufdd3": "\u037e", "\ufdd4": "\u22ef"}
+_PARKED = re.compile("[\ufdd0-\ufdd4]")
+
+
+def _unpark(match: re.Match[str]) -> str:
+    return _UNPARK[match.group()]
 
 
 def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
@@ -689,10 +739,10 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
         chars = list(mapped.text)
         for start, end in garbled:
             for i in range(start, end):
-                if chars[i] == "?":
-                    chars[i] = _LOST_BYTE
+                chars[i] = _PARK.get(chars[i], chars[i])
         mapped = _Mapped("".join(chars), mapped.offsets)
-    # C1 controls go only now: inside a Latin-1 mojibake run they were bytes to repair.
+    # NEL and C1 controls only now: inside a Latin-1 mojibake run they were bytes to repair.
+    mapped = mapped.sub(_NEL, "\n", when="\x85", same_length=True)
     mapped = mapped.sub(_C1_CONTROLS, "", when=_C1_CONTROL_CHARS)
     mapped = mapped.translate_same_length(_t2s().convert)
     mapped = mapped.sub(_FULLWIDTH_ALNUM, _to_halfwidth, same_length=True)
@@ -712,14 +762,17 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
     mapped = mapped.sub(_PINYIN_ANNOTATION, _drop_pinyin, when="(（")
     mapped = _strip_outer(mapped)
     if garbled:
-        mapped = mapped.sub(_LOST_BYTE_RE, "?", same_length=True)
+        mapped = mapped.sub(_PARKED, _unpark, same_length=True)
     return mapped
 
 
-_PREPARE = re.compile("\ufeff|\r(?=\n)|\ufdd0")
-_LINE_BREAKS = re.compile("[\r\u2028\u2029\x0b\x0c\x85]")
-_PREPARE_CHARS = "\ufeff\r\ufdd0"
-_LINE_BREAK_CHARS = "\r\u2028\u2029\x0b\x0c\x85"
+_PREPARE = re.compile("\ufeff|\r(?=\n)|[\ufdd0-\ufdd4]")
+# NEL (U+0085) becomes a line break only after mojibake repair: in UTF-8 read
+# as Latin-1 it is the byte 85 of a character.
+_LINE_BREAKS = re.compile("[\r\u2028\u2029\x0b\x0c]")
+_NEL = re.compile("\x85")
+_PREPARE_CHARS = "\ufeff\r\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"
+_LINE_BREAK_CHARS = "\r\u2028\u2029\x0b\x0c"
 # Control characters other than tab and line end carry no text (NUL from a
 # bad extraction, form feeds between PDF pages are line breaks by now).
 _C0_CONTROL_CHARS = "".join(chr(c) for c in [*range(0x00, 0x09), *range(0x0e, 0x20), 0x7f])
@@ -779,7 +832,6 @@ def _strip_outer(mapped: _Mapped) -> _Mapped:
     end = max(end, start)
     offsets = None if mapped.offsets is None else np.concatenate((mapped.offsets[start:end], mapped.offsets[-1:]))
     return _Mapped(text[start:end], offsets)
-_LOST_BYTE_RE = re.compile(_LOST_BYTE)
 
 
 def _to_fullwidth(match: re.Match[str]) -> str:

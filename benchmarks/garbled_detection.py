@@ -36,6 +36,8 @@ def _lost_as_question(text: str) -> str:
 
 KINDS = {
     "utf8-as-gbk (U+FFFD)": lambda s: s.encode("utf-8").decode("gbk", errors="replace"),
+    # Only the sentences whose bytes happen to decode as GBK: no byte lost, repairable.
+    "utf8-as-gbk (strict)": lambda s: s.encode("utf-8").decode("gbk"),
     "utf8-as-gbk (?)": lambda s: _lost_as_question(s.encode("utf-8").decode("gbk", errors="replace")),
     "utf8-as-gb18030": lambda s: s.encode("utf-8").decode("gb18030", errors="replace"),
     "utf8-as-big5": lambda s: s.encode("utf-8").decode("big5", errors="replace"),
@@ -78,15 +80,27 @@ def clean_sentences(paths: list[Path], rng: random.Random, n: int) -> list[str]:
 
 def detection(sentences: list[str], rng: random.Random, docs: int) -> None:
     """Generate mixed documents per kind of mojibake and print the rates."""
-    print(f"generated: {docs} documents per kind, 6 sentences each, every other one mojibake")
+    print(f"generated: {docs} documents per kind, 6 sentences each, every other one mojibake"
+          f" (pool: {len(sentences)} clean sentences)")
     header = (f"  {'kind':24} {'chars found':>11} {'sent. found':>11} {'repaired':>9} "
               f"{'clean flagged':>13} {'cuts inside':>11}")
     print(header)
     for kind, garble in KINDS.items():
         bad_chars = found_chars = bad_sents = found_sents = repaired_ok = 0
         clean_sents = clean_flagged = cuts = shown = 0
+        usable = []
+        for sentence in sentences:
+            try:
+                if garble(sentence) == sentence:  # ASCII only: nothing to garble
+                    continue
+            except UnicodeDecodeError:
+                continue
+            usable.append(sentence)
+        if len(usable) < 6:
+            print(f"  {kind:24} (fewer than 6 sentences can be garbled this way)")
+            continue
         for _ in range(docs):
-            picked = rng.sample(sentences, 6)
+            picked = rng.sample(usable, 6)
             parts: list[tuple[str, bool, str]] = []
             for i, sentence in enumerate(picked):
                 parts.append((garble(sentence), i % 2 == 1, sentence) if i % 2 else (sentence, False, sentence))

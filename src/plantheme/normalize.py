@@ -280,6 +280,9 @@ _LOST_MARK = 3        # ASCII "?": a lost byte when it sits among rare character
 _ODD_SYMBOL = 6       # kana, Greek, Cyrillic, box drawing, vertical and small forms
 _STRONG = 8           # U+FFFD, private use, bopomofo: never in clean Chinese text
 _RUN_SCORE = 8
+# A stretch scoring this much is a run only if it repairs: two mojibake
+# characters of a two-character word ("鍖婚櫌", 医院) score less than a run.
+_REPAIR_SCORE = 4
 _NEWLINE = -128       # a run never crosses a line end
 
 
@@ -330,8 +333,9 @@ def _scores_of(text: str) -> np.ndarray:
     return np.where(points > 0xFFFF, _RARE, _char_scores()[np.minimum(points, 0xFFFF)])
 
 
-def _scored_runs(text: str) -> list[tuple[int, int]]:
-    """Stretches of ``text`` whose character scores add up to at least ``_RUN_SCORE``.
+def _scored_runs(text: str) -> list[tuple[int, int, bool]]:
+    """Stretches of ``text`` whose character scores add up to at least ``_REPAIR_SCORE``,
+    each with whether it reaches ``_RUN_SCORE`` (a run even when it cannot be repaired).
 
     A maximal-scoring segment starts and ends on a positive score, so only the
     stretches between positive characters close enough together to add up
@@ -349,19 +353,19 @@ def _scored_runs(text: str) -> list[tuple[int, int]]:
     gaps = np.diff(positive)
     cut = np.flatnonzero((gaps > _STRONG // -_COMMON + 2) | (lines[positive[1:]] != lines[positive[:-1]]))
     bounds = zip(np.concatenate(([0], cut + 1)), np.concatenate((cut, [len(positive) - 1])))
-    runs: list[tuple[int, int]] = []
+    runs: list[tuple[int, int, bool]] = []
     for first, last in bounds:
         lo, hi = int(positive[first]), int(positive[last]) + 1
         if hi - lo == 1:  # one character: a run only if it is strong alone
-            if scores[lo] >= _RUN_SCORE:
-                runs.append((lo, hi))
+            if scores[lo] >= _REPAIR_SCORE:
+                runs.append((lo, hi, bool(scores[lo] >= _RUN_SCORE)))
             continue
         _max_segments(scores[lo:hi].tolist(), lo, runs)
     return runs
 
 
-def _max_segments(scores: list[int], offset: int, out: list[tuple[int, int]]) -> None:
-    """Append the segments of ``scores`` whose sums reach ``_RUN_SCORE`` (linear scan)."""
+def _max_segments(scores: list[int], offset: int, out: list[tuple[int, int, bool]]) -> None:
+    """Append the segments of ``scores`` whose sums reach ``_REPAIR_SCORE`` (linear scan)."""
     total = best = 0
     start = best_end = 0
     for i, score in enumerate(scores):
@@ -373,11 +377,11 @@ def _max_segments(scores: list[int], offset: int, out: list[tuple[int, int]]) ->
         if total > best:
             best, best_end = total, i + 1
         if total <= 0:
-            if best >= _RUN_SCORE:
-                out.append((offset + start, offset + best_end))
+            if best >= _REPAIR_SCORE:
+                out.append((offset + start, offset + best_end, best >= _RUN_SCORE))
             total = best = 0
-    if best >= _RUN_SCORE:
-        out.append((offset + start, offset + best_end))
+    if best >= _REPAIR_SCORE:
+        out.append((offset + start, offset + best_end, best >= _RUN_SCORE))
 
 
 # UTF-8 read as Latin-1 or cp1252: a lead byte C2-F4 shown as "Â"-"ô", then
@@ -390,9 +394,12 @@ _LATIN_MOJIBAKE = re.compile(
 )
 
 
-def _latin_runs(text: str) -> list[tuple[int, int]]:
+_LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
+
+
+def _latin_runs(text: str) -> list[tuple[int, int, bool]]:
     """Runs of UTF-8 read as Latin-1 / cp1252 (``Ã©``, ``â€™``)."""
-    if not any("\u00c2" <= c <= "\u00f4" for c in text):
+    if not _LATIN_LEAD.search(text):
         return []
     runs = []
     for match in _LATIN_MOJIBAKE.finditer(text):
@@ -400,7 +407,7 @@ def _latin_runs(text: str) -> list[tuple[int, int]]:
         # One accented letter before a symbol (a name, "é»") is not enough:
         # a repairable run, or at least two lead characters.
         if _unlatin(run) is not None or sum("\u00c2" <= c <= "\u00f4" for c in run) >= 2:
-            runs.append(match.span())
+            runs.append((match.start(), match.end(), True))
     return runs
 
 
@@ -521,27 +528,29 @@ def _find_and_repair(mapped: _Mapped) -> tuple[_Mapped, _Runs]:
     if not runs:
         return mapped, _Runs([], [])
     scores = _scores_of(text)
-    runs = [_widen(text, scores, start, end) for start, end in runs]
+    runs = [(*_widen(text, scores, start, end), strong) for start, end, strong in runs]
     # Runs a few characters apart on one line are one run unless clean text
     # stands between them: pinyin left between mojibake ("鍫?(t谩ng)寤鸿")
     # scores below zero, but it is no sentence of its own.
-    merged: list[list[int]] = []
-    for start, end in runs:
+    merged: list[list[int]] = []  # start, end, strong (0 or 1)
+    for start, end, strong in runs:
         if merged and start <= merged[-1][1] + _MAX_RUN_GAP and not _clean_gap(text[merged[-1][1]:start]):
             merged[-1][1] = max(merged[-1][1], end)
+            merged[-1][2] |= strong
         else:
-            merged.append([start, end])
+            merged.append([start, end, int(strong)])
     edits: list[tuple[int, int, str]] = []  # (start, end, repaired text)
     kept: list[tuple[int, int]] = []
-    for start, end in merged:
+    for start, end, strong in merged:
         if edits and start < edits[-1][1]:
             continue  # inside the line a repair already covered
         fixed_latin = _unlatin(text[start:end])
         repair = (start, end, fixed_latin) if fixed_latin is not None else _repair_wrong_codec(text, start, end)
         if repair is not None and (not edits or repair[0] >= edits[-1][1]):
             edits.append(repair)
-            kept = [(s, e) for s, e in kept if e <= repair[0]]
-        else:
+            while kept and kept[-1][1] > repair[0]:  # runs the widened repair took in
+                kept.pop()
+        elif strong:
             kept.append((start, end))
     if not edits:
         return mapped, _Runs(kept, [])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plantheme.normalize import normalize, normalize_sentence
+from plantheme.sentences import split_sentences
 
 
 @pytest.mark.parametrize(
@@ -145,3 +148,167 @@ def test_sentence_fast_path_matches_document_path() -> None:
 @given(st.text(alphabet=st.sampled_from(list("规划發展（）()ab 1,。\n？?*-#　：:鏂囦欢\ufffd")), max_size=60))
 def test_fast_path_equals_tracked_path(raw: str) -> None:
     assert normalize_sentence(raw) == normalize(raw).text
+
+
+# --- garbled runs: found by what they are, repaired when the bytes survive ---------
+
+# A traditional sentence with pinyin annotations, its UTF-8 bytes read as GBK and
+# every lost byte shown as "?" (the shape of the seed document's run).
+_TRADITIONAL = "長者飯堂(táng)建設(shè)力度。推進高質(zhì)量發(fā)展，勇(yǒng)於擔當。"
+_GBK_QUESTION = _TRADITIONAL.encode("utf-8").decode("gbk", errors="replace").replace("\ufffd", "?")
+
+
+def _flagged_units(raw: str) -> list[tuple[str, bool, bool]]:
+    doc = normalize(raw)
+    units = split_sentences(doc.text)
+    garbled, repaired = doc.span_flags([u.start for u in units], [u.end for u in units])
+    return [(u.text, g, r) for u, g, r in zip(units, garbled, repaired)]
+
+
+def test_question_marks_in_a_garbled_run_do_not_end_sentences() -> None:
+    units = _flagged_units("正常的句子。" + _GBK_QUESTION + "\n后面正常。")
+    assert units[0] == ("正常的句子。", False, False)
+    assert units[-1] == ("后面正常。", False, False)
+    # The whole run is one unit, flagged garbled.
+    assert len(units) == 3, units
+    assert units[1][1] and not units[1][2]
+
+
+def test_seed_run_is_one_flagged_unit() -> None:
+    raw = "加大居家養老服務站、長者飯?zhí)媒ㄔO(shè)力度,不斷優化養老服務供給。深入推進教育現代化建設。"
+    units = _flagged_units(raw)
+    assert [flags for _, *flags in units] == [[True, False], [False, False]]
+    assert "?" in units[0][0]
+
+
+@pytest.mark.parametrize(
+    "clean",
+    [
+        # real lines of clean county reports that the old detector flagged
+        "推进涞源、涞水、阜平等县创建国家全域旅游示范区。",
+        "夜幕降临，繁星璀璨。",
+        "支持涞水、涞源、易县、曲阳、阜平等地发展特色产业。",
+        "推动“数据要素×”行动，加快培育数据产业。",  # "×”" is a sign and a quote, not UTF-8 "ה"
+        "──坚持解放思想、开拓创新。",  # box-drawing dashes
+        "无障碍 \ue6ea 长者助手",  # a private-use icon of a web page, alone
+        "Café “Crème” 项目",
+    ],
+)
+def test_clean_text_with_rare_characters_is_not_flagged(clean: str) -> None:
+    doc = normalize(clean)
+    assert doc.garbled == () and doc.repaired == ()
+
+
+@pytest.mark.parametrize(
+    ("codec", "sentence"),
+    [
+        ("gbk", "加强基层治理"),
+        ("gbk", "学校"),
+        ("cp1252", "项目建设"),
+        ("latin-1", "推进高质量发展，建设美丽乡村。"),
+    ],
+)
+def test_mojibake_whose_bytes_survive_is_repaired(codec: str, sentence: str) -> None:
+    garbled = sentence.encode("utf-8").decode(codec)
+    raw = "前面正常。" + garbled + "\n后面正常。"
+    doc = normalize(raw)
+    assert doc.text == "前面正常。" + sentence + "\n后面正常。"
+    assert doc.garbled == ()
+    assert [doc.text[s:e] for s, e in doc.repaired] == [sentence]
+    start, end = doc.repaired[0]
+    # The original keeps the mojibake; the repaired span maps back to all of it.
+    assert doc.original == raw
+    assert raw[doc.offsets[start]:doc.offsets[end]] == garbled
+    units = _flagged_units(raw)
+    assert (sentence, False, True) in units
+    assert normalize_sentence(raw) == doc.text
+    assert normalize(doc.text).text == doc.text
+
+
+def test_typographic_mojibake_is_repaired() -> None:
+    doc = normalize("it’s".encode("utf-8").decode("cp1252"))  # "itâ€™s"
+    assert doc.text == "it’s" and doc.repaired
+
+
+@pytest.mark.parametrize(
+    ("codec", "replace_lost"),
+    [("gbk", False), ("gbk", True), ("gb18030", False), ("big5", False), ("cp1252", False)],
+)
+def test_mojibake_with_lost_bytes_is_flagged_whole(codec: str, replace_lost: bool) -> None:
+    sentence = "全面推进乡村振兴，加快建设农业强国，持续增加农民收入。"
+    garbled = sentence.encode("utf-8").decode(codec, errors="replace")
+    if replace_lost:
+        garbled = garbled.replace("\ufffd", "?")
+    raw = "前面正常。" + garbled + "\n后面正常。"
+    doc = normalize(raw)
+    units = _flagged_units(raw)
+    assert units[0] == ("前面正常。", False, False)
+    assert units[-1] == ("后面正常。", False, False)
+    assert all(garbled_flag for _, garbled_flag, _ in units[1:-1]), units
+    # The run covers the mojibake, not the clean text around it.
+    covered = sum(e - s for s, e in doc.garbled + doc.repaired)
+    assert covered >= 0.9 * len(doc.text[5:doc.text.index("\n")])
+
+
+def test_span_flags_agree_with_per_span_checks() -> None:
+    raw = "正常。" + _GBK_QUESTION + "正常句子。" + "加快建设\ufffd\ufffd服务中心。" + "学校".encode().decode("gbk")
+    doc = normalize(raw)
+    spans = [(s, e) for s in range(0, len(doc.text), 3) for e in (s + 1, s + 4, s + 9) if e <= len(doc.text)]
+    garbled, repaired = doc.span_flags([s for s, _ in spans], [e for _, e in spans])
+    assert garbled == [doc.is_garbled(s, e) for s, e in spans]
+    assert repaired == [doc.is_repaired(s, e) for s, e in spans]
+    assert any(garbled) and any(repaired)
+    brute = [any(gs < e and s < ge for gs, ge in doc.garbled) for s, e in spans]
+    assert garbled == brute
+
+
+def _flagging_cpu(n: int) -> float:
+    raw = "推进高质量发展\ufffd建设。" * n
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        doc = normalize(raw)
+        units = split_sentences(doc.text)
+        doc.span_flags([u.start for u in units], [u.end for u in units])
+        for unit in units:  # what tag_text does per sentence today
+            doc.is_garbled(unit.start, unit.end)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def test_flagging_sentences_is_linear_in_the_text() -> None:
+    """Doubling a text with a garbled run in every sentence at most a bit more than doubles the work."""
+    doc = normalize("推进高质量发展\ufffd建设。" * 10)
+    assert len(doc.garbled) == 10  # every sentence has its own run
+    small, large = _flagging_cpu(4000), _flagging_cpu(16000)
+    # Linear work gives 4x; the old per-sentence scan of every run gave 16x.
+    assert large / small < 7, (small, large)
+
+
+# --- look-alike characters and controls ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("全⾯落实河⻓制", "全面落实河长制"),  # Kangxi radical U+2F61, radical supplement U+2ED3
+        ("⾼标准农⽥", "高标准农田"),
+        ("⻔户网站⻚面", "门户网站页面"),
+        ("\uf900\uf9b4", "岂领"),  # compatibility ideographs 豈 領, then simplified
+        ("推进\x00河长制\x07建设\x1b", "推进河长制建设"),
+        ("推进\u0085河长制", "推进\n河长制"),
+    ],
+)
+def test_lookalikes_unified_and_controls_removed(raw: str, expected: str) -> None:
+    doc = normalize(raw)
+    assert doc.text == expected
+    assert doc.original == raw
+    assert normalize_sentence(raw) == expected
+    assert normalize(expected).text == expected
+
+
+def test_lookalike_keeps_the_offset_map() -> None:
+    raw = "全⾯落实河⻓制"
+    doc = normalize(raw)
+    start = doc.text.index("长")
+    assert doc.original_text(start, start + 1) == "⻓"

@@ -283,7 +283,7 @@ _RUN_SCORE = 8
 # A stretch scoring this much is a run only if it repairs: two mojibake
 # characters of a two-character word ("鍖婚櫌", 医院) score less than a run.
 _REPAIR_SCORE = 4
-_NEWLINE = -128       # a run never crosses a line end
+_BARRIER = -128       # a run never crosses a line end or a Chinese punctuation mark
 
 
 def _gb2312_levels() -> dict[str, int]:
@@ -323,7 +323,11 @@ def _char_scores() -> np.ndarray:
     scores[0x3100:0x3130] = _STRONG
     scores[0xFFFD] = _STRONG
     scores[ord("?")] = _LOST_MARK
-    scores[ord("\n")] = _NEWLINE
+    # A run stops at a line end, and at Chinese punctuation: GBK pairs decode
+    # to these almost never, and without the stop a run would bridge the
+    # clean clause between two runs.
+    for char in "\n。，、；：！？":
+        scores[ord(char)] = _BARRIER
     return scores
 
 
@@ -349,7 +353,7 @@ def _scored_runs(text: str) -> list[tuple[int, int, bool]]:
         return []
     # A cluster ends where the next positive is further than the largest score
     # could carry over common characters, or on another line.
-    lines = np.cumsum(scores == _NEWLINE)
+    lines = np.cumsum(scores == _BARRIER)
     gaps = np.diff(positive)
     cut = np.flatnonzero((gaps > _STRONG // -_COMMON + 2) | (lines[positive[1:]] != lines[positive[:-1]]))
     bounds = zip(np.concatenate(([0], cut + 1)), np.concatenate((cut, [len(positive) - 1])))
@@ -507,7 +511,7 @@ def _widen(text: str, scores: np.ndarray, start: int, end: int) -> tuple[int, in
 
 def _clean_gap(gap: str) -> bool:
     """Whether the text between two runs holds clean text: a line end, or three common Han in a row."""
-    if "\n" in gap:
+    if any(char in _CLEAN_MARKS for char in gap):
         return True
     common = (_scores_of(gap) == _COMMON).astype(np.int8)
     return len(common) >= 3 and int(np.convolve(common, np.ones(3, dtype=np.int8), "valid").max()) >= 3
@@ -624,9 +628,16 @@ _CLOSERS = "”’」』）)》】\"'"
 _CONTINUATION_START = re.compile(r"^[，、。；：！？）》”’,;:!?)]")
 
 
+# A line ending in lost bytes or in a garbled run's parked marks: its end was
+# garbled with it, so nothing tells that the sentence goes on.
+_GARBLED_END = "\ufffd\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"
+_LATIN_END = re.compile(f"[\u00c2-\u00f4]{_LATIN_CONT}{{1,3}}$")
+
+
 def _ends_sentence(line: str) -> bool:
     stripped = line.rstrip(_CLOSERS + " ")
-    return bool(stripped) and stripped[-1] in _TERMINAL
+    return bool(stripped) and (stripped[-1] in _TERMINAL or stripped[-1] in _GARBLED_END
+                               or bool(_LATIN_END.search(stripped)))
 
 
 def _wrap_width(lines: list[str]) -> int | None:

@@ -184,12 +184,12 @@ def test_seed_run_is_one_flagged_unit() -> None:
 @pytest.mark.parametrize(
     "clean",
     [
-        # real lines of clean county reports that the old detector flagged
-        "推进涞源、涞水、阜平等县创建国家全域旅游示范区。",
-        "夜幕降临，繁星璀璨。",
-        "支持涞水、涞源、易县、曲阳、阜平等地发展特色产业。",
-        "推动“数据要素×”行动，加快培育数据产业。",  # "×”" is a sign and a quote, not UTF-8 "ה"
-        "──坚持解放思想、开拓创新。",  # box-drawing dashes
+        # the shapes of clean report lines the old detector flagged: place names
+        # written with level-2 characters (涞, 涿), rare but real characters
+        "涞源县和涞水县联合举办旅游推介会，涿州市参加。",
+        "湖面波光粼粼，夜空繁星璀璨，游客流连忘返。",
+        "实施“人工智能×”行动计划。",  # "×”" is a sign and a quote, not UTF-8 "ה"
+        "──坚持改革创新，激发发展活力。",  # box-drawing dashes
         "无障碍 \ue6ea 长者助手",  # a private-use icon of a web page, alone
         "Café “Crème” 项目",
     ],
@@ -312,3 +312,57 @@ def test_lookalike_keeps_the_offset_map() -> None:
     doc = normalize(raw)
     start = doc.text.index("长")
     assert doc.original_text(start, start + 1) == "⻓"
+
+
+# --- line breaks inside a sentence ---------------------------------------------------
+# Shapes of web pages saved as text (header fields, inline links on lines of
+# their own) and PDF wraps, written for these tests.
+
+_SAVED_PAGE = (
+    "标题：某县2024年政府工作报告\n发文单位：某县人民政府\n发文时间：2024-01-10\n"
+    "报告人：某县人民政府县长\n来源URL：https://example.gov.cn/a.html\n\n正文：\n\n政府工作报告\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # a word split by the line end after a long line, and the piece after it
+        ("全面推进乡村振兴，加快建设农业强国，持续增加农民收入，强化资产监管，尽快完善农村集体\n经济组\n织管理制度，加强监督。",
+         "全面推进乡村振兴，加快建设农业强国，持续增加农民收入，强化资产监管，尽快完善农村集体经济组织管理制度，加强监督。"),
+        # an inline link on a line of its own inside a running sentence
+        ("第二，持续加强民主\n法治\n建设。健全基层民主制度。",
+         "第二，持续加强民主法治建设。健全基层民主制度。"),
+        ("5、推进\n\n乡村振兴\n\n战略，壮大集体经济。", "5、推进乡村振兴战略，壮大集体经济。"),
+        # ... but an opening word after a heading starts a new paragraph
+        ("四、加强政府自身建设\n新起点、新征程，我们要勇于担当。",
+         "四、加强政府自身建设\n新起点、新征程，我们要勇于担当。"),
+        ("第一，着力推进重点领域改革，为发展提供体制保障\n以产权制度改革为重点，加快推进国企改革。",
+         "第一，着力推进重点领域改革，为发展提供体制保障\n以产权制度改革为重点，加快推进国企改革。"),
+        ("二、总体要求\n今年，全县经济稳中有进。", "二、总体要求\n今年，全县经济稳中有进。"),
+        # table cells and menu items stay lines
+        ("首页\n领导之窗\n政府信息公开\n互动交流", "首页\n领导之窗\n政府信息公开\n互动交流"),
+        ("省发展和改革委员会\n省教育厅\n省科学技术厅", "省发展和改革委员会\n省教育厅\n省科学技术厅"),
+    ],
+)
+def test_lines_broken_inside_a_sentence_are_joined(raw: str, expected: str) -> None:
+    assert normalize(raw).text == expected
+    assert normalize(expected).text == expected
+
+
+def test_header_fields_of_a_saved_page_stay_lines() -> None:
+    body = "现在，我代表县人民政府向大会作工作报告，请予审议。"
+    text = normalize(_SAVED_PAGE + body).text
+    lines = text.split("\n")
+    assert lines[:5] == ["标题：某县2024年政府工作报告", "发文单位：某县人民政府", "发文时间：2024-01-10",
+                         "报告人：某县人民政府县长", lines[4]]
+    assert lines[4].startswith("来源URL：")
+    assert lines[5:] == ["正文：", "政府工作报告", body]
+
+
+def test_fixed_width_wrap_is_rejoined_but_headings_stay() -> None:
+    paragraph = ("加快建设现代化产业体系，推动传统产业转型升级，培育壮大新兴产业，"
+                 "力争全年新增规模以上工业企业二十家，高新技术企业三十家，专精特新企业十家。")
+    wrapped = "\n".join(paragraph[i:i + 24] for i in range(0, len(paragraph), 24))
+    raw = "一、推动产业攀高向强\n" + wrapped + "\n（二）持续优化营商环境\n" + wrapped
+    assert normalize(raw).text == ("一、推动产业攀高向强\n" + paragraph + "\n（二）持续优化营商环境\n" + paragraph)

@@ -620,7 +620,7 @@ _SPACE_IN_CJK = re.compile(
 # --- line joining -------------------------------------------------------------
 
 HEADING_MARKER = re.compile(
-    r"^(?:[（(][一二三四五六七八九十百]+[)）]|[一二三四五六七八九十百]+[、.．]|第[一二三四五六七八九十百]+[章节部分条项]"
+    r"^(?:[（(][一二三四五六七八九十百]+[)）]|[一二三四五六七八九十百]+[、.．]|第[一二三四五六七八九十百]+[章节部分条项，]"
     r"|[（(]\d{1,2}[)）]|\d{1,2}[、.．](?!\d)|[①-⑳⑴-⒇]|[一二三四五六七八九十]是)"
 )
 _TERMINAL = "。！？；：!?;:…"
@@ -641,10 +641,15 @@ def _ends_sentence(line: str) -> bool:
 
 
 def _wrap_width(lines: list[str]) -> int | None:
-    """The fixed line width of hard-wrapped text (PDF extraction), if it has one."""
+    """The fixed line width of hard-wrapped text (PDF extraction), if it has one.
+
+    Most lines that do not end a sentence must share a width (within two
+    characters); header fields of a saved web page (``标题：…``) do not count.
+    """
     lengths = [
         len(line) for line in lines
         if line and not _ends_sentence(line) and not HEADING_MARKER.match(line)
+        and not _FIELD_LINE.match(line)
     ]
     if len(lengths) < 2:
         return None
@@ -657,21 +662,66 @@ def _wrap_width(lines: list[str]) -> int | None:
     return best if near >= 2 and near >= len(lengths) / 2 and best >= 15 else None
 
 
-def _should_join(prev: str, nxt: str, wrap: int | None) -> bool:
-    """Whether the line break between ``prev`` and ``nxt`` falls inside a sentence."""
+# Header fields of documents saved from government sites: each is a line of its own.
+_FIELD_LINE = re.compile(
+    r"^(?:标题|发文单位|发文机关|发文时间|发文字号|发布机构|发布日期|成文日期|报告人|来源|来源URL|原文链接|"
+    r"索引号|主题分类|文号|信息来源|作者|正文)[：:]"
+)
+# A clause of at most three characters before a comma or stop: the tail of a
+# sentence cut by the line end ("法制\n建设。"), unless it is a word that opens
+# sentences ("今年，", "同时，", "第三，").
+_TINY_CLAUSE = re.compile(r"^([^，。；：！？、,;:!?\s]{1,3})[，。；：！？、,;:!?]")
+_OPENERS = frozenset(
+    "今年 去年 明年 现在 同时 为此 其中 目前 此外 另外 总之 首先 其次 再次 最后 因此 所以 但是 然而 当前 过去 "
+    "未来 全年 对此 据此 近年来 五年来 一年来 这些 我们 总的看 同志们 各位 综上".split()
+)
+_ORDINAL_OPENER = re.compile(r"^(?:第[一二三四五六七八九十]+|[一二三四五六七八九十]是|其[一二三四五六])$")
+_CLAUSE_MARKS = re.compile("[，、；,;]")
+_PUNCT_ANY = re.compile("[，。；：！？、,.;:!?（）()“”]")
+
+
+def _tiny_tail(line: str) -> bool:
+    """Whether ``line`` starts with a clause too short to open a sentence."""
+    match = _TINY_CLAUSE.match(line)
+    if not match:
+        return False
+    word = match.group(1)
+    return word not in _OPENERS and not _ORDINAL_OPENER.match(word)
+
+
+def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: bool, after: str) -> bool:
+    """Whether the line break between ``prev`` and ``nxt`` falls inside a sentence.
+
+    ``logical`` is the length of the line ``prev`` ends once the breaks before
+    it are joined, ``running`` whether that line has a comma or enumeration
+    mark (a sentence under way); ``after`` is the line after ``nxt``.
+    """
     if not prev or not nxt or _ends_sentence(prev):
         return False
-    if HEADING_MARKER.match(nxt):
+    if HEADING_MARKER.match(nxt) or _FIELD_LINE.match(nxt) or _FIELD_LINE.match(prev):
         return False
     if _CONTINUATION_START.match(nxt) or prev[-1] in "，、（(“《—":
         return True
-    if HEADING_MARKER.match(prev) and len(prev) <= 60:
+    # A sentence already running ("第三，切实加强民主", "5、民主") goes on in a
+    # line that starts with a clause too short to be a sentence ("建设。"), or
+    # in a short fragment followed by one ("法制" then "建设，"): a web page's
+    # inline links put their text on lines of its own.
+    heading = HEADING_MARKER.match(prev) and len(prev) <= 60
+    if running:
+        # After a heading line only a fragment may follow ("5、民主" "法制"
+        # "建设，"): "四、加强政府自身建设" then "新起点、…" is a new paragraph.
+        if _tiny_tail(nxt) and not heading:
+            return True
+        if len(nxt) <= 8 and not _PUNCT_ANY.search(nxt) and _tiny_tail(after):
+            return True
+    if heading:
         return False
-    if wrap is not None:
-        return len(prev) >= wrap - 2
+    if wrap is not None and wrap - 2 <= len(prev) <= wrap + 4:
+        return True
     # Paragraph-per-line text: a line this long with no closing mark is no
-    # title or heading; it was cut mid-sentence.
-    return len(prev) > 40
+    # title or heading; it was cut mid-sentence (a web page's inline link or
+    # a word split by the line end, "尽快完善国有\n企业业\n绩考核体系").
+    return logical > 40
 
 
 def _join_broken_lines(mapped: _Mapped) -> _Mapped:
@@ -687,10 +737,20 @@ def _join_broken_lines(mapped: _Mapped) -> _Mapped:
         if line.strip():
             spans.append((pos, pos + len(line)))
         pos += len(line) + 1
+    stripped = [text[start:end].strip() for start, end in spans]
     joins: list[tuple[int, int]] = []
-    for (a_start, a_end), (b_start, b_end) in zip(spans, spans[1:]):
-        if _should_join(text[a_start:a_end].strip(), text[b_start:b_end].strip(), wrap):
-            joins.append((a_end, b_start))
+    logical = 0
+    running = False
+    for i in range(len(spans) - 1):
+        prev = stripped[i]
+        logical += len(prev)
+        running = running or bool(_CLAUSE_MARKS.search(prev))
+        after = stripped[i + 2] if i + 2 < len(stripped) else ""
+        if _should_join(prev, stripped[i + 1], wrap, logical, running, after):
+            joins.append((spans[i][1], spans[i + 1][0]))
+        else:
+            logical = 0
+            running = False
     if not joins:
         return mapped
     pieces: list[str] = []

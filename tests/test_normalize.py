@@ -178,7 +178,7 @@ def test_seed_run_is_one_flagged_unit() -> None:
     raw = "加大居家養老服務站、長者飯?zhí)媒ㄔO(shè)力度,不斷優化養老服務供給。深入推進教育現代化建設。"
     units = _flagged_units(raw)
     assert [flags for _, *flags in units] == [[True, False], [False, False]]
-    assert "?" in units[0][0]
+    assert "\ufffd" in units[0][0]  # the lost byte, written as the one mark for it
 
 
 @pytest.mark.parametrize(
@@ -366,3 +366,19 @@ def test_fixed_width_wrap_is_rejoined_but_headings_stay() -> None:
     wrapped = "\n".join(paragraph[i:i + 24] for i in range(0, len(paragraph), 24))
     raw = "一、推动产业攀高向强\n" + wrapped + "\n（二）持续优化营商环境\n" + wrapped
     assert normalize(raw).text == ("一、推动产业攀高向强\n" + paragraph + "\n（二）持续优化营商环境\n" + paragraph)
+
+
+_MIXED = list("规划發展（）()ab 1,。\n？?!！；…*-#　：:鏂囦欢涘害銆傛帹ㄔ\ufffd\ue6eaÃ©â€™æŽ¨è¿›⻓⾯\x00\x85\x8f──")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_MIXED), max_size=80))
+def test_normalizing_twice_changes_nothing_with_mojibake(raw: str) -> None:
+    doc = normalize(raw)
+    assert normalize(doc.text).text == doc.text
+    assert normalize_sentence(raw) == doc.text
+    assert len(doc.offsets) == len(doc.text) + 1
+    assert list(doc.offsets) == sorted(doc.offsets)
+    for spans in (doc.garbled, doc.repaired):
+        assert all(0 <= s < e <= len(doc.text) for s, e in spans)
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))

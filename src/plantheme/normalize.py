@@ -326,7 +326,8 @@ def _char_scores() -> np.ndarray:
     # A run stops at a line end, and at Chinese punctuation: GBK pairs decode
     # to these almost never, and without the stop a run would bridge the
     # clean clause between two runs.
-    for char in "\n。，、；：！？":
+    # ASCII too: beside Chinese they become full-width; NEL becomes a line end.
+    for char in "\n\x85。，、；：！？…,;:!":
         scores[ord(char)] = _BARRIER
     return scores
 
@@ -408,29 +409,69 @@ def _latin_runs(text: str) -> list[tuple[int, int, bool]]:
     runs = []
     for match in _LATIN_MOJIBAKE.finditer(text):
         run = match.group()
-        # One accented letter before a symbol (a name, "é»") is not enough:
-        # a repairable run, or at least two lead characters.
-        if _unlatin(run) is not None or sum("\u00c2" <= c <= "\u00f4" for c in run) >= 2:
+        # Only what decodes counts: an accented letter before a symbol (a
+        # name, "é»") is text, and a run that decodes nowhere would not be
+        # found again once its "?" became "？".
+        if _unlatin(run) is not None:
             runs.append((match.start(), match.end(), True))
     return runs
 
 
-def _unlatin(run: str) -> str | None:
-    """``run`` read back as the UTF-8 it was, if it decodes."""
-    data = bytearray()
-    for char in run:
-        try:
-            data += char.encode("cp1252")
-        except UnicodeEncodeError:
-            try:
-                data += char.encode("latin-1")
-            except UnicodeEncodeError:
-                return None
+def _latin_byte(char: str) -> int:
+    """The byte a character of UTF-8 read as cp1252 or Latin-1 stands for, or -1."""
+    point = ord(char)
+    if point <= 0xFF:
+        return point
     try:
-        fixed = data.decode("utf-8")
-    except UnicodeDecodeError:
+        return char.encode("cp1252")[0]
+    except UnicodeEncodeError:
+        return -1
+
+
+def _unlatin(run: str) -> tuple[str, bool] | None:
+    """``run`` read back as the UTF-8 it was, sequence by sequence.
+
+    Returns the text, with every character that is part of a valid UTF-8
+    sequence decoded and the others left as they are (a C1 control left over,
+    a byte cp1252 has no character for, becomes U+FFFD: a lost byte, not a
+    control to remove, so that nothing left can form a sequence later; so
+    does a "?", so that the run is found again on a second pass), and
+    whether all of it decoded. None when nothing plausible decodes.
+    """
+    codes = [_latin_byte(char) for char in run]
+    pieces: list[str] = []
+    decoded: list[str] = []
+    complete = True
+    i = 0
+    while i < len(codes):
+        lead = codes[i]
+        need = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 0
+        if need and i + need <= len(codes) and all(0x80 <= b <= 0xBF for b in codes[i + 1:i + need]):
+            try:
+                char = bytes(codes[i:i + need]).decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                pieces.append(char)
+                decoded.append(char)
+                i += need
+                continue
+        char = run[i]
+        if char >= "\u0080" or char == "?":
+            complete = False
+        pieces.append("\ufffd" if "\u0080" <= char <= "\u009f" or char == "?" else char)
+        i += 1
+    if not decoded or not _plausible("".join(decoded)):
         return None
-    return fixed if _plausible(fixed) else None
+    return "".join(pieces), complete
+
+
+# What a repair may give besides Han characters: letters and punctuation of
+# Latin-1 and Latin Extended-A, general and CJK punctuation, letterlike
+# symbols and number forms, enclosed numbers, full-width forms.
+_REPAIRED_OTHER = re.compile(
+    "[^\x00-\x7f\u00a0-\u017f\u2000-\u206f\u2100-\u218f\u2460-\u24ff\u3000-\u303f\uff00-\uffef]"
+)
 
 
 def _plausible(fixed: str) -> bool:
@@ -438,13 +479,11 @@ def _plausible(fixed: str) -> bool:
     if not fixed or all(c < "\u0080" for c in fixed):
         return False
     scores = _scores_of(fixed)
-    if ((scores == _ODD_SYMBOL) | (scores == _STRONG)).any():
-        return False
-    # Two-byte UTF-8 beyond Latin (Greek to Arabic and on): "×”" is a sign and a
-    # quote, not a Hebrew letter.
-    if any("\u0370" <= c < "\u2000" for c in fixed):
-        return False
     han = scores[(scores == _COMMON) | (scores == _LEVEL2) | (scores == _RARE)]
+    if len(han) != sum(1 for _ in HAN.finditer(fixed)):
+        return False  # a character beyond the BMP
+    if _REPAIRED_OTHER.search(HAN.sub("", fixed)):
+        return False
     return not len(han) or float((han == _COMMON).mean()) >= 0.8
 
 
@@ -454,14 +493,21 @@ def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str]
     The run as scored may stop short of its first or last mojibake character (a
     common one), so the whole line and small widenings are tried too.
     """
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    line_end = len(text) if line_end < 0 else line_end
+    # Candidates stop at line ends and Chinese punctuation (ASCII or full-width):
+    # a second pass, which sees them full-width, must try the same text.
+    line_start = start
+    while line_start > 0 and text[line_start - 1] not in _CLEAN_MARKS:
+        line_start -= 1
+    line_end = end
+    while line_end < len(text) and text[line_end] not in _CLEAN_MARKS:
+        line_end += 1
     candidates = [(line_start, line_end)] if line_end - line_start <= 4 * (end - start) + 8 else []
     candidates += [(max(line_start, start - left), min(line_end, end + right))
                    for left in (0, 1, 2) for right in (0, 1, 2)]
     for lo, hi in candidates:
-        run = text[lo:hi]
+        # Without spaces: between Chinese characters they go anyway, and a
+        # second pass sees the run without them.
+        run = text[lo:hi].replace(" ", "")
         for codec in ("gbk", "big5"):
             try:
                 fixed = run.encode(codec).decode("utf-8")
@@ -475,7 +521,7 @@ def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str]
 _MAX_RUN_GAP = 16
 # Marks of clean text: mojibake has a line end's byte intact, but GBK pairs
 # almost never decode to these.
-_CLEAN_MARKS = frozenset("\n。，、；：！？“”")
+_CLEAN_MARKS = frozenset("\n\x85。，、；：！？…“”,;:!")
 
 
 def _widen(text: str, scores: np.ndarray, start: int, end: int) -> tuple[int, int]:
@@ -509,11 +555,44 @@ def _widen(text: str, scores: np.ndarray, start: int, end: int) -> tuple[int, in
 
 
 
+def _split_clean(text: str, scores: np.ndarray, run: tuple[int, int, bool]) -> list[tuple[int, int, bool]]:
+    """A strong run cut where three common Han characters in a row stand (trimmed to positives)."""
+    start, end, strong = run
+    if not strong or end - start < 5:
+        return [run]
+    # Characters scoring 0 (spaces, digits, Latin letters) neither make nor break a row:
+    # spaces between Chinese characters go in normalisation.
+    scored = np.flatnonzero(scores[start:end] != 0)
+    common = (scores[start:end][scored] == _COMMON).astype(np.int8)
+    if len(common) < 3:
+        return [run]
+    rows = np.flatnonzero(np.convolve(common, np.ones(3, dtype=np.int8), "valid") == 3)
+    if not len(rows):
+        return [run]
+    pieces = []
+    last = start
+    for row in rows.tolist():
+        cut = start + int(scored[row])
+        if cut > last:
+            pieces.append((last, cut))
+        last = max(last, start + int(scored[row + 2]) + 1)
+    pieces.append((last, end))
+    out = []
+    for lo, hi in pieces:
+        positive = np.flatnonzero(scores[lo:hi] > 0)
+        if len(positive):
+            lo, hi = lo + int(positive[0]), lo + int(positive[-1]) + 1
+            if int(scores[lo:hi].sum()) >= _RUN_SCORE or int(scores[lo:hi].max()) >= _RUN_SCORE:
+                out.append((lo, hi, True))
+    return out
+
+
 def _clean_gap(gap: str) -> bool:
     """Whether the text between two runs holds clean text: a line end, or three common Han in a row."""
     if any(char in _CLEAN_MARKS for char in gap):
         return True
-    common = (_scores_of(gap) == _COMMON).astype(np.int8)
+    scores = _scores_of(gap)
+    common = (scores[scores != 0] == _COMMON).astype(np.int8)  # as in _split_clean
     return len(common) >= 3 and int(np.convolve(common, np.ones(3, dtype=np.int8), "valid").max()) >= 3
 
 
@@ -526,63 +605,143 @@ class _Runs:
 
 
 def _find_and_repair(mapped: _Mapped) -> tuple[_Mapped, _Runs]:
-    """Find mojibake runs; repair those whose bytes survive, report the rest as garbled."""
+    """Find mojibake runs; repair those whose bytes survive, report the rest as garbled.
+
+    Latin-1 / cp1252 runs first, then, in the text they left, runs of UTF-8
+    read as GBK or Big5: a second pass over the result must find the same runs,
+    so the two kinds are never merged into one run.
+    """
+    mapped, latin_garbled, latin_repaired = _repair_latin(mapped)
+    mapped, garbled, repaired, edits = _repair_wrong_codecs(mapped)
+    return mapped, _Runs(
+        garbled=list(_union(tuple(_move_spans(latin_garbled, edits) + garbled))),
+        repaired=list(_union(tuple(_move_spans(latin_repaired, edits) + repaired))),
+    )
+
+
+_Edit = tuple[int, int, str]  # replace [start, end) by the text
+
+
+def _apply_edits(mapped: _Mapped, edits: list[_Edit]) -> _Mapped:
+    """The text with ``edits`` (in order, not overlapping) made; new characters map to each edit's start."""
+    if not edits:
+        return mapped
     text = mapped.text
-    runs = sorted(_scored_runs(text) + _latin_runs(text))
+    pieces: list[str] = []
+    last = 0
+    for start, end, new in edits:
+        pieces.append(text[last:start])
+        pieces.append(new)
+        last = end
+    pieces.append(text[last:])
+    offsets = None if mapped.offsets is None else _edit_offsets(
+        mapped.offsets, [(start, end, len(new)) for start, end, new in edits])
+    return _Mapped("".join(pieces), offsets)
+
+
+def _edited_spans(edits: list[_Edit]) -> list[tuple[int, int]]:
+    """Where each edit's new text lies after all the edits."""
+    spans = []
+    shift = 0
+    for start, end, new in edits:
+        spans.append((start + shift, start + shift + len(new)))
+        shift += len(new) - (end - start)
+    return spans
+
+
+def _move_spans(spans: list[tuple[int, int]], edits: list[_Edit]) -> list[tuple[int, int]]:
+    """Spans of the text before ``edits`` in the text after them (an edit a span touches joins it)."""
+    if not edits:
+        return list(spans)
+    starts = [start for start, _, _ in edits]
+    new_spans = _edited_spans(edits)
+    shifts = [0]
+    for start, end, new in edits:
+        shifts.append(shifts[-1] + len(new) - (end - start))
+
+    def move(pos: int, is_end: bool) -> int:
+        i = bisect.bisect_right(starts, pos) - 1  # the last edit starting at or before pos
+        if i >= 0 and pos < edits[i][1] and (pos > edits[i][0] or is_end):
+            return new_spans[i][1] if is_end else new_spans[i][0]
+        if i >= 0 and pos >= edits[i][1]:
+            return pos + shifts[i + 1]
+        return pos + shifts[max(i, 0)] if i >= 0 else pos
+
+    return [(move(start, False), move(end, True)) for start, end in spans]
+
+
+def _repair_latin(mapped: _Mapped) -> tuple[_Mapped, list[tuple[int, int]], list[tuple[int, int]]]:
+    """Repair UTF-8 read as Latin-1 / cp1252; return the text, the runs left garbled, the runs repaired."""
+    text = mapped.text
+    edits: list[_Edit] = []
+    complete: list[bool] = []
+    for start, end, _ in _latin_runs(text):
+        latin = _unlatin(text[start:end])
+        # Again while it decodes: text encoded twice ("Ã£Â€Â‚"), and a repair
+        # must leave nothing a second pass would repair.
+        for _ in range(3):
+            again = _unlatin(latin[0]) if latin is not None else None
+            if again is None or again[0] == latin[0]:
+                break
+            latin = again
+        if latin is None:
+            continue
+        fixed = _clean_repair(latin[0])
+        # A run left with lost bytes is garbled, so the simplified conversion
+        # will pass it by: convert what was repaired of it now.
+        edits.append((start, end, fixed if latin[1] else to_simplified(fixed)))
+        complete.append(latin[1])
+    spans = _edited_spans(edits)
+    return (_apply_edits(mapped, edits),
+            [span for span, done in zip(spans, complete) if not done],
+            [span for span, done in zip(spans, complete) if done])
+
+
+def _clean_repair(fixed: str) -> str:
+    """What _prepare did to the rest of the text, done to a repair's text."""
+    return _unify_lookalikes(fixed).translate(_REPAIR_CLEANUP)
+
+
+def _repair_wrong_codecs(
+    mapped: _Mapped,
+) -> tuple[_Mapped, list[tuple[int, int]], list[tuple[int, int]], list[_Edit]]:
+    """Find runs of UTF-8 read as GBK or Big5; repair those whose bytes survive.
+
+    Returns the text, the garbled runs and the repaired runs (both in the new
+    text) and the edits made.
+    """
+    text = mapped.text
+    runs = _scored_runs(text)
     if not runs:
-        return mapped, _Runs([], [])
+        return mapped, [], [], []
     scores = _scores_of(text)
     runs = [(*_widen(text, scores, start, end), strong) for start, end, strong in runs]
     # Runs a few characters apart on one line are one run unless clean text
     # stands between them: pinyin left between mojibake ("鍫?(t谩ng)寤鸿")
     # scores below zero, but it is no sentence of its own.
+    # A weak run (one that counts only if it repairs) stands alone; a strong
+    # run is cut where three common characters in a row show clean text, so
+    # that the same runs come out however the scan grouped its characters.
     merged: list[list[int]] = []  # start, end, strong (0 or 1)
-    for start, end, strong in runs:
-        if merged and start <= merged[-1][1] + _MAX_RUN_GAP and not _clean_gap(text[merged[-1][1]:start]):
+    for start, end, strong in sorted(run for part in runs for run in _split_clean(text, scores, part)):
+        if (strong and merged and merged[-1][2] and start <= merged[-1][1] + _MAX_RUN_GAP
+                and not _clean_gap(text[merged[-1][1]:start])):
             merged[-1][1] = max(merged[-1][1], end)
-            merged[-1][2] |= strong
         else:
             merged.append([start, end, int(strong)])
-    edits: list[tuple[int, int, str]] = []  # (start, end, repaired text)
+    edits: list[_Edit] = []
     kept: list[tuple[int, int]] = []
     for start, end, strong in merged:
         if edits and start < edits[-1][1]:
             continue  # inside the line a repair already covered
-        fixed_latin = _unlatin(text[start:end])
-        repair = (start, end, fixed_latin) if fixed_latin is not None else _repair_wrong_codec(text, start, end)
+        repair = _repair_wrong_codec(text, start, end)
         if repair is not None and (not edits or repair[0] >= edits[-1][1]):
-            edits.append(repair)
+            edits.append((repair[0], repair[1], _clean_repair(repair[2])))
             while kept and kept[-1][1] > repair[0]:  # runs the widened repair took in
                 kept.pop()
         elif strong:
             kept.append((start, end))
-    if not edits:
-        return mapped, _Runs(kept, [])
-    # Apply the repairs; shift the garbled runs to the new coordinates.
-    pieces: list[str] = []
-    garbled: list[tuple[int, int]] = []
-    repaired: list[tuple[int, int]] = []
-    shift = 0
-    last = 0
-    runs_left = iter(kept)
-    pending = next(runs_left, None)
-    for start, end, fixed in edits:
-        while pending is not None and pending[1] <= start:
-            garbled.append((pending[0] + shift, pending[1] + shift))
-            pending = next(runs_left, None)
-        pieces.append(text[last:start])
-        pieces.append(fixed)
-        repaired.append((start + shift, start + shift + len(fixed)))
-        shift += len(fixed) - (end - start)
-        last = end
-    while pending is not None:
-        garbled.append((pending[0] + shift, pending[1] + shift))
-        pending = next(runs_left, None)
-    pieces.append(text[last:])
-    new_text = "".join(pieces)
-    offsets = None if mapped.offsets is None else _edit_offsets(
-        mapped.offsets, [(s, e, len(f)) for s, e, f in edits])
-    return _Mapped(new_text, offsets), _Runs(garbled, repaired)
+    return _apply_edits(mapped, edits), _move_spans(kept, edits), _edited_spans(edits), edits
 
 
 # --- markup, width and whitespace ---------------------------------------------
@@ -682,7 +841,8 @@ _PUNCT_ANY = re.compile("[，。；：！？、,.;:!?（）()“”]")
 
 def _tiny_tail(line: str) -> bool:
     """Whether ``line`` starts with a clause too short to open a sentence."""
-    match = _TINY_CLAUSE.match(line)
+    # Without spaces: they go later (between Chinese), and a second pass must decide alike.
+    match = _TINY_CLAUSE.match(line.replace(" ", ""))
     if not match:
         return False
     word = match.group(1)
@@ -712,7 +872,7 @@ def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: b
         # "建设，"): "四、加强政府自身建设" then "新起点、…" is a new paragraph.
         if _tiny_tail(nxt) and not heading:
             return True
-        if len(nxt) <= 8 and not _PUNCT_ANY.search(nxt) and _tiny_tail(after):
+        if len(nxt.replace(" ", "")) <= 8 and not _PUNCT_ANY.search(nxt) and _tiny_tail(after):
             return True
     if heading:
         return False
@@ -743,7 +903,7 @@ def _join_broken_lines(mapped: _Mapped) -> _Mapped:
     running = False
     for i in range(len(spans) - 1):
         prev = stripped[i]
-        logical += len(prev)
+        logical += len(prev) - prev.count(" ")
         running = running or bool(_CLAUSE_MARKS.search(prev))
         after = stripped[i + 2] if i + 2 < len(stripped) else ""
         if _should_join(prev, stripped[i + 1], wrap, logical, running, after):
@@ -801,16 +961,41 @@ def _to_halfwidth(match: re.Match[str]) -> str:
 # Inside a garbled run a "?" is a lost byte, and "。" "！" "；" "…" are
 # byte pairs that happen to decode to punctuation: none ends a sentence. They
 # are parked as noncharacters while the other steps run, then written as marks
-# the sentence splitter does not cut at ("?" stays ASCII, which the splitter
-# never takes as an end after a non-ASCII character).
+# the sentence splitter does not cut at: a lost byte as U+FFFD (the one mark
+# for it, as "，" is the one comma), the others as look-alikes.
 _PARK = {"?": "\ufdd0", "？": "\ufdd0", "。": "\ufdd1", "！": "\ufdd2", "!": "\ufdd2",
          "；": "\ufdd3", ";": "\ufdd3", "…": "\ufdd4"}
-_UNPARK = {"\ufdd0": "?", "\ufdd1": "\uff61", "\ufdd2": "\u01c3", "\ufdd3": "\u037e", "\ufdd4": "\u22ef"}
+_UNPARK = {"\ufdd0": "\ufffd", "\ufdd1": "\uff61", "\ufdd2": "\u01c3", "\ufdd3": "\u037e", "\ufdd4": "\u22ef"}
 _PARKED = re.compile("[\ufdd0-\ufdd4]")
 
 
 def _unpark(match: re.Match[str]) -> str:
     return _UNPARK[match.group()]
+
+
+def _simplify_outside(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
+    """Traditional to simplified everywhere but in the garbled runs."""
+    convert = _t2s().convert
+    if not garbled:
+        return mapped.translate_same_length(convert)
+    text, offsets = mapped.text, mapped.offsets
+    texts: list[str] = []
+    maps: list[np.ndarray] = []
+    last = 0
+    for start, end in [*garbled, (len(text), len(text))]:
+        if start > last:
+            part = _Mapped(text[last:start], None if offsets is None else offsets[last:start + 1])
+            part = part.translate_same_length(convert)
+            texts.append(part.text)
+            if part.offsets is not None:
+                maps.append(part.offsets[:-1])
+        texts.append(text[start:end])
+        if offsets is not None:
+            maps.append(offsets[start:end])
+        last = end
+    if offsets is None:
+        return _Mapped("".join(texts), None)
+    return _Mapped("".join(texts), np.concatenate([*maps, offsets[-1:]]))
 
 
 def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
@@ -821,10 +1006,12 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
             for i in range(start, end):
                 chars[i] = _PARK.get(chars[i], chars[i])
         mapped = _Mapped("".join(chars), mapped.offsets)
+    # Garbled runs are not converted to simplified: their characters are no
+    # traditional text, and a converted run could turn repairable on a second pass.
+    mapped = _simplify_outside(mapped, garbled)
     # NEL and C1 controls only now: inside a Latin-1 mojibake run they were bytes to repair.
     mapped = mapped.sub(_NEL, "\n", when="\x85", same_length=True)
     mapped = mapped.sub(_C1_CONTROLS, "", when=_C1_CONTROL_CHARS)
-    mapped = mapped.translate_same_length(_t2s().convert)
     mapped = mapped.sub(_FULLWIDTH_ALNUM, _to_halfwidth, same_length=True)
     mapped = mapped.sub(_MD_LINK, r"\1", when="[")
     mapped = mapped.sub(_MD_EMPHASIS, "", when="*_")
@@ -884,6 +1071,12 @@ def _lookalike_table() -> dict[int, int]:
 
 
 _LOOKALIKES = _lookalike_table()
+# _prepare's edits, for the text a repair puts in: line breaks, controls, BOMs.
+_REPAIR_CLEANUP: dict[int, str | None] = {
+    **{ord(c): "\n" for c in "\r\u2028\u2029\x0b\x0c\x85"},
+    **{ord(c): None for c in "\ufeff\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"},
+    **{c: None for c in [*range(0x09), *range(0x0e, 0x20), 0x7f, *range(0x80, 0x85), *range(0x86, 0xa0)]},
+}
 _LOOKALIKE_RE = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf\uf900-\ufaff]")
 
 
@@ -924,6 +1117,44 @@ def normalize(raw: str) -> NormalizedText:
     See the module docstring for what changes and why. The result's ``text``
     is what sentence splitting, tokenisation and the model see.
     """
+    doc = _normalize_once(raw)
+    # Removing markup, spaces or line ends can bring the bytes of a Latin-1
+    # mojibake sequence together ("Ã*¨"): normalise the result again (rarely
+    # needed, checked cheaply) so that normalising twice changes nothing.
+    for _ in range(2):
+        if not _latin_repair_left(doc.text):
+            break
+        again = _normalize_once(doc.text)
+        inner = again.offsets[:-1]
+        carried = [
+            tuple((int(np.searchsorted(inner, s)), int(np.searchsorted(inner, e))) for s, e in spans)
+            for spans in (doc.garbled, doc.repaired)
+        ]
+        offsets = doc.offsets[again.offsets]
+        offsets.flags.writeable = False
+        doc = NormalizedText(
+            text=again.text, original=raw, offsets=offsets,
+            garbled=_union(carried[0] + again.garbled), repaired=_union(carried[1] + again.repaired),
+        )
+    return doc
+
+
+def _latin_repair_left(text: str) -> bool:
+    return bool(_LATIN_LEAD.search(text)) and any(
+        _unlatin(text[start:end]) is not None for start, end, _ in _latin_runs(text))
+
+
+def _union(spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(s for s in spans if s[1] > s[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def _normalize_once(raw: str) -> NormalizedText:
     mapped = _prepare(_Mapped.of(raw))
     mapped, runs = _find_and_repair(mapped)
     assert mapped.offsets is not None
@@ -966,5 +1197,14 @@ def normalize_sentence(raw: str) -> str:
 
     Same text as ``normalize(raw).text``, without building the offset map.
     """
+    text = _normalize_text_once(raw)
+    for _ in range(2):  # as in normalize()
+        if not _latin_repair_left(text):
+            break
+        text = _normalize_text_once(text)
+    return text
+
+
+def _normalize_text_once(raw: str) -> str:
     mapped, runs = _find_and_repair(_prepare(_Mapped.of(raw, track=False)))
     return _apply_steps(mapped, runs.garbled).text

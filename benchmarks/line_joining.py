@@ -123,7 +123,7 @@ def generated(rng: random.Random, docs: int) -> None:
             if heading not in out_lines:
                 glued += 1
                 if glued <= 5:
-                    print("    glued:", [line for line in out_lines if heading in line][0][:60])
+                    print("    glued:", next(line for line in out_lines if heading in line)[:60])
             wraps += (len(paragraph) - 1) // width
             unjoined += sum(1 for line in out_lines if line and line in paragraph and line != paragraph
                             and not line.endswith(("。", "；")))

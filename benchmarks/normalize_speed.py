@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from plantheme.documents import decode_text
+from plantheme.documents import UnreadableDocument, decode_text
 from plantheme.normalize import normalize
 from plantheme.sentences import split_sentences
 
@@ -31,8 +31,8 @@ def sample_texts(n: int) -> list[str]:
     for path in paths[::step][:n]:
         try:
             texts.append(decode_text(path.read_bytes()).text)
-        except Exception:  # a file the tagger would fail is not part of this measurement
-            continue
+        except UnreadableDocument as exc:  # a file the tagger would fail is not measured
+            print(f"skipped {path.name}: {exc.reason}")
     return texts
 
 

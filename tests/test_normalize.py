@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -84,7 +85,7 @@ def test_offsets_map_back_to_original() -> None:
     "garbled",
     [
         # UTF-8 bytes decoded as GBK, with a lost byte shown as U+FFFD
-        "推进高质量发展，建设美丽乡村。".encode("utf-8").decode("gbk", errors="replace"),
+        "推进高质量发展，建设美丽乡村。".encode().decode("gbk", errors="replace"),
         "長者飯?zhí)媒ㄔO(shè)力度",  # the seed document's run: '?', bopomofo
         "加快建设\ufffd\ufffd服务中心",
     ],
@@ -226,7 +227,7 @@ def test_mojibake_whose_bytes_survive_is_repaired(codec: str, sentence: str) -> 
 
 
 def test_typographic_mojibake_is_repaired() -> None:
-    doc = normalize("it’s".encode("utf-8").decode("cp1252"))  # "itâ€™s"
+    doc = normalize("it’s".encode().decode("cp1252"))  # "itâ€™s"
     assert doc.text == "it’s" and doc.repaired
 
 
@@ -381,4 +382,4 @@ def test_normalizing_twice_changes_nothing_with_mojibake(raw: str) -> None:
     assert list(doc.offsets) == sorted(doc.offsets)
     for spans in (doc.garbled, doc.repaired):
         assert all(0 <= s < e <= len(doc.text) for s, e in spans)
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))

@@ -32,15 +32,15 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from importlib import resources
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from importlib import resources
 
 import numpy as np
 import opencc
 
-__all__ = ["NormalizedText", "normalize", "normalize_sentence", "is_han", "to_simplified", "HAN"]
+__all__ = ["HAN", "NormalizedText", "is_han", "normalize", "normalize_sentence", "to_simplified"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,13 +131,13 @@ class _Mapped:
         self.offsets = offsets  # len(text) + 1 entries; the last is the end sentinel
 
     @classmethod
-    def of(cls, text: str, track: bool = True) -> "_Mapped":
+    def of(cls, text: str, track: bool = True) -> _Mapped:
         return cls(text, np.arange(len(text) + 1, dtype=np.int64) if track else None)
 
     def sub(
         self, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str] | str,
         when: str = "", same_length: bool = False,
-    ) -> "_Mapped":
+    ) -> _Mapped:
         """``re.sub`` that keeps the map: a same-length replacement maps char to char,
         any other maps every new character to the start of the match.
 
@@ -169,7 +169,7 @@ class _Mapped:
         pieces.append(self.text[last:])
         return _Mapped("".join(pieces), _edit_offsets(self.offsets, edits))
 
-    def translate_same_length(self, convert: Callable[[str], str]) -> "_Mapped":
+    def translate_same_length(self, convert: Callable[[str], str]) -> _Mapped:
         """Apply a mostly length-preserving conversion chunk by chunk, keeping the map."""
         converted = convert(self.text)
         if self.offsets is None or len(converted) == len(self.text):
@@ -514,6 +514,11 @@ def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str]
             except (UnicodeEncodeError, UnicodeDecodeError):
                 continue
             if len(fixed) < len(run) and _plausible(fixed):
+                # ASCII at either end reads the same in both codecs: not part of the repair.
+                while fixed and lo < hi and fixed[0] == text[lo] and fixed[0] < "\u0080":
+                    fixed, lo = fixed[1:], lo + 1
+                while fixed and lo < hi and fixed[-1] == text[hi - 1] and fixed[-1] < "\u0080":
+                    fixed, hi = fixed[:-1], hi - 1
                 return lo, hi, fixed
     return None
 
@@ -831,8 +836,7 @@ _FIELD_LINE = re.compile(
 # sentences ("今年，", "同时，", "第三，").
 _TINY_CLAUSE = re.compile(r"^([^，。；：！？、,;:!?\s]{1,3})[，。；：！？、,;:!?]")
 _OPENERS = frozenset(
-    "今年 去年 明年 现在 同时 为此 其中 目前 此外 另外 总之 首先 其次 再次 最后 因此 所以 但是 然而 当前 过去 "
-    "未来 全年 对此 据此 近年来 五年来 一年来 这些 我们 总的看 同志们 各位 综上".split()
+    ["今年", "去年", "明年", "现在", "同时", "为此", "其中", "目前", "此外", "另外", "总之", "首先", "其次", "再次", "最后", "因此", "所以", "但是", "然而", "当前", "过去", "未来", "全年", "对此", "据此", "近年来", "五年来", "一年来", "这些", "我们", "总的看", "同志们", "各位", "综上"]
 )
 _ORDINAL_OPENER = re.compile(r"^(?:第[一二三四五六七八九十]+|[一二三四五六七八九十]是|其[一二三四五六])$")
 _CLAUSE_MARKS = re.compile("[，、；,;]")
@@ -1042,7 +1046,7 @@ _PREPARE_CHARS = "\ufeff\r\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"
 _LINE_BREAK_CHARS = "\r\u2028\u2029\x0b\x0c"
 # Control characters other than tab and line end carry no text (NUL from a
 # bad extraction, form feeds between PDF pages are line breaks by now).
-_C0_CONTROL_CHARS = "".join(chr(c) for c in [*range(0x00, 0x09), *range(0x0e, 0x20), 0x7f])
+_C0_CONTROL_CHARS = "".join(chr(c) for c in [*range(0x09), *range(0x0e, 0x20), 0x7f])
 _C0_CONTROLS = re.compile(f"[{re.escape(_C0_CONTROL_CHARS)}]+")
 _C1_CONTROL_CHARS = "".join(chr(c) for c in range(0x80, 0xa0) if c != 0x85)
 _C1_CONTROLS = re.compile(f"[{_C1_CONTROL_CHARS}]+")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["Sentence", "split_sentences", "MAX_SENTENCE_CHARS"]
+__all__ = ["MAX_SENTENCE_CHARS", "Sentence", "split_sentences"]
 
 # A run-on "sentence" longer than this (a table flattened into one line, a
 # document with no punctuation) is cut at commas so one unit stays readable

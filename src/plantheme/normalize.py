@@ -800,8 +800,11 @@ _LATIN_END = re.compile(f"[\u00c2-\u00f4]{_LATIN_CONT}{{1,3}}$")
 
 def _ends_sentence(line: str) -> bool:
     stripped = line.rstrip(_CLOSERS + " ")
-    return bool(stripped) and (stripped[-1] in _TERMINAL or stripped[-1] in _GARBLED_END
-                               or bool(_LATIN_END.search(stripped)))
+    if not stripped:
+        return False
+    last = stripped[-1]
+    return (last in _TERMINAL or last in _GARBLED_END
+            or ("\u0080" <= last <= "\u00bf" or last in _CP1252_HIGH) and bool(_LATIN_END.search(stripped)))
 
 
 def _wrap_width(lines: list[str]) -> int | None:

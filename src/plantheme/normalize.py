@@ -23,8 +23,20 @@ Decisions (each tested in ``tests/test_normalize.py``):
 * Lines broken inside a sentence by PDF extraction are rejoined (see
   :func:`_join_broken_lines`); markdown emphasis, headings and list bullets are
   stripped.
-* Garbled runs (UTF-8 read as GBK, ``?`` / U+FFFD replacement characters) are
-  kept and reported in ``NormalizedText.garbled``, never an error.
+* Look-alikes from PDF text (Kangxi radicals, CJK radicals supplement,
+  compatibility ideographs: ``全⾯落实河⻓制``) become the unified characters;
+  control characters other than tab and line end are removed.
+* Mojibake is found by what it is made of (see "garbled runs" below): UTF-8
+  read as GBK or Big5 (rare characters, odd symbols, ``?`` / U+FFFD for lost
+  bytes) and UTF-8 read as Latin-1 / cp1252 (``Ã©``, ``â€™``). A run whose bytes
+  survive is re-read as the UTF-8 it was and reported in
+  ``NormalizedText.repaired``; the rest is kept, reported in
+  ``NormalizedText.garbled`` (never an error), not converted to simplified,
+  its lost bytes written as U+FFFD and its stray "。！；…" as look-alikes that
+  end no sentence. The original text is never changed.
+* Lines are rejoined where a PDF wrap or a web page's inline element broke a
+  sentence; titles, headings, header fields (``标题：``) and table cells stay
+  lines (see :func:`_should_join`).
 """
 
 from __future__ import annotations

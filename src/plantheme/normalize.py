@@ -499,20 +499,36 @@ def _plausible(fixed: str) -> bool:
     return not len(han) or float((han == _COMMON).mean()) >= 0.8
 
 
-def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str] | None:
-    """Re-read a run as the UTF-8 bytes it was (it was read as GBK or Big5), if that works.
+def _clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The stretch around a run up to line ends and Chinese punctuation (ASCII or full-width).
 
-    The run as scored may stop short of its first or last mojibake character (a
-    common one), so the whole line and small widenings are tried too.
+    Repair candidates stay inside it: a second pass, which sees the marks
+    full-width, must try the same text.
     """
-    # Candidates stop at line ends and Chinese punctuation (ASCII or full-width):
-    # a second pass, which sees them full-width, must try the same text.
     line_start = start
     while line_start > 0 and text[line_start - 1] not in _CLEAN_MARKS:
         line_start -= 1
     line_end = end
     while line_end < len(text) and text[line_end] not in _CLEAN_MARKS:
         line_end += 1
+    return line_start, line_end
+
+
+def _candidate_region(text: str, start: int, end: int) -> tuple[int, int]:
+    """All the text the repair candidates of a run look at (see :func:`_repair_wrong_codec`)."""
+    line_start, line_end = _clause_around(text, start, end)
+    if line_end - line_start <= 4 * (end - start) + 8:
+        return line_start, line_end
+    return max(line_start, start - 2), min(line_end, end + 2)
+
+
+def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str] | None:
+    """Re-read a run as the UTF-8 bytes it was (it was read as GBK or Big5), if that works.
+
+    The run as scored may stop short of its first or last mojibake character (a
+    common one), so the whole line and small widenings are tried too.
+    """
+    line_start, line_end = _clause_around(text, start, end)
     candidates = [(line_start, line_end)] if line_end - line_start <= 4 * (end - start) + 8 else []
     candidates += [(max(line_start, start - left), min(line_end, end + right))
                    for left in (0, 1, 2) for right in (0, 1, 2)]
@@ -619,6 +635,10 @@ class _Runs:
 
     garbled: list[tuple[int, int]]
     repaired: list[tuple[int, int]]
+    # Where the simplified conversion must not go: the garbled runs and the
+    # text their failed repairs looked at (converted, it could repair on a
+    # second pass).
+    frozen: list[tuple[int, int]]
 
 
 def _find_and_repair(mapped: _Mapped) -> tuple[_Mapped, _Runs]:
@@ -629,10 +649,12 @@ def _find_and_repair(mapped: _Mapped) -> tuple[_Mapped, _Runs]:
     so the two kinds are never merged into one run.
     """
     mapped, latin_garbled, latin_repaired = _repair_latin(mapped)
-    mapped, garbled, repaired, edits = _repair_wrong_codecs(mapped)
+    mapped, garbled, repaired, edits, regions = _repair_wrong_codecs(mapped)
+    garbled = list(_union(tuple(_move_spans(latin_garbled, edits) + garbled)))
     return mapped, _Runs(
-        garbled=list(_union(tuple(_move_spans(latin_garbled, edits) + garbled))),
+        garbled=garbled,
         repaired=list(_union(tuple(_move_spans(latin_repaired, edits) + repaired))),
+        frozen=list(_union(tuple(garbled + regions))),
     )
 
 
@@ -721,16 +743,16 @@ def _clean_repair(fixed: str) -> str:
 
 def _repair_wrong_codecs(
     mapped: _Mapped,
-) -> tuple[_Mapped, list[tuple[int, int]], list[tuple[int, int]], list[_Edit]]:
+) -> tuple[_Mapped, list[tuple[int, int]], list[tuple[int, int]], list[_Edit], list[tuple[int, int]]]:
     """Find runs of UTF-8 read as GBK or Big5; repair those whose bytes survive.
 
     Returns the text, the garbled runs and the repaired runs (both in the new
-    text) and the edits made.
+    text), the edits made, and the text the failed repairs looked at.
     """
     text = mapped.text
     runs = _scored_runs(text)
     if not runs:
-        return mapped, [], [], []
+        return mapped, [], [], [], []
     scores = _scores_of(text)
     runs = [(*_widen(text, scores, start, end), strong) for start, end, strong in runs]
     # Runs a few characters apart on one line are one run unless clean text
@@ -758,7 +780,9 @@ def _repair_wrong_codecs(
                 kept.pop()
         elif strong:
             kept.append((start, end))
-    return _apply_edits(mapped, edits), _move_spans(kept, edits), _edited_spans(edits), edits
+    regions = [_candidate_region(text, start, end) for start, end in kept]
+    return (_apply_edits(mapped, edits), _move_spans(kept, edits), _edited_spans(edits), edits,
+            _move_spans(regions, edits))
 
 
 # --- markup, width and whitespace ---------------------------------------------
@@ -1017,7 +1041,8 @@ def _simplify_outside(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mappe
     return _Mapped("".join(texts), np.concatenate([*maps, offsets[-1:]]))
 
 
-def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
+def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]],
+                 frozen: list[tuple[int, int]] | None = None) -> _Mapped:
     """The normalisation edits after garbled runs were found and repaired, in order."""
     if garbled:
         chars = list(mapped.text)
@@ -1027,7 +1052,7 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
         mapped = _Mapped("".join(chars), mapped.offsets)
     # Garbled runs are not converted to simplified: their characters are no
     # traditional text, and a converted run could turn repairable on a second pass.
-    mapped = _simplify_outside(mapped, garbled)
+    mapped = _simplify_outside(mapped, garbled if frozen is None else frozen)
     # NEL and C1 controls only now: inside a Latin-1 mojibake run they were bytes to repair.
     mapped = mapped.sub(_NEL, "\n", when="\x85", same_length=True)
     mapped = mapped.sub(_C1_CONTROLS, "", when=_C1_CONTROL_CHARS)
@@ -1179,7 +1204,7 @@ def _normalize_once(raw: str) -> NormalizedText:
     assert mapped.offsets is not None
     garbled_original = _original_spans(mapped.offsets, runs.garbled)
     repaired_original = _original_spans(mapped.offsets, runs.repaired)
-    mapped = _apply_steps(mapped, runs.garbled)
+    mapped = _apply_steps(mapped, runs.garbled, runs.frozen)
     offsets = mapped.offsets
     assert offsets is not None
     offsets.flags.writeable = False
@@ -1226,4 +1251,4 @@ def normalize_sentence(raw: str) -> str:
 
 def _normalize_text_once(raw: str) -> str:
     mapped, runs = _find_and_repair(_prepare(_Mapped.of(raw, track=False)))
-    return _apply_steps(mapped, runs.garbled).text
+    return _apply_steps(mapped, runs.garbled, runs.frozen).text

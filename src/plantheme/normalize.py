@@ -499,6 +499,9 @@ def _plausible(fixed: str) -> bool:
     return not len(han) or float((han == _COMMON).mean()) >= 0.8
 
 
+_TO_ASCII_PUNCT = str.maketrans("，；：！？（）", ",;:!?()")
+
+
 def _clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The stretch around a run up to line ends and Chinese punctuation (ASCII or full-width).
 
@@ -535,7 +538,8 @@ def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str]
     for lo, hi in candidates:
         # Without spaces: between Chinese characters they go anyway, and a
         # second pass sees the run without them.
-        run = text[lo:hi].replace(" ", "")
+        # Full-width punctuation as ASCII: normalisation turns "(" beside Chinese into "（".
+        run = text[lo:hi].replace(" ", "").translate(_TO_ASCII_PUNCT)
         for codec in ("gbk", "big5"):
             try:
                 fixed = run.encode(codec).decode("utf-8")

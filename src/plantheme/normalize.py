@@ -347,10 +347,13 @@ def _char_scores() -> np.ndarray:
 def _scores_of(text: str) -> np.ndarray:
     points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     # Characters beyond the BMP (CJK extension B and up) are rare Han or emoji: rare.
-    return np.where(points > 0xFFFF, _RARE, _char_scores()[np.minimum(points, 0xFFFF)])
+    scores = _char_scores()[np.minimum(points, 0xFFFF)]
+    if len(points) and int(points.max()) > 0xFFFF:
+        scores[points > 0xFFFF] = _RARE
+    return scores
 
 
-def _scored_runs(text: str) -> list[tuple[int, int, bool]]:
+def _scored_runs(text: str, scores: np.ndarray | None = None) -> list[tuple[int, int, bool]]:
     """Stretches of ``text`` whose character scores add up to at least ``_REPAIR_SCORE``,
     each with whether it reaches ``_RUN_SCORE`` (a run even when it cannot be repaired).
 
@@ -360,7 +363,8 @@ def _scored_runs(text: str) -> list[tuple[int, int, bool]]:
     """
     if not text:
         return []
-    scores = _scores_of(text)
+    if scores is None:
+        scores = _scores_of(text)
     positive = np.flatnonzero(scores > 0)
     if not len(positive):
         return []
@@ -754,10 +758,10 @@ def _repair_wrong_codecs(
     text), the edits made, and the text the failed repairs looked at.
     """
     text = mapped.text
-    runs = _scored_runs(text)
+    scores = _scores_of(text) if text else np.zeros(0, dtype=np.int16)
+    runs = _scored_runs(text, scores)
     if not runs:
         return mapped, [], [], [], []
-    scores = _scores_of(text)
     runs = [(*_widen(text, scores, start, end), strong) for start, end, strong in runs]
     # Runs a few characters apart on one line are one run unless clean text
     # stands between them: pinyin left between mojibake ("鍫?(t谩ng)寤鸿")
@@ -882,7 +886,6 @@ _OPENERS = frozenset(
     ["今年", "去年", "明年", "现在", "同时", "为此", "其中", "目前", "此外", "另外", "总之", "首先", "其次", "再次", "最后", "因此", "所以", "但是", "然而", "当前", "过去", "未来", "全年", "对此", "据此", "近年来", "五年来", "一年来", "这些", "我们", "总的看", "同志们", "各位", "综上"]
 )
 _ORDINAL_OPENER = re.compile(r"^(?:第[一二三四五六七八九十]+|[一二三四五六七八九十]是|其[一二三四五六])$")
-_CLAUSE_MARKS = re.compile("[，、；,;]")
 _PUNCT_ANY = re.compile("[，。；：！？、,.;:!?（）()“”]")
 
 
@@ -951,7 +954,8 @@ def _join_broken_lines(mapped: _Mapped) -> _Mapped:
     for i in range(len(spans) - 1):
         prev = stripped[i]
         logical += len(prev) - prev.count(" ")
-        running = running or bool(_CLAUSE_MARKS.search(prev))
+        # "in" tests: several times faster than a search, on every line of a document.
+        running = running or "，" in prev or "、" in prev or "；" in prev or "," in prev or ";" in prev
         after = stripped[i + 2] if i + 2 < len(stripped) else ""
         if _should_join(prev, stripped[i + 1], wrap, logical, running, after):
             joins.append((spans[i][1], spans[i + 1][0]))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plantheme.normalize import normalize, normalize_sentence
+from plantheme.sentences import split_sentences
 
 
 @pytest.mark.parametrize(
@@ -81,7 +85,7 @@ def test_offsets_map_back_to_original() -> None:
     "garbled",
     [
         # UTF-8 bytes decoded as GBK, with a lost byte shown as U+FFFD
-        "推进高质量发展，建设美丽乡村。".encode("utf-8").decode("gbk", errors="replace"),
+        "推进高质量发展，建设美丽乡村。".encode().decode("gbk", errors="replace"),
         "長者飯?zhí)媒ㄔO(shè)力度",  # the seed document's run: '?', bopomofo
         "加快建设\ufffd\ufffd服务中心",
     ],
@@ -145,3 +149,237 @@ def test_sentence_fast_path_matches_document_path() -> None:
 @given(st.text(alphabet=st.sampled_from(list("规划發展（）()ab 1,。\n？?*-#　：:鏂囦欢\ufffd")), max_size=60))
 def test_fast_path_equals_tracked_path(raw: str) -> None:
     assert normalize_sentence(raw) == normalize(raw).text
+
+
+# --- garbled runs: found by what they are, repaired when the bytes survive ---------
+
+# A traditional sentence with pinyin annotations, its UTF-8 bytes read as GBK and
+# every lost byte shown as "?" (the shape of the seed document's run).
+_TRADITIONAL = "長者飯堂(táng)建設(shè)力度。推進高質(zhì)量發(fā)展，勇(yǒng)於擔當。"
+_GBK_QUESTION = _TRADITIONAL.encode("utf-8").decode("gbk", errors="replace").replace("\ufffd", "?")
+
+
+def _flagged_units(raw: str) -> list[tuple[str, bool, bool]]:
+    doc = normalize(raw)
+    units = split_sentences(doc.text)
+    garbled, repaired = doc.span_flags([u.start for u in units], [u.end for u in units])
+    return [(u.text, g, r) for u, g, r in zip(units, garbled, repaired)]
+
+
+def test_question_marks_in_a_garbled_run_do_not_end_sentences() -> None:
+    units = _flagged_units("正常的句子。" + _GBK_QUESTION + "\n后面正常。")
+    assert units[0] == ("正常的句子。", False, False)
+    assert units[-1] == ("后面正常。", False, False)
+    # The whole run is one unit, flagged garbled.
+    assert len(units) == 3, units
+    assert units[1][1] and not units[1][2]
+
+
+def test_seed_run_is_one_flagged_unit() -> None:
+    raw = "加大居家養老服務站、長者飯?zhí)媒ㄔO(shè)力度,不斷優化養老服務供給。深入推進教育現代化建設。"
+    units = _flagged_units(raw)
+    assert [flags for _, *flags in units] == [[True, False], [False, False]]
+    assert "\ufffd" in units[0][0]  # the lost byte, written as the one mark for it
+
+
+@pytest.mark.parametrize(
+    "clean",
+    [
+        # the shapes of clean report lines the old detector flagged: place names
+        # written with level-2 characters (涞, 涿), rare but real characters
+        "涞源县和涞水县联合举办旅游推介会，涿州市参加。",
+        "湖面波光粼粼，夜空繁星璀璨，游客流连忘返。",
+        "实施“人工智能×”行动计划。",  # "×”" is a sign and a quote, not UTF-8 "ה"
+        "──坚持改革创新，激发发展活力。",  # box-drawing dashes
+        "无障碍 \ue6ea 长者助手",  # a private-use icon of a web page, alone
+        "Café “Crème” 项目",
+    ],
+)
+def test_clean_text_with_rare_characters_is_not_flagged(clean: str) -> None:
+    doc = normalize(clean)
+    assert doc.garbled == () and doc.repaired == ()
+
+
+@pytest.mark.parametrize(
+    ("codec", "sentence"),
+    [
+        ("gbk", "加强基层治理"),
+        ("gbk", "学校"),
+        ("cp1252", "项目建设"),
+        ("latin-1", "推进高质量发展，建设美丽乡村。"),
+    ],
+)
+def test_mojibake_whose_bytes_survive_is_repaired(codec: str, sentence: str) -> None:
+    garbled = sentence.encode("utf-8").decode(codec)
+    raw = "前面正常。" + garbled + "\n后面正常。"
+    doc = normalize(raw)
+    assert doc.text == "前面正常。" + sentence + "\n后面正常。"
+    assert doc.garbled == ()
+    assert [doc.text[s:e] for s, e in doc.repaired] == [sentence]
+    start, end = doc.repaired[0]
+    # The original keeps the mojibake; the repaired span maps back to all of it.
+    assert doc.original == raw
+    assert raw[doc.offsets[start]:doc.offsets[end]] == garbled
+    units = _flagged_units(raw)
+    assert (sentence, False, True) in units
+    assert normalize_sentence(raw) == doc.text
+    assert normalize(doc.text).text == doc.text
+
+
+def test_typographic_mojibake_is_repaired() -> None:
+    doc = normalize("it’s".encode().decode("cp1252"))  # "itâ€™s"
+    assert doc.text == "it’s" and doc.repaired
+
+
+@pytest.mark.parametrize(
+    ("codec", "replace_lost"),
+    [("gbk", False), ("gbk", True), ("gb18030", False), ("big5", False), ("cp1252", False)],
+)
+def test_mojibake_with_lost_bytes_is_flagged_whole(codec: str, replace_lost: bool) -> None:
+    sentence = "全面推进乡村振兴，加快建设农业强国，持续增加农民收入。"
+    garbled = sentence.encode("utf-8").decode(codec, errors="replace")
+    if replace_lost:
+        garbled = garbled.replace("\ufffd", "?")
+    raw = "前面正常。" + garbled + "\n后面正常。"
+    doc = normalize(raw)
+    units = _flagged_units(raw)
+    assert units[0] == ("前面正常。", False, False)
+    assert units[-1] == ("后面正常。", False, False)
+    assert all(garbled_flag for _, garbled_flag, _ in units[1:-1]), units
+    # The run covers the mojibake, not the clean text around it.
+    covered = sum(e - s for s, e in doc.garbled + doc.repaired)
+    assert covered >= 0.9 * len(doc.text[5:doc.text.index("\n")])
+
+
+def test_span_flags_agree_with_per_span_checks() -> None:
+    raw = "正常。" + _GBK_QUESTION + "正常句子。" + "加快建设\ufffd\ufffd服务中心。" + "学校".encode().decode("gbk")
+    doc = normalize(raw)
+    spans = [(s, e) for s in range(0, len(doc.text), 3) for e in (s + 1, s + 4, s + 9) if e <= len(doc.text)]
+    garbled, repaired = doc.span_flags([s for s, _ in spans], [e for _, e in spans])
+    assert garbled == [doc.is_garbled(s, e) for s, e in spans]
+    assert repaired == [doc.is_repaired(s, e) for s, e in spans]
+    assert any(garbled) and any(repaired)
+    brute = [any(gs < e and s < ge for gs, ge in doc.garbled) for s, e in spans]
+    assert garbled == brute
+
+
+def _flagging_cpu(n: int) -> float:
+    raw = "推进高质量发展\ufffd建设。" * n
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        doc = normalize(raw)
+        units = split_sentences(doc.text)
+        doc.span_flags([u.start for u in units], [u.end for u in units])
+        for unit in units:  # what tag_text does per sentence today
+            doc.is_garbled(unit.start, unit.end)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def test_flagging_sentences_is_linear_in_the_text() -> None:
+    """Doubling a text with a garbled run in every sentence at most a bit more than doubles the work."""
+    doc = normalize("推进高质量发展\ufffd建设。" * 10)
+    assert len(doc.garbled) == 10  # every sentence has its own run
+    small, large = _flagging_cpu(2000), _flagging_cpu(8000)
+    # Linear work gives 4x; the old per-sentence scan of every run gave 16x.
+    assert large / small < 7, (small, large)
+
+
+# --- look-alike characters and controls ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("全⾯落实河⻓制", "全面落实河长制"),  # Kangxi radical U+2F61, radical supplement U+2ED3
+        ("⾼标准农⽥", "高标准农田"),
+        ("⻔户网站⻚面", "门户网站页面"),
+        ("\uf900\uf9b4", "岂领"),  # compatibility ideographs 豈 領, then simplified
+        ("推进\x00河长制\x07建设\x1b", "推进河长制建设"),
+        ("推进\u0085河长制", "推进\n河长制"),
+    ],
+)
+def test_lookalikes_unified_and_controls_removed(raw: str, expected: str) -> None:
+    doc = normalize(raw)
+    assert doc.text == expected
+    assert doc.original == raw
+    assert normalize_sentence(raw) == expected
+    assert normalize(expected).text == expected
+
+
+def test_lookalike_keeps_the_offset_map() -> None:
+    raw = "全⾯落实河⻓制"
+    doc = normalize(raw)
+    start = doc.text.index("长")
+    assert doc.original_text(start, start + 1) == "⻓"
+
+
+# --- line breaks inside a sentence ---------------------------------------------------
+# Shapes of web pages saved as text (header fields, inline links on lines of
+# their own) and PDF wraps, written for these tests.
+
+_SAVED_PAGE = (
+    "标题：某县2024年政府工作报告\n发文单位：某县人民政府\n发文时间：2024-01-10\n"
+    "报告人：某县人民政府县长\n来源URL：https://example.gov.cn/a.html\n\n正文：\n\n政府工作报告\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # a word split by the line end after a long line, and the piece after it
+        ("全面推进乡村振兴，加快建设农业强国，持续增加农民收入，强化资产监管，尽快完善农村集体\n经济组\n织管理制度，加强监督。",
+         "全面推进乡村振兴，加快建设农业强国，持续增加农民收入，强化资产监管，尽快完善农村集体经济组织管理制度，加强监督。"),
+        # an inline link on a line of its own inside a running sentence
+        ("第二，持续加强民主\n法治\n建设。健全基层民主制度。",
+         "第二，持续加强民主法治建设。健全基层民主制度。"),
+        ("5、推进\n\n乡村振兴\n\n战略，壮大集体经济。", "5、推进乡村振兴战略，壮大集体经济。"),
+        # ... but an opening word after a heading starts a new paragraph
+        ("四、加强政府自身建设\n新起点、新征程，我们要勇于担当。",
+         "四、加强政府自身建设\n新起点、新征程，我们要勇于担当。"),
+        ("第一，着力推进重点领域改革，为发展提供体制保障\n以产权制度改革为重点，加快推进国企改革。",
+         "第一，着力推进重点领域改革，为发展提供体制保障\n以产权制度改革为重点，加快推进国企改革。"),
+        ("二、总体要求\n今年，全县经济稳中有进。", "二、总体要求\n今年，全县经济稳中有进。"),
+        # table cells and menu items stay lines
+        ("首页\n领导之窗\n政府信息公开\n互动交流", "首页\n领导之窗\n政府信息公开\n互动交流"),
+        ("省发展和改革委员会\n省教育厅\n省科学技术厅", "省发展和改革委员会\n省教育厅\n省科学技术厅"),
+    ],
+)
+def test_lines_broken_inside_a_sentence_are_joined(raw: str, expected: str) -> None:
+    assert normalize(raw).text == expected
+    assert normalize(expected).text == expected
+
+
+def test_header_fields_of_a_saved_page_stay_lines() -> None:
+    body = "现在，我代表县人民政府向大会作工作报告，请予审议。"
+    text = normalize(_SAVED_PAGE + body).text
+    lines = text.split("\n")
+    assert lines[:5] == ["标题：某县2024年政府工作报告", "发文单位：某县人民政府", "发文时间：2024-01-10",
+                         "报告人：某县人民政府县长", lines[4]]
+    assert lines[4].startswith("来源URL：")
+    assert lines[5:] == ["正文：", "政府工作报告", body]
+
+
+def test_fixed_width_wrap_is_rejoined_but_headings_stay() -> None:
+    paragraph = ("加快建设现代化产业体系，推动传统产业转型升级，培育壮大新兴产业，"
+                 "力争全年新增规模以上工业企业二十家，高新技术企业三十家，专精特新企业十家。")
+    wrapped = "\n".join(paragraph[i:i + 24] for i in range(0, len(paragraph), 24))
+    raw = "一、推动产业攀高向强\n" + wrapped + "\n（二）持续优化营商环境\n" + wrapped
+    assert normalize(raw).text == ("一、推动产业攀高向强\n" + paragraph + "\n（二）持续优化营商环境\n" + paragraph)
+
+
+_MIXED = list("规划發展（）()ab 1,。\n？?!！；…*-#　：:鏂囦欢涘害銆傛帹ㄔ\ufffd\ue6eaÃ©â€™æŽ¨è¿›⻓⾯\x00\x85\x8f──")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_MIXED), max_size=80))
+def test_normalizing_twice_changes_nothing_with_mojibake(raw: str) -> None:
+    doc = normalize(raw)
+    assert normalize(doc.text).text == doc.text
+    assert normalize_sentence(raw) == doc.text
+    assert len(doc.offsets) == len(doc.text) + 1
+    assert list(doc.offsets) == sorted(doc.offsets)
+    for spans in (doc.garbled, doc.repaired):
+        assert all(0 <= s < e <= len(doc.text) for s, e in spans)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))

@@ -77,3 +77,19 @@ def test_every_character_in_exactly_one_unit(text: str) -> None:
 def test_every_character_in_exactly_one_unit_plan_alphabet(text: str) -> None:
     _check_cover(text)
     _check_cover(normalize(text).text)
+
+
+_MOJIBAKE_ALPHABET = list("推进发展。！？；;!?…\n 鏂囦欢涘害銆傛帹ㄔ\ufffd?ÃâæŽ¨€™(t)zh铆")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_MOJIBAKE_ALPHABET)))
+def test_every_character_in_exactly_one_unit_with_garbled_runs(text: str) -> None:
+    _check_cover(text)
+    doc = normalize(text)
+    _check_cover(doc.text)
+    # No unit ends inside a garbled run (a run may still be cut at MAX_SENTENCE_CHARS).
+    ends = {u.end for u in split_sentences(doc.text)[:-1]}
+    for start, end in doc.garbled:
+        if end - start < 300:
+            assert not any(start < e < end for e in ends), (doc.text, doc.garbled)

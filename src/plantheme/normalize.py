@@ -23,38 +23,55 @@ Decisions (each tested in ``tests/test_normalize.py``):
 * Lines broken inside a sentence by PDF extraction are rejoined (see
   :func:`_join_broken_lines`); markdown emphasis, headings and list bullets are
   stripped.
-* Garbled runs (UTF-8 read as GBK, ``?`` / U+FFFD replacement characters) are
-  kept and reported in ``NormalizedText.garbled``, never an error.
+* Look-alikes from PDF text (Kangxi radicals, CJK radicals supplement,
+  compatibility ideographs: ``全⾯落实河⻓制``) become the unified characters;
+  control characters other than tab and line end are removed.
+* Mojibake is found by what it is made of (see "garbled runs" below): UTF-8
+  read as GBK or Big5 (rare characters, odd symbols, ``?`` / U+FFFD for lost
+  bytes) and UTF-8 read as Latin-1 / cp1252 (``Ã©``, ``â€™``). A run whose bytes
+  survive is re-read as the UTF-8 it was and reported in
+  ``NormalizedText.repaired``; the rest is kept, reported in
+  ``NormalizedText.garbled`` (never an error), not converted to simplified,
+  its lost bytes written as U+FFFD and its stray "。！；…" as look-alikes that
+  end no sentence. The original text is never changed.
+* Lines are rejoined where a PDF wrap or a web page's inline element broke a
+  sentence; titles, headings, header fields (``标题：``) and table cells stay
+  lines (see :func:`_should_join`).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from importlib import resources
 
 import numpy as np
 import opencc
 
-__all__ = ["NormalizedText", "normalize", "normalize_sentence", "is_han", "to_simplified", "HAN"]
+__all__ = ["HAN", "NormalizedText", "is_han", "normalize", "normalize_sentence", "to_simplified"]
 
 
 @dataclass(frozen=True, eq=False)
 class NormalizedText:
-    """Normalised text, the original it came from, and where it is garbled.
+    """Normalised text, the original it came from, and where it is garbled or was repaired.
 
     ``offsets[i]`` is the index in ``original`` of the character ``text[i]``
     came from; ``offsets[len(text)]`` is ``len(original)``. It is a read-only
     NumPy array: a document's map is one compact block, not a Python int per
-    character.
+    character. ``garbled`` and ``repaired`` are spans of ``text``, in order and
+    not overlapping: mojibake left as it is, and mojibake re-read as the text
+    it was (its characters all map to the start of the original run).
     """
 
     text: str
     original: str
     offsets: np.ndarray
     garbled: tuple[tuple[int, int], ...] = ()
+    repaired: tuple[tuple[int, int], ...] = ()
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of the normalised text to the span of the original it came from."""
@@ -73,8 +90,44 @@ class NormalizedText:
         return self.original[o_start:o_end]
 
     def is_garbled(self, start: int, end: int) -> bool:
-        """True when a garbled run overlaps the span ``[start, end)``."""
-        return any(g_start < end and start < g_end for g_start, g_end in self.garbled)
+        """True when a garbled run overlaps the span ``[start, end)`` (a binary search)."""
+        return _overlaps(self.garbled, start, end)
+
+    def is_repaired(self, start: int, end: int) -> bool:
+        """True when a repaired run overlaps the span ``[start, end)``."""
+        return _overlaps(self.repaired, start, end)
+
+    def span_flags(self, starts: list[int], ends: list[int]) -> tuple[list[bool], list[bool]]:
+        """For many spans at once: which overlap a garbled run, and which a repaired run.
+
+        Linear in the text and the number of spans (one prefix count per kind),
+        however many runs there are.
+        """
+        return (_overlap_flags(self.garbled, len(self.text), starts, ends),
+                _overlap_flags(self.repaired, len(self.text), starts, ends))
+
+
+def _overlaps(runs: tuple[tuple[int, int], ...], start: int, end: int) -> bool:
+    # Runs are in order and do not overlap: of those starting before ``end``,
+    # only the last can reach past ``start``.
+    i = bisect.bisect_left(runs, (end, -1))
+    return i > 0 and runs[i - 1][1] > start
+
+
+def _overlap_flags(
+    runs: tuple[tuple[int, int], ...], length: int, starts: list[int], ends: list[int]
+) -> list[bool]:
+    if not runs or not starts:
+        return [False] * len(starts)
+    # Count the run characters before each position; a span overlaps a run
+    # when the count grows inside it.
+    marks = np.zeros(length + 1, dtype=np.int32)
+    run_array = np.asarray(runs, dtype=np.int64)
+    np.add.at(marks, run_array[:, 0], 1)
+    np.add.at(marks, run_array[:, 1], -1)
+    inside = np.cumsum(marks)[:-1] > 0
+    before = np.concatenate(([0], np.cumsum(inside)))
+    return (before[np.asarray(ends)] > before[np.asarray(starts)]).tolist()
 
 
 class _Mapped:
@@ -90,13 +143,13 @@ class _Mapped:
         self.offsets = offsets  # len(text) + 1 entries; the last is the end sentinel
 
     @classmethod
-    def of(cls, text: str, track: bool = True) -> "_Mapped":
+    def of(cls, text: str, track: bool = True) -> _Mapped:
         return cls(text, np.arange(len(text) + 1, dtype=np.int64) if track else None)
 
     def sub(
         self, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str] | str,
         when: str = "", same_length: bool = False,
-    ) -> "_Mapped":
+    ) -> _Mapped:
         """``re.sub`` that keeps the map: a same-length replacement maps char to char,
         any other maps every new character to the start of the match.
 
@@ -128,7 +181,7 @@ class _Mapped:
         pieces.append(self.text[last:])
         return _Mapped("".join(pieces), _edit_offsets(self.offsets, edits))
 
-    def translate_same_length(self, convert: Callable[[str], str]) -> "_Mapped":
+    def translate_same_length(self, convert: Callable[[str], str]) -> _Mapped:
         """Apply a mostly length-preserving conversion chunk by chunk, keeping the map."""
         converted = convert(self.text)
         if self.offsets is None or len(converted) == len(self.text):
@@ -220,59 +273,524 @@ def _drop_pinyin(match: re.Match[str]) -> str:
 
 
 # --- garbled runs ----------------------------------------------------------------
+#
+# Mojibake is found by what it is made of, not by a list of known bad strings.
+# UTF-8 Chinese read as GBK turns each 3-byte character into one and a half
+# GBK characters: a lead byte E4-E9 with a continuation byte gives a rare
+# character (GB 2312 level 2 or GBK's extension areas), a continuation byte
+# leading gives a rare character, a kana, Greek, Cyrillic, box-drawing,
+# bopomofo or private-use character, and a lost byte shows as "?" or U+FFFD.
+# Genuine text, simplified or traditional, is almost all GB 2312 level-1
+# characters once converted to simplified. Each character gets a score (rare
+# and odd characters positive, common ones negative), and a run is a stretch
+# of a line whose scores add up to at least _RUN_SCORE (the maximal-segment
+# scan of :func:`_scored_runs`).
+
+# Scores, in half points so that they stay small integers.
+_COMMON, _LEVEL2, _RARE = -2, 2, 4
+_LOST_MARK = 3        # ASCII "?": a lost byte when it sits among rare characters
+_ODD_SYMBOL = 6       # kana, Greek, Cyrillic, box drawing, vertical and small forms
+_STRONG = 8           # U+FFFD, private use, bopomofo: never in clean Chinese text
+_RUN_SCORE = 8
+# A stretch scoring this much is a run only if it repairs: two mojibake
+# characters of a two-character word ("鍖婚櫌", 医院) score less than a run.
+_REPAIR_SCORE = 4
+_BARRIER = -128       # a run never crosses a line end or a Chinese punctuation mark
 
 
-def _mojibake_chars() -> frozenset[str]:
-    # A UTF-8 Han character is a lead byte E4-E9 and continuations 80-BF; read
-    # as GBK, a lead byte with its first continuation decodes to one of these
-    # rare characters. Genuine text, simplified or traditional, has almost none
-    # (1 of 10,213 Han characters in the seed documents); mojibake has one in three.
-    chars = set()
-    for lead in range(0xE4, 0xEA):
-        for trail in range(0x80, 0xC0):
+def _gb2312_levels() -> dict[str, int]:
+    """Each GB 2312 Han character and its level (1: the 3,755 common ones, 2: the next 3,008)."""
+    levels = {}
+    for lead in range(0xB0, 0xF8):
+        for trail in range(0xA1, 0xFF):
             try:
-                chars.add(bytes([lead, trail]).decode("gbk"))
+                levels[bytes([lead, trail]).decode("gb2312")] = 1 if lead < 0xD8 else 2
             except UnicodeDecodeError:
                 pass
-    return frozenset(chars)
+    return levels
 
 
-_MOJIBAKE = _mojibake_chars()
-_ALWAYS_GARBLED = re.compile("[\ufffd\ue000-\uf8ff\u3100-\u312f]")
-# A "?" between two letters or characters ("飯?zhí") is a replacement mark, not
-# punctuation; alone it is weak evidence (someone typed "吗?我们"), so it needs company.
-_QUESTION_INSIDE = re.compile(r"(?<=\w)\?(?=\w)")
-_MOJIBAKE_RE = re.compile("[" + "".join(sorted(_MOJIBAKE)) + "]")
-# One character class rather than an alternation: scanned a character at a time.
-_ANY_SUSPECT = re.compile(f"[{_ALWAYS_GARBLED.pattern[1:-1]}?{_MOJIBAKE_RE.pattern[1:-1]}]")
-_CLUSTER_GAP = 6
+@lru_cache(maxsize=1)
+def _char_scores() -> np.ndarray:
+    """The garbled-run score of every BMP code point (see the section comment).
 
-
-def _find_garbled(text: str) -> list[tuple[int, int]]:
-    """Spans of ``text`` that look like mojibake or carry replacement characters.
-
-    Strong marks (U+FFFD, private-use, bopomofo) make a span alone; weak
-    marks (a mojibake character, a "?" inside a word) need a second mark
-    within a few characters.
+    A Han character is scored by its simplified form, so traditional text
+    scores like simplified text. Built once per process (about 0.1 s).
     """
-    if not _ANY_SUSPECT.search(text):
+    scores = np.zeros(0x10000, dtype=np.int16)
+    levels = _gb2312_levels()
+    bmp = "".join(map(chr, range(0x10000)))
+    han = [m.group() for m in HAN.finditer(bmp)]
+    # One conversion of all of them, one per line: OpenCC keeps the lines.
+    simplified = to_simplified("\n".join(han)).split("\n")
+    if len(simplified) != len(han):  # pragma: no cover - OpenCC keeps line count
+        simplified = [to_simplified(c) for c in han]
+    for char, simple in zip(han, simplified):
+        level = levels.get(simple[:1], 0)
+        scores[ord(char)] = _COMMON if level == 1 else _LEVEL2 if level == 2 else _RARE
+    # Private use is odd, not strong: web pages use it alone for icon fonts.
+    for first, last in ((0x3040, 0x30FF), (0x0391, 0x03C9), (0x0401, 0x0451), (0x2502, 0x257F),
+                        (0xFE30, 0xFE6B), (0xE000, 0xF8FF)):
+        scores[first:last + 1] = _ODD_SYMBOL
+    scores[0x3100:0x3130] = _STRONG
+    scores[0xFFFD] = _STRONG
+    scores[ord("?")] = _LOST_MARK
+    # A run stops at a line end, and at Chinese punctuation: GBK pairs decode
+    # to these almost never, and without the stop a run would bridge the
+    # clean clause between two runs.
+    # ASCII too: beside Chinese they become full-width; NEL becomes a line end.
+    for char in "\n\x85。，、；：！？…,;:!":
+        scores[ord(char)] = _BARRIER
+    return scores
+
+
+def _scores_of(text: str) -> np.ndarray:
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    # Characters beyond the BMP (CJK extension B and up) are rare Han or emoji: rare.
+    scores = _char_scores()[np.minimum(points, 0xFFFF)]
+    if len(points) and int(points.max()) > 0xFFFF:
+        scores[points > 0xFFFF] = _RARE
+    return scores
+
+
+def _scored_runs(text: str, scores: np.ndarray | None = None) -> list[tuple[int, int, bool]]:
+    """Stretches of ``text`` whose character scores add up to at least ``_REPAIR_SCORE``,
+    each with whether it reaches ``_RUN_SCORE`` (a run even when it cannot be repaired).
+
+    A maximal-scoring segment starts and ends on a positive score, so only the
+    stretches between positive characters close enough together to add up
+    are scanned: clean text costs one vectorised lookup.
+    """
+    if not text:
         return []
-    marks = [(m.start(), True) for m in _ALWAYS_GARBLED.finditer(text)]
-    marks += [(m.start(), False) for m in _QUESTION_INSIDE.finditer(text)]
-    marks += [(m.start(), False) for m in _MOJIBAKE_RE.finditer(text)]
-    if not marks:
+    if scores is None:
+        scores = _scores_of(text)
+    positive = np.flatnonzero(scores > 0)
+    if not len(positive):
         return []
-    marks.sort()
-    spans: list[tuple[int, int]] = []
-    cluster = [marks[0]]
-    for mark in marks[1:] + [(len(text) + _CLUSTER_GAP + 1, False)]:
-        if mark[0] - cluster[-1][0] > _CLUSTER_GAP:
-            if len(cluster) >= 2 or cluster[0][1]:
-                spans.append((cluster[0][0], cluster[-1][0] + 1))
-            cluster = [mark]
-        else:
-            cluster.append(mark)
+    # A cluster ends where the next positive is further than the largest score
+    # could carry over common characters, or on another line.
+    lines = np.cumsum(scores == _BARRIER)
+    gaps = np.diff(positive)
+    cut = np.flatnonzero((gaps > _STRONG // -_COMMON + 2) | (lines[positive[1:]] != lines[positive[:-1]]))
+    bounds = zip(np.concatenate(([0], cut + 1)), np.concatenate((cut, [len(positive) - 1])))
+    runs: list[tuple[int, int, bool]] = []
+    for first, last in bounds:
+        lo, hi = int(positive[first]), int(positive[last]) + 1
+        if hi - lo == 1:  # one character: a run only if it is strong alone
+            if scores[lo] >= _REPAIR_SCORE:
+                runs.append((lo, hi, bool(scores[lo] >= _RUN_SCORE)))
+            continue
+        _max_segments(scores[lo:hi].tolist(), lo, runs)
+    return runs
+
+
+def _max_segments(scores: list[int], offset: int, out: list[tuple[int, int, bool]]) -> None:
+    """Append the segments of ``scores`` whose sums reach ``_REPAIR_SCORE`` (linear scan)."""
+    total = best = 0
+    start = best_end = 0
+    for i, score in enumerate(scores):
+        if total <= 0:
+            if score <= 0:
+                continue
+            total, best, start, best_end = 0, 0, i, i
+        total += score
+        if total > best:
+            best, best_end = total, i + 1
+        if total <= 0:
+            if best >= _REPAIR_SCORE:
+                out.append((offset + start, offset + best_end, best >= _RUN_SCORE))
+            total = best = 0
+    if best >= _REPAIR_SCORE:
+        out.append((offset + start, offset + best_end, best >= _RUN_SCORE))
+
+
+# UTF-8 read as Latin-1 or cp1252: a lead byte C2-F4 shown as "Â"-"ô", then
+# continuation bytes 80-BF shown as Latin-1 or cp1252 characters ("Ã©", "â€™",
+# "æŽ¨è¿›"); "?" and U+FFFD stand for the bytes cp1252 has no character for.
+_CP1252_HIGH = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+_LATIN_CONT = f"[\u0080-\u00bf{_CP1252_HIGH}?\ufffd]"
+_LATIN_MOJIBAKE = re.compile(
+    f"[\u00c2-\u00f4](?:[\u00c2-\u00f4]|{_LATIN_CONT})*{_LATIN_CONT}(?<=[^?])"
+)
+
+
+_LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
+
+
+def _latin_runs(text: str) -> list[tuple[int, int, bool]]:
+    """Runs of UTF-8 read as Latin-1 / cp1252 (``Ã©``, ``â€™``)."""
+    if not _LATIN_LEAD.search(text):
+        return []
+    runs = []
+    for match in _LATIN_MOJIBAKE.finditer(text):
+        run = match.group()
+        # Only what decodes counts: an accented letter before a symbol (a
+        # name, "é»") is text, and a run that decodes nowhere would not be
+        # found again once its "?" became "？".
+        if _unlatin(run) is not None:
+            runs.append((match.start(), match.end(), True))
+    return runs
+
+
+def _latin_byte(char: str) -> int:
+    """The byte a character of UTF-8 read as cp1252 or Latin-1 stands for, or -1."""
+    point = ord(char)
+    if point <= 0xFF:
+        return point
+    try:
+        return char.encode("cp1252")[0]
+    except UnicodeEncodeError:
+        return -1
+
+
+def _unlatin(run: str) -> tuple[str, bool] | None:
+    """``run`` read back as the UTF-8 it was, sequence by sequence.
+
+    Returns the text, with every character that is part of a valid UTF-8
+    sequence decoded and the others left as they are (a C1 control left over,
+    a byte cp1252 has no character for, becomes U+FFFD: a lost byte, not a
+    control to remove, so that nothing left can form a sequence later; so
+    does a "?", so that the run is found again on a second pass), and
+    whether all of it decoded. None when nothing plausible decodes.
+    """
+    codes = [_latin_byte(char) for char in run]
+    pieces: list[str] = []
+    decoded: list[str] = []
+    complete = True
+    i = 0
+    while i < len(codes):
+        lead = codes[i]
+        need = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 0
+        if need and i + need <= len(codes) and all(0x80 <= b <= 0xBF for b in codes[i + 1:i + need]):
+            try:
+                char = bytes(codes[i:i + need]).decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                pieces.append(char)
+                decoded.append(char)
+                i += need
+                continue
+        char = run[i]
+        if char >= "\u0080" or char == "?":
+            complete = False
+        pieces.append("\ufffd" if "\u0080" <= char <= "\u009f" or char == "?" else char)
+        i += 1
+    if not decoded or not _plausible("".join(decoded)):
+        return None
+    return "".join(pieces), complete
+
+
+# What a repair may give besides Han characters: letters and punctuation of
+# Latin-1 and Latin Extended-A, general and CJK punctuation, letterlike
+# symbols and number forms, enclosed numbers, full-width forms.
+_REPAIRED_OTHER = re.compile(
+    "[^\x00-\x7f\u00a0-\u017f\u2000-\u206f\u2100-\u218f\u2460-\u24ff\u3000-\u303f\uff00-\uffef]"
+)
+
+
+def _plausible(fixed: str) -> bool:
+    """Whether a repair gave real text: no lost bytes or odd symbols, and common Han characters."""
+    if not fixed or all(c < "\u0080" for c in fixed):
+        return False
+    scores = _scores_of(fixed)
+    han = scores[(scores == _COMMON) | (scores == _LEVEL2) | (scores == _RARE)]
+    if len(han) != sum(1 for _ in HAN.finditer(fixed)):
+        return False  # a character beyond the BMP
+    if _REPAIRED_OTHER.search(HAN.sub("", fixed)):
+        return False
+    return not len(han) or float((han == _COMMON).mean()) >= 0.8
+
+
+_TO_ASCII_PUNCT = str.maketrans("，；：！？（）", ",;:!?()")
+
+
+def _clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The stretch around a run up to line ends and Chinese punctuation (ASCII or full-width).
+
+    Repair candidates stay inside it: a second pass, which sees the marks
+    full-width, must try the same text.
+    """
+    line_start = start
+    while line_start > 0 and text[line_start - 1] not in _CLEAN_MARKS:
+        line_start -= 1
+    line_end = end
+    while line_end < len(text) and text[line_end] not in _CLEAN_MARKS:
+        line_end += 1
+    return line_start, line_end
+
+
+def _candidate_region(text: str, start: int, end: int) -> tuple[int, int]:
+    """All the text the repair candidates of a run look at (see :func:`_repair_wrong_codec`)."""
+    line_start, line_end = _clause_around(text, start, end)
+    if line_end - line_start <= 4 * (end - start) + 8:
+        return line_start, line_end
+    return max(line_start, start - 2), min(line_end, end + 2)
+
+
+def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str] | None:
+    """Re-read a run as the UTF-8 bytes it was (it was read as GBK or Big5), if that works.
+
+    The run as scored may stop short of its first or last mojibake character (a
+    common one), so the whole line and small widenings are tried too.
+    """
+    line_start, line_end = _clause_around(text, start, end)
+    candidates = [(line_start, line_end)] if line_end - line_start <= 4 * (end - start) + 8 else []
+    candidates += [(max(line_start, start - left), min(line_end, end + right))
+                   for left in (0, 1, 2) for right in (0, 1, 2)]
+    for lo, hi in candidates:
+        # Without spaces: between Chinese characters they go anyway, and a
+        # second pass sees the run without them.
+        # Full-width punctuation as ASCII: normalisation turns "(" beside Chinese into "（".
+        run = text[lo:hi].replace(" ", "").translate(_TO_ASCII_PUNCT)
+        for codec in ("gbk", "big5"):
+            try:
+                fixed = run.encode(codec).decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if len(fixed) < len(run) and _plausible(fixed):
+                # ASCII at either end reads the same in both codecs: not part of the repair.
+                while fixed and lo < hi and fixed[0] == text[lo] and fixed[0] < "\u0080":
+                    fixed, lo = fixed[1:], lo + 1
+                while fixed and lo < hi and fixed[-1] == text[hi - 1] and fixed[-1] < "\u0080":
+                    fixed, hi = fixed[:-1], hi - 1
+                return lo, hi, fixed
+    return None
+
+
+_MAX_RUN_GAP = 16
+# Marks of clean text: mojibake has a line end's byte intact, but GBK pairs
+# almost never decode to these.
+_CLEAN_MARKS = frozenset("\n\x85。，、；：！？…“”,;:!")
+
+
+def _widen(text: str, scores: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """Widen a run to the rare characters just outside it, up to clean text.
+
+    The scan starts a run where the scores start to add up, so a run's first
+    mojibake characters are left out when they happen to be common ones
+    ("寤鸿?炬咕鍖虹..." scores from "鍖"). On each side, up to ``_MAX_RUN_GAP``
+    characters, the run takes in the outermost positive character before a
+    line end, a clean punctuation mark or three common Han characters in a row.
+    """
+    for step in (-1, 1):
+        i = start - 1 if step < 0 else end
+        limit = max(-1, start - 1 - _MAX_RUN_GAP) if step < 0 else min(len(text), end + _MAX_RUN_GAP)
+        common_row = 0
+        reach = None
+        while i != limit and text[i] not in _CLEAN_MARKS:
+            score = int(scores[i])
+            common_row = common_row + 1 if score == _COMMON else 0 if score else common_row
+            if common_row >= 3:
+                break
+            if score > 0:
+                reach = i
+            i += step
+        if reach is not None:
+            if step < 0:
+                start = reach
+            else:
+                end = reach + 1
+    return start, end
+
+
+
+def _split_clean(text: str, scores: np.ndarray, run: tuple[int, int, bool]) -> list[tuple[int, int, bool]]:
+    """A strong run cut where three common Han characters in a row stand (trimmed to positives)."""
+    start, end, strong = run
+    if not strong or end - start < 5:
+        return [run]
+    # Characters scoring 0 (spaces, digits, Latin letters) neither make nor break a row:
+    # spaces between Chinese characters go in normalisation.
+    scored = np.flatnonzero(scores[start:end] != 0)
+    common = (scores[start:end][scored] == _COMMON).astype(np.int8)
+    if len(common) < 3:
+        return [run]
+    rows = np.flatnonzero(np.convolve(common, np.ones(3, dtype=np.int8), "valid") == 3)
+    if not len(rows):
+        return [run]
+    pieces = []
+    last = start
+    for row in rows.tolist():
+        cut = start + int(scored[row])
+        if cut > last:
+            pieces.append((last, cut))
+        last = max(last, start + int(scored[row + 2]) + 1)
+    pieces.append((last, end))
+    out = []
+    for lo, hi in pieces:
+        positive = np.flatnonzero(scores[lo:hi] > 0)
+        if len(positive):
+            lo, hi = lo + int(positive[0]), lo + int(positive[-1]) + 1
+            if int(scores[lo:hi].sum()) >= _RUN_SCORE or int(scores[lo:hi].max()) >= _RUN_SCORE:
+                out.append((lo, hi, True))
+    return out
+
+
+def _clean_gap(gap: str) -> bool:
+    """Whether the text between two runs holds clean text: a line end, or three common Han in a row."""
+    if any(char in _CLEAN_MARKS for char in gap):
+        return True
+    scores = _scores_of(gap)
+    common = (scores[scores != 0] == _COMMON).astype(np.int8)  # as in _split_clean
+    return len(common) >= 3 and int(np.convolve(common, np.ones(3, dtype=np.int8), "valid").max()) >= 3
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Garbled runs found in a text and the repairs made, in the coordinates of the repaired text."""
+
+    garbled: list[tuple[int, int]]
+    repaired: list[tuple[int, int]]
+    # Where the simplified conversion must not go: the garbled runs and the
+    # text their failed repairs looked at (converted, it could repair on a
+    # second pass).
+    frozen: list[tuple[int, int]]
+
+
+def _find_and_repair(mapped: _Mapped) -> tuple[_Mapped, _Runs]:
+    """Find mojibake runs; repair those whose bytes survive, report the rest as garbled.
+
+    Latin-1 / cp1252 runs first, then, in the text they left, runs of UTF-8
+    read as GBK or Big5: a second pass over the result must find the same runs,
+    so the two kinds are never merged into one run.
+    """
+    mapped, latin_garbled, latin_repaired = _repair_latin(mapped)
+    mapped, garbled, repaired, edits, regions = _repair_wrong_codecs(mapped)
+    garbled = list(_union(tuple(_move_spans(latin_garbled, edits) + garbled)))
+    return mapped, _Runs(
+        garbled=garbled,
+        repaired=list(_union(tuple(_move_spans(latin_repaired, edits) + repaired))),
+        frozen=list(_union(tuple(garbled + regions))),
+    )
+
+
+_Edit = tuple[int, int, str]  # replace [start, end) by the text
+
+
+def _apply_edits(mapped: _Mapped, edits: list[_Edit]) -> _Mapped:
+    """The text with ``edits`` (in order, not overlapping) made; new characters map to each edit's start."""
+    if not edits:
+        return mapped
+    text = mapped.text
+    pieces: list[str] = []
+    last = 0
+    for start, end, new in edits:
+        pieces.append(text[last:start])
+        pieces.append(new)
+        last = end
+    pieces.append(text[last:])
+    offsets = None if mapped.offsets is None else _edit_offsets(
+        mapped.offsets, [(start, end, len(new)) for start, end, new in edits])
+    return _Mapped("".join(pieces), offsets)
+
+
+def _edited_spans(edits: list[_Edit]) -> list[tuple[int, int]]:
+    """Where each edit's new text lies after all the edits."""
+    spans = []
+    shift = 0
+    for start, end, new in edits:
+        spans.append((start + shift, start + shift + len(new)))
+        shift += len(new) - (end - start)
     return spans
+
+
+def _move_spans(spans: list[tuple[int, int]], edits: list[_Edit]) -> list[tuple[int, int]]:
+    """Spans of the text before ``edits`` in the text after them (an edit a span touches joins it)."""
+    if not edits:
+        return list(spans)
+    starts = [start for start, _, _ in edits]
+    new_spans = _edited_spans(edits)
+    shifts = [0]
+    for start, end, new in edits:
+        shifts.append(shifts[-1] + len(new) - (end - start))
+
+    def move(pos: int, is_end: bool) -> int:
+        i = bisect.bisect_right(starts, pos) - 1  # the last edit starting at or before pos
+        if i >= 0 and pos < edits[i][1] and (pos > edits[i][0] or is_end):
+            return new_spans[i][1] if is_end else new_spans[i][0]
+        if i >= 0 and pos >= edits[i][1]:
+            return pos + shifts[i + 1]
+        return pos + shifts[max(i, 0)] if i >= 0 else pos
+
+    return [(move(start, False), move(end, True)) for start, end in spans]
+
+
+def _repair_latin(mapped: _Mapped) -> tuple[_Mapped, list[tuple[int, int]], list[tuple[int, int]]]:
+    """Repair UTF-8 read as Latin-1 / cp1252; return the text, the runs left garbled, the runs repaired."""
+    text = mapped.text
+    edits: list[_Edit] = []
+    complete: list[bool] = []
+    for start, end, _ in _latin_runs(text):
+        latin = _unlatin(text[start:end])
+        # Again while it decodes: text encoded twice ("Ã£Â€Â‚"), and a repair
+        # must leave nothing a second pass would repair.
+        for _ in range(3):
+            again = _unlatin(latin[0]) if latin is not None else None
+            if again is None or again[0] == latin[0]:
+                break
+            latin = again
+        if latin is None:
+            continue
+        fixed = _clean_repair(latin[0])
+        # A run left with lost bytes is garbled, so the simplified conversion
+        # will pass it by: convert what was repaired of it now.
+        edits.append((start, end, fixed if latin[1] else to_simplified(fixed)))
+        complete.append(latin[1])
+    spans = _edited_spans(edits)
+    return (_apply_edits(mapped, edits),
+            [span for span, done in zip(spans, complete) if not done],
+            [span for span, done in zip(spans, complete) if done])
+
+
+def _clean_repair(fixed: str) -> str:
+    """What _prepare did to the rest of the text, done to a repair's text."""
+    return _unify_lookalikes(fixed).translate(_REPAIR_CLEANUP)
+
+
+def _repair_wrong_codecs(
+    mapped: _Mapped,
+) -> tuple[_Mapped, list[tuple[int, int]], list[tuple[int, int]], list[_Edit], list[tuple[int, int]]]:
+    """Find runs of UTF-8 read as GBK or Big5; repair those whose bytes survive.
+
+    Returns the text, the garbled runs and the repaired runs (both in the new
+    text), the edits made, and the text the failed repairs looked at.
+    """
+    text = mapped.text
+    scores = _scores_of(text) if text else np.zeros(0, dtype=np.int16)
+    runs = _scored_runs(text, scores)
+    if not runs:
+        return mapped, [], [], [], []
+    runs = [(*_widen(text, scores, start, end), strong) for start, end, strong in runs]
+    # Runs a few characters apart on one line are one run unless clean text
+    # stands between them: pinyin left between mojibake ("鍫?(t谩ng)寤鸿")
+    # scores below zero, but it is no sentence of its own.
+    # A weak run (one that counts only if it repairs) stands alone; a strong
+    # run is cut where three common characters in a row show clean text, so
+    # that the same runs come out however the scan grouped its characters.
+    merged: list[list[int]] = []  # start, end, strong (0 or 1)
+    for start, end, strong in sorted(run for part in runs for run in _split_clean(text, scores, part)):
+        if (strong and merged and merged[-1][2] and start <= merged[-1][1] + _MAX_RUN_GAP
+                and not _clean_gap(text[merged[-1][1]:start])):
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end, int(strong)])
+    edits: list[_Edit] = []
+    kept: list[tuple[int, int]] = []
+    for start, end, strong in merged:
+        if edits and start < edits[-1][1]:
+            continue  # inside the line a repair already covered
+        repair = _repair_wrong_codec(text, start, end)
+        if repair is not None and (not edits or repair[0] >= edits[-1][1]):
+            edits.append((repair[0], repair[1], _clean_repair(repair[2])))
+            while kept and kept[-1][1] > repair[0]:  # runs the widened repair took in
+                kept.pop()
+        elif strong:
+            kept.append((start, end))
+    regions = [_candidate_region(text, start, end) for start, end in kept]
+    return (_apply_edits(mapped, edits), _move_spans(kept, edits), _edited_spans(edits), edits,
+            _move_spans(regions, edits))
 
 
 # --- markup, width and whitespace ---------------------------------------------
@@ -310,7 +828,7 @@ _SPACE_IN_CJK = re.compile(
 # --- line joining -------------------------------------------------------------
 
 HEADING_MARKER = re.compile(
-    r"^(?:[（(][一二三四五六七八九十百]+[)）]|[一二三四五六七八九十百]+[、.．]|第[一二三四五六七八九十百]+[章节部分条项]"
+    r"^(?:[（(][一二三四五六七八九十百]+[)）]|[一二三四五六七八九十百]+[、.．]|第[一二三四五六七八九十百]+[章节部分条项，]"
     r"|[（(]\d{1,2}[)）]|\d{1,2}[、.．](?!\d)|[①-⑳⑴-⒇]|[一二三四五六七八九十]是)"
 )
 _TERMINAL = "。！？；：!?;:…"
@@ -318,16 +836,31 @@ _CLOSERS = "”’」』）)》】\"'"
 _CONTINUATION_START = re.compile(r"^[，、。；：！？）》”’,;:!?)]")
 
 
+# A line ending in lost bytes or in a garbled run's parked marks: its end was
+# garbled with it, so nothing tells that the sentence goes on.
+_GARBLED_END = "\ufffd\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"
+_LATIN_END = re.compile(f"[\u00c2-\u00f4]{_LATIN_CONT}{{1,3}}$")
+
+
 def _ends_sentence(line: str) -> bool:
     stripped = line.rstrip(_CLOSERS + " ")
-    return bool(stripped) and stripped[-1] in _TERMINAL
+    if not stripped:
+        return False
+    last = stripped[-1]
+    return (last in _TERMINAL or last in _GARBLED_END
+            or ("\u0080" <= last <= "\u00bf" or last in _CP1252_HIGH) and bool(_LATIN_END.search(stripped)))
 
 
 def _wrap_width(lines: list[str]) -> int | None:
-    """The fixed line width of hard-wrapped text (PDF extraction), if it has one."""
+    """The fixed line width of hard-wrapped text (PDF extraction), if it has one.
+
+    Most lines that do not end a sentence must share a width (within two
+    characters); header fields of a saved web page (``标题：…``) do not count.
+    """
     lengths = [
         len(line) for line in lines
         if line and not _ends_sentence(line) and not HEADING_MARKER.match(line)
+        and not _FIELD_LINE.match(line)
     ]
     if len(lengths) < 2:
         return None
@@ -340,21 +873,65 @@ def _wrap_width(lines: list[str]) -> int | None:
     return best if near >= 2 and near >= len(lengths) / 2 and best >= 15 else None
 
 
-def _should_join(prev: str, nxt: str, wrap: int | None) -> bool:
-    """Whether the line break between ``prev`` and ``nxt`` falls inside a sentence."""
+# Header fields of documents saved from government sites: each is a line of its own.
+_FIELD_LINE = re.compile(
+    r"^(?:标题|发文单位|发文机关|发文时间|发文字号|发布机构|发布日期|成文日期|报告人|来源|来源URL|原文链接|"
+    r"索引号|主题分类|文号|信息来源|作者|正文)[：:]"
+)
+# A clause of at most three characters before a comma or stop: the tail of a
+# sentence cut by the line end ("法制\n建设。"), unless it is a word that opens
+# sentences ("今年，", "同时，", "第三，").
+_TINY_CLAUSE = re.compile(r"^([^，。；：！？、,;:!?\s]{1,3})[，。；：！？、,;:!?]")
+_OPENERS = frozenset(
+    ["今年", "去年", "明年", "现在", "同时", "为此", "其中", "目前", "此外", "另外", "总之", "首先", "其次", "再次", "最后", "因此", "所以", "但是", "然而", "当前", "过去", "未来", "全年", "对此", "据此", "近年来", "五年来", "一年来", "这些", "我们", "总的看", "同志们", "各位", "综上"]
+)
+_ORDINAL_OPENER = re.compile(r"^(?:第[一二三四五六七八九十]+|[一二三四五六七八九十]是|其[一二三四五六])$")
+_PUNCT_ANY = re.compile("[，。；：！？、,.;:!?（）()“”]")
+
+
+def _tiny_tail(line: str) -> bool:
+    """Whether ``line`` starts with a clause too short to open a sentence."""
+    # Without spaces: they go later (between Chinese), and a second pass must decide alike.
+    match = _TINY_CLAUSE.match(line.replace(" ", ""))
+    if not match:
+        return False
+    word = match.group(1)
+    return word not in _OPENERS and not _ORDINAL_OPENER.match(word)
+
+
+def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: bool, after: str) -> bool:
+    """Whether the line break between ``prev`` and ``nxt`` falls inside a sentence.
+
+    ``logical`` is the length of the line ``prev`` ends once the breaks before
+    it are joined, ``running`` whether that line has a comma or enumeration
+    mark (a sentence under way); ``after`` is the line after ``nxt``.
+    """
     if not prev or not nxt or _ends_sentence(prev):
         return False
-    if HEADING_MARKER.match(nxt):
+    if HEADING_MARKER.match(nxt) or _FIELD_LINE.match(nxt) or _FIELD_LINE.match(prev):
         return False
     if _CONTINUATION_START.match(nxt) or prev[-1] in "，、（(“《—":
         return True
-    if HEADING_MARKER.match(prev) and len(prev) <= 60:
+    # A sentence already running ("第三，切实加强民主", "5、民主") goes on in a
+    # line that starts with a clause too short to be a sentence ("建设。"), or
+    # in a short fragment followed by one ("法制" then "建设，"): a web page's
+    # inline links put their text on lines of its own.
+    heading = HEADING_MARKER.match(prev) and len(prev) <= 60
+    if running:
+        # After a heading line only a fragment may follow ("5、民主" "法制"
+        # "建设，"): "四、加强政府自身建设" then "新起点、…" is a new paragraph.
+        if _tiny_tail(nxt) and not heading:
+            return True
+        if len(nxt.replace(" ", "")) <= 8 and not _PUNCT_ANY.search(nxt) and _tiny_tail(after):
+            return True
+    if heading:
         return False
-    if wrap is not None:
-        return len(prev) >= wrap - 2
+    if wrap is not None and wrap - 2 <= len(prev) <= wrap + 4:
+        return True
     # Paragraph-per-line text: a line this long with no closing mark is no
-    # title or heading; it was cut mid-sentence.
-    return len(prev) > 40
+    # title or heading; it was cut mid-sentence (a web page's inline link or
+    # a word split by the line end, "尽快完善国有\n企业业\n绩考核体系").
+    return logical > 40
 
 
 def _join_broken_lines(mapped: _Mapped) -> _Mapped:
@@ -370,10 +947,21 @@ def _join_broken_lines(mapped: _Mapped) -> _Mapped:
         if line.strip():
             spans.append((pos, pos + len(line)))
         pos += len(line) + 1
+    stripped = [text[start:end].strip() for start, end in spans]
     joins: list[tuple[int, int]] = []
-    for (a_start, a_end), (b_start, b_end) in zip(spans, spans[1:]):
-        if _should_join(text[a_start:a_end].strip(), text[b_start:b_end].strip(), wrap):
-            joins.append((a_end, b_start))
+    logical = 0
+    running = False
+    for i in range(len(spans) - 1):
+        prev = stripped[i]
+        logical += len(prev) - prev.count(" ")
+        # "in" tests: several times faster than a search, on every line of a document.
+        running = running or "，" in prev or "、" in prev or "；" in prev or "," in prev or ";" in prev
+        after = stripped[i + 2] if i + 2 < len(stripped) else ""
+        if _should_join(prev, stripped[i + 1], wrap, logical, running, after):
+            joins.append((spans[i][1], spans[i + 1][0]))
+        else:
+            logical = 0
+            running = False
     if not joins:
         return mapped
     pieces: list[str] = []
@@ -421,21 +1009,61 @@ def _to_halfwidth(match: re.Match[str]) -> str:
     return " " if char == "\u3000" else chr(ord(char) - 0xFEE0)
 
 
-# A "?" inside a garbled run is a lost byte, not a question mark: it is parked
-# as this noncharacter while the punctuation is unified, then put back.
-_LOST_BYTE = "\ufdd0"
+# Inside a garbled run a "?" is a lost byte, and "。" "！" "；" "…" are
+# byte pairs that happen to decode to punctuation: none ends a sentence. They
+# are parked as noncharacters while the other steps run, then written as marks
+# the sentence splitter does not cut at: a lost byte as U+FFFD (the one mark
+# for it, as "，" is the one comma), the others as look-alikes.
+_PARK = {"?": "\ufdd0", "？": "\ufdd0", "。": "\ufdd1", "！": "\ufdd2", "!": "\ufdd2",
+         "；": "\ufdd3", ";": "\ufdd3", "…": "\ufdd4"}
+_UNPARK = {"\ufdd0": "\ufffd", "\ufdd1": "\uff61", "\ufdd2": "\u01c3", "\ufdd3": "\u037e", "\ufdd4": "\u22ef"}
+_PARKED = re.compile("[\ufdd0-\ufdd4]")
 
 
-def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
-    """The normalisation edits, in order, on tracked or untracked text."""
+def _unpark(match: re.Match[str]) -> str:
+    return _UNPARK[match.group()]
+
+
+def _simplify_outside(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
+    """Traditional to simplified everywhere but in the garbled runs."""
+    convert = _t2s().convert
+    if not garbled:
+        return mapped.translate_same_length(convert)
+    text, offsets = mapped.text, mapped.offsets
+    texts: list[str] = []
+    maps: list[np.ndarray] = []
+    last = 0
+    for start, end in [*garbled, (len(text), len(text))]:
+        if start > last:
+            part = _Mapped(text[last:start], None if offsets is None else offsets[last:start + 1])
+            part = part.translate_same_length(convert)
+            texts.append(part.text)
+            if part.offsets is not None:
+                maps.append(part.offsets[:-1])
+        texts.append(text[start:end])
+        if offsets is not None:
+            maps.append(offsets[start:end])
+        last = end
+    if offsets is None:
+        return _Mapped("".join(texts), None)
+    return _Mapped("".join(texts), np.concatenate([*maps, offsets[-1:]]))
+
+
+def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]],
+                 frozen: list[tuple[int, int]] | None = None) -> _Mapped:
+    """The normalisation edits after garbled runs were found and repaired, in order."""
     if garbled:
         chars = list(mapped.text)
         for start, end in garbled:
             for i in range(start, end):
-                if chars[i] == "?":
-                    chars[i] = _LOST_BYTE
+                chars[i] = _PARK.get(chars[i], chars[i])
         mapped = _Mapped("".join(chars), mapped.offsets)
-    mapped = mapped.translate_same_length(_t2s().convert)
+    # Garbled runs are not converted to simplified: their characters are no
+    # traditional text, and a converted run could turn repairable on a second pass.
+    mapped = _simplify_outside(mapped, garbled if frozen is None else frozen)
+    # NEL and C1 controls only now: inside a Latin-1 mojibake run they were bytes to repair.
+    mapped = mapped.sub(_NEL, "\n", when="\x85", same_length=True)
+    mapped = mapped.sub(_C1_CONTROLS, "", when=_C1_CONTROL_CHARS)
     mapped = mapped.sub(_FULLWIDTH_ALNUM, _to_halfwidth, same_length=True)
     mapped = mapped.sub(_MD_LINK, r"\1", when="[")
     mapped = mapped.sub(_MD_EMPHASIS, "", when="*_")
@@ -453,20 +1081,70 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mapped:
     mapped = mapped.sub(_PINYIN_ANNOTATION, _drop_pinyin, when="(（")
     mapped = _strip_outer(mapped)
     if garbled:
-        mapped = mapped.sub(_LOST_BYTE_RE, "?", same_length=True)
+        mapped = mapped.sub(_PARKED, _unpark, same_length=True)
     return mapped
 
 
-_PREPARE = re.compile("\ufeff|\r(?=\n)|\ufdd0")
-_LINE_BREAKS = re.compile("[\r\u2028\u2029\x0b\x0c\x85]")
-_PREPARE_CHARS = "\ufeff\r\ufdd0"
-_LINE_BREAK_CHARS = "\r\u2028\u2029\x0b\x0c\x85"
+_PREPARE = re.compile("\ufeff|\r(?=\n)|[\ufdd0-\ufdd4]")
+# NEL (U+0085) becomes a line break only after mojibake repair: in UTF-8 read
+# as Latin-1 it is the byte 85 of a character.
+_LINE_BREAKS = re.compile("[\r\u2028\u2029\x0b\x0c]")
+_NEL = re.compile("\x85")
+_PREPARE_CHARS = "\ufeff\r\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"
+_LINE_BREAK_CHARS = "\r\u2028\u2029\x0b\x0c"
+# Control characters other than tab and line end carry no text (NUL from a
+# bad extraction, form feeds between PDF pages are line breaks by now).
+_C0_CONTROL_CHARS = "".join(chr(c) for c in [*range(0x09), *range(0x0e, 0x20), 0x7f])
+_C0_CONTROLS = re.compile(f"[{re.escape(_C0_CONTROL_CHARS)}]+")
+_C1_CONTROL_CHARS = "".join(chr(c) for c in range(0x80, 0xa0) if c != 0x85)
+_C1_CONTROLS = re.compile(f"[{_C1_CONTROL_CHARS}]+")
+
+
+def _lookalike_table() -> dict[int, int]:
+    """Kangxi radicals, CJK radicals and compatibility ideographs -> the unified ideograph.
+
+    PDF text printed by Chromium carries these in place of ordinary characters
+    (``全⾯落实河⻓制``): they look the same and are different code points, so
+    the model would not know them. NFKC maps the Kangxi radicals and
+    compatibility ideographs; the radicals supplement needs Unicode's table
+    (``data/cjk_radicals_supplement.txt``).
+    """
+    table: dict[int, int] = {}
+    for point in [*range(0x2F00, 0x2FE0), *range(0xF900, 0xFB00)]:
+        mapped = unicodedata.normalize("NFKC", chr(point))
+        if len(mapped) == 1 and mapped != chr(point):
+            table[point] = ord(mapped)
+    data = resources.files("plantheme").joinpath("data", "cjk_radicals_supplement.txt")
+    for line in data.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            radical, ideograph = line.split()
+            table[int(radical, 16)] = int(ideograph, 16)
+    return table
+
+
+_LOOKALIKES = _lookalike_table()
+# _prepare's edits, for the text a repair puts in: line breaks, controls, BOMs.
+_REPAIR_CLEANUP: dict[int, str | None] = {
+    **{ord(c): "\n" for c in "\r\u2028\u2029\x0b\x0c\x85"},
+    **{ord(c): None for c in "\ufeff\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"},
+    **{c: None for c in [*range(0x09), *range(0x0e, 0x20), 0x7f, *range(0x80, 0x85), *range(0x86, 0xa0)]},
+}
+_LOOKALIKE_RE = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf\uf900-\ufaff]")
+
+
+def _unify_lookalikes(text: str) -> str:
+    return text.translate(_LOOKALIKES)
 
 
 def _prepare(mapped: _Mapped) -> _Mapped:
-    """Drop byte-order marks and the CR of CRLF; every other line break becomes LF."""
-    return (mapped.sub(_PREPARE, "", when=_PREPARE_CHARS)
-            .sub(_LINE_BREAKS, "\n", when=_LINE_BREAK_CHARS))
+    """Drop byte-order marks, the CR of CRLF and control characters; every other line break
+    becomes LF; look-alike radicals become the characters they stand for."""
+    mapped = (mapped.sub(_PREPARE, "", when=_PREPARE_CHARS)
+              .sub(_LINE_BREAKS, "\n", when=_LINE_BREAK_CHARS)
+              .sub(_C0_CONTROLS, "", when=_C0_CONTROL_CHARS))
+    if _LOOKALIKE_RE.search(mapped.text):
+        mapped = _Mapped(_unify_lookalikes(mapped.text), mapped.offsets)
+    return mapped
 
 
 _BLANK_LINES = re.compile(r"\n\n+")
@@ -479,7 +1157,6 @@ def _strip_outer(mapped: _Mapped) -> _Mapped:
     end = max(end, start)
     offsets = None if mapped.offsets is None else np.concatenate((mapped.offsets[start:end], mapped.offsets[-1:]))
     return _Mapped(text[start:end], offsets)
-_LOST_BYTE_RE = re.compile(_LOST_BYTE)
 
 
 def _to_fullwidth(match: re.Match[str]) -> str:
@@ -487,16 +1164,55 @@ def _to_fullwidth(match: re.Match[str]) -> str:
 
 
 def normalize(raw: str) -> NormalizedText:
-    """Normalise a whole document (or any text) and report its garbled runs.
+    """Normalise a whole document (or any text), repair what mojibake it can, report the rest.
 
     See the module docstring for what changes and why. The result's ``text``
     is what sentence splitting, tokenisation and the model see.
     """
+    doc = _normalize_once(raw)
+    # Removing markup, spaces or line ends can bring the bytes of a Latin-1
+    # mojibake sequence together ("Ã*¨"): normalise the result again (rarely
+    # needed, checked cheaply) so that normalising twice changes nothing.
+    for _ in range(2):
+        if not _latin_repair_left(doc.text):
+            break
+        again = _normalize_once(doc.text)
+        inner = again.offsets[:-1]
+        carried = [
+            tuple((int(np.searchsorted(inner, s)), int(np.searchsorted(inner, e))) for s, e in spans)
+            for spans in (doc.garbled, doc.repaired)
+        ]
+        offsets = doc.offsets[again.offsets]
+        offsets.flags.writeable = False
+        doc = NormalizedText(
+            text=again.text, original=raw, offsets=offsets,
+            garbled=_union(carried[0] + again.garbled), repaired=_union(carried[1] + again.repaired),
+        )
+    return doc
+
+
+def _latin_repair_left(text: str) -> bool:
+    return bool(_LATIN_LEAD.search(text)) and any(
+        _unlatin(text[start:end]) is not None for start, end, _ in _latin_runs(text))
+
+
+def _union(spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(s for s in spans if s[1] > s[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def _normalize_once(raw: str) -> NormalizedText:
     mapped = _prepare(_Mapped.of(raw))
-    garbled = _find_garbled(mapped.text)
+    mapped, runs = _find_and_repair(mapped)
     assert mapped.offsets is not None
-    garbled_original = [(int(mapped.offsets[s]), int(mapped.offsets[e - 1]) + 1) for s, e in garbled]
-    mapped = _apply_steps(mapped, garbled)
+    garbled_original = _original_spans(mapped.offsets, runs.garbled)
+    repaired_original = _original_spans(mapped.offsets, runs.repaired)
+    mapped = _apply_steps(mapped, runs.garbled, runs.frozen)
     offsets = mapped.offsets
     assert offsets is not None
     offsets.flags.writeable = False
@@ -505,15 +1221,22 @@ def normalize(raw: str) -> NormalizedText:
         original=raw,
         offsets=offsets,
         garbled=_to_normalized_spans(offsets, garbled_original),
+        repaired=_to_normalized_spans(offsets, repaired_original),
     )
 
 
+def _original_spans(offsets: np.ndarray, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    # A repaired run's characters all map to its first original character, so
+    # its end is where the next character came from.
+    return [(int(offsets[s]), int(offsets[e])) for s, e in spans if e > s]
+
+
 def _to_normalized_spans(
-    offsets: np.ndarray, garbled_original: list[tuple[int, int]]
+    offsets: np.ndarray, spans_original: list[tuple[int, int]]
 ) -> tuple[tuple[int, int], ...]:
     spans = []
     body = offsets[:-1]
-    for o_start, o_end in garbled_original:
+    for o_start, o_end in spans_original:
         start = int(np.searchsorted(body, o_start, side="left"))
         end = int(np.searchsorted(body, o_end, side="left"))
         if end > start:
@@ -526,5 +1249,14 @@ def normalize_sentence(raw: str) -> str:
 
     Same text as ``normalize(raw).text``, without building the offset map.
     """
-    mapped = _prepare(_Mapped.of(raw, track=False))
-    return _apply_steps(mapped, _find_garbled(mapped.text)).text
+    text = _normalize_text_once(raw)
+    for _ in range(2):  # as in normalize()
+        if not _latin_repair_left(text):
+            break
+        text = _normalize_text_once(text)
+    return text
+
+
+def _normalize_text_once(raw: str) -> str:
+    mapped, runs = _find_and_repair(_prepare(_Mapped.of(raw, track=False)))
+    return _apply_steps(mapped, runs.garbled, runs.frozen).text

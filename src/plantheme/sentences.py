@@ -16,23 +16,24 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["Sentence", "split_sentences", "MAX_SENTENCE_CHARS"]
+__all__ = ["MAX_SENTENCE_CHARS", "Sentence", "split_sentences"]
 
 # A run-on "sentence" longer than this (a table flattened into one line, a
 # document with no punctuation) is cut at commas so one unit stays readable
 # and classifiable.
 MAX_SENTENCE_CHARS = 400
 
-# ASCII "!?" end a sentence only before a space or line end: the normaliser turns
-# them full-width beside Chinese, except the "?" of a garbled run (a lost byte).
-_END = r"(?:[。！？；;]|[!?](?=\s|$)|…{1,2}|\.{3,})[”’」』）)》】\"']*|\n"
+# ASCII "!?" end a sentence only before a space or line end, and "?" only after
+# an ASCII character: the normaliser turns them full-width beside Chinese, so
+# an ASCII "?" after a Chinese character is a lost byte of a garbled run.
+_END = r"(?:[。！？；;]|!(?=\s|$)|\?(?<=[\x00-\x7f]\?)(?=\s|$)|…{1,2}|\.{3,})[”’」』）)》】\"']*|\n"
 # One unit candidate: from a non-space character up to and including the
 # first sentence end (a line end at the latest), or to the end of the text.
 # The body is a run of characters that cannot start an end, plus the marks
 # that start one only in company ("!" before a letter, one or two dots): a
 # negated class scans several times faster than trying _END at every position.
 # Every non-space character starts a body or an end, so no match is empty.
-_BODY = r"(?:[^。！？；;!?….\n]+|[!?](?!\s|$)|\.{1,2}(?!\.))*"
+_BODY = r"(?:[^。！？；;!?….\n]+|!(?!\s|$)|\?(?:(?!\s|$)|(?<![\x00-\x7f]\?))|\.{1,2}(?!\.))*"
 _UNIT = re.compile(f"(?=\\S){_BODY}(?:{_END})?")
 _SOFT_BREAK = re.compile(r"[，、,：:]")
 # A unit made only of punctuation or symbols belongs to the sentence before it.

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from plantheme.settings import Settings
-from plantheme.tagging import BOILERPLATE, GARBLED, LOW_CONFIDENCE
+from plantheme.tagging import BOILERPLATE, GARBLED, LOW_CONFIDENCE, REPAIRED
 from plantheme.themes import THEME_IDS
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
 
 # Literal over the taxonomy's ids, so the schema lists the eight values.
 ThemeId = Literal[THEME_IDS]  # type: ignore[valid-type]
-Flag = Literal[BOILERPLATE, GARBLED, LOW_CONFIDENCE]  # type: ignore[valid-type]
+Flag = Literal[BOILERPLATE, GARBLED, REPAIRED, LOW_CONFIDENCE]  # type: ignore[valid-type]
 
 
 # --- errors --------------------------------------------------------------------

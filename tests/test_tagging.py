@@ -669,3 +669,13 @@ def test_spans_are_exact_on_every_real_document(tiny_char_model_dir: Path) -> No
         assert not missing, (name, [text[i] for i in missing[:10]])
         checked += 1
     assert checked > 300
+
+
+def test_a_repaired_mojibake_sentence_is_flagged_and_read_repaired(tiny_model: ThemeModel) -> None:
+    mojibake = "推动招商引资项目落地".encode("utf-8").decode("gbk")  # UTF-8 bytes read as GBK
+    raw = f"前言。{mojibake}。新建幼儿园2所。"
+    document = tag_text(tiny_model, raw, evidence=0)
+    repaired = [s for s in document.sentences if "repaired" in s.flags]
+    assert [s.text for s in repaired] == [mojibake + "。"]  # the text as the document has it
+    assert repaired[0].normalized == "推动招商引资项目落地。"  # what the model read
+    assert not any("garbled" in s.flags for s in document.sentences)

@@ -25,12 +25,14 @@ if TYPE_CHECKING:  # the models are loaded where they are used (see corpus_taggi
     from .model import Prediction, ThemeModel
     from .scoring import CompiledModel
 
-__all__ = ["TaggedSentence", "TaggedDocument", "PreparedDocument", "prepare_document", "context_proba", "tag_text", "GARBLED", "LOW_CONFIDENCE", "BOILERPLATE"]
+__all__ = ["TaggedSentence", "TaggedDocument", "PreparedDocument", "prepare_document", "context_proba", "tag_text", "GARBLED", "LOW_CONFIDENCE", "BOILERPLATE", "REPAIRED"]
 
 GARBLED = "garbled"
 LOW_CONFIDENCE = "low_confidence"
 BOILERPLATE = "boilerplate"
-_FLAG_ORDER = (BOILERPLATE, GARBLED, LOW_CONFIDENCE)
+# A garbled run whose bytes allowed decoding it again: the model read the repaired text.
+REPAIRED = "repaired"
+_FLAG_ORDER = (BOILERPLATE, GARBLED, REPAIRED, LOW_CONFIDENCE)
 
 
 class TaggedSentence(NamedTuple):
@@ -76,8 +78,8 @@ class TaggedDocument:
 
 # Every combination of flags, built once: most sentences have none.
 _FLAGS = {
-    (b, g, low): tuple(flag for flag, on in zip(_FLAG_ORDER, (b, g, low)) if on)
-    for b in (False, True) for g in (False, True) for low in (False, True)
+    (b, g, r, low): tuple(flag for flag, on in zip(_FLAG_ORDER, (b, g, r, low)) if on)
+    for b in (False, True) for g in (False, True) for r in (False, True) for low in (False, True)
 }
 
 
@@ -169,6 +171,8 @@ def tag_text(
     starts, ends = zip(*prepared.spans) if units else ((), ())
     original = doc.original
     garbled = bool(doc.garbled)
+    # One linear pass for every unit, however many garbled runs the text has.
+    garbled_units, repaired_units = doc.span_flags([u.start for u in units], [u.end for u in units])
     sentences = []
     content_themes = []
     for index, (unit, theme, confidence, prediction, start, end, furniture) in enumerate(
@@ -181,7 +185,8 @@ def tag_text(
                 prediction = replace(prediction, theme=OTHER, confidence=1.0, scores=_FURNITURE_SCORES, evidence=())
         else:
             content_themes.append(theme)
-        flags = _FLAGS[furniture, garbled and doc.is_garbled(unit.start, unit.end), confidence < low_confidence]
+        flags = _FLAGS[furniture, garbled_units[index], repaired_units[index] and not garbled_units[index],
+                       confidence < low_confidence]
         sentences.append(TaggedSentence(index, start, end, original[start:end], unit.text, theme,
                                         confidence, flags, prediction))
     counts = Counter(content_themes)

@@ -383,3 +383,12 @@ def test_normalizing_twice_changes_nothing_with_mojibake(raw: str) -> None:
     for spans in (doc.garbled, doc.repaired):
         assert all(0 <= s < e <= len(doc.text) for s, e in spans)
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+@pytest.mark.parametrize("raw", [
+    "按其减免租金的30%给予补贴。（责任单位：市商务局、市体育局）\n实施贷款贴息。对贷款给予贴息。",
+    "落实减税政策（牵头单位：市税务局；配合单位：市财政局）\n加大会展扶持。",
+])
+def test_a_responsibility_note_ends_its_paragraph(raw: str) -> None:
+    # Joined, the note and the next task's heading became one unit, themed as furniture.
+    assert normalize(raw).text.count("\n") == 1

@@ -13,7 +13,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 from .labels import LabelledSentence, SpanRow
 from .model import ThemeModel
 from .spans import best_overlaps
-from .tagging import tag_text
+from .tagging import BOILERPLATE, TaggedSentence, tag_text
 from .themes import OTHER, THEME_IDS
 
 __all__ = ["ThemeScore", "EvaluationReport", "DocumentScores", "score", "score_confusion", "evaluate_model",
@@ -195,6 +195,15 @@ def _span_sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _match(targets: list[tuple[int, int]], sentences: Sequence[TaggedSentence]) -> list[int]:
+    """The tagged sentence each label covers: the content sentence overlapping it most, else
+    the furniture line (a label made on a unit that also held a 责任单位 note is about the content)."""
+    content = [i for i, s in enumerate(sentences) if BOILERPLATE not in s.flags]
+    first = best_overlaps(targets, [(sentences[i].start, sentences[i].end) for i in content])
+    fallback = best_overlaps(targets, [(s.start, s.end) for s in sentences])
+    return [content[k] if k >= 0 else f for k, f in zip(first, fallback)]
+
+
 def evaluate_documents(
     model: ThemeModel, rows: Sequence[SpanRow], read_text: Callable[[str], str],
 ) -> DocumentScores:
@@ -233,8 +242,8 @@ def evaluate_documents(
             continue
         tagged = tag_text(model, text, details=False)
         plain = tag_text(model, text, details=False, context=False)
-        spans = [(s.start, s.end) for s in tagged.sentences]
-        for row, k in zip(kept, best_overlaps([(r.start, r.end) for r in kept], spans)):
+        targets = [(r.start, r.end) for r in kept]
+        for row, k in zip(kept, _match(targets, tagged.sentences)):
             truth.append(row.theme)
             genres.append(row.genre or "(none)")
             documents.append(path)

@@ -878,6 +878,11 @@ _FIELD_LINE = re.compile(
     r"^(?:标题|发文单位|发文机关|发文时间|发文字号|发布机构|发布日期|成文日期|报告人|来源|来源URL|原文链接|"
     r"索引号|主题分类|文号|信息来源|作者|正文)[：:]"
 )
+# A task's responsibility note closing its paragraph ("…给予补贴。（责任单位：市商务局）"):
+# the paragraph ends there, whatever comes on the next line.
+_RESPONSIBILITY_TAIL = re.compile(
+    r"[（(]\s*(?:主要)?(?:责任|牵头|配合|协办)(?:单位|部门|领导)\s*[：:][^（）()]*[）)]$"
+)
 # A clause of at most three characters before a comma or stop: the tail of a
 # sentence cut by the line end ("法制\n建设。"), unless it is a word that opens
 # sentences ("今年，", "同时，", "第三，").
@@ -909,6 +914,8 @@ def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: b
     if not prev or not nxt or _ends_sentence(prev):
         return False
     if HEADING_MARKER.match(nxt) or _FIELD_LINE.match(nxt) or _FIELD_LINE.match(prev):
+        return False
+    if _RESPONSIBILITY_TAIL.search(prev):
         return False
     if _CONTINUATION_START.match(nxt) or prev[-1] in "，、（(“《—":
         return True

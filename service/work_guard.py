@@ -42,6 +42,10 @@ class WorkGuard:
         """Stop taking work; work already queued is cancelled, running work finishes."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def drain(self, timeout: float | None = None) -> None:
+        """Wait until the work taken so far has finished (with one thread: everything before this call)."""
+        self._pool.submit(lambda: None).result(timeout)
+
     async def run(self, request: Request, work: Callable[[threading.Event], T]) -> T:
         """Run ``work(cancel)`` in the pool; 503 when the deadline passes, nothing when the client left."""
         cancel = threading.Event()

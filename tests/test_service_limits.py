@@ -11,21 +11,22 @@ import asyncio
 import json
 import random
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
-from plantheme.normalize import normalize
-from plantheme.sentences import split_sentences
-from plantheme_service import create_app
 from plantheme_service import app as app_module
+from plantheme_service import create_app
 from plantheme_service.errors import ApiError
 from plantheme_service.request_limits import RequestLimitMiddleware, json_problem
 from plantheme_service.responses import COUNT_CHUNK_CHARS, count_sentences
 from plantheme_service.work_guard import WorkGuard
 from test_service import assert_error, small_settings
+
+from plantheme.normalize import normalize
+from plantheme.sentences import split_sentences
 
 MAX_SENTENCES = 50
 JSON = "application/json"

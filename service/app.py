@@ -123,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         json_paths=(PREDICT_PATH, TAG_PATH),
         max_header_count=settings.max_header_count,
+        max_header_bytes=settings.max_header_bytes,
         body_timeout_s=settings.body_timeout_s,
     )
     app.add_middleware(HeadAsGetMiddleware, get_paths=GET_PATHS)  # type: ignore[arg-type]

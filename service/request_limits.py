@@ -40,11 +40,13 @@ class RequestLimitMiddleware:
     """Refuse bodies over ``max_body_bytes`` (413) and POSTs to ``json_paths`` that are not JSON (415)."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, json_paths: Iterable[str], *,
-                 max_header_count: int = 100, body_timeout_s: float = 10.0) -> None:
+                 max_header_count: int = 100, max_header_bytes: int = 16_384,
+                 body_timeout_s: float = 10.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.json_paths = frozenset(json_paths)
         self.max_header_count = max_header_count
+        self.max_header_bytes = max_header_bytes
         self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,6 +57,13 @@ class RequestLimitMiddleware:
             await self._refuse(scope, receive, send, 431, "too_many_headers",
                                f"the request has {len(scope['headers']):,} headers; the limit is"
                                f" {self.max_header_count:,} (PLANTHEME_MAX_HEADER_COUNT)", "headers")
+            return
+        # The server bounds a head that arrives in pieces; one that arrives whole is measured here.
+        head_bytes = sum(len(k) + len(v) + 4 for k, v in scope["headers"])
+        if head_bytes > self.max_header_bytes:
+            await self._refuse(scope, receive, send, 431, "headers_too_large",
+                               f"the request headers are {head_bytes:,} bytes; the limit is"
+                               f" {self.max_header_bytes:,} (PLANTHEME_MAX_HEADER_BYTES)", "headers")
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         limit = self.max_body_bytes

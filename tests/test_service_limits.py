@@ -217,6 +217,11 @@ def test_too_many_headers_are_refused(client: TestClient) -> None:
     assert "PLANTHEME_MAX_HEADER_COUNT" in error["message"]
 
 
+def test_headers_over_the_byte_limit_are_refused(client: TestClient) -> None:
+    error = assert_error(client.get("/health", headers={"x-big": "a" * 20_000}), 431, "headers_too_large", "headers")
+    assert "PLANTHEME_MAX_HEADER_BYTES" in error["message"]
+
+
 def test_a_body_that_stops_arriving_is_answered_408() -> None:
     reached: list[str] = []
     never = asyncio.Event()

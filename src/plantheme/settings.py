@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     # Open connections plus running requests; above it uvicorn answers 503.
     max_connections: int = Field(default=1_000, ge=1)
     # Documents classified at once (threads); further requests wait, within their deadline.
-    work_threads: int = Field(default=2, ge=1)
+    # One: on 2 cores a second thread only contends for the GIL with the event loop
+    # (measured, benchmarks/service_abuse.py: /health p99 205 ms with 2, 107 ms with 1).
+    work_threads: int = Field(default=1, ge=1)
     # On SIGTERM, requests still running after this many seconds are cut off.
     graceful_shutdown_s: float = Field(default=10.0, ge=0)
 

@@ -205,4 +205,10 @@ def create_app(settings: Settings) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """App factory for worker processes: settings from ``PLANTHEME_*`` variables."""
-    return create_app(load_settings())
+    from .http_protocol import GuardedH11Protocol
+
+    settings = load_settings()
+    # A worker process imports the protocol afresh: its limits come from this process's settings.
+    GuardedH11Protocol.header_timeout_s = settings.header_timeout_s
+    GuardedH11Protocol.max_header_bytes = settings.max_header_bytes
+    return create_app(settings)

@@ -22,6 +22,7 @@ from plantheme.persistence import ModelCard, load_model
 from plantheme.settings import Settings
 
 from .batching import PredictionBatcher
+from .work_guard import WorkGuard
 
 __all__ = ["LoadedModel", "model_lifespan", "StartupFailureMiddleware", "STATE_KEY"]
 
@@ -31,11 +32,12 @@ STATE_KEY = "plantheme"
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """What the endpoints use: the model, its card and the batcher that runs it."""
+    """What the endpoints use: the model, its card, the batcher that runs it and the document pool."""
 
     model: ThemeModel
     card: ModelCard
     batcher: PredictionBatcher
+    guard: WorkGuard
 
 
 def model_lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
@@ -46,9 +48,11 @@ def model_lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         model, card = load_model(settings.model_dir)
         model.predict(["推动重点项目开工建设。"])  # warm-up: tokenizer dictionaries load on first use
         batcher = PredictionBatcher(model, linger=settings.predict_linger_ms / 1000).start()
+        guard = WorkGuard(settings.work_threads, settings.request_timeout_s)
         try:
-            yield {STATE_KEY: LoadedModel(model=model, card=card, batcher=batcher)}
+            yield {STATE_KEY: LoadedModel(model=model, card=card, batcher=batcher, guard=guard)}
         finally:
+            guard.close()
             batcher.close()
 
     return lifespan

@@ -6,11 +6,19 @@ from dataclasses import asdict
 from typing import Any
 
 from plantheme.model import Prediction, ThemeModel
+from plantheme.normalize import normalize
+from plantheme.sentences import split_sentences
 from plantheme.persistence import ModelCard
 from plantheme.tagging import tag_text
 from plantheme.themes import THEMES
 
-__all__ = ["prediction_body", "document_body", "themes_body", "card_body"]
+__all__ = ["prediction_body", "document_body", "themes_body", "card_body", "count_sentences",
+           "COUNT_CHUNK_CHARS"]
+
+# Sentences are counted a piece of the normalised text at a time, so counting a
+# million of them never holds a million at once and stops at the limit.
+COUNT_CHUNK_CHARS = 65_536
+_CUT_AFTER = "\n。！？；;"
 
 
 def prediction_body(prediction: Prediction) -> dict[str, Any]:
@@ -45,6 +53,29 @@ def document_body(model: ThemeModel, raw: str, *, low_confidence: float) -> dict
         "garbled": tagged.garbled,
         "boilerplate": tagged.boilerplate,
     }
+
+
+def count_sentences(raw: str, limit: int) -> int:
+    """The number of sentence units of ``raw``, counted up to just past ``limit``.
+
+    Counts the units :func:`plantheme.sentences.split_sentences` makes of the
+    normalised text, a chunk of :data:`COUNT_CHUNK_CHARS` characters at a time,
+    each cut after a line end or sentence end when it has one; the count stops
+    as soon as it exceeds ``limit``. A chunk cut inside a run-on sentence can
+    count one unit too many, never fewer.
+    """
+    text = normalize(raw).text
+    count = 0
+    start = 0
+    while start < len(text) and count <= limit:
+        end = min(len(text), start + COUNT_CHUNK_CHARS)
+        if end < len(text):
+            cut = max(text.rfind(mark, start, end) for mark in _CUT_AFTER)
+            if cut > start:
+                end = cut + 1
+        count += len(split_sentences(text[start:end]))
+        start = end
+    return count
 
 
 def themes_body() -> dict[str, Any]:

@@ -14,18 +14,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from plantheme_service import create_app
+from plantheme_service.run import serve, server_options
 
 from plantheme.model import ThemeModel
 from plantheme.settings import Settings
-from plantheme_service import create_app
-from plantheme_service.run import serve
 
 HOST = "127.0.0.1"
 
@@ -41,7 +42,8 @@ def running_server(settings: Settings) -> Iterator[str]:
     """Serve ``create_app(settings)`` with uvicorn in a thread; yields the base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=HOST, port=port,
-                                           lifespan="on", log_level="warning"))
+                                           lifespan="on", log_level="warning",
+                                           **server_options(settings)))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -57,6 +59,14 @@ def running_server(settings: Settings) -> Iterator[str]:
 
 def read_response(sock: socket.socket) -> tuple[int, dict[str, Any]]:
     """Status and JSON body of one HTTP/1.1 response read from ``sock``."""
+    status, headers, body = read_raw_response(sock)
+    assert headers["content-type"].startswith("application/json"), headers
+    return status, json.loads(body)
+
+
+def read_raw_response(sock: socket.socket, *, to_head: bool = False) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of one HTTP/1.1 response read from ``sock``
+    (no body when it answers a HEAD request: ``to_head``)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
@@ -64,10 +74,13 @@ def read_response(sock: socket.socket) -> tuple[int, dict[str, Any]]:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    length = next(int(v) for k, _, v in (ln.partition(":") for ln in lines[1:]) if k.lower() == "content-length")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    length = 0 if to_head else int(headers["content-length"])
     while len(body) < length:
-        body += sock.recv(65536)
-    return int(lines[0].split()[1]), json.loads(body[:length])
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside the body"
+        body += chunk
+    return int(lines[0].split()[1]), headers, body[:length]
 
 
 # --- serve(): argument and settings checks (no server starts) ------------------
@@ -215,3 +228,87 @@ def test_plantheme_serve_answers_and_reads_the_environment(tiny_model_dir: Path,
         output = process.communicate(timeout=30)[0]
     assert process.returncode == 0, output
     assert "Traceback" not in output
+
+
+# --- the HTTP layer under abuse (a real server, short timeouts) -------------------
+
+
+def _guarded_settings(model_dir: Path) -> Settings:
+    return Settings(model_dir=model_dir, header_timeout_s=0.5, body_timeout_s=0.5, keep_alive_timeout_s=0.5,
+                    max_header_bytes=4_096)
+
+
+@pytest.fixture(scope="module")
+def guarded_port(tiny_model_dir: Path) -> Iterator[int]:
+    with running_server(_guarded_settings(tiny_model_dir)) as url:
+        yield int(url.rsplit(":", 1)[1])
+
+
+def _closed_by_server(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (the socket times out at 10 s)."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", [b"", b"GET /health HTTP/1.1\r\nHost: x\r\n"], ids=["idle", "partial-head"])
+def test_a_connection_that_sends_no_complete_head_is_closed(guarded_port: int, sent: bytes) -> None:
+    with socket.create_connection((HOST, guarded_port), timeout=10) as sock:
+        sock.sendall(sent)
+        answer = _closed_by_server(sock)
+    if sent:
+        assert answer.startswith(b"HTTP/1.1 408 ")
+        assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == "request_timeout"
+    else:
+        assert answer == b""
+
+
+@pytest.mark.slow
+def test_a_keep_alive_connection_is_closed_when_idle(guarded_port: int) -> None:
+    with socket.create_connection((HOST, guarded_port), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, _, _ = read_raw_response(sock)
+        assert status == 200
+        assert _closed_by_server(sock) == b""
+
+
+@pytest.mark.slow
+def test_a_body_that_stops_arriving_is_answered_408(guarded_port: int) -> None:
+    with socket.create_connection((HOST, guarded_port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"text\": ")
+        status, body = read_response(sock)
+    assert status == 408 and body["error"]["code"] == "request_timeout"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("head,status,code", [
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8_000 + b"\r\n\r\n", 431, "headers_too_large"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(1_000)) + b"\r\n",
+     431, "too_many_headers"),
+    (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", 400, "bad_request"),
+    (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, "bad_request"),
+    (b"G(T /health HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"BREW /health HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
+    (b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n", 200, None),
+], ids=["one-big-header", "many-headers", "bad-length", "two-lengths", "bad-method", "unknown-method", "head"])
+def test_http_layer_answers_in_the_error_shape(guarded_port: int, head: bytes, status: int, code: str | None) -> None:
+    with socket.create_connection((HOST, guarded_port), timeout=10) as sock:
+        sock.sendall(head)
+        if code is None:
+            got, headers, body = read_raw_response(sock, to_head=True)
+            assert (got, body) == (status, b"") and int(headers["content-length"]) > 0
+            return
+        got, body = read_response(sock)
+    assert got == status and body["error"]["code"] == code, body
+
+
+@pytest.mark.slow
+def test_a_body_of_a_million_sentences_is_refused_quickly(guarded_port: int) -> None:
+    # The attack: 2 MB of "a;" took 181 s and 5 GB. Refused before classification now.
+    response = httpx.post(f"http://{HOST}:{guarded_port}/v1/tag", json={"text": "a;" * 999_990}, timeout=60)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_many_sentences"
+    assert httpx.get(f"http://{HOST}:{guarded_port}/health", timeout=10).status_code == 200

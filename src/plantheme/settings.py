@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository's models/ folder: an editable install (the README's setup)
@@ -31,6 +32,31 @@ class Settings(BaseSettings):
     # Service: how long the prediction worker waits for concurrent requests to
     # join one predict call (see plantheme_service.batching); 0 turns it off.
     predict_linger_ms: float = 2.0
+    # Service: what one request may COST, not only its size. A 2 MB body of
+    # "a;" is a million sentences (gigabytes of work and answer), so sentences
+    # are counted before any is classified, across all texts of a request.
+    max_sentences: int = Field(default=10_000, ge=1)
+    # Largest JSON answer, in bytes (checked before anything is sent).
+    max_response_bytes: int = Field(default=32_000_000, ge=1_000)
+    # Longest a request may run once its body is read, in seconds (deadline: 503).
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    # Longest the body of a request may take to arrive, in seconds (408).
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    # Longest a connection may take to send a request's line and headers, in seconds.
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    # Idle keep-alive connections are closed after this many seconds.
+    keep_alive_timeout_s: float = Field(default=5.0, gt=0)
+    # Request line and headers together, in bytes (431 above), and the number of headers.
+    max_header_bytes: int = Field(default=16_384, ge=1_024)
+    max_header_count: int = Field(default=100, ge=10)
+    # Open connections plus running requests; above it uvicorn answers 503.
+    max_connections: int = Field(default=1_000, ge=1)
+    # Documents classified at once (threads); further requests wait, within their deadline.
+    # One: on 2 cores a second thread only contends for the GIL with the event loop
+    # (measured, benchmarks/service_abuse.py: /health p99 205 ms with 2, 107 ms with 1).
+    work_threads: int = Field(default=1, ge=1)
+    # On SIGTERM, requests still running after this many seconds are cut off.
+    graceful_shutdown_s: float = Field(default=10.0, ge=0)
 
 
 def load_settings(**overrides: object) -> Settings:

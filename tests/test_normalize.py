@@ -392,3 +392,14 @@ def test_normalizing_twice_changes_nothing_with_mojibake(raw: str) -> None:
 def test_a_responsibility_note_ends_its_paragraph(raw: str) -> None:
     # Joined, the note and the next task's heading became one unit, themed as furniture.
     assert normalize(raw).text.count("\n") == 1
+
+
+def test_table_cells_after_a_long_cell_stay_on_their_own_lines() -> None:
+    # A task table as DOCX extraction gives it, one cell per line: a long task cell may join
+    # the next line (no closing mark), but the joined line's length must not pull in every
+    # following cell ("财政部持续实施4政府部门…" was one 3,000-character unit).
+    cells = ["推动服务外包企业提升研发创新水平，通过国家科技计划引导和支持企业开展集成设计等研发", "科技部",
+             "持续实施", "4", "政府部门要不断拓宽购买服务领域，将可外包业务委托给专业服务企业", "财政部", "持续实施", "5"]
+    lines = normalize("\n".join(cells)).text.split("\n")
+    assert "持续实施" in lines and "4" in lines and "5" in lines
+    assert len(lines) >= 6

@@ -938,7 +938,13 @@ def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: b
     # Paragraph-per-line text: a line this long with no closing mark is no
     # title or heading; it was cut mid-sentence (a web page's inline link or
     # a word split by the line end, "尽快完善国有\n企业业\n绩考核体系").
-    return logical > 40
+    if len(prev) > 40:
+        return True
+    # A word split over several lines ("…尽快完善国有\n企业业\n绩考核体系，…。"): a fragment of a
+    # few characters continuing a long joined line, then the rest of the sentence. Judged on the
+    # physical line otherwise: a table's cells ("财政部", "持续实施", "3") each stand alone, however
+    # long the line they follow.
+    return logical > 40 and len(prev) <= 4 and _ends_sentence(nxt)
 
 
 def _join_broken_lines(mapped: _Mapped) -> _Mapped:

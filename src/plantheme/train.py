@@ -45,7 +45,7 @@ DEFAULT_GRID: tuple[dict[str, Any], ...] = tuple(
     for C in (10.0, 30.0, 100.0)
 )
 # Regularisation strengths compared for the context stage (grouped CV over documents).
-CONTEXT_GRID: tuple[float, ...] = (0.03, 0.3, 3.0)
+CONTEXT_GRID: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)
 
 Progress = Callable[[str], None]
 

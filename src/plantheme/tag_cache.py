@@ -39,7 +39,7 @@ from .tag_records import SentenceRecord
 
 __all__ = ["CachedSummary", "TagCache", "EntryWriter", "CACHE_FORMAT"]
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 _SUFFIX = ".entry"
 
 

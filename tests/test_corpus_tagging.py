@@ -551,3 +551,19 @@ def test_a_cache_entry_deleted_during_the_run_fails_its_file_only(tiny_model_dir
     assert found["b.txt"]["status"] == "tagged" and result.totals.tagged == 1
     docs = {json.loads(line)["doc"] for line in (out / "sentences.jsonl").read_text(encoding="utf-8").splitlines()}
     assert docs == {"b.txt"}
+
+
+def test_a_character_model_without_its_arrays_checksum_is_refused(tiny_char_model_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from plantheme.corpus_tagging import _model_once
+    from plantheme.errors import PlanthemeError
+
+    model_dir = tmp_path / "m"
+    shutil.copytree(tiny_char_model_dir, model_dir)
+    card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    card["compiled_sha256"] = ""  # whoever can write the card must not get the pickle loaded instead
+    (model_dir / "model.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(PlanthemeError, match="without the checksum of model.npz"):
+        _model_once(str(model_dir), card["model_id"])

@@ -403,3 +403,9 @@ def test_table_cells_after_a_long_cell_stay_on_their_own_lines() -> None:
     lines = normalize("\n".join(cells)).text.split("\n")
     assert "持续实施" in lines and "4" in lines and "5" in lines
     assert len(lines) >= 6
+
+
+def test_a_lone_surrogate_is_a_lost_character_not_a_crash() -> None:
+    document = normalize("推进\ud800河长制。")
+    assert document.text == "推进\ufffd河长制。" and document.garbled
+    assert normalize(document.text).text == document.text

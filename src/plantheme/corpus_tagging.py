@@ -205,6 +205,12 @@ def _model_once(model_dir: str, model_id: str) -> ThemeModel | CompiledModel:
     if compiled is not None:
         model, card = compiled
     else:
+        card = load_card(Path(model_dir))
+        if card.params.get("features") == "char":
+            # A character n-gram model always has its arrays: a card without their checksum
+            # was altered (or predates them). No silent fallback to unpickling.
+            raise PlanthemeError(f"{Path(model_dir) / 'model.json'}: a character n-gram model without"
+                                 " the checksum of model.npz; retrain it with `plantheme train`")
         model, card = load_model(Path(model_dir))
     if card.model_id != model_id:
         raise PlanthemeError(f"{model_dir}: the model changed during the run"

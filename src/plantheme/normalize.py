@@ -1149,12 +1149,19 @@ def _unify_lookalikes(text: str) -> str:
     return text.translate(_LOOKALIKES)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _prepare(mapped: _Mapped) -> _Mapped:
     """Drop byte-order marks, the CR of CRLF and control characters; every other line break
     becomes LF; look-alike radicals become the characters they stand for."""
     mapped = (mapped.sub(_PREPARE, "", when=_PREPARE_CHARS)
               .sub(_LINE_BREAKS, "\n", when=_LINE_BREAK_CHARS)
               .sub(_C0_CONTROLS, "", when=_C0_CONTROL_CHARS))
+    if _SURROGATE.search(mapped.text):
+        # A lone surrogate (JSON "\ud800", a file name decoded with surrogateescape) is a
+        # lost character: OpenCC cannot even encode it. It reads as U+FFFD, which marks garbling.
+        mapped = mapped.sub(_SURROGATE, "\ufffd", same_length=True)
     if _LOOKALIKE_RE.search(mapped.text):
         mapped = _Mapped(_unify_lookalikes(mapped.text), mapped.offsets)
     return mapped

@@ -15,7 +15,7 @@ the sentence model's probabilities: its inputs, per sentence, are
 * whether the sentence is itself a heading.
 
 All of them are TF-IDF-derived (the sentence model's outputs), so the stage
-stays a small linear model: 8 × 61 weights. It is trained on out-of-fold
+stays a small linear model: 8 × 60 weights. It is trained on out-of-fold
 probabilities of labelled whole documents (:mod:`plantheme.train`) and used
 wherever a whole document is tagged; a sentence classified alone keeps the
 sentence model. Inference is NumPy only (no scikit-learn), so the compiled

@@ -12,9 +12,10 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .errors import PlanthemeError
 from .settings import REPO_ROOT, load_settings

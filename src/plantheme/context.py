@@ -24,15 +24,16 @@ model path stays light.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from .structure import Outline
 from .themes import THEME_IDS
 
-__all__ = ["ContextModel", "context_features", "N_CONTEXT_FEATURES"]
+__all__ = ["N_CONTEXT_FEATURES", "ContextModel", "context_features"]
 
 _N = len(THEME_IDS)
 _EPS = 1e-4
@@ -102,7 +103,7 @@ class ContextModel:
     coef: np.ndarray | None = None  # (N_CONTEXT_FEATURES, 8)
     intercept: np.ndarray | None = None  # (8,)
 
-    def fit(self, X: np.ndarray, y: Sequence[str]) -> "ContextModel":
+    def fit(self, X: np.ndarray, y: Sequence[str]) -> ContextModel:
         """Fit on feature rows ``X`` and their theme ids ``y``."""
         from sklearn.linear_model import LogisticRegression
 
@@ -148,7 +149,7 @@ class ContextModel:
                 "context_C": np.array([self.C])}
 
     @classmethod
-    def from_arrays(cls, arrays: Any) -> "ContextModel":
+    def from_arrays(cls, arrays: Any) -> ContextModel:
         """The stage :meth:`to_arrays` described; checks the feature layout."""
         coef = np.asarray(arrays["context_coef"], dtype=float)
         intercept = np.asarray(arrays["context_intercept"], dtype=float)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
-
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+)
 
 from .labels import LabelledSentence, SpanRow
 from .model import ThemeModel
@@ -16,8 +20,18 @@ from .spans import best_overlaps
 from .tagging import BOILERPLATE, TaggedSentence, tag_text
 from .themes import OTHER, THEME_IDS
 
-__all__ = ["ThemeScore", "EvaluationReport", "DocumentScores", "score", "score_confusion", "evaluate_model",
-           "evaluate_stream", "evaluate_documents", "format_report", "format_document_scores"]
+__all__ = [
+    "DocumentScores",
+    "EvaluationReport",
+    "ThemeScore",
+    "evaluate_documents",
+    "evaluate_model",
+    "evaluate_stream",
+    "format_document_scores",
+    "format_report",
+    "score",
+    "score_confusion",
+]
 
 
 @dataclass(frozen=True)

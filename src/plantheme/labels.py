@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from .errors import PlanthemeError
 from .themes import THEME_IDS, is_theme
 
 __all__ = [
-    "LabelledSentence", "SpanLabel", "LabelledDocument", "SpanRow", "read_labelled_file", "read_labelled_dir",
-    "iter_labelled_file", "read_labelled_documents", "read_documents_dir", "read_span_labels", "LABEL_SUFFIXES",
     "DOCUMENTS_SUFFIX",
+    "LABEL_SUFFIXES",
+    "LabelledDocument",
+    "LabelledSentence",
+    "SpanLabel",
+    "SpanRow",
+    "iter_labelled_file",
+    "read_documents_dir",
+    "read_labelled_dir",
+    "read_labelled_documents",
+    "read_labelled_file",
+    "read_span_labels",
 ]
 
 LABEL_SUFFIXES = (".csv", ".jsonl")

@@ -8,7 +8,7 @@ means when the boundaries differ by a character or two.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = ["best_overlaps", "cover_gaps"]
 

@@ -14,10 +14,10 @@ no closing punctuation that stands alone (``保障措施``) is a heading of leve
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-__all__ = ["Outline", "outline_of", "heading_level"]
+__all__ = ["Outline", "heading_level", "outline_of"]
 
 _LEVELS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (0, re.compile(r"^第[一二三四五六七八九十百零〇\d]+[章节篇部](?:分)?")),

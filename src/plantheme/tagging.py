@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the models are loaded where they are used (see corpus_taggi
     from .model import Prediction, ThemeModel
     from .scoring import CompiledModel
 
-__all__ = ["TaggedSentence", "TaggedDocument", "PreparedDocument", "prepare_document", "context_proba", "tag_text", "GARBLED", "LOW_CONFIDENCE", "BOILERPLATE", "REPAIRED"]
+__all__ = ["BOILERPLATE", "GARBLED", "LOW_CONFIDENCE", "REPAIRED", "PreparedDocument", "TaggedDocument", "TaggedSentence", "context_proba", "prepare_document", "tag_text"]
 
 GARBLED = "garbled"
 LOW_CONFIDENCE = "low_confidence"

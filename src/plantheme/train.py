@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -29,8 +30,16 @@ from .tagging import PreparedDocument, prepare_document
 from .themes import THEME_IDS
 
 __all__ = [
-    "DEFAULT_GRID", "CONTEXT_GRID", "CandidateResult", "ContextResult", "TrainResult", "candidate_grid",
-    "choose_candidate", "cross_validate", "train_context", "train_model",
+    "CONTEXT_GRID",
+    "DEFAULT_GRID",
+    "CandidateResult",
+    "ContextResult",
+    "TrainResult",
+    "candidate_grid",
+    "choose_candidate",
+    "cross_validate",
+    "train_context",
+    "train_model",
 ]
 
 # Compared by grouped CV on every training run; the best macro-F1 wins.
@@ -157,7 +166,7 @@ def _data_summary(rows: Sequence[LabelledSentence]) -> dict[str, Any]:
     for name in sorted(files):
         file_digest = hashlib.sha256()
         for row in files[name]:
-            file_digest.update(f"{row.text}\x1f{row.theme}\x1f{row.group}\x1e".encode("utf-8"))
+            file_digest.update(f"{row.text}\x1f{row.theme}\x1f{row.group}\x1e".encode())
         digest.update(file_digest.digest())
         file_entries.append({
             "file": Path(name).name, "rows": len(files[name]), "sha256": file_digest.hexdigest(),

@@ -50,6 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plantheme.documents import decode_text
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SOURCES = (SHARED / "seeds", SHARED / "corpus")
@@ -92,7 +94,8 @@ def source_documents() -> list[tuple[str, str]]:
             continue
         for path in sorted(folder.rglob("*")):
             if path.suffix == ".txt":
-                documents.append((str(path.relative_to(folder.parent)), path.read_text(encoding="utf-8")))
+                # Decoded as plantheme decodes it: the corpus has GBK files too (hailar-gbk/).
+                documents.append((str(path.relative_to(folder.parent)), decode_text(path.read_bytes()).text))
             elif path.suffix == ".jsonl":
                 with path.open(encoding="utf-8") as handle:
                     for number, line in enumerate(handle):

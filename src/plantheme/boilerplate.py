@@ -64,21 +64,34 @@ _MAX_CONTENTLESS = 2
 _WORD_CHARS = re.compile(r"[^\W_]", re.UNICODE)
 
 
+# Every rule but a field label, a table-of-contents line, a URL and an addressee fits a short
+# line: longer units skip them (this runs on every sentence of every document).
+_MAX_SHORT_LINE = 30
+# A unit this short with at most two letters, digits or characters says nothing ("- 3 -").
+_MAX_CONTENTLESS_LINE = 8
+
+
 def is_boilerplate(unit: str) -> bool:
     """True when a normalised sentence unit is document furniture, not policy content."""
     text = unit.strip()
     if not text:
         return True
-    if len(_WORD_CHARS.findall(text)) <= _MAX_CONTENTLESS:
+    if _FIELD.match(text):
         return True
-    compact = re.sub(r"\s+", "", text)
+    if text[-1].isdigit() and _TOC_LINE.search(text):
+        return True
+    if text.startswith(("http", "www.")) and _URL.match(text):
+        return True
+    if len(text) <= _MAX_CONTENTLESS_LINE and len(_WORD_CHARS.findall(text)) <= _MAX_CONTENTLESS:
+        return True
+    compact = text.replace(" ", "")
+    if compact[0] == "各":
+        return bool(_ADDRESSEE.match(compact))
+    if len(compact) > _MAX_SHORT_LINE:
+        return False
     return bool(
-        _FIELD.match(text)
-        or _CONTROLS.match(compact)
+        _CONTROLS.match(compact)
         or _PAGE_NUMBER.match(compact)
-        or _TOC_LINE.search(text)
         or _DATE_ALONE.match(compact)
         or _OFFICE_ALONE.match(compact)
-        or _ADDRESSEE.match(compact)
-        or _URL.match(text)
     )

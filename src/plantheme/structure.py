@@ -27,6 +27,8 @@ _LEVELS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (4, re.compile(r"^[（(]\d{1,2}[)）]")),
     (5, re.compile(r"^[①-⑳⑴-⒇]")),
 )
+# The characters a numbered heading can start with.
+_NUMBERING_STARTS = frozenset("第一二三四五六七八九十百（(0123456789①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽⑾⑿⒀⒁⒂⒃⒄⒅⒆⒇")
 _UNNUMBERED_LEVEL = 3
 # A numbered heading may run on into a sentence ("（一）发展目标。力争……" is split by
 # the splitter at "。"), but a unit longer than this is a sentence that happens to
@@ -43,9 +45,10 @@ def heading_level(unit: str, alone_on_line: bool) -> int | None:
     text = unit.strip()
     if not text:
         return None
-    for level, pattern in _LEVELS:
-        if pattern.match(text):
-            return level if len(text) <= _MAX_HEADING_CHARS else None
+    if text[0] in _NUMBERING_STARTS:  # one set look-up spares six patterns on most sentences
+        for level, pattern in _LEVELS:
+            if pattern.match(text):
+                return level if len(text) <= _MAX_HEADING_CHARS else None
     if (alone_on_line and len(text) <= _MAX_UNNUMBERED_CHARS and text[-1] not in _CLOSING
             and text[-1] not in "，、：:,"):
         return _UNNUMBERED_LEVEL

@@ -79,26 +79,33 @@ def outline_of(text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool]
     ``skip`` marks units that take no part (document furniture): they are never
     headings or the title, but they do get the heading they sit under.
     """
-    levels: list[int | None] = []
-    for (start, end), skipped in zip(spans, skip):
-        levels.append(None if skipped else heading_level(text[start:end], _alone_on_line(text, start, end)))
+    alone = [_alone_on_line(text, start, end) for start, end in spans]
+    levels: list[int | None] = [
+        None if skipped else heading_level(text[start:end], on_own_line)
+        for (start, end), skipped, on_own_line in zip(spans, skip, alone)
+    ]
     title = -1
-    for i, ((start, end), skipped) in enumerate(zip(spans, skip)):
-        if i >= _TITLE_WINDOW + sum(skip[:i]):
+    skipped_so_far = 0
+    for i, (skipped, on_own_line) in enumerate(zip(skip, alone)):
+        if i >= _TITLE_WINDOW + skipped_so_far:
             break
-        if not skipped and _alone_on_line(text, start, end):
+        if not skipped and on_own_line:
             title = i
             levels[i] = None  # the title is not a heading of the body
             break
+        skipped_so_far += skipped
     nearest: list[int] = []
     top: list[int] = []
-    # Open headings by level: a heading closes every heading of its level or deeper.
+    # Open headings by level: a heading closes every heading of its level or deeper. The
+    # newest heading is always the nearest one; the top one is the open heading of least level.
     open_headings: dict[int, int] = {}
+    nearest_now = top_now = -1
     for i, level in enumerate(levels):
-        nearest.append(max(open_headings.values()) if open_headings else -1)
-        top.append(open_headings[min(open_headings)] if open_headings else -1)
+        nearest.append(nearest_now)
+        top.append(top_now)
         if level is not None:
             for deeper in [lv for lv in open_headings if lv >= level]:
                 del open_headings[deeper]
             open_headings[level] = i
+            nearest_now, top_now = i, open_headings[min(open_headings)]
     return Outline(levels=tuple(levels), nearest_heading=tuple(nearest), top_heading=tuple(top), title=title)

@@ -172,7 +172,8 @@ def iter_labelled_file(path: Path, require_group: bool = False) -> Iterator[Labe
                 yield f"{path}:{line}: {checked}"
                 continue
             text, theme, source, group = checked
-            yield LabelledSentence(text, theme, source, group, str(path), line)
+            genre = str(record.get("genre") or "").strip()
+            yield LabelledSentence(text, theme, source, group, str(path), line, genre)
     except UnicodeDecodeError as exc:
         raise PlanthemeError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
 
@@ -182,32 +183,19 @@ def read_labelled_file(path: Path, require_group: bool = False) -> list[Labelled
 
     Raises :class:`PlanthemeError` listing each bad row as ``file:line: reason``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise PlanthemeError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in LABEL_SUFFIXES:
-        raise PlanthemeError(f"{path}: expected a .csv or .jsonl file")
-    records = _csv_records(path) if suffix == ".csv" else _jsonl_records(path)
     rows: list[LabelledSentence] = []
     problems: list[str] = []
-    try:
-        for line, record in records:
-            checked = _check(record, require_group)
-            if isinstance(checked, str):
-                problems.append(f"{path}:{line}: {checked}")
-                continue
-            text, theme, source, group = checked
-            genre = str(record.get("genre") or "").strip()
-            rows.append(LabelledSentence(text, theme, source, group, str(path), line, genre))
-    except UnicodeDecodeError as exc:
-        raise PlanthemeError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    for item in iter_labelled_file(path, require_group):
+        if isinstance(item, str):
+            problems.append(item)
+        else:
+            rows.append(item)
     if problems:
         shown = "\n".join(problems[:_MAX_REPORTED])
         more = len(problems) - _MAX_REPORTED
         raise PlanthemeError(shown + (f"\n… and {more} more bad rows" if more > 0 else ""))
     if not rows:
-        raise PlanthemeError(f"{path}: no labelled rows")
+        raise PlanthemeError(f"{Path(path)}: no labelled rows")
     return rows
 
 

@@ -169,3 +169,21 @@ def test_context_stage_is_saved_checked_and_loaded(tmp_path: Path) -> None:
     (tmp_path / "m" / "context.npz").write_bytes(b"not the file")
     with pytest.raises(PlanthemeError, match="context.npz: checksum does not match"):
         load_model(tmp_path / "m")
+
+
+def test_the_model_id_covers_the_context_stage(tmp_path: Path) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from plantheme.context import N_CONTEXT_FEATURES, ContextModel
+
+    texts, themes = tiny_texts_and_themes()
+    model = ThemeModel(pipeline=build_pipeline(features="char", C=10.0, char_ngram_max=2).fit(texts, themes))
+    stage = ContextModel(coef=np.zeros((N_CONTEXT_FEATURES, 8)), intercept=np.zeros(8))
+    ids = set()
+    for name, context in (("a", None), ("b", stage), ("c", dataclasses.replace(stage, intercept=np.ones(8)))):
+        card = save_model(dataclasses.replace(model, context=context),
+                          ModelCard(themes=[], training={}, cv={}, params={}), tmp_path / name / "m")
+        ids.add(card.model_id)
+    assert len(ids) == 3  # the tag cache is keyed by the id: a new stage must not reuse old results

@@ -110,7 +110,10 @@ def save_model(model: ThemeModel, card: ModelCard, out_dir: Path) -> ModelCard:
             with (tmp / CONTEXT_FILE).open("wb") as handle:
                 np.savez(handle, **model.context.to_arrays())
             card.context_sha256 = file_sha256(tmp / CONTEXT_FILE)
-        card.model_id = f"{out_dir.name}-{card.model_sha256[:12]}"
+        # The id covers every file inference reads: two models that differ only in their
+        # context stage must not share an id (the tag cache is keyed by it).
+        files = card.model_sha256 + card.compiled_sha256 + card.context_sha256
+        card.model_id = f"{out_dir.name}-{hashlib.sha256(files.encode()).hexdigest()[:12]}"
         card.created = card.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
         card.versions = card.versions or library_versions()
         card.themes = list(THEME_IDS)

@@ -1086,6 +1086,9 @@ def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]],
     mapped = mapped.sub(_ASCII_PUNCT, _to_fullwidth, when=",;:!?()", same_length=True)
     if " " in mapped.text:
         mapped = _split_heading_lines(mapped)
+    # Spaces inside Chinese text go before lines are joined: the join reads line lengths,
+    # and they must be the lengths a second normalisation would see.
+    mapped = mapped.sub(_SPACE_IN_CJK, "", when=" ")
     mapped = _join_broken_lines(mapped)
     mapped = mapped.sub(_BLANK_LINES, "\n", when="\n")
     mapped = mapped.sub(_SPACE_IN_CJK, "", when=" ")

@@ -182,17 +182,10 @@ def _stdin_lines(stream: BinaryIO, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> I
 
     Bounded memory: a line longer than ``max_bytes`` is skipped in pieces.
     """
-    number = 0
-    while True:
-        line = stream.readline(max_bytes + 1)
-        if not line:
-            return
-        number += 1
-        if len(line) > max_bytes and not line.endswith(b"\n"):
-            while True:
-                rest = stream.readline(1 << 20)
-                if not rest or rest.endswith(b"\n"):
-                    break
+    from .record_files import bounded_lines
+
+    for number, line in bounded_lines(stream, max_bytes):
+        if line is None:
             yield number, None, f"line longer than {max_bytes:,} bytes"
             continue
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):

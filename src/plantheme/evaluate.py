@@ -17,7 +17,7 @@ from sklearn.metrics import (
 from .labels import LabelledSentence, SpanRow
 from .model import ThemeModel
 from .spans import best_overlaps
-from .tagging import BOILERPLATE, TaggedSentence, tag_text
+from .tagging import BOILERPLATE, TaggedSentence, prepare_document, tag_text
 from .themes import OTHER, THEME_IDS
 
 __all__ = [
@@ -254,8 +254,9 @@ def evaluate_documents(
                 kept.append(row)
         if not kept:
             continue
-        tagged = tag_text(model, text, details=False)
-        plain = tag_text(model, text, details=False, context=False)
+        prepared = prepare_document(text)  # normalised once for both ways of tagging
+        tagged = tag_text(model, text, details=False, prepared=prepared)
+        plain = tag_text(model, text, details=False, context=False, prepared=prepared)
         targets = [(r.start, r.end) for r in kept]
         for row, k in zip(kept, _match(targets, tagged.sentences)):
             truth.append(row.theme)

@@ -35,7 +35,7 @@ from typing import BinaryIO, Iterator
 
 from .documents import UnreadableDocument
 
-__all__ = ["DEFAULT_TEXT_FIELDS", "RecordOptions", "Record", "read_records"]
+__all__ = ["DEFAULT_TEXT_FIELDS", "RecordOptions", "Record", "bounded_lines", "read_records"]
 
 DEFAULT_TEXT_FIELDS = ("content", "text", "正文")
 # Bad lines read before the first good record before the file counts as not JSONL at all.
@@ -133,8 +133,11 @@ class _Builder:
         return Record(number, line, record_id, text=text, meta=meta)
 
 
-def _jsonl_lines(handle: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, line) for every line; None for a line longer than ``max_bytes`` (skipped unread)."""
+def bounded_lines(handle: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line) for every line; None for a line longer than ``max_bytes`` (skipped unread).
+
+    Memory stays bounded whatever the input: a long line is read past in 1 MiB pieces.
+    """
     number = 0
     while True:
         line = handle.readline(max_bytes + 1)
@@ -154,7 +157,7 @@ def _jsonl_lines(handle: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes 
 def _jsonl_parsed(path: Path, max_chars: int) -> Iterator[tuple[int, dict[str, object] | str]]:
     """(line, object) for each non-blank line, or (line, reason) when it is not a JSON object."""
     with open(path, "rb") as handle:
-        for number, line in _jsonl_lines(handle, 4 * max_chars):
+        for number, line in bounded_lines(handle, 4 * max_chars):
             if line is None:
                 yield number, f"line {number}: longer than {4 * max_chars:,} bytes"
                 continue

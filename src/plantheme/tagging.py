@@ -138,7 +138,7 @@ _FURNITURE_SCORES = {theme: float(theme == OTHER) for theme in THEME_IDS}
 
 def tag_text(
     model: ThemeModel | CompiledModel, raw: str, *, low_confidence: float = 0.5, details: bool = True,
-    evidence: int = 5, context: bool = True,
+    evidence: int = 5, context: bool = True, prepared: PreparedDocument | None = None,
 ) -> TaggedDocument:
     """Normalise, split and classify one document's text.
 
@@ -154,11 +154,14 @@ def tag_text(
     dominant theme is the most frequent one (ties: taxonomy order), or None
     for a document without content sentences. A :class:`CompiledModel`
     classifies only: details need the full :class:`~plantheme.model.ThemeModel`.
+    ``prepared`` (from :func:`prepare_document` of the same ``raw``) spares a caller
+    that tags one text several ways normalising it each time.
     """
     explain = getattr(model, "explain", None)  # a CompiledModel cannot explain
     if details and explain is None:
         raise ValueError("tag_text(details=True) needs the full model (plantheme.persistence.load_model)")
-    prepared = prepare_document(raw)
+    if prepared is None:
+        prepared = prepare_document(raw)
     doc, units, skip = prepared.normalized, prepared.units, prepared.boilerplate
     result = model.classify(prepared.texts, normalized=True)
     if context:

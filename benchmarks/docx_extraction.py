@@ -33,8 +33,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from plantheme import docx_text as docx_module
-from plantheme.documents import UnreadableDocument, extract_text
+from plantheme.readers import docx_text as docx_module
+from plantheme.readers.documents import UnreadableDocument, extract_text
 
 MAX_CHARS = 2_000_000
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "gov-docx"

@@ -24,8 +24,8 @@ import argparse
 import random
 from pathlib import Path
 
-from plantheme.normalize import normalize, normalize_sentence
-from plantheme.sentences import split_sentences
+from plantheme.text.normalize import normalize, normalize_sentence
+from plantheme.text.sentences import split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "gov-reports"
 

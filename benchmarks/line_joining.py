@@ -29,8 +29,8 @@ import random
 import re
 from pathlib import Path
 
-from plantheme.normalize import HEADING_MARKER, normalize
-from plantheme.sentences import split_sentences
+from plantheme.text.normalize import HEADING_MARKER, normalize
+from plantheme.text.sentences import split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "gov-reports"
 FIELD = re.compile(r"^[^\s，。：:]{1,8}[：:]")

@@ -16,9 +16,9 @@ import statistics
 import time
 from pathlib import Path
 
-from plantheme.documents import UnreadableDocument, decode_text
-from plantheme.normalize import normalize
-from plantheme.sentences import split_sentences
+from plantheme.readers.documents import UnreadableDocument, decode_text
+from plantheme.text.normalize import normalize
+from plantheme.text.sentences import split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 

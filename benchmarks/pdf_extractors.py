@@ -129,7 +129,7 @@ def with_pypdfium2(data: bytes) -> list[str]:
 
 def with_pypdf_cleaned(data: bytes) -> list[str]:
     """pypdf with plantheme's clean-up of control characters (what keeping pypdf would give)."""
-    from plantheme.pdf_text import strip_controls
+    from plantheme.readers.pdf_text import strip_controls
 
     return [strip_controls(text) for text in with_pypdf(data)]
 
@@ -142,7 +142,7 @@ def with_pdfminer(data: bytes) -> list[str]:
 
 def with_plantheme(data: bytes) -> list[str]:
     """What plantheme's pdf_to_text returns (the chosen extractor with its clean-up)."""
-    from plantheme.documents import pdf_to_text
+    from plantheme.readers.documents import pdf_to_text
 
     return [pdf_to_text(data)]
 

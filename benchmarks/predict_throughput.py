@@ -30,10 +30,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
-from plantheme.labels import read_labelled_dir  # noqa: E402
-from plantheme.normalize import normalize  # noqa: E402
-from plantheme.persistence import load_model  # noqa: E402
-from plantheme.sentences import split_sentences  # noqa: E402
+from plantheme.training.labels import read_labelled_dir  # noqa: E402
+from plantheme.text.normalize import normalize  # noqa: E402
+from plantheme.model.persistence import load_model  # noqa: E402
+from plantheme.text.sentences import split_sentences  # noqa: E402
 from plantheme.settings import DEFAULT_MODEL_DIR, REPO_ROOT  # noqa: E402
 
 jieba.setLogLevel(logging.WARNING)

@@ -55,8 +55,8 @@ HOST = "127.0.0.1"
 
 def seed_sentences(seeds: Path) -> list[str]:
     """Every sentence of the seed documents (``*.txt``), normalised and split as the tagger does."""
-    from plantheme.normalize import normalize
-    from plantheme.sentences import split_sentences
+    from plantheme.text.normalize import normalize
+    from plantheme.text.sentences import split_sentences
 
     sentences: list[str] = []
     for path in sorted(seeds.glob("*.txt")):
@@ -348,7 +348,7 @@ def report(server: Server, sentences: list[str], args: argparse.Namespace) -> No
     run = drive(port, bodies, args.batch_concurrency)
     service_rate = len(bodies) * size / run.wall
 
-    from plantheme.persistence import load_model
+    from plantheme.model.persistence import load_model
 
     model, _ = load_model(args.model)
     model.predict(groups[0])  # warm-up
@@ -387,7 +387,7 @@ def report(server: Server, sentences: list[str], args: argparse.Namespace) -> No
 
 
 def _local_single(model_dir: Path, sentences: Sequence[str], count: int = 200) -> list[float]:
-    from plantheme.persistence import load_model
+    from plantheme.model.persistence import load_model
 
     model, _ = load_model(model_dir)
     times = []

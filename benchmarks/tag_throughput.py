@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plantheme.documents import decode_text
+from plantheme.readers.documents import decode_text
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -263,12 +263,12 @@ def available_parallelism() -> float:
 
 def stage_breakdown(corpus: Path, model_dir: Path, documents: int) -> dict[str, float]:
     """Microseconds per sentence of each step of tagging, in this process, on a sample of documents."""
-    from plantheme.documents import document_format, extract_text, read_file_bytes
-    from plantheme.normalize import normalize
-    from plantheme.persistence import load_compiled, load_model
-    from plantheme.sentences import split_sentences
-    from plantheme.tag_outputs import render_sentences
-    from plantheme.tagging import tag_text
+    from plantheme.readers.documents import document_format, extract_text, read_file_bytes
+    from plantheme.text.normalize import normalize
+    from plantheme.model.persistence import load_compiled, load_model
+    from plantheme.text.sentences import split_sentences
+    from plantheme.tagging.tag_outputs import render_sentences
+    from plantheme.tagging.tagging import tag_text
 
     # What `plantheme tag` loads: the model's arrays when it has them.
     model = (load_compiled(model_dir) or load_model(model_dir))[0]
@@ -326,7 +326,7 @@ def fit_baseline(labels: Path) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import LinearSVC
 
-    from plantheme.labels import read_labelled_dir
+    from plantheme.training.labels import read_labelled_dir
 
     jieba.setLogLevel(logging.WARNING)
     rows = read_labelled_dir(labels)

@@ -29,7 +29,7 @@ from typing import Sequence
 
 import sklearn
 
-from plantheme.model import Prediction, ThemeModel
+from plantheme.model.model import Prediction, ThemeModel
 
 __all__ = ["PredictionBatcher"]
 

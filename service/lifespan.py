@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plantheme.errors import PlanthemeError
-from plantheme.model import ThemeModel
-from plantheme.persistence import ModelCard, load_model
+from plantheme.model.model import ThemeModel
+from plantheme.model.persistence import ModelCard, load_model
 from plantheme.settings import Settings
 
 from .batching import PredictionBatcher

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from plantheme.model import Prediction, ThemeModel
-from plantheme.normalize import normalize
-from plantheme.sentences import split_sentences
-from plantheme.persistence import ModelCard
-from plantheme.tagging import tag_text
+from plantheme.model.model import Prediction, ThemeModel
+from plantheme.text.normalize import normalize
+from plantheme.text.sentences import split_sentences
+from plantheme.model.persistence import ModelCard
+from plantheme.tagging.tagging import tag_text
 from plantheme.themes import THEMES
 
 __all__ = ["prediction_body", "document_body", "themes_body", "card_body", "count_sentences",
@@ -27,7 +27,7 @@ def prediction_body(prediction: Prediction) -> dict[str, Any]:
 
 
 def document_body(model: ThemeModel, raw: str, *, low_confidence: float) -> dict[str, Any]:
-    """Tag one text with :func:`plantheme.tagging.tag_text` and shape it as a ``DocumentOut``.
+    """Tag one text with :func:`plantheme.tagging.tagging.tag_text` and shape it as a ``DocumentOut``.
 
     Spans index the text as it was sent (``text == sent[start:end]``), as in
     ``plantheme tag``'s outputs.
@@ -58,7 +58,7 @@ def document_body(model: ThemeModel, raw: str, *, low_confidence: float) -> dict
 def count_sentences(raw: str, limit: int) -> int:
     """The number of sentence units of ``raw``, counted up to just past ``limit``.
 
-    Counts the units :func:`plantheme.sentences.split_sentences` makes of the
+    Counts the units :func:`plantheme.text.sentences.split_sentences` makes of the
     normalised text, a chunk of :data:`COUNT_CHUNK_CHARS` characters at a time,
     each cut after a line end or sentence end when it has one; the count stops
     as soon as it exceeds ``limit``. A chunk cut inside a run-on sentence can

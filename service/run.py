@@ -14,7 +14,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from plantheme.errors import PlanthemeError
-from plantheme.persistence import load_model
+from plantheme.model.persistence import load_model
 from plantheme.settings import Settings, load_settings
 
 from .app import create_app

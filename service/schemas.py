@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from plantheme.settings import Settings
-from plantheme.tagging import BOILERPLATE, GARBLED, LOW_CONFIDENCE, REPAIRED
+from plantheme.tagging.tagging import BOILERPLATE, GARBLED, LOW_CONFIDENCE, REPAIRED
 from plantheme.themes import THEME_IDS
 
 __all__ = [

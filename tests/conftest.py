@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from plantheme.model import ThemeModel, build_pipeline
-from plantheme.persistence import ModelCard, load_model, save_model
+from plantheme.model.model import ThemeModel, build_pipeline
+from plantheme.model.persistence import ModelCard, load_model, save_model
 
 TINY_ROWS: dict[str, list[str]] = {
     "industry": [
@@ -130,3 +130,28 @@ def tiny_documents() -> list[dict[str, object]]:
             ],
         })
     return documents
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps dialling Google's hosts,
+# which this closed network refuses; a fresh profile keeps runs independent.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Headless Debian Chromium driven by Playwright (the README's test command installs it)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM}: run the README's test command, "
+                    "which installs it (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

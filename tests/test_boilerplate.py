@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from plantheme.boilerplate import is_boilerplate
-from plantheme.normalize import normalize_sentence
+from plantheme.text.boilerplate import is_boilerplate
+from plantheme.text.normalize import normalize_sentence
 
 
 @pytest.mark.parametrize("line", [

@@ -208,9 +208,9 @@ def test_predict_of_an_empty_stdin_is_one_line(tiny_model_dir: Path, capsys: pyt
 
 def test_evaluate_streams_in_batches_and_scores_as_the_whole_file(
         tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from plantheme.evaluate import evaluate_model, evaluate_stream
-    from plantheme.labels import read_labelled_file
-    from plantheme.persistence import load_model
+    from plantheme.training.evaluate import evaluate_model, evaluate_stream
+    from plantheme.training.labels import read_labelled_file
+    from plantheme.model.persistence import load_model
 
     test_file = tmp_path / "test.csv"
     with test_file.open("w", encoding="utf-8", newline="") as handle:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from plantheme.context import N_CONTEXT_FEATURES, ContextModel, context_features
-from plantheme.structure import Outline
+from plantheme.model.context import N_CONTEXT_FEATURES, ContextModel, context_features
+from plantheme.text.structure import Outline
 from plantheme.themes import THEME_IDS
 
 N = len(THEME_IDS)

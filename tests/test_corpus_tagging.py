@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from plantheme import corpus_tagging, tag_outputs
+from plantheme.tagging import corpus_tagging, tag_outputs
 from plantheme.cli import main
-from plantheme.corpus_tagging import CACHE_FOLDER, TagOptions, tag_folder
-from plantheme.record_files import RecordOptions
-from plantheme.run_lock import lock_output_folder
-from plantheme.tag_outputs import GENERATIONS, OUTPUT_NAMES
+from plantheme.tagging.corpus_tagging import CACHE_FOLDER, TagOptions, tag_folder
+from plantheme.readers.record_files import RecordOptions
+from plantheme.tagging.run_lock import lock_output_folder
+from plantheme.tagging.tag_outputs import GENERATIONS, OUTPUT_NAMES
 
 PLAN = ("力争新培育专精特新企业3家、高新技术企业5家。全面落实河长制，推进流域水环境综合治理。\n"
         "新建幼儿园2所，改善义务教育办学条件。压实安全生产责任，开展燃气和消防隐患排查整治。\n")
@@ -305,7 +305,7 @@ import os, time
 from pathlib import Path
 markers = os.environ.get("PLANTHEME_TEST_MARKERS")
 if markers:
-    import plantheme.corpus_tagging as corpus_tagging
+    import plantheme.tagging.corpus_tagging as corpus_tagging
 
     def blocking_tag_file(job, config):
         Path(markers, f"worker-{os.getpid()}").touch()
@@ -392,7 +392,7 @@ def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_di
 _CRASHING_SITECUSTOMIZE = '''
 import os
 if os.environ.get("PLANTHEME_TEST_CRASH"):
-    import plantheme.corpus_tagging as corpus_tagging
+    import plantheme.tagging.corpus_tagging as corpus_tagging
     real_tag_file = corpus_tagging.tag_file
 
     def crashing_tag_file(job, config):
@@ -499,14 +499,14 @@ def test_record_options_are_checked(tiny_model_dir, tmp_path: Path, capsys, extr
 
 
 def test_the_library_holds_no_command_line_code() -> None:
-    import plantheme.corpus_tagging
-    import plantheme.tagging
+    import plantheme.tagging.corpus_tagging
+    import plantheme.tagging.tagging
 
-    for module in (plantheme.corpus_tagging, plantheme.tagging):
+    for module in (plantheme.tagging.corpus_tagging, plantheme.tagging.tagging):
         source = Path(module.__file__).read_text(encoding="utf-8")
         assert "argparse" not in source
-    assert not hasattr(plantheme.tagging, "run_tag_command")
-    assert "corpus_tagging" not in Path(plantheme.tagging.__file__).read_text(encoding="utf-8").replace(
+    assert not hasattr(plantheme.tagging.tagging, "run_tag_command")
+    assert "corpus_tagging" not in Path(plantheme.tagging.tagging.__file__).read_text(encoding="utf-8").replace(
         "see corpus_tagging", "")
 
 
@@ -557,7 +557,7 @@ def test_a_character_model_without_its_arrays_checksum_is_refused(tiny_char_mode
     import json
     import shutil
 
-    from plantheme.corpus_tagging import _model_once
+    from plantheme.tagging.corpus_tagging import _model_once
     from plantheme.errors import PlanthemeError
 
     model_dir = tmp_path / "m"

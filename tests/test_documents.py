@@ -15,14 +15,14 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from plantheme import documents
-from plantheme.documents import (
+from plantheme.readers import documents
+from plantheme.readers.documents import (
     EMPTY_FILE, NO_TEXT_LAYER, UnreadableDocument, decode_text, docx_to_text, extract_text,
     html_to_text, pdf_to_text, read_document,
 )
-from plantheme.docx_text import xml_byte_limit
-from plantheme.pdf_text import strip_controls
-from plantheme.folder_scan import compile_glob, scan_folder
+from plantheme.readers.docx_text import xml_byte_limit
+from plantheme.readers.pdf_text import strip_controls
+from plantheme.readers.folder_scan import compile_glob, scan_folder
 
 SIMPLIFIED = "全面落实河长制，推进流域水环境综合治理。新建幼儿园2所，改善义务教育办学条件。"
 TRADITIONAL = "全面落實河長制，推進流域水環境綜合治理。新建幼兒園2所，改善義務教育辦學條件。"

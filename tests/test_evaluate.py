@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plantheme.evaluate import format_report, score
+from plantheme.training.evaluate import format_report, score
 from plantheme.themes import THEME_IDS
 
 
@@ -40,7 +40,7 @@ def _spans_for(root, name: str, text: str, labels: list[tuple[str, str]], sha: b
     """Span rows for sentences of ``text`` (written to ``root/name``)."""
     import hashlib
 
-    from plantheme.labels import SpanRow
+    from plantheme.training.labels import SpanRow
 
     (root / name).write_text(text, encoding="utf-8")
     rows = []
@@ -52,8 +52,8 @@ def _spans_for(root, name: str, text: str, labels: list[tuple[str, str]], sha: b
 
 
 def test_documents_are_tagged_and_labels_matched(tiny_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from plantheme.evaluate import evaluate_documents, format_document_scores
-    from plantheme.tagging import tag_text
+    from plantheme.training.evaluate import evaluate_documents, format_document_scores
+    from plantheme.tagging.tagging import tag_text
 
     text = "全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所，改善义务教育办学条件。\n责任单位：县教育局"
     rows = _spans_for(tmp_path, "a.txt", text, [
@@ -77,7 +77,7 @@ def test_documents_are_tagged_and_labels_matched(tiny_model, tmp_path) -> None: 
 
 
 def test_labels_that_moved_are_not_scored(tiny_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from plantheme.evaluate import evaluate_documents
+    from plantheme.training.evaluate import evaluate_documents
 
     text = "全面落实河长制。\n新建幼儿园2所。"
     rows = _spans_for(tmp_path, "a.txt", text, [("全面落实河长制。", "ecology"), ("新建幼儿园2所。", "welfare")])

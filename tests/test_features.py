@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from plantheme.features import CharNgramTfidf
+from plantheme.model.features import CharNgramTfidf
 
 
 def fold_digits(text: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from plantheme.folder_scan import NOT_REGULAR, OUTSIDE_LINK, display_path, file_format, scan_folder
+from plantheme.readers.folder_scan import NOT_REGULAR, OUTSIDE_LINK, display_path, file_format, scan_folder
 
 
 def _fates(root: Path, **options: object) -> dict[str, tuple[str, str]]:

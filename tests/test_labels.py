@@ -11,11 +11,11 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from plantheme.errors import PlanthemeError
-from plantheme.labels import (
+from plantheme.training.labels import (
     DOCUMENTS_SUFFIX, read_documents_dir, read_labelled_dir, read_labelled_documents, read_labelled_file,
     read_span_labels,
 )
-from plantheme.normalize import normalize_sentence
+from plantheme.text.normalize import normalize_sentence
 from plantheme.settings import REPO_ROOT
 from plantheme.themes import THEME_IDS
 
@@ -78,8 +78,8 @@ def test_shipped_labels_meet_the_minimums(shipped: list) -> None:
 
 
 def test_every_seed_document_is_labelled_in_full(shipped: list) -> None:
-    from plantheme.normalize import normalize
-    from plantheme.sentences import split_sentences
+    from plantheme.text.normalize import normalize
+    from plantheme.text.sentences import split_sentences
 
     seeds = REPO_ROOT.parent / "shared" / "seeds"
     if not seeds.is_dir():

@@ -9,7 +9,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from conftest import tiny_texts_and_themes
-from plantheme.model import ThemeModel, build_pipeline
+from plantheme.model.model import ThemeModel, build_pipeline
 from plantheme.themes import THEME_IDS
 
 

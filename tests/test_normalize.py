@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plantheme.normalize import normalize, normalize_sentence
-from plantheme.sentences import split_sentences
+from plantheme.text.normalize import normalize, normalize_sentence
+from plantheme.text.sentences import split_sentences
 
 
 @pytest.mark.parametrize(

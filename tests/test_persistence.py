@@ -12,9 +12,9 @@ import pytest
 
 from conftest import tiny_texts_and_themes
 from plantheme.errors import PlanthemeError
-from plantheme.model import build_pipeline
-from plantheme.model import ThemeModel
-from plantheme.persistence import (
+from plantheme.model.model import build_pipeline
+from plantheme.model.model import ThemeModel
+from plantheme.model.persistence import (
     CARD_FILE, COMPILED_FILE, MODEL_FILE, ModelCard, load_compiled, load_model, save_model,
 )
 from plantheme.themes import THEME_IDS
@@ -60,7 +60,7 @@ def test_save_replaces_an_existing_model_atomically(tiny_model: ThemeModel, tmp_
 def test_interrupted_save_leaves_old_model_intact(tiny_model: ThemeModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "m"
     save_model(ThemeModel(tiny_model.pipeline), ModelCard([], {}, {}, {}), out)
-    import plantheme.persistence as persistence
+    import plantheme.model.persistence as persistence
 
     def crash(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -129,8 +129,8 @@ def test_loading_the_arrays_imports_no_scikit_learn(tiny_char_model_dir: Path) -
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from plantheme.corpus_tagging import tag_folder\n"
-        "from plantheme.persistence import load_compiled\n"
+        "from plantheme.tagging.corpus_tagging import tag_folder\n"
+        "from plantheme.model.persistence import load_compiled\n"
         f"model, card = load_compiled(Path({str(tiny_char_model_dir)!r}))\n"
         "print(model.classify(['推进河长制。']).themes()[0])\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'jieba', 'rjieba')))\n"
@@ -146,8 +146,8 @@ def test_context_stage_is_saved_checked_and_loaded(tmp_path: Path) -> None:
 
     import numpy as np
 
-    from plantheme.context import N_CONTEXT_FEATURES, ContextModel
-    from plantheme.persistence import load_compiled
+    from plantheme.model.context import N_CONTEXT_FEATURES, ContextModel
+    from plantheme.model.persistence import load_compiled
 
     texts, themes = tiny_texts_and_themes()
     pipeline = build_pipeline(features="char", C=10.0, char_ngram_max=2).fit(texts, themes)
@@ -176,7 +176,7 @@ def test_the_model_id_covers_the_context_stage(tmp_path: Path) -> None:
 
     import numpy as np
 
-    from plantheme.context import N_CONTEXT_FEATURES, ContextModel
+    from plantheme.model.context import N_CONTEXT_FEATURES, ContextModel
 
     texts, themes = tiny_texts_and_themes()
     model = ThemeModel(pipeline=build_pipeline(features="char", C=10.0, char_ngram_max=2).fit(texts, themes))

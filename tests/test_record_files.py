@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from plantheme.documents import UnreadableDocument
-from plantheme.record_files import RecordOptions, read_records
+from plantheme.readers.documents import UnreadableDocument
+from plantheme.readers.record_files import RecordOptions, read_records
 
 
 def _jsonl(path: Path, *lines: object) -> Path:

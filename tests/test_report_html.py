@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from plantheme.folder_scan import SkippedFolder
-from plantheme.report_html import ReportWriter
-from plantheme.tag_records import DocumentOutcome, RunTotals, SentenceRecord
+from plantheme.readers.folder_scan import SkippedFolder
+from plantheme.tagging.report_html import ReportWriter
+from plantheme.tagging.tag_records import DocumentOutcome, RunTotals, SentenceRecord
 from plantheme.themes import THEME_IDS
 
 HOSTILE = '<img src="https://evil.example/x.png" onerror="alert(1)">'

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from plantheme.run_lock import LOCK_FILE, OutputLocked, lock_output_folder
+from plantheme.tagging.run_lock import LOCK_FILE, OutputLocked, lock_output_folder
 
 
 def test_a_second_lock_names_the_holder(tmp_path: Path) -> None:

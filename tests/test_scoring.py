@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from conftest import tiny_texts_and_themes
-from plantheme.model import ThemeModel, build_pipeline
-from plantheme.persistence import load_compiled, load_model
-from plantheme.scoring import CompiledModel
-from plantheme.tagging import tag_text
+from plantheme.model.model import ThemeModel, build_pipeline
+from plantheme.model.persistence import load_compiled, load_model
+from plantheme.model.scoring import CompiledModel
+from plantheme.tagging.tagging import tag_text
 
 PROBES = ["全面落實河長制(zhì),推進流域水環境綜合治理。", "新建幼儿园2所。", "", "完全无关的一句话", "𠮷"]
 

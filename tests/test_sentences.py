@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plantheme.normalize import normalize
-from plantheme.sentences import split_sentences
+from plantheme.text.normalize import normalize
+from plantheme.text.sentences import split_sentences
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plantheme.errors import PlanthemeError
-from plantheme.model import ThemeModel
-from plantheme.persistence import load_card
+from plantheme.model.model import ThemeModel
+from plantheme.model.persistence import load_card
 from plantheme.settings import Settings, load_settings
-from plantheme.tagging import tag_text
+from plantheme.tagging.tagging import tag_text
 from plantheme.themes import THEME_IDS, THEMES
 from plantheme_service import create_app
 from plantheme_service.lifespan import StartupFailureMiddleware

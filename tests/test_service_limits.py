@@ -25,8 +25,8 @@ from plantheme_service.responses import COUNT_CHUNK_CHARS, count_sentences
 from plantheme_service.work_guard import WorkGuard
 from test_service import assert_error, small_settings
 
-from plantheme.normalize import normalize
-from plantheme.sentences import split_sentences
+from plantheme.text.normalize import normalize
+from plantheme.text.sentences import split_sentences
 
 MAX_SENTENCES = 50
 JSON = "application/json"

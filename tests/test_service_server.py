@@ -25,7 +25,7 @@ import uvicorn
 from plantheme_service import create_app
 from plantheme_service.run import serve, server_options
 
-from plantheme.model import ThemeModel
+from plantheme.model.model import ThemeModel
 from plantheme.settings import Settings
 
 HOST = "127.0.0.1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plantheme.spans import best_overlaps
+from plantheme.text.spans import best_overlaps
 
 UNITS = [(0, 10), (10, 25), (26, 40)]
 
@@ -38,7 +38,7 @@ def test_many_targets_in_one_sweep() -> None:
     ("# 标题\n正文。 **", [(2, 4), (5, 8)], [(0, 4), (5, 11)]),
 ])
 def test_cover_gaps(text: str, spans: list[tuple[int, int]], expected: list[tuple[int, int]]) -> None:
-    from plantheme.spans import cover_gaps
+    from plantheme.text.spans import cover_gaps
 
     covered = cover_gaps(text, spans)
     assert covered == expected

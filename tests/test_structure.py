@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from plantheme.sentences import split_sentences
-from plantheme.structure import heading_level, outline_of
+from plantheme.text.sentences import split_sentences
+from plantheme.text.structure import heading_level, outline_of
 
 
 @pytest.mark.parametrize("unit, alone, level", [

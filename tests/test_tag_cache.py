@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from plantheme.tag_cache import CachedSummary, TagCache
-from plantheme.tag_outputs import render_sentences
-from plantheme.tag_records import SentenceRecord
+from plantheme.tagging.tag_cache import CachedSummary, TagCache
+from plantheme.tagging.tag_outputs import render_sentences
+from plantheme.tagging.tag_records import SentenceRecord
 
 RECORDS = [
     SentenceRecord(0, 0, 5, "加快发展。", "industry", 0.91),
@@ -72,9 +72,9 @@ def test_prune_keeps_only_used_entries(cache: TagCache) -> None:
 
 
 def test_a_streamed_entry_reads_back_like_a_written_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from plantheme.tag_cache import CachedSummary, TagCache
-    from plantheme.tag_outputs import render_sentences
-    from plantheme.tag_records import SentenceRecord
+    from plantheme.tagging.tag_cache import CachedSummary, TagCache
+    from plantheme.tagging.tag_outputs import render_sentences
+    from plantheme.tagging.tag_records import SentenceRecord
 
     cache = TagCache(tmp_path / "cache")
     first = [SentenceRecord(0, 0, 3, "推进。", "ecology", 0.9)]

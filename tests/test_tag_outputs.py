@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from plantheme.tag_outputs import (
+from plantheme.tagging.tag_outputs import (
     CURRENT, GENERATIONS, OUTPUT_NAMES, new_generation, publish_generation, render_sentences,
 )
-from plantheme.tag_records import SentenceRecord
+from plantheme.tagging.tag_records import SentenceRecord
 
 
 @pytest.mark.parametrize("doc", ["a.txt", "new\nline.txt", "cr\rhere.txt", 'q"uote.txt', "c,omma.txt",

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plantheme.tag_records import confidence_text
+from plantheme.tagging.tag_records import confidence_text
 
 
 @pytest.mark.parametrize("value", [0.0, 1.0, 0.5, 0.12, 0.03125, 0.00005, 0.99995, 0.12345, 1e-9, 0.999999])

@@ -21,16 +21,16 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from test_documents import TRADITIONAL, build_docx, build_pdf, build_scanned_pdf
 
-from plantheme import corpus_tagging
+from plantheme.tagging import corpus_tagging
 from plantheme.cli import main
-from plantheme.corpus_tagging import CACHE_FOLDER, TagOptions, default_out_dir, tag_folder
-from plantheme.documents import EMPTY_FILE, NO_TEXT_LAYER, read_document
-from plantheme.model import ThemeModel
-from plantheme.progress import ProgressBar
-from plantheme.tag_outputs import render_sentences
-from plantheme.tag_records import SentenceRecord
-from plantheme.persistence import load_model
-from plantheme.tagging import tag_text
+from plantheme.tagging.corpus_tagging import CACHE_FOLDER, TagOptions, default_out_dir, tag_folder
+from plantheme.readers.documents import EMPTY_FILE, NO_TEXT_LAYER, read_document
+from plantheme.model.model import ThemeModel
+from plantheme.tagging.progress import ProgressBar
+from plantheme.tagging.tag_outputs import render_sentences
+from plantheme.tagging.tag_records import SentenceRecord
+from plantheme.model.persistence import load_model
+from plantheme.tagging.tagging import tag_text
 from plantheme.themes import THEME_IDS
 
 PLAN = (
@@ -611,7 +611,7 @@ def test_furniture_is_other_flagged_and_left_out_of_shares(tiny_model: ThemeMode
 
 
 def test_the_context_stage_decides_when_the_model_has_one(tiny_model: ThemeModel) -> None:
-    from plantheme.context import N_CONTEXT_FEATURES, ContextModel
+    from plantheme.model.context import N_CONTEXT_FEATURES, ContextModel
 
     # A stage that ignores its inputs and always says ecology.
     intercept = np.full(len(THEME_IDS), -5.0)
@@ -641,10 +641,10 @@ def _shared_documents() -> list[Path]:
 def test_spans_are_exact_on_every_real_document(tiny_char_model_dir: Path) -> None:
     # Every sentence of every seed and corpus document is exactly the extracted
     # text at its span, and no non-space character is left out of the sentences.
-    from plantheme.documents import UnreadableDocument
-    from plantheme.persistence import load_compiled
+    from plantheme.readers.documents import UnreadableDocument
+    from plantheme.model.persistence import load_compiled
 
-    from plantheme.record_files import RecordOptions, read_records
+    from plantheme.readers.record_files import RecordOptions, read_records
 
     loaded = load_compiled(tiny_char_model_dir)
     assert loaded is not None

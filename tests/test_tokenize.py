@@ -6,10 +6,10 @@ import pickle
 
 import pytest
 
-from plantheme.labels import read_labelled_dir
-from plantheme.normalize import normalize_sentence
+from plantheme.training.labels import read_labelled_dir
+from plantheme.text.normalize import normalize_sentence
 from plantheme.settings import REPO_ROOT
-from plantheme.tokenize import NUMBER_TOKEN, load_policy_terms, tokenize, tokenize_reference
+from plantheme.text.tokenize import NUMBER_TOKEN, load_policy_terms, tokenize, tokenize_reference
 
 
 @pytest.mark.parametrize(

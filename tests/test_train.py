@@ -7,8 +7,8 @@ import pytest
 
 from conftest import TINY_ROWS
 from plantheme.errors import PlanthemeError
-from plantheme.labels import LabelledSentence
-from plantheme.train import cross_validate, train_model
+from plantheme.training.labels import LabelledSentence
+from plantheme.training.train import cross_validate, train_model
 
 
 def _rows() -> list[LabelledSentence]:
@@ -21,7 +21,7 @@ def _rows() -> list[LabelledSentence]:
 
 
 def test_grouped_cv_never_sees_the_test_group(monkeypatch: pytest.MonkeyPatch) -> None:
-    import plantheme.train as train
+    import plantheme.training.train as train
 
     seen: list[tuple[set[str], set[str]]] = []
     real = train._fit_predict
@@ -86,14 +86,14 @@ def test_cv_needs_two_groups() -> None:
     ],
 )
 def test_choose_candidate_prefers_cheap_features_on_ties(scores: list[tuple[str, float]], expected: int) -> None:
-    from plantheme.train import CandidateResult, choose_candidate
+    from plantheme.training.train import CandidateResult, choose_candidate
 
     candidates = [CandidateResult({"features": f, "C": 1.0}, m, m) for f, m in scores]
     assert choose_candidate(candidates, tolerance=0.005) == expected
 
 
 def test_choose_candidate_prefers_shorter_ngrams_on_ties() -> None:
-    from plantheme.train import CandidateResult, choose_candidate
+    from plantheme.training.train import CandidateResult, choose_candidate
 
     candidates = [
         CandidateResult({"features": "char", "C": 30.0}, 0.924, 0.924),
@@ -106,7 +106,7 @@ def test_choose_candidate_prefers_shorter_ngrams_on_ties() -> None:
 
 
 def test_default_grid_compares_both_character_ranges() -> None:
-    from plantheme.train import DEFAULT_GRID, candidate_grid
+    from plantheme.training.train import DEFAULT_GRID, candidate_grid
 
     char_ranges = {p.get("char_ngram_max", 3) for p in DEFAULT_GRID if p["features"] == "char"}
     assert char_ranges == {2, 3}
@@ -115,7 +115,7 @@ def test_default_grid_compares_both_character_ranges() -> None:
 
 @pytest.mark.parametrize("features", ["word", "char", "union"])
 def test_one_feature_set_has_its_own_grid(features: str) -> None:
-    from plantheme.train import candidate_grid
+    from plantheme.training.train import candidate_grid
 
     grid = candidate_grid(features)
     assert grid and {p["features"] for p in grid} == {features}
@@ -128,7 +128,7 @@ def test_one_feature_set_has_its_own_grid(features: str) -> None:
 def _document_training_data():  # type: ignore[no-untyped-def]
     from conftest import TINY_ROWS, tiny_documents
 
-    from plantheme.labels import LabelledSentence, _document_rows, _parse_document, LabelledDocument
+    from plantheme.training.labels import LabelledSentence, _document_rows, _parse_document, LabelledDocument
 
     documents = []
     for line, record in enumerate(tiny_documents(), start=1):
@@ -143,8 +143,8 @@ def _document_training_data():  # type: ignore[no-untyped-def]
 
 
 def test_context_stage_is_trained_out_of_fold_and_compared() -> None:
-    from plantheme.normalize import normalize_sentence
-    from plantheme.train import train_context
+    from plantheme.text.normalize import normalize_sentence
+    from plantheme.training.train import train_context
 
     rows, documents = _document_training_data()
     texts = [normalize_sentence(r.text) for r in rows]
@@ -161,7 +161,7 @@ def test_context_stage_is_trained_out_of_fold_and_compared() -> None:
 
 
 def test_train_model_records_the_context_stage_in_the_card() -> None:
-    from plantheme.train import train_model
+    from plantheme.training.train import train_model
 
     rows, documents = _document_training_data()
     result = train_model(rows, grid=[{"features": "char", "C": 10.0, "char_ngram_max": 2}], folds=3,
@@ -173,8 +173,8 @@ def test_train_model_records_the_context_stage_in_the_card() -> None:
 
 def test_context_stage_needs_documents() -> None:
     from plantheme.errors import PlanthemeError
-    from plantheme.normalize import normalize_sentence
-    from plantheme.train import train_context
+    from plantheme.text.normalize import normalize_sentence
+    from plantheme.training.train import train_context
 
     rows, documents = _document_training_data()
     texts = [normalize_sentence(r.text) for r in rows]

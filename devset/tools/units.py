@@ -30,9 +30,9 @@ import random
 import sys
 from pathlib import Path
 
-from plantheme.documents import read_document
-from plantheme.normalize import normalize
-from plantheme.sentences import split_sentences
+from plantheme.readers.documents import read_document
+from plantheme.text.normalize import normalize
+from plantheme.text.sentences import split_sentences
 from plantheme.themes import THEME_IDS
 
 FIELDS = ["path", "start", "end", "theme", "genre", "sha"]

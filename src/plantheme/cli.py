@@ -21,7 +21,7 @@ from .errors import PlanthemeError
 from .settings import REPO_ROOT, load_settings
 
 if TYPE_CHECKING:
-    from .corpus_tagging import TagOptions, TagRunResult
+    from .tagging.corpus_tagging import TagOptions, TagRunResult
 
 DEFAULT_LABELS = REPO_ROOT / "labels"
 # predict reads stdin in batches of this many lines: memory stays bounded whatever comes in.
@@ -37,7 +37,7 @@ def _say(message: str) -> None:
 
 
 def _load(model_dir: Path | None):  # type: ignore[no-untyped-def]
-    from .persistence import load_model
+    from .model.persistence import load_model
 
     settings = load_settings(model_dir=model_dir)
     model, card = load_model(settings.model_dir)
@@ -58,10 +58,10 @@ def _train_out(out: Path | None, force: bool) -> Path:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .evaluate import format_report
-    from .labels import read_documents_dir, read_labelled_dir
-    from .persistence import save_model
-    from .train import candidate_grid, train_model
+    from .training.evaluate import format_report
+    from .training.labels import read_documents_dir, read_labelled_dir
+    from .model.persistence import save_model
+    from .training.train import candidate_grid, train_model
 
     out = _train_out(args.out, args.force)
     rows = [row for folder in args.data for row in read_labelled_dir(folder)]
@@ -114,9 +114,9 @@ def _is_span_file(path: Path) -> bool:
 
 
 def _cmd_evaluate_documents(args: argparse.Namespace) -> int:
-    from .documents import read_document
-    from .evaluate import evaluate_documents, format_document_scores
-    from .labels import read_span_labels
+    from .readers.documents import read_document
+    from .training.evaluate import evaluate_documents, format_document_scores
+    from .training.labels import read_span_labels
 
     if args.root is None:
         raise PlanthemeError(f"{args.file}: span labels point into documents; give their folder with --root DIR")
@@ -140,8 +140,8 @@ def _cmd_evaluate_documents(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_stream, format_report
-    from .labels import iter_labelled_file
+    from .training.evaluate import evaluate_stream, format_report
+    from .training.labels import iter_labelled_file
 
     if _is_span_file(args.file):
         return _cmd_evaluate_documents(args)
@@ -182,7 +182,7 @@ def _stdin_lines(stream: BinaryIO, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> I
 
     Bounded memory: a line longer than ``max_bytes`` is skipped in pieces.
     """
-    from .record_files import bounded_lines
+    from .readers.record_files import bounded_lines
 
     for number, line in bounded_lines(stream, max_bytes):
         if line is None:
@@ -263,8 +263,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
-    from .documents import UnreadableDocument, read_document
-    from .normalize import normalize
+    from .readers.documents import UnreadableDocument, read_document
+    from .text.normalize import normalize
 
     try:
         text = read_document(args.file, max_chars=load_settings().max_document_chars).text
@@ -281,9 +281,9 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
     """The run's options from the command line, or the message saying which argument is wrong."""
     from joblib import cpu_count
 
-    from .corpus_tagging import TagOptions, default_out_dir
-    from .record_files import RecordOptions
-    from .tag_outputs import DOCUMENT_CSV_FIELDS
+    from .tagging.corpus_tagging import TagOptions, default_out_dir
+    from .readers.record_files import RecordOptions
+    from .tagging.tag_outputs import DOCUMENT_CSV_FIELDS
 
     folder = Path(args.dir)
     if not folder.exists():
@@ -344,8 +344,8 @@ def _terminate(signum: int, frame: object) -> None:
 def _cmd_tag(args: argparse.Namespace) -> int:
     """``plantheme tag DIR``: 0 (all tagged or skipped), 1 (any failed, or the run failed),
     2 (bad arguments, or the output folder is in use)."""
-    from .corpus_tagging import tag_folder
-    from .run_lock import OutputLocked
+    from .tagging.corpus_tagging import tag_folder
+    from .tagging.run_lock import OutputLocked
 
     options = _tag_options(args)
     if isinstance(options, str):

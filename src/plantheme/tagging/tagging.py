@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .boilerplate import is_boilerplate
-from .context import ContextModel, context_features
-from .normalize import NormalizedText, normalize
-from .scoring import Classification
-from .sentences import Sentence, split_sentences
-from .spans import cover_gaps
-from .structure import Outline, outline_of
-from .themes import OTHER, THEME_IDS
+from ..text.boilerplate import is_boilerplate
+from ..model.context import ContextModel, context_features
+from ..text.normalize import NormalizedText, normalize
+from ..model.scoring import Classification
+from ..text.sentences import Sentence, split_sentences
+from ..text.spans import cover_gaps
+from ..text.structure import Outline, outline_of
+from ..themes import OTHER, THEME_IDS
 
 if TYPE_CHECKING:  # the models are loaded where they are used (see corpus_tagging)
-    from .model import Prediction, ThemeModel
-    from .scoring import CompiledModel
+    from ..model.model import Prediction, ThemeModel
+    from ..model.scoring import CompiledModel
 
 __all__ = ["BOILERPLATE", "GARBLED", "LOW_CONFIDENCE", "REPAIRED", "PreparedDocument", "TaggedDocument", "TaggedSentence", "context_proba", "prepare_document", "tag_text"]
 
@@ -142,24 +142,24 @@ def tag_text(
 ) -> TaggedDocument:
     """Normalise, split and classify one document's text.
 
-    Furniture units (:func:`plantheme.boilerplate.is_boilerplate`) are themed
+    Furniture units (:func:`plantheme.text.boilerplate.is_boilerplate`) are themed
     ``other`` with confidence 1 and the ``boilerplate`` flag. With ``context``
     (the default) and a model that has a context stage, every sentence is
     classified together with its title, headings and neighbours
-    (:mod:`plantheme.context`); ``context=False`` gives the sentence model alone.
+    (:mod:`plantheme.model.context`); ``context=False`` gives the sentence model alone.
     With ``details`` each sentence carries its :class:`Prediction` (all eight
     scores and ``evidence`` words of evidence); without, only its theme and
     confidence, which is what bulk tagging writes and a third of the work.
     Shares are the fraction of the document's content sentences per theme; the
     dominant theme is the most frequent one (ties: taxonomy order), or None
     for a document without content sentences. A :class:`CompiledModel`
-    classifies only: details need the full :class:`~plantheme.model.ThemeModel`.
+    classifies only: details need the full :class:`~plantheme.model.model.ThemeModel`.
     ``prepared`` (from :func:`prepare_document` of the same ``raw``) spares a caller
     that tags one text several ways normalising it each time.
     """
     explain = getattr(model, "explain", None)  # a CompiledModel cannot explain
     if details and explain is None:
-        raise ValueError("tag_text(details=True) needs the full model (plantheme.persistence.load_model)")
+        raise ValueError("tag_text(details=True) needs the full model (plantheme.model.persistence.load_model)")
     if prepared is None:
         prepared = prepare_document(raw)
     doc, units, skip = prepared.normalized, prepared.units, prepared.boilerplate

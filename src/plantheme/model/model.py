@@ -20,9 +20,9 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from .context import ContextModel
 from .features import CharNgramTfidf
 from .scoring import Classification, CompiledModel, classify_rows, empty_classification
-from .normalize import HAN, normalize_sentence
-from .themes import THEME_IDS
-from .tokenize import fast_cut, tokenize
+from ..text.normalize import HAN, normalize_sentence
+from ..themes import THEME_IDS
+from ..text.tokenize import fast_cut, tokenize
 
 __all__ = [
     "FeatureSet", "TextNormalizer", "build_pipeline", "Evidence", "Prediction", "Classification",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import NamedTuple, Protocol
 
-from .themes import THEME_IDS
+from ..themes import THEME_IDS
 
 __all__ = ["SentenceRecord", "SentenceFields", "sentence_json", "sentence_csv", "confidence_text", "DocumentOutcome", "RunTotals", "TAGGED", "SKIPPED", "FAILED"]
 
@@ -56,7 +56,7 @@ class SentenceRecord(NamedTuple):
 
 class SentenceFields(Protocol):
     """What a sentence output line is made of: a :class:`SentenceRecord`, or a
-    tagged sentence straight from :func:`plantheme.tagging.tag_text`."""
+    tagged sentence straight from :func:`plantheme.tagging.tagging.tag_text`."""
 
     @property
     def index(self) -> int: ...
@@ -138,7 +138,7 @@ class DocumentOutcome:
     of a JSONL/CSV file has ``path`` ``file#id`` and its ``--meta-fields`` in
     ``meta``; ``path_hex`` holds the file path's bytes in hex when they are not
     UTF-8 (``path`` is then readable text, see
-    :func:`plantheme.folder_scan.display_path`).
+    :func:`plantheme.readers.folder_scan.display_path`).
     """
 
     path: str

@@ -16,7 +16,7 @@ the sentence model's probabilities: its inputs, per sentence, are
 
 All of them are TF-IDF-derived (the sentence model's outputs), so the stage
 stays a small linear model: 8 × 60 weights. It is trained on out-of-fold
-probabilities of labelled whole documents (:mod:`plantheme.train`) and used
+probabilities of labelled whole documents (:mod:`plantheme.training.train`) and used
 wherever a whole document is tagged; a sentence classified alone keeps the
 sentence model. Inference is NumPy only (no scikit-learn), so the compiled
 model path stays light.
@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .structure import Outline
-from .themes import THEME_IDS
+from ..text.structure import Outline
+from ..themes import THEME_IDS
 
 __all__ = ["N_CONTEXT_FEATURES", "ContextModel", "context_features"]
 

@@ -18,16 +18,16 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.model_selection import GroupKFold
 
-from .context import ContextModel, context_features
-from .errors import PlanthemeError
+from ..model.context import ContextModel, context_features
+from ..errors import PlanthemeError
 from .evaluate import EvaluationReport, score
 from .labels import LabelledDocument, LabelledSentence
-from .model import ThemeModel, build_pipeline
-from .normalize import normalize_sentence
-from .persistence import ModelCard
-from .spans import best_overlaps
-from .tagging import PreparedDocument, prepare_document
-from .themes import THEME_IDS
+from ..model.model import ThemeModel, build_pipeline
+from ..text.normalize import normalize_sentence
+from ..model.persistence import ModelCard
+from ..text.spans import best_overlaps
+from ..tagging.tagging import PreparedDocument, prepare_document
+from ..themes import THEME_IDS
 
 __all__ = [
     "CONTEXT_GRID",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import PlanthemeError
+from ..errors import PlanthemeError
 
 __all__ = ["LOCK_FILE", "OutputLocked", "RunLock", "lock_output_folder"]
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from .context import ContextModel
 from .ngrams import NgramTfidf
-from .normalize import normalize_sentence
-from .themes import THEME_IDS
+from ..text.normalize import normalize_sentence
+from ..themes import THEME_IDS
 
 __all__ = ["Classification", "CompiledModel", "class_probabilities", "classify_rows"]
 
@@ -93,9 +93,9 @@ def empty_classification() -> Classification:
 class CompiledModel:
     """A fitted character n-gram model as arrays: classifies exactly as its pipeline, without scikit-learn.
 
-    Made by :meth:`plantheme.model.ThemeModel.compile`, saved and loaded by
-    :mod:`plantheme.persistence`. It classifies but does not explain: the
-    evidence of a prediction needs the full :class:`~plantheme.model.ThemeModel`.
+    Made by :meth:`plantheme.model.model.ThemeModel.compile`, saved and loaded by
+    :mod:`plantheme.model.persistence`. It classifies but does not explain: the
+    evidence of a prediction needs the full :class:`~plantheme.model.model.ThemeModel`.
     """
 
     tfidf: NgramTfidf
@@ -107,7 +107,7 @@ class CompiledModel:
     context: ContextModel | None = None
 
     def classify(self, texts: Sequence[str], *, normalized: bool = False) -> Classification:
-        """Theme probabilities of each text (see :meth:`plantheme.model.ThemeModel.classify`)."""
+        """Theme probabilities of each text (see :meth:`plantheme.model.model.ThemeModel.classify`)."""
         if not len(texts):
             return empty_classification()
         clean = list(texts) if normalized else [normalize_sentence(text) for text in texts]

@@ -234,7 +234,7 @@ def _csv_parsed(path: Path, options: RecordOptions, max_chars: int
 def read_records(path: Path, kind: str, options: RecordOptions, *, max_chars: int) -> Iterator[Record]:
     """The records of a ``jsonl`` or ``csv`` file (``kind``), one at a time.
 
-    Raises :class:`~plantheme.documents.UnreadableDocument` (before the first
+    Raises :class:`~plantheme.readers.documents.UnreadableDocument` (before the first
     record) when the file as a whole is skipped or failed: see the module
     docstring. ``OSError`` from reading passes through.
     """

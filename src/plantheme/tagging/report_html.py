@@ -22,10 +22,10 @@ from html import escape
 from pathlib import Path
 from typing import Iterable, TextIO
 
-from .folder_scan import SkippedFolder
+from ..readers.folder_scan import SkippedFolder
 from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals, SentenceRecord
 from .tagging import GARBLED, LOW_CONFIDENCE
-from .themes import THEME_IDS, THEMES_BY_ID
+from ..themes import THEME_IDS, THEMES_BY_ID
 
 __all__ = ["THEME_COLOURS", "ReportWriter"]
 

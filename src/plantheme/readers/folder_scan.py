@@ -19,7 +19,7 @@ Decisions:
   path in hex. ``FoundFile.raw`` keeps the surrogate-escaped name for opening
   and for the cache key.
 * ``.jsonl`` and ``.csv`` files are files of records (one document per
-  record, see :mod:`plantheme.record_files`); whether a CSV holds documents is
+  record, see :mod:`plantheme.readers.record_files`); whether a CSV holds documents is
   decided when it is read (by its header).
 """
 
@@ -164,7 +164,7 @@ def display_path(raw: str) -> tuple[str, str]:
 
 
 def file_format(path: Path | str) -> str | None:
-    """The format a file is read as: a document format (see :mod:`plantheme.documents`),
+    """The format a file is read as: a document format (see :mod:`plantheme.readers.documents`),
     ``jsonl`` or ``csv`` (files of records), or None."""
     suffix = os.path.splitext(str(path))[1].lower()
     return RECORD_SUFFIXES.get(suffix) or document_format(Path(str(path)))

@@ -2,17 +2,17 @@
 
 The run, step by step:
 
-1. :func:`~plantheme.folder_scan.scan_folder` lists every file (and every
+1. :func:`~plantheme.readers.folder_scan.scan_folder` lists every file (and every
    folder it does not search) with the reason when a file is not read.
 2. Files whose content (sha256) at the same path was tagged before by the same
    model are taken from the cache under ``OUTDIR/.cache/``
-   (:mod:`plantheme.tag_cache`).
+   (:mod:`plantheme.tagging.tag_cache`).
 3. The others are tagged by joblib worker processes, one document per task:
-   a worker reads and decodes the file (:mod:`plantheme.documents`), runs
-   :func:`~plantheme.tagging.tag_text` (the same computation as the service),
+   a worker reads and decodes the file (:mod:`plantheme.readers.documents`), runs
+   :func:`~plantheme.tagging.tagging.tag_text` (the same computation as the service),
    renders the document's lines of ``sentences.jsonl`` and rows of
    ``sentences.csv`` into a cache entry and returns only a small
-   :class:`~plantheme.tag_records.DocumentOutcome`. Each worker loads the
+   :class:`~plantheme.tagging.tag_records.DocumentOutcome`. Each worker loads the
    model once.
 4. The main process takes the outcomes in path order as they arrive and
    copies each document's cache entry, byte for byte, into the sentence
@@ -21,10 +21,10 @@ The run, step by step:
    output does not depend on ``--jobs``.
 5. ``documents.csv``, ``report.html`` and ``manifest.json`` are written into
    the same new generation folder as the sentence outputs, which then replaces
-   the previous outputs as a whole (:func:`~plantheme.tag_outputs.publish_generation`),
+   the previous outputs as a whole (:func:`~plantheme.tagging.tag_outputs.publish_generation`),
    and cache entries no file uses any more are removed.
 
-The run holds the output folder's lock throughout (:mod:`plantheme.run_lock`),
+The run holds the output folder's lock throughout (:mod:`plantheme.tagging.run_lock`),
 so two runs never prune each other's cache. An interrupted run keeps the cache
 entries of the documents it finished; the next run reuses them and tags only
 the rest. When a run fails or is interrupted (an exception, Ctrl-C, a
@@ -38,7 +38,7 @@ anything unexpected) becomes a ``failed`` entry with the reason. What stops a ru
 past: a model that cannot be loaded, an output folder that cannot be written
 (one :class:`~plantheme.errors.PlanthemeError` naming it).
 
-Files of records (``.jsonl``, ``.csv``; :mod:`plantheme.record_files`) are
+Files of records (``.jsonl``, ``.csv``; :mod:`plantheme.readers.record_files`) are
 tagged record by record in one task; each record is a document ``FILE#ID``
 of its own, and the file is one cache entry.
 """
@@ -61,13 +61,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 from joblib import Parallel, delayed
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-from . import __version__
-from .documents import UnreadableDocument, extract_text
-from .errors import PlanthemeError
-from .folder_scan import NOT_REGULAR, FoundFile, FolderScan, display_path, file_format, scan_folder
-from .persistence import file_sha256, load_card, load_compiled, load_model
+from .. import __version__
+from ..readers.documents import UnreadableDocument, extract_text
+from ..errors import PlanthemeError
+from ..readers.folder_scan import NOT_REGULAR, FoundFile, FolderScan, display_path, file_format, scan_folder
+from ..model.persistence import file_sha256, load_card, load_compiled, load_model
 from .progress import ProgressBar
-from .record_files import RecordOptions, read_records
+from ..readers.record_files import RecordOptions, read_records
 from .report_html import ReportWriter
 from .run_lock import lock_output_folder
 from .tag_cache import CachedSummary, TagCache
@@ -80,8 +80,8 @@ from .tag_records import FAILED, SKIPPED, TAGGED, DocumentOutcome, RunTotals
 from .tagging import GARBLED, LOW_CONFIDENCE, tag_text
 
 if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one job)
-    from .model import ThemeModel
-    from .scoring import CompiledModel
+    from ..model.model import ThemeModel
+    from ..model.scoring import CompiledModel
 
 __all__ = ["TagOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder", "tag_file",
            "CACHE_FOLDER", "RECORD_KINDS"]
@@ -572,7 +572,7 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
 
     Failed files are named on stderr as they happen. Raises
     :class:`PlanthemeError` when the model cannot be loaded,
-    :class:`~plantheme.run_lock.OutputLocked` when another run holds the
+    :class:`~plantheme.tagging.run_lock.OutputLocked` when another run holds the
     output folder (``on_wait(pid)`` is called before waiting with
     ``options.wait``) and :class:`OutputWriteError` when the outputs cannot be
     written.

@@ -15,10 +15,10 @@ from sklearn.metrics import (
 )
 
 from .labels import LabelledSentence, SpanRow
-from .model import ThemeModel
-from .spans import best_overlaps
-from .tagging import BOILERPLATE, TaggedSentence, prepare_document, tag_text
-from .themes import OTHER, THEME_IDS
+from ..model.model import ThemeModel
+from ..text.spans import best_overlaps
+from ..tagging.tagging import BOILERPLATE, TaggedSentence, prepare_document, tag_text
+from ..themes import OTHER, THEME_IDS
 
 __all__ = [
     "DocumentScores",

@@ -4,7 +4,7 @@ for character n-gram models, ``model.npz``.
 ``model.json`` is the model card: themes, training data (sha256 and counts),
 cross-validation metrics, parameters, library versions, creation time and the
 sha256 of ``model.joblib`` (and of ``model.npz``). ``model.npz`` holds the same
-fitted model as plain arrays (:class:`plantheme.scoring.CompiledModel`): bulk
+fitted model as plain arrays (:class:`plantheme.model.scoring.CompiledModel`): bulk
 tagging loads it without importing scikit-learn. Saving is atomic (a temporary folder renamed into
 place), so an interrupted training never leaves a half-written model. Loading
 checks the checksum, the theme set and the scikit-learn version before it
@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 import joblib
 import numpy as np
 
-from . import __version__
-from .errors import PlanthemeError
-from .themes import THEME_IDS
+from .. import __version__
+from ..errors import PlanthemeError
+from ..themes import THEME_IDS
 
 if TYPE_CHECKING:  # imported where a model is loaded: scikit-learn only for a full model
     from .context import ContextModel

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PlanthemeError
-from .themes import THEME_IDS, is_theme
+from ..errors import PlanthemeError
+from ..themes import THEME_IDS, is_theme
 
 __all__ = [
     "DOCUMENTS_SUFFIX",

@@ -10,10 +10,10 @@ one-line reason. Formats, by file name suffix:
   end a line, other whitespace collapses as a browser shows it.
 * ``.docx``: body paragraphs, tables (each cell's paragraphs, merged cells
   once) and text boxes in document order, then footnotes and endnotes, one
-  paragraph per line (:mod:`plantheme.docx_text`). Headers and footers are not
+  paragraph per line (:mod:`plantheme.readers.docx_text`). Headers and footers are not
   read. The XML a file inflates to is bounded by the document limit.
 * ``.pdf``: the text layer, page by page, read with PDFium, without control
-  characters (:mod:`plantheme.pdf_text`). A PDF without one (a scan) fails
+  characters (:mod:`plantheme.readers.pdf_text`). A PDF without one (a scan) fails
   with "no text layer (scanned PDF?)": it needs OCR, not tagging.
 
 Encodings of text and HTML files are detected, never guessed silently
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .docx_text import DocxError, docx_text
-from .normalize import HAN, to_simplified
+from ..text.normalize import HAN, to_simplified
 from .pdf_text import PdfError, pdf_text
 
 __all__ = [
@@ -271,7 +271,7 @@ DEFAULT_MAX_CHARS = 2_000_000
 def docx_to_text(data: bytes, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """The text of a .docx: body paragraphs, tables, text boxes, then foot- and endnotes, one per line.
 
-    See :mod:`plantheme.docx_text` for what is read and the limits; a damaged
+    See :mod:`plantheme.readers.docx_text` for what is read and the limits; a damaged
     or hostile file fails with a one-line reason.
     """
     try:
@@ -287,7 +287,7 @@ def pdf_to_text(data: bytes, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """The text layer of a PDF, page by page; fails with :data:`NO_TEXT_LAYER` when it has none.
 
     Control characters other than ``\\n`` and ``\\t`` (NULs among them) are
-    removed; see :mod:`plantheme.pdf_text`.
+    removed; see :mod:`plantheme.readers.pdf_text`.
     """
     try:
         text = pdf_text(data, max_chars=max_chars)

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from . import __version__
+from .. import __version__
 from .tag_outputs import RenderedSentences, atomic_file
 from .tag_records import SentenceRecord
 

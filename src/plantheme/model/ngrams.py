@@ -10,8 +10,8 @@ weights are scikit-learn's: raw or sublinear term frequency, smoothed idf
 (``tests/test_features.py`` checks equality with ``TfidfVectorizer``).
 
 This module imports no scikit-learn, so that tagging with a saved model
-(:class:`plantheme.scoring.CompiledModel`) starts in a fraction of the time;
-:class:`plantheme.features.CharNgramTfidf` is the estimator around it.
+(:class:`plantheme.model.scoring.CompiledModel`) starts in a fraction of the time;
+:class:`plantheme.model.features.CharNgramTfidf` is the estimator around it.
 """
 
 from __future__ import annotations

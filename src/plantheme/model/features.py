@@ -1,4 +1,4 @@
-"""Character n-gram TF-IDF as a scikit-learn estimator, over the NumPy core in :mod:`plantheme.ngrams`."""
+"""Character n-gram TF-IDF as a scikit-learn estimator, over the NumPy core in :mod:`plantheme.model.ngrams`."""
 
 from __future__ import annotations
 

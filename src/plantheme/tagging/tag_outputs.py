@@ -49,9 +49,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Sequence
 
-from .folder_scan import OUTPUT_MARKER, SkippedFolder
+from ..readers.folder_scan import OUTPUT_MARKER, SkippedFolder
 from .tag_records import DocumentOutcome, RunTotals, SentenceFields, confidence_text, sentence_csv, sentence_json
-from .themes import THEME_IDS
+from ..themes import THEME_IDS
 
 __all__ = [
     "SENTENCES_JSONL", "SENTENCES_CSV", "DOCUMENTS_CSV", "MANIFEST_JSON", "REPORT_HTML",

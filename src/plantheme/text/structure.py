@@ -4,7 +4,7 @@ A bare "三是强化督导考核。" or "持续扩大覆盖面。" says little a
 ("（二）健全多层次医疗保障体系") and the document's title usually settle what it is
 about. This module finds them from the form of the sentence units only
 (numbering, standing alone on a line, no closing punctuation), so the context
-stage (:mod:`plantheme.context`) can read them.
+stage (:mod:`plantheme.model.context`) can read them.
 
 Heading levels follow Chinese official-document numbering: 第X章/部分 (0), 一、 (1),
 （一） (2), 1. / 1、 (3), （1） (4), ①/⑴ (5). A short line with no numbering and

@@ -1,0 +1,1 @@
+"""Uses of tagged corpora: document metadata, theme shares with intervals, comparisons."""

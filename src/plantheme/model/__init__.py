@@ -1,0 +1,1 @@
+"""The model: features, classifier, context stage, compiled arrays and persistence."""

@@ -1,0 +1,1 @@
+"""Reading documents: file formats (TXT, DOCX, PDF, HTML), record files, folder scans."""

@@ -1,0 +1,1 @@
+"""Uses of a model on documents: tagging a text, a folder, and writing the outputs."""

@@ -1,0 +1,1 @@
+"""Text handling: normalisation, sentence splitting, tokenisation, document structure."""

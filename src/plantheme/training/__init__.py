@@ -1,0 +1,1 @@
+"""Uses of labelled data: reading labels, training, evaluation."""

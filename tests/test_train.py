@@ -23,21 +23,28 @@ def _rows() -> list[LabelledSentence]:
 def test_grouped_cv_never_sees_the_test_group(monkeypatch: pytest.MonkeyPatch) -> None:
     import plantheme.training.train as train
 
-    seen: list[tuple[set[str], set[str]]] = []
-    real = train._fit_predict
+    fitted_on: list[set[str]] = []
+    held_out: list[set[str]] = []
+    real_fit, real_themes = train._fit_pipeline, train._out_of_fold_themes
     rows = _rows()
     groups = [r.group for r in rows]
 
-    def spy(params, texts, themes, train_idx, test_idx):  # type: ignore[no-untyped-def]
-        seen.append(({groups[i] for i in train_idx}, {groups[i] for i in test_idx}))
-        return real(params, texts, themes, train_idx, test_idx)
+    def spy_fit(params, texts, themes, train_idx, extra=None, **kw):  # type: ignore[no-untyped-def]
+        fitted_on.append({groups[i] for i in train_idx})
+        return real_fit(params, texts, themes, train_idx, extra, **kw)
 
-    monkeypatch.setattr(train, "_fit_predict", spy)
+    def spy_themes(splits, models, texts):  # type: ignore[no-untyped-def]
+        held_out.extend({groups[i] for i in test} for _, test in splits)
+        return real_themes(splits, models, texts)
+
+    monkeypatch.setattr(train, "_fit_pipeline", spy_fit)
+    monkeypatch.setattr(train, "_out_of_fold_themes", spy_themes)
     predicted = cross_validate({"features": "word"}, [r.text for r in rows], [r.theme for r in rows], groups, folds=3)
     assert len(predicted) == len(rows) and all(predicted)
-    assert len(seen) == 3
-    for train_groups, test_groups in seen:
-        assert not train_groups & test_groups
+    assert len(fitted_on) == len(held_out) == 3  # folds fitted in order, one model each
+    for train_groups, test_groups in zip(fitted_on, held_out):
+        assert test_groups and not train_groups & test_groups
+    assert set().union(*held_out) == set(groups)
 
 
 def test_train_picks_the_best_candidate_and_records_it() -> None:
@@ -181,3 +188,64 @@ def test_context_stage_needs_documents() -> None:
     with pytest.raises(PlanthemeError, match="needs labelled documents"):
         train_context({"features": "char", "C": 10.0}, texts, [r.theme for r in rows],
                       [r.group for r in rows], documents[:1], folds=3)
+
+
+# --- self-training -------------------------------------------------------------------
+
+
+def _pseudo(texts: tuple[str, ...], themes: tuple[str, ...], weight: float = 0.5):  # type: ignore[no-untyped-def]
+    from plantheme.training.pseudo import PseudoLabels
+
+    return PseudoLabels(texts, themes, weight, 0.9, 1, ("unlabelled",))
+
+
+def test_pseudo_rows_are_weighted_against_balanced_human_labels() -> None:
+    from plantheme.training.train import _training_set
+
+    texts = ["甲", "乙", "丙", "丁"]
+    themes = ["industry", "industry", "industry", "ecology"]
+    X, y, fit_args = _training_set(texts, themes, [0, 1, 2, 3], _pseudo(("戊", "己"), ("ecology", "welfare")))
+    assert X == texts + ["戊", "己"] and y == themes + ["ecology", "welfare"]
+    weights = fit_args["clf__sample_weight"].tolist()
+    # Balanced over the human labels: 4 / (2 * 3) for industry, 4 / (2 * 1) for ecology.
+    assert weights[:4] == pytest.approx([2 / 3, 2 / 3, 2 / 3, 2.0])
+    # A pseudo-label weighs `weight` times its theme's balance (1 for a theme no human label has).
+    assert weights[4:] == pytest.approx([0.5 * 2.0, 0.5 * 1.0])
+    # Without pseudo-labels the pipeline's own class weights apply: no sample weights.
+    assert _training_set(texts, themes, [0, 3], None) == (["甲", "丁"], ["industry", "ecology"], {})
+
+
+def test_self_training_adds_confident_sentences_and_records_them() -> None:
+    from plantheme.training.pseudo import UnlabelledDocument
+    from plantheme.training.train import SelfTraining, train_model
+
+    rows, documents = _document_training_data()
+    unlabelled = [UnlabelledDocument("corpus", "a.txt", "推进河长制，开展河道清淤。\n新建养老服务中心一处。\n责任单位：区民政局"),
+                  UnlabelledDocument("corpus", "b.txt", "加快培育高新技术企业。")]
+    messages: list[str] = []
+    grid = [{"features": "char", "C": 10.0, "char_ngram_max": 2}]
+    result = train_model(rows, grid=grid, folds=3, documents=documents, progress=messages.append,
+                         self_training=SelfTraining(unlabelled, threshold=0.2, weight=0.3))
+    record = result.card.self_training
+    assert record["documents"] == 2 and record["weight"] == 0.3 and record["threshold"] == 0.2
+    # Furniture (the 责任单位 line) is never a pseudo-label; the three content sentences are.
+    assert record["rows"] == sum(record["per_theme"].values()) == 3
+    assert set(record["cv"]) == {"macro_f1", "accuracy"}
+    assert result.report.n == len(rows)  # CV figures stay on the human labels
+    assert any("self-training" in m for m in messages)
+    assert result.context is not None and result.card.context["documents"] == len(documents)
+
+
+def test_self_training_with_a_threshold_nothing_reaches_changes_nothing() -> None:
+    from plantheme.training.pseudo import UnlabelledDocument
+    from plantheme.training.train import SelfTraining, train_model
+
+    rows = _rows()
+    grid = [{"features": "char", "C": 10.0}]
+    plain = train_model(rows, grid=grid, folds=3)
+    none = train_model(rows, grid=grid, folds=3,
+                       self_training=SelfTraining([UnlabelledDocument("c", "a.txt", "推进河长制。")], threshold=1.0))
+    assert none.card.self_training["rows"] == 0
+    assert none.report.macro_f1 == plain.report.macro_f1
+    text = ["新建污水处理厂一座。"]
+    assert none.model.classify(text).proba[0].tolist() == pytest.approx(plain.model.classify(text).proba[0].tolist())

@@ -61,7 +61,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training.evaluate import format_report
     from .training.labels import read_documents_dir, read_labelled_dir
     from .model.persistence import save_model
-    from .training.train import candidate_grid, train_model
+    from .training.pseudo import read_exclusions, read_unlabelled
+    from .training.train import SelfTraining, candidate_grid, train_model
 
     out = _train_out(args.out, args.force)
     rows = [row for folder in args.data for row in read_labelled_dir(folder)]
@@ -74,14 +75,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
                              f" (found {len(rows)} rows, {themes} theme{'s' if themes != 1 else ''})")
     if args.folds < 2:
         raise PlanthemeError(f"--folds {args.folds}: give at least 2")
+    self_training = None
+    if args.unlabelled:
+        unlabelled = read_unlabelled(args.unlabelled, read_exclusions(args.exclude),
+                                     max_chars=load_settings().max_document_chars, progress=_say)
+        _say(f"read {len(unlabelled)} unlabelled documents to self-train on")
+        self_training = SelfTraining(unlabelled, threshold=args.pseudo_threshold, weight=args.pseudo_weight)
     try:
         result = train_model(rows, grid=candidate_grid(args.features), folds=args.folds, n_jobs=args.jobs,
-                             progress=_say, documents=documents if args.context else ())
+                             progress=_say, documents=documents if args.context else (),
+                             self_training=self_training)
     except ValueError as exc:  # scikit-learn refuses a fold (e.g. one theme only in its training part)
         raise PlanthemeError(f"{sources}: cannot train on these rows: {exc}".replace("\n", " ")) from None
     card = save_model(result.model, result.card, out)
     print(f"chosen by grouped {card.cv['folds']}-fold CV: "
           + ", ".join(f"{k}={v}" for k, v in result.params.items()))
+    if card.self_training:
+        st = card.self_training
+        print(f"self-trained on {st['rows']} sentences of {st['documents']} unlabelled documents"
+              f" (confidence >= {st['threshold']}, weight {st['weight']}); labels alone: macro-F1"
+              f" {card.cv['macro_f1']:.3f}, accuracy {card.cv['accuracy']:.3f}; with them (below):")
     print(format_report(result.report))
     print("\naccuracy by source (out of fold)")
     for source, (n, accuracy) in result.by_source.items():
@@ -393,6 +406,15 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _share(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 < number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not in (0, 1]")
+    return number
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
@@ -420,6 +442,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive_int, default=1, help="parallel CV folds (default 1)")
     p.add_argument("--show-errors", type=int, default=0, metavar="N",
                    help="also print the first N rows misclassified in CV")
+    p.add_argument("--unlabelled", type=Path, nargs="+", default=[], metavar="DIR",
+                   help="folders of unlabelled documents to self-train on: the first model tags them and"
+                        " its confident sentences become extra, down-weighted rows (default: none)")
+    p.add_argument("--exclude", type=Path, nargs="+", default=[], metavar="FILE",
+                   help="paths or globs (relative to each --unlabelled folder) not to self-train on, one per"
+                        " line, or span-label CSVs whose documents to leave out (keep a dev set honest)")
+    p.add_argument("--pseudo-threshold", type=_share, default=0.9, metavar="P",
+                   help="confidence a pseudo-label needs, in (0, 1] (default 0.9)")
+    p.add_argument("--pseudo-weight", type=_share, default=0.3, metavar="W",
+                   help="sample weight of a pseudo-label against a human label's 1, in (0, 1] (default 0.3)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(

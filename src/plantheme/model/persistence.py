@@ -69,6 +69,8 @@ class ModelCard:
     # The document context stage (context.npz) and its cross-validation; empty: none.
     context_sha256: str = ""
     context: dict[str, Any] = field(default_factory=dict)
+    # Pseudo-labels of unlabelled documents the model was also trained on; empty: none.
+    self_training: dict[str, Any] = field(default_factory=dict)
 
 
 def library_versions() -> dict[str, str]:

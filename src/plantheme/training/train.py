@@ -22,6 +22,7 @@ from ..model.context import ContextModel, context_features
 from ..errors import PlanthemeError
 from .evaluate import EvaluationReport, score
 from .labels import LabelledDocument, LabelledSentence
+from .pseudo import PseudoLabels, UnlabelledDocument, pseudo_label
 from ..model.model import ThemeModel, build_pipeline
 from ..text.normalize import normalize_sentence
 from ..model.persistence import ModelCard
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_GRID",
     "CandidateResult",
     "ContextResult",
+    "SelfTraining",
     "TrainResult",
     "candidate_grid",
     "choose_candidate",
@@ -73,6 +75,19 @@ def candidate_grid(features: str | None = None) -> list[dict[str, Any]]:
         return [dict(p) for p in DEFAULT_GRID]
     ranges: tuple[dict[str, Any], ...] = ({"char_ngram_max": 2}, {}) if features == "char" else ({},)
     return [{"features": features, "C": C, **extra} for extra in ranges for C in (10.0, 30.0, 100.0)]
+
+
+@dataclass(frozen=True)
+class SelfTraining:
+    """Unlabelled documents to self-train on, and how their pseudo-labels are chosen.
+
+    Sentences the first model tags with confidence at least ``threshold`` join the
+    training rows with sample weight ``weight`` (a human label weighs 1).
+    """
+
+    documents: Sequence[UnlabelledDocument]
+    threshold: float = 0.9
+    weight: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -121,36 +136,65 @@ class ContextResult:
         }
 
 
-def _fit(params: dict[str, Any], texts: list[str], themes: list[str], train_idx: Sequence[int]) -> ThemeModel:
-    pipeline = build_pipeline(**params)[1:]  # texts are normalised already
-    pipeline.fit([texts[i] for i in train_idx], [themes[i] for i in train_idx])
-    return ThemeModel(pipeline=pipeline)
+def _training_set(
+    texts: list[str], themes: list[str], train_idx: Sequence[int], extra: PseudoLabels | None,
+) -> tuple[list[str], list[str], dict[str, Any]]:
+    """The rows of ``train_idx`` plus the pseudo-labelled rows, and the fit arguments that weigh them."""
+    X = [texts[i] for i in train_idx]
+    y = [themes[i] for i in train_idx]
+    if extra is None or not extra.texts:
+        return X, y, {}
+    # Balanced class weights come from the human labels alone: computed over all rows, the
+    # pseudo-labels (mostly of the themes the model already knows best) would set them.
+    counts = Counter(y)
+    balance = {theme: len(y) / (len(counts) * n) for theme, n in counts.items()}
+    weights = [balance[t] for t in y] + [extra.weight * balance.get(t, 1.0) for t in extra.themes]
+    return X + list(extra.texts), y + list(extra.themes), {"clf__sample_weight": np.asarray(weights)}
 
 
-def _fit_predict(params: dict[str, Any], texts: list[str], themes: list[str],
-                 train_idx: Sequence[int], test_idx: Sequence[int]) -> list[str]:
-    # Texts are normalised once up front, so the folds skip the normalize step.
-    pipeline = build_pipeline(**params)[1:]
-    pipeline.fit([texts[i] for i in train_idx], [themes[i] for i in train_idx])
-    return list(pipeline.predict([texts[i] for i in test_idx]))
+def _fit_pipeline(params: dict[str, Any], texts: list[str], themes: list[str], train_idx: Sequence[int],
+                  extra: PseudoLabels | None = None, *, normalize: bool = False) -> Any:
+    """Fit the pipeline of ``params`` on rows ``train_idx`` (plus ``extra``); texts are normalised
+    already, so the normalise step is dropped unless ``normalize`` keeps it for a saved model."""
+    X, y, fit_args = _training_set(texts, themes, train_idx, extra)
+    pipeline = build_pipeline(**{**params, **({"class_weight": None} if fit_args else {})})
+    if not normalize:
+        pipeline = pipeline[1:]
+    pipeline.fit(X, y, **fit_args)
+    return pipeline
+
+
+def _fold_models(
+    params: dict[str, Any], texts: list[str], themes: list[str], groups: list[str],
+    folds: int, n_jobs: int, extra: PseudoLabels | None = None,
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[ThemeModel]]:
+    """The grouped folds and a model fitted on each fold's training part (plus ``extra``)."""
+    n_groups = len(set(groups))
+    if n_groups < 2:
+        raise PlanthemeError("grouped cross-validation needs rows from at least 2 sources")
+    splits = list(GroupKFold(n_splits=min(folds, n_groups)).split(texts, themes, groups))
+    pipelines = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_pipeline)(params, texts, themes, train, extra) for train, _ in splits
+    )
+    return splits, [ThemeModel(pipeline=pipeline) for pipeline in pipelines]
 
 
 def cross_validate(
     params: dict[str, Any], texts: list[str], themes: list[str], groups: list[str],
-    folds: int = 5, n_jobs: int = 1,
+    folds: int = 5, n_jobs: int = 1, extra: PseudoLabels | None = None,
 ) -> list[str]:
-    """Out-of-fold predictions for every row, folds grouped by ``groups``."""
-    n_groups = len(set(groups))
-    if n_groups < 2:
-        raise PlanthemeError("grouped cross-validation needs rows from at least 2 sources")
-    splitter = GroupKFold(n_splits=min(folds, n_groups))
-    splits = list(splitter.split(texts, themes, groups))
-    fold_predictions = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_predict)(params, texts, themes, train, test) for train, test in splits
-    )
+    """Out-of-fold predictions for every row, folds grouped by ``groups`` (``extra`` rows in every
+    training part)."""
+    splits, models = _fold_models(params, texts, themes, groups, folds, n_jobs, extra)
+    return _out_of_fold_themes(splits, models, texts)
+
+
+def _out_of_fold_themes(splits: Sequence[tuple[np.ndarray, np.ndarray]], models: Sequence[ThemeModel],
+                        texts: list[str]) -> list[str]:
     predicted = [""] * len(texts)
-    for (_, test), preds in zip(splits, fold_predictions):
-        for i, theme in zip(test, preds):
+    for (_, test), model in zip(splits, models):
+        themes = model.classify([texts[i] for i in test], normalized=True).themes()
+        for i, theme in zip(test, themes):
             predicted[i] = theme
     return predicted
 
@@ -188,10 +232,17 @@ def train_model(
     progress: Progress | None = None,
     tolerance: float = TIE_TOLERANCE,
     documents: Sequence[LabelledDocument] = (),
+    self_training: SelfTraining | None = None,
 ) -> TrainResult:
     """Pick the best of ``grid`` by grouped CV macro-F1 (ties within ``tolerance``
     go to the cheapest features), refit it on every row; with labelled
-    ``documents``, train and choose the context stage (:func:`train_context`)."""
+    ``documents``, train and choose the context stage (:func:`train_context`).
+
+    With ``self_training``, that model then tags the unlabelled documents, its
+    confident sentences join the rows (:mod:`plantheme.training.pseudo`), and the
+    sentence model and context stage are fitted again with them; the card keeps the
+    grouped-CV figures of both (pseudo-labels in every fold's training part).
+    """
     if not rows:
         raise PlanthemeError("no labelled rows to train on")
     say = progress or (lambda message: None)
@@ -214,8 +265,8 @@ def train_model(
     params, predicted = dict(candidates[chosen].params), out_of_fold[chosen]
     report = score(themes, predicted)
     say(f"fitting {_describe(params)} on all {len(rows)} rows")
-    pipeline = build_pipeline(**params)
-    pipeline.fit(texts, themes)
+    everything = range(len(texts))
+    model = ThemeModel(pipeline=_fit_pipeline(params, texts, themes, everything, normalize=True))
     card = ModelCard(
         themes=[], training=_data_summary(rows),
         cv={
@@ -224,21 +275,52 @@ def train_model(
             "candidates": [{"params": c.params, "macro_f1": round(c.macro_f1, 4),
                             "accuracy": round(c.accuracy, 4)} for c in candidates],
         },
-        params={**params, "pipeline": [name for name, _ in pipeline.steps]},
+        params={**params, "pipeline": [name for name, _ in model.pipeline.steps]},
     )
-    misclassified = [(row, pred) for row, pred in zip(rows, predicted) if pred != row.theme]
-    by_source = _accuracy_by_source(rows, predicted)
-    card.cv["by_source"] = {k: {"rows": n, "accuracy": round(a, 4)} for k, (n, a) in by_source.items()}
-    model = ThemeModel(pipeline=pipeline)
     context_result = None
     if documents:
         model.context, context_result = train_context(
             params, texts, themes, groups, documents, folds, n_jobs, tolerance=tolerance, progress=say)
         card.context = context_result.to_dict()
+    if self_training is not None:
+        model, predicted, context_result = _self_train(
+            model, self_training, params, texts, themes, groups, documents, folds, n_jobs, tolerance, say, card)
+        report = score(themes, predicted)
+    misclassified = [(row, pred) for row, pred in zip(rows, predicted) if pred != row.theme]
+    by_source = _accuracy_by_source(rows, predicted)
+    card.cv["by_source"] = {k: {"rows": n, "accuracy": round(a, 4)} for k, (n, a) in by_source.items()}
     return TrainResult(
         model=model, params=params, report=report, candidates=candidates, card=card,
         misclassified=misclassified, by_source=by_source, context=context_result,
     )
+
+
+def _self_train(
+    model: ThemeModel, config: SelfTraining, params: dict[str, Any], texts: list[str], themes: list[str],
+    groups: list[str], documents: Sequence[LabelledDocument], folds: int, n_jobs: int, tolerance: float,
+    say: Progress, card: ModelCard,
+) -> tuple[ThemeModel, list[str], ContextResult | None]:
+    """Refit sentence model and context stage with ``model``'s pseudo-labels of ``config.documents``;
+    returns the new model, its out-of-fold predictions of the labelled rows and its context result."""
+    say(f"self-training: tagging {len(config.documents)} unlabelled documents")
+    pseudo = pseudo_label(model, config.documents, threshold=config.threshold, weight=config.weight)
+    say(f"self-training: {len(pseudo.texts)} sentences at confidence >= {config.threshold},"
+        f" weight {config.weight}; grouped CV again with them in every training part")
+    fold_models = _fold_models(params, texts, themes, groups, folds, n_jobs, pseudo)
+    predicted = _out_of_fold_themes(*fold_models, texts)
+    report = score(themes, predicted)
+    say(f"self-trained sentence model: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}"
+        f" (labels alone {card.cv['macro_f1']:.3f}, {card.cv['accuracy']:.3f})")
+    card.self_training = {**pseudo.to_dict(), "cv": {"macro_f1": round(report.macro_f1, 4),
+                                                     "accuracy": round(report.accuracy, 4)}}
+    refit = ThemeModel(pipeline=_fit_pipeline(params, texts, themes, range(len(texts)), pseudo, normalize=True))
+    context_result = None
+    if documents:
+        refit.context, context_result = train_context(
+            params, texts, themes, groups, documents, folds, n_jobs, tolerance=tolerance, progress=say,
+            extra=pseudo, fold_models=fold_models)
+        card.context = context_result.to_dict()
+    return refit, predicted, context_result
 
 
 @dataclass(frozen=True)
@@ -261,13 +343,10 @@ def _prepare(documents: Sequence[LabelledDocument]) -> list[_DocumentUnits]:
 
 
 def _out_of_fold_proba(
-    params: dict[str, Any], texts: list[str], themes: list[str], groups: list[str],
-    documents: list[_DocumentUnits], folds: int, n_jobs: int,
+    splits: Sequence[tuple[np.ndarray, np.ndarray]], models: Sequence[ThemeModel], groups: list[str],
+    documents: list[_DocumentUnits],
 ) -> list[np.ndarray | None]:
     """Sentence-model probabilities of every document's units from the fold that held the document out."""
-    splitter = GroupKFold(n_splits=min(folds, len(set(groups))))
-    splits = list(splitter.split(texts, themes, groups))
-    models = Parallel(n_jobs=n_jobs)(delayed(_fit)(params, texts, themes, train) for train, _ in splits)
     fold_of: dict[str, int] = {}
     for k, (_, test) in enumerate(splits):
         for i in test:
@@ -284,7 +363,8 @@ def train_context(
     params: dict[str, Any], texts: list[str], themes: list[str], groups: list[str],
     documents: Sequence[LabelledDocument], folds: int = 5, n_jobs: int = 1,
     grid: Sequence[float] = CONTEXT_GRID, tolerance: float = TIE_TOLERANCE,
-    progress: Progress | None = None,
+    progress: Progress | None = None, extra: PseudoLabels | None = None,
+    fold_models: tuple[list[tuple[np.ndarray, np.ndarray]], list[ThemeModel]] | None = None,
 ) -> tuple[ContextModel | None, ContextResult]:
     """Train the context stage on out-of-fold sentence probabilities of labelled documents.
 
@@ -292,12 +372,15 @@ def train_context(
     a document's sentence probabilities come from a model that never saw it, as
     a new user's document would. The stage is kept only when its grouped-CV
     macro-F1 beats the sentence model alone on the same units by more than
-    ``tolerance``. Furniture units are left out: a rule themes them.
+    ``tolerance``. Furniture units are left out: a rule themes them. ``extra``
+    (pseudo-labelled rows) joins every fold's training part; ``fold_models``
+    (from :func:`_fold_models` with the same arguments) spares fitting them again.
     """
     say = progress or (lambda message: None)
     prepared = _prepare(documents)
     say(f"context stage: sentence probabilities of {len(prepared)} documents, out of fold")
-    probas = _out_of_fold_proba(params, texts, themes, groups, prepared, folds, n_jobs)
+    splits, models = fold_models or _fold_models(params, texts, themes, groups, folds, n_jobs, extra)
+    probas = _out_of_fold_proba(splits, models, groups, prepared)
     blocks, labels, doc_ids, alone = [], [], [], []
     for item, proba in zip(prepared, probas):
         if proba is None or not len(proba):

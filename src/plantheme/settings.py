@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     # Sentences shown in the report of `plantheme tag` (all are in sentences.csv).
     report_max_sentences: int = 20_000
     low_confidence: float = 0.5
+    # Bootstrap replicates behind each share's 95% interval (documents.csv, groups.csv, compare):
+    # the 2.5% tail then holds 25 of them. 1,000 took 1.9 s for 213 documents and 5 groups
+    # (measured with benchmarks/share_coverage.py's estimator on this machine).
+    share_replicates: int = Field(default=1_000, ge=100)
+    # Seed of the bootstrap: the same outputs give the same intervals on every run.
+    share_seed: int = 0
     # Service: how long the prediction worker waits for concurrent requests to
     # join one predict call (see plantheme_service.batching); 0 turns it off.
     predict_linger_ms: float = 2.0

@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     report_max_sentences: int = 20_000
     low_confidence: float = 0.5
     # Bootstrap replicates behind each share's 95% interval (documents.csv, groups.csv, compare):
-    # the 2.5% tail then holds 25 of them. 1,000 took 1.9 s for 213 documents and 5 groups
-    # (measured with benchmarks/share_coverage.py's estimator on this machine).
+    # the 2.5% tail then holds 25 of them. 1,000 took 1.8 s for the 285 documents and 171
+    # metadata groups of ../shared/corpus/gov-reports (measured 2026-12-01 on this machine).
     share_replicates: int = Field(default=1_000, ge=100)
     # Seed of the bootstrap: the same outputs give the same intervals on every run.
     share_seed: int = 0

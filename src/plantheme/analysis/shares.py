@@ -46,9 +46,9 @@ CONFUSION_PRIOR = 0.5
 SENTENCE_PRIOR = 0.5
 # EM stops when no share moves by more than this in a step (the outputs print 4 decimals).
 EM_TOLERANCE = 1e-7
-# Bootstrap replicates stop earlier: measured on 64 random documents x 1000 replicates, 1e-5
-# left every replicate within 6.5e-4 of its 1e-8 answer (intervals are several hundredths wide)
-# in a third of the time (0.45 s against 1.27 s).
+# Bootstrap replicates stop earlier: on the 285 documents and 171 groups of gov-reports (1,000
+# replicates) 1e-5 left every document interval end within 5.2e-4 of its value at 1e-8 (they are
+# several hundredths wide) in 1.8 s against 12.0 s (measured 2026-12-01 on this machine).
 BOOTSTRAP_TOLERANCE = 1e-5
 EM_MAX_ITERATIONS = 5000
 # Documents estimated at once: bounds the (replicates, documents, 8) arrays to a few MB.
@@ -118,19 +118,18 @@ def estimate_shares(counts: np.ndarray, rates: np.ndarray, *, tolerance: float =
     rates = np.broadcast_to(rates, shape + (N_THEMES, N_THEMES)).reshape(-1, N_THEMES, N_THEMES)
     totals = counts.sum(axis=-1, keepdims=True)
     observed = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-    shares = _starting_point(observed, rates)
-    active = np.flatnonzero(totals[:, 0] > 0)
+    shares, solved = _starting_point(observed, rates)
+    # Where inverting the matrix gave shares in the simplex, they are the answer already.
+    active = np.flatnonzero((totals[:, 0] > 0) & ~solved)
     current, rows, seen = shares[active], rates[active], observed[active]
     for iteration in range(1, max_iterations + 1):
-        expected = np.einsum("nt,ntp->np", current, rows)  # predicted shares the estimate implies
-        ratio = np.divide(seen, expected, out=np.zeros_like(expected), where=expected > 0)
-        updated = current * np.einsum("np,ntp->nt", ratio, rows)
+        updated = _em_step(current, rows, seen)
         moving = np.abs(updated - current).max(axis=-1) >= tolerance
         current = updated
         if not moving.any():
             break
-        if iteration % 16 == 0 and moving.mean() < 0.5:
-            # Most rows converge in a few dozen steps; only the slow ones (a share creeping
+        if iteration % 8 == 0 and moving.mean() < 0.5:
+            # Most rows converge within a few dozen steps; only the slow ones (a share creeping
             # to 0) go on, on compacted arrays (copying them every step would cost more).
             shares[active] = current
             active, current, rows, seen = active[moving], current[moving], rows[moving], seen[moving]
@@ -140,19 +139,30 @@ def estimate_shares(counts: np.ndarray, rates: np.ndarray, *, tolerance: float =
     return shares.reshape(shape + (N_THEMES,))
 
 
-def _starting_point(observed: np.ndarray, rates: np.ndarray) -> np.ndarray:
-    """The inverse-matrix solution clipped into the simplex, mixed with a little of the uniform.
+def _em_step(shares: np.ndarray, rates: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """One EM step for rows of shares (n, 8) given their rates (n, 8, 8) and observed shares (n, 8)."""
+    expected = np.einsum("nt,ntp->np", shares, rates)  # predicted shares the estimate implies
+    ratio = np.divide(observed, expected, out=np.zeros_like(expected), where=expected > 0)
+    return shares * np.einsum("np,ntp->nt", ratio, rates)
 
-    EM converges from anywhere inside the simplex; starting near the answer saves most of the
-    iterations. No share may start at 0 (EM could never move it).
+
+def _starting_point(observed: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where EM starts, and which rows need no EM (n,).
+
+    The inverse-matrix solution where it lies in the simplex: it is then the maximum-likelihood
+    answer (it reproduces the observed shares exactly). Elsewhere that solution clipped into
+    the simplex and mixed with a little of the uniform: EM converges from anywhere inside the
+    simplex, starting near the answer saves most of the iterations, and no share may start at 0
+    (EM could never move it).
     """
     try:
         inverted = np.linalg.solve(np.swapaxes(rates, -1, -2), observed[..., None])[..., 0]
     except np.linalg.LinAlgError:
-        inverted = observed
-    start = np.clip(inverted, 0.0, None)
-    start = start / np.maximum(start.sum(axis=-1, keepdims=True), 1e-12)
-    return 0.98 * start + 0.02 / N_THEMES
+        inverted = np.full_like(observed, -1.0)
+    solved = (inverted >= 0).all(axis=-1)
+    clipped = np.clip(inverted, 0.0, None)
+    clipped = clipped / np.maximum(clipped.sum(axis=-1, keepdims=True), 1e-12)
+    return np.where(solved[:, None], inverted, 0.98 * clipped + 0.02 / N_THEMES), solved
 
 
 def draw_confusion_rates(confusion: Confusion | None, replicates: int, seed: int) -> np.ndarray:

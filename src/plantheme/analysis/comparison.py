@@ -3,7 +3,8 @@
 The shares are re-estimated from the tagged corpus's manifest (each document's predicted counts
 and metadata, the confusion matrix, the replicates and seed of the run), exactly as
 ``documents.csv`` and ``groups.csv`` give them, and the difference of each theme's share gets the
-2.5–97.5 percentile interval of the replicates' differences. Both sides of a replicate use the
+percentile interval of the replicates' differences (2.5–97.5, expanded for groups of few
+documents as their own intervals are: :func:`~plantheme.analysis.shares.interval_tail`). Both sides of a replicate use the
 same draw of the confusion matrix: the error rates are not known exactly, but they are the same
 for both. A difference is *clear* when its interval excludes 0.
 """
@@ -22,7 +23,7 @@ from ..errors import PlanthemeError
 from ..themes import THEME_IDS
 from .records import ThemeShares
 from .shares import (
-    Confusion, DocumentCounts, estimate_selections, select_documents, summarise_draws,
+    Confusion, DocumentCounts, estimate_selections, interval_tail, select_documents, summarise_draws,
 )
 
 __all__ = ["TaggedCorpus", "Difference", "Comparison", "read_tagged_corpus", "compare_selections",
@@ -124,7 +125,10 @@ def compare_selections(corpus: TaggedCorpus, a: str, b: str) -> Comparison:
     shares_a = summarise_draws(a, len(counts_a), int(counts_a.sum()), draws_a)
     shares_b = summarise_draws(b, len(counts_b), int(counts_b.sum()), draws_b)
     diff = draws_a.replicates - draws_b.replicates
-    lo, hi = np.percentile(diff, [2.5, 97.5], axis=0)
+    # Groups of few documents widen the interval of their difference as they widen their own.
+    groups = [len(counts) for counts in (counts_a, counts_b) if len(counts) >= 2]
+    tail = interval_tail(min(groups)) if groups else interval_tail(1)
+    lo, hi = np.percentile(diff, [100 * tail, 100 * (1 - tail)], axis=0)
     point = draws_a.estimate - draws_b.estimate
     differences = {theme: Difference(float(est), float(min(low, est)), float(max(high, est)))
                    for theme, est, low, high in zip(THEME_IDS, point, lo, hi)}

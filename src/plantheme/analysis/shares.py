@@ -8,7 +8,8 @@ predicted shares are expected to be ``pi @ P``; the estimate is the maximum-like
 the simplex given the predicted counts, found by EM (the iterative Bayesian unfolding of a
 misclassification matrix). Unlike inverting ``P`` it never gives a share below 0 or above 1.
 
-The 95% interval is a percentile bootstrap over ``replicates`` draws. Each draw
+The 95% interval is a percentile bootstrap over ``replicates`` draws (2.5–97.5, expanded for
+groups of few documents: :func:`interval_tail`). Each draw
 
 * resamples the evidence: the documents of a group with replacement (a group of one document,
   and a single document, resample its content sentences: a Bayesian bootstrap, the predicted
@@ -35,7 +36,7 @@ from .records import CorpusAnalysis, Interval, ThemeShares
 
 __all__ = [
     "Confusion", "DocumentCounts", "ShareDraws", "analyse_corpus", "confusion_from_card",
-    "draw_confusion_rates", "draw_selection", "estimate_selections", "estimate_shares", "group_label", "select_documents",
+    "draw_confusion_rates", "draw_selection", "estimate_selections", "estimate_shares", "interval_tail", "group_label", "select_documents",
     "summarise_draws",
 ]
 
@@ -122,10 +123,12 @@ def estimate_shares(counts: np.ndarray, rates: np.ndarray, *, tolerance: float =
     # Where inverting the matrix gave shares in the simplex, they are the answer already.
     active = np.flatnonzero((totals[:, 0] > 0) & ~solved)
     current, rows, seen = shares[active], rates[active], observed[active]
+    # A row stops at the step where it converged, whichever rows it is estimated with.
+    moving = np.ones(len(active), dtype=bool)
     for iteration in range(1, max_iterations + 1):
         updated = _em_step(current, rows, seen)
-        moving = np.abs(updated - current).max(axis=-1) >= tolerance
-        current = updated
+        moving &= np.abs(updated - current).max(axis=-1) >= tolerance
+        current = np.where(moving[:, None], updated, current)
         if not moving.any():
             break
         if iteration % 8 == 0 and moving.mean() < 0.5:
@@ -133,6 +136,7 @@ def estimate_shares(counts: np.ndarray, rates: np.ndarray, *, tolerance: float =
             # to 0) go on, on compacted arrays (copying them every step would cost more).
             shares[active] = current
             active, current, rows, seen = active[moving], current[moving], rows[moving], seen[moving]
+            moving = moving[moving]
     shares[active] = current
     shares = shares / np.maximum(shares.sum(axis=-1, keepdims=True), 1e-300)
     shares = np.where(totals > 0, shares, np.nan)
@@ -217,19 +221,37 @@ class ShareDraws:
 
 
 def summarise_draws(key: str, documents: int, content: int, draws: ShareDraws) -> ThemeShares:
-    """The :class:`ThemeShares` of a selection: estimate and 2.5–97.5 percentile interval per theme.
+    """The :class:`ThemeShares` of a selection: estimate and 95% percentile interval per theme.
 
     No content sentences: no shares (an empty mapping). The percentile interval is widened to
     hold the estimate when a skewed bootstrap puts it outside (at a share of 0 or 1).
     """
     if content == 0 or np.isnan(draws.estimate).any():
         return ThemeShares(key=key, documents=documents, content_sentences=content, shares={})
-    lo, hi = np.percentile(draws.replicates, [2.5, 97.5], axis=0)
+    tail = interval_tail(documents)
+    lo, hi = np.percentile(draws.replicates, [100 * tail, 100 * (1 - tail)], axis=0)
     shares = {
         theme: Interval(estimate=float(est), lo=float(min(low, est)), hi=float(max(high, est)))
         for theme, est, low, high in zip(THEME_IDS, draws.estimate, lo, hi)
     }
     return ThemeShares(key=key, documents=documents, content_sentences=content, shares=shares)
+
+
+def interval_tail(documents: int) -> float:
+    """The bootstrap percentile that ends a 95% interval over ``documents`` resampled documents.
+
+    2.5% for a single document (its sentences are resampled: many units). Resampling a few
+    documents understates the spread (by (k-1)/k in variance, and a mean of k has t rather
+    than normal tails): the expanded percentile interval (Hesterberg 2015) takes the
+    percentile Phi(-sqrt(k/(k-1)) t_{k-1, 0.975}) instead: 0.9% for 10 documents, 2.0% for 50.
+    Measured: 10 documents of 100 sentences covered 88% with the plain 2.5% and 95% with this
+    (benchmarks/share_coverage.py).
+    """
+    if documents < 2:
+        return 0.025
+    from scipy.special import ndtr, stdtrit  # only here: no import cost for the rest of tag
+
+    return float(ndtr(-np.sqrt(documents / (documents - 1)) * stdtrit(documents - 1, 0.975)))
 
 
 def group_label(field: str, value: str) -> str:

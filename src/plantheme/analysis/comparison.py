@@ -151,7 +151,7 @@ def format_comparison(comparison: Comparison) -> str:
                      f" {b.hi:.3f}]  {d.estimate:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]  {'yes' if d.clear else ''}")
     clear = [theme for theme in THEME_IDS if comparison.differences[theme].clear]
     lines += ["", "clear differences (95% interval excludes 0): " + (", ".join(clear) or "none"),
-              f"shares: corrected with the {comparison.confusion_source};"
+              f"confusions corrected with: {comparison.confusion_source};"
               f" intervals from {comparison.replicates:,} bootstrap replicates"]
     return "\n".join(lines)
 

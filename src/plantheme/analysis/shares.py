@@ -91,8 +91,8 @@ def confusion_from_card(cv: Mapping[str, object]) -> Confusion | None:
         return None
     rows = tuple(tuple(int(n) for n in row) for row in counts)  # type: ignore[union-attr]
     folds = cv.get("folds", "?")
-    return Confusion(rows, f"model card: out-of-fold confusion of the sentence model ({folds}-fold grouped CV,"
-                           f" {sum(map(sum, rows)):,} sentences)")
+    return Confusion(rows, f"the model card's out-of-fold confusion matrix of the sentence model ({folds}-fold"
+                           f" grouped CV, {sum(map(sum, rows)):,} sentences)")
 
 
 @dataclass(frozen=True)

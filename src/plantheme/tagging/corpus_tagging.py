@@ -731,7 +731,7 @@ def _describe_shares(options: TagOptions, confusion: Confusion | None) -> dict[s
         "method": "maximum-likelihood true shares given the confusion matrix (EM); 95% percentile"
                   " bootstrap over documents (one document: its sentences) and the confusion matrix",
         "confusion_source": confusion.source if confusion is not None else
-        "none (the model card has no confusion matrix): shares are not corrected",
+        "none: the model card has no confusion matrix, so shares are not corrected",
         "confusion": [list(row) for row in confusion.counts] if confusion is not None else None,
         "replicates": options.share_replicates,
         "seed": options.share_seed,

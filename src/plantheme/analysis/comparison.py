@@ -148,7 +148,7 @@ def format_comparison(comparison: Comparison) -> str:
     for theme in THEME_IDS:
         a, b, d = comparison.a.shares[theme], comparison.b.shares[theme], comparison.differences[theme]
         lines.append(f"{theme:<22}{a.estimate:.3f} [{a.lo:.3f}, {a.hi:.3f}]  {b.estimate:.3f} [{b.lo:.3f},"
-                     f" {b.hi:.3f}]  {d.estimate:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]  {'yes' if d.clear else ''}")
+                     f" {b.hi:.3f}]  {d.estimate:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]  {'yes' if d.clear else ''}".rstrip())
     clear = [theme for theme in THEME_IDS if comparison.differences[theme].clear]
     lines += ["", "clear differences (95% interval excludes 0): " + (", ".join(clear) or "none"),
               f"confusions corrected with: {comparison.confusion_source};"

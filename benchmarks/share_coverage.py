@@ -103,7 +103,8 @@ def main() -> None:
         raise SystemExit(f"{args.model}: the model card has no confusion matrix")
     true_rates = confusion.rates()
     row_sentences = np.asarray(confusion.counts).sum(axis=1)
-    print(f"true confusion rates: {confusion.source}; accuracy {np.trace(np.asarray(confusion.counts)) / row_sentences.sum():.3f}")
+    accuracy = np.trace(np.asarray(confusion.counts)) / row_sentences.sum()
+    print(f"true confusion rates: {confusion.source}; accuracy {accuracy:.3f}")
     print(f"{args.simulations} simulated selections per scenario, {args.replicates} bootstrap replicates,"
           f" true shares ~ Dirichlet(1); {len(true_rates)} intervals each")
     se = math.sqrt(0.95 * 0.05 / args.simulations)

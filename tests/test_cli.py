@@ -259,7 +259,8 @@ def tagged_by_year(tiny_model_dir: Path, tmp_path: Path) -> Path:
     return out
 
 
-def test_compare_prints_each_theme_with_its_difference(tagged_by_year: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_prints_each_theme_with_its_difference(tagged_by_year: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", str(tagged_by_year), "year=2019", "year=2024"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "A  year=2019: 3 documents, 9 content sentences"
@@ -297,6 +298,7 @@ def test_compare_of_an_unknown_selection_is_one_line(tagged_by_year: Path, capsy
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_compare_of_a_folder_that_was_never_tagged_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_of_a_folder_that_was_never_tagged_is_one_line(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", str(tmp_path), "a", "b"]) == 1
     assert "manifest.json: not there; give the output folder of `plantheme tag`" in capsys.readouterr().err

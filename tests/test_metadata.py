@@ -77,6 +77,7 @@ def test_the_table_overrides_the_pattern_which_overrides_the_record(tmp_path: Pa
     table = read_meta_table(_table(tmp_path, "path,year,level\na_2020.txt,2021,县\n"))
     sources = MetaSources(patterns=(parse_meta_pattern(r"year=(20\d\d)"),), table=table)
     assert sources.fields(("title", "year")) == ("title", "year", "level")
-    assert sources.meta_for("a_2020.txt", {"year": "1999", "title": "甲"}) == {"year": "2021", "title": "甲", "level": "县"}
+    assert sources.meta_for("a_2020.txt", {"year": "1999", "title": "甲"}) == \
+        {"year": "2021", "title": "甲", "level": "县"}
     assert sources.meta_for("b_2020.txt", {"year": "1999"}) == {"year": "2020"}
     assert sources.meta_for("c.txt", {"year": "1999"}) == {"year": "1999"}

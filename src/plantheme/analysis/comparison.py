@@ -4,8 +4,8 @@ The shares are re-estimated from the tagged corpus's manifest (each document's p
 and metadata, the confusion matrix, the replicates and seed of the run), exactly as
 ``documents.csv`` and ``groups.csv`` give them, and the difference of each theme's share gets the
 percentile interval of the replicates' differences (2.5–97.5, expanded for groups of few
-documents as their own intervals are: :func:`~plantheme.analysis.shares.interval_tail`). Both sides of a replicate use the
-same draw of the confusion matrix: the error rates are not known exactly, but they are the same
+documents as their own intervals are: :func:`~plantheme.analysis.shares.interval_tail`).
+Both sides of a replicate use the same draw of the confusion matrix: the error rates are not known exactly, but they are the same
 for both. A difference is *clear* when its interval excludes 0.
 """
 

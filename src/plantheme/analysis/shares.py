@@ -36,8 +36,8 @@ from .records import CorpusAnalysis, Interval, ThemeShares
 
 __all__ = [
     "Confusion", "DocumentCounts", "ShareDraws", "analyse_corpus", "confusion_from_card",
-    "draw_confusion_rates", "draw_selection", "estimate_selections", "estimate_shares", "interval_tail", "group_label", "select_documents",
-    "summarise_draws",
+    "draw_confusion_rates", "draw_selection", "estimate_selections", "estimate_shares", "group_label",
+    "interval_tail", "select_documents", "summarise_draws",
 ]
 
 N_THEMES = len(THEME_IDS)
@@ -281,7 +281,8 @@ def _estimate_selections(selections: Sequence[tuple[str, np.ndarray]], rates: np
         pooled = np.stack([counts.reshape(-1, N_THEMES).sum(axis=0) for _, counts in chunk])
         estimates = estimate_shares(pooled, rates)
         resampled = np.stack([draw_selection(key, counts, replicates, seed) for key, counts in chunk], axis=1)
-        boot = estimate_shares(resampled, draws_of_rates[:, None], tolerance=BOOTSTRAP_TOLERANCE)  # (replicates, chunk, 8)
+        # (replicates, chunk, 8): replicate i of every selection uses confusion draw i.
+        boot = estimate_shares(resampled, draws_of_rates[:, None], tolerance=BOOTSTRAP_TOLERANCE)
         results.extend(ShareDraws(estimates[i], boot[:, i]) for i in range(len(chunk)))
     return results
 

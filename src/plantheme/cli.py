@@ -340,6 +340,7 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
         records=RecordOptions(text_field=args.text_field, id_field=args.id_field, meta_fields=meta),
         meta=MetaSources(patterns=patterns, table=table),
         share_replicates=settings.share_replicates, share_seed=settings.share_seed,
+        xlsx_max_sentences=settings.xlsx_max_sentences,
     )
 
 

@@ -23,7 +23,7 @@ The run, step by step:
    ``--meta``; :mod:`plantheme.analysis.metadata`) and their theme shares and
    those of every metadata group are estimated from the predicted counts
    (:mod:`plantheme.analysis.shares`).
-6. ``documents.csv``, ``groups.csv``, ``report.html`` and ``manifest.json`` are written into
+6. ``documents.csv``, ``groups.csv``, ``documents.xlsx``, ``report.html`` and ``manifest.json`` are written into
    the same new generation folder as the sentence outputs, which then replaces
    the previous outputs as a whole (:func:`~plantheme.tagging.tag_outputs.publish_generation`),
    and cache entries no file uses any more are removed.
@@ -79,12 +79,13 @@ from .report_html import ReportWriter
 from .run_lock import lock_output_folder
 from .tag_cache import CachedSummary, TagCache
 from .tag_outputs import (
-    DOCUMENTS_CSV, GROUPS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL, new_generation,
+    DOCUMENTS_CSV, DOCUMENTS_XLSX, GROUPS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL, new_generation,
     publish_generation, remove_stale_generations, render_sentences, write_documents_csv,
     write_groups_csv, write_manifest, write_sentences_csv_header,
 )
 from .tag_records import FAILED, SKIPPED, TAGGED, DocumentOutcome, RunTotals
 from .tagging import GARBLED, LOW_CONFIDENCE, tag_text
+from .xlsx_output import write_documents_xlsx
 from ..themes import THEME_IDS
 
 if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one job)
@@ -126,6 +127,7 @@ class TagOptions:
     meta: MetaSources = field(default_factory=MetaSources)
     share_replicates: int = 1000
     share_seed: int = 0
+    xlsx_max_sentences: int = 5_000
 
     @property
     def meta_fields(self) -> tuple[str, ...]:
@@ -668,6 +670,15 @@ def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir:
                              model_id=model_id, totals=collected.totals, outcomes=collected.outcomes,
                              folders=scan.folders)
         sections_path.unlink()
+        write_documents_xlsx(
+            generation / DOCUMENTS_XLSX, outcomes=collected.documents, meta_fields=options.meta_fields,
+            analysis=analysis, sentences_jsonl=generation / SENTENCES_JSONL,
+            total_sentences=collected.totals.sentences, max_sentences=options.xlsx_max_sentences,
+            about=[("model", model_id), ("folder", display_path(str(Path(options.folder).resolve()))[0]),
+                   ("shares", "estimated true shares of content sentences with 95% bootstrap intervals;"
+                              " see the README, Theme shares and their intervals"),
+                   ("confusions corrected with", confusion.source if confusion is not None else
+                    "none: the model card has no confusion matrix")])
         t_written = time.perf_counter()
         seconds = time.perf_counter() - t0
         timings = {

@@ -3,15 +3,15 @@
 The output folder switches from one run's outputs to the next as a whole
 (never a new ``documents.csv`` beside an old ``sentences.jsonl``). Layout::
 
-    OUTDIR/.generations/<id>/   one run's five outputs (``<id>.partial`` while written)
+    OUTDIR/.generations/<id>/   one run's seven outputs (``<id>.partial`` while written)
     OUTDIR/.current             link to the published generation
-    OUTDIR/manifest.json        link to .current/manifest.json (likewise the other four)
+    OUTDIR/manifest.json        link to .current/manifest.json (likewise the other six)
 
 A run writes every output into ``.generations/<id>.partial/`` (each file
 synced to disk), renames that folder to ``<id>`` (complete), then switches
 the ``.current`` link with one ``rename`` of a new link over it: that rename
 is the moment the folder changes from the old run's outputs to the new ones,
-all five at once (:func:`publish_generation`). The five top-level names are
+all seven at once (:func:`publish_generation`). The seven top-level names are
 links through ``.current`` and are created once; older generations are
 removed after the switch. A crash before the switch leaves the previous
 outputs in place (and a ``.partial`` folder that the next run removes); a
@@ -38,6 +38,8 @@ Formats:
 * ``groups.csv``: one row per (metadata field, value): ``field``, ``value``,
   ``documents``, ``content_sentences`` and the same share columns, over the
   pooled content sentences of the group's tagged documents. UTF-8 with a BOM.
+* ``documents.xlsx``: documents, groups and the first sentences as a workbook
+  (:mod:`plantheme.tagging.xlsx_output`).
 * ``manifest.json``: every file found, exactly once, with its status and
   reason (a tagged one with its theme counts and metadata); the folders not
   searched; totals, model, settings, timings, and how the shares were estimated.
@@ -64,7 +66,7 @@ from ..themes import THEME_IDS
 
 __all__ = [
     "SENTENCES_JSONL", "SENTENCES_CSV", "DOCUMENTS_CSV", "MANIFEST_JSON", "REPORT_HTML",
-    "SENTENCE_CSV_FIELDS", "DOCUMENT_CSV_FIELDS", "GROUPS_CSV", "GROUP_CSV_FIELDS", "SHARE_CSV_FIELDS",
+    "SENTENCE_CSV_FIELDS", "DOCUMENT_CSV_FIELDS", "GROUPS_CSV", "GROUP_CSV_FIELDS", "DOCUMENTS_XLSX", "SHARE_CSV_FIELDS",
     "write_groups_csv", "atomic_file", "RenderedSentences",
     "render_sentences", "write_sentences_csv_header",
     "write_documents_csv", "write_manifest", "OUTPUT_NAMES", "GENERATIONS", "CURRENT",
@@ -77,7 +79,9 @@ DOCUMENTS_CSV = "documents.csv"
 MANIFEST_JSON = "manifest.json"
 REPORT_HTML = "report.html"
 GROUPS_CSV = "groups.csv"
-OUTPUT_NAMES = (SENTENCES_JSONL, SENTENCES_CSV, DOCUMENTS_CSV, GROUPS_CSV, REPORT_HTML, MANIFEST_JSON)
+DOCUMENTS_XLSX = "documents.xlsx"
+OUTPUT_NAMES = (SENTENCES_JSONL, SENTENCES_CSV, DOCUMENTS_CSV, GROUPS_CSV, DOCUMENTS_XLSX, REPORT_HTML,
+                MANIFEST_JSON)
 GENERATIONS = ".generations"
 CURRENT = ".current"
 _PARTIAL = ".partial"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 import pytest
 
-openpyxl = pytest.importorskip("openpyxl")
-
-from plantheme.tagging.corpus_tagging import TagOptions, tag_folder  # noqa: E402
-from plantheme.analysis.metadata import MetaSources, parse_meta_pattern  # noqa: E402
+from plantheme.analysis.metadata import MetaSources, parse_meta_pattern
+from plantheme.tagging.corpus_tagging import TagOptions, tag_folder
 
 
 def _tag(root: Path, out: Path, model_dir: Path, max_sentences: int) -> None:

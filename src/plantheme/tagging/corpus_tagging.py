@@ -23,10 +23,11 @@ The run, step by step:
    ``--meta``; :mod:`plantheme.analysis.metadata`) and their theme shares and
    those of every metadata group are estimated from the predicted counts
    (:mod:`plantheme.analysis.shares`).
-6. ``documents.csv``, ``groups.csv``, ``documents.xlsx``, ``report.html`` and ``manifest.json`` are written into
-   the same new generation folder as the sentence outputs, which then replaces
-   the previous outputs as a whole (:func:`~plantheme.tagging.tag_outputs.publish_generation`),
-   and cache entries no file uses any more are removed.
+6. ``documents.csv``, ``groups.csv``, ``documents.xlsx``, ``report.html`` and
+   ``manifest.json`` are written into the same new generation folder as the
+   sentence outputs, which then replaces the previous outputs as a whole
+   (:func:`~plantheme.tagging.tag_outputs.publish_generation`), and cache
+   entries no file uses any more are removed.
 
 The run holds the output folder's lock throughout (:mod:`plantheme.tagging.run_lock`),
 so two runs never prune each other's cache. An interrupted run keeps the cache
@@ -79,8 +80,8 @@ from .report_html import ReportWriter
 from .run_lock import lock_output_folder
 from .tag_cache import CachedSummary, TagCache
 from .tag_outputs import (
-    DOCUMENTS_CSV, DOCUMENTS_XLSX, GROUPS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL, new_generation,
-    publish_generation, remove_stale_generations, render_sentences, write_documents_csv,
+    DOCUMENTS_CSV, DOCUMENTS_XLSX, GROUPS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL,
+    new_generation, publish_generation, remove_stale_generations, render_sentences, write_documents_csv,
     write_groups_csv, write_manifest, write_sentences_csv_header,
 )
 from .tag_records import FAILED, SKIPPED, TAGGED, DocumentOutcome, RunTotals

@@ -66,7 +66,8 @@ from ..themes import THEME_IDS
 
 __all__ = [
     "SENTENCES_JSONL", "SENTENCES_CSV", "DOCUMENTS_CSV", "MANIFEST_JSON", "REPORT_HTML",
-    "SENTENCE_CSV_FIELDS", "DOCUMENT_CSV_FIELDS", "GROUPS_CSV", "GROUP_CSV_FIELDS", "DOCUMENTS_XLSX", "SHARE_CSV_FIELDS",
+    "SENTENCE_CSV_FIELDS", "DOCUMENT_CSV_FIELDS", "GROUPS_CSV", "GROUP_CSV_FIELDS", "DOCUMENTS_XLSX",
+    "SHARE_CSV_FIELDS",
     "write_groups_csv", "atomic_file", "RenderedSentences",
     "render_sentences", "write_sentences_csv_header",
     "write_documents_csv", "write_manifest", "OUTPUT_NAMES", "GENERATIONS", "CURRENT",

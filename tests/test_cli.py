@@ -238,3 +238,12 @@ def test_training_on_two_rows_is_one_clear_line(tmp_path: Path, capsys: pytest.C
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err
     assert "need at least 10 rows and 2 themes" in err and "found 2 rows" in err and "Traceback" not in err
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from plantheme import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"plantheme {__version__}"

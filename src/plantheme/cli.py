@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from . import __version__
 from .errors import PlanthemeError
 from .settings import REPO_ROOT, load_settings
 
@@ -422,6 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="plantheme",
         description="Tag sentences of Chinese local-government plans with their policy theme.",
     )
+    parser.add_argument("--version", action="version", version=f"plantheme {__version__}",
+                        help="print plantheme's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(

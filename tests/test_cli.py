@@ -247,3 +247,16 @@ def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) 
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"plantheme {__version__}"
+
+
+def test_evaluate_a_gbk_csv_and_refuse_a_bad_header_in_one_line(
+        tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "gbk.csv"
+    good.write_bytes("text,theme\n全面落实河长制。,ecology\n新建幼儿园2所。,welfare\n".encode("gbk"))
+    assert main(["evaluate", str(good), "--model", str(tiny_model_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("句子,主题\n" + "推进河长制。,ecology\n" * 30, encoding="utf-8")
+    assert main(["train", "--data", str(bad), "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "found '句子', '主题', expected text, theme" in err

@@ -7,7 +7,6 @@ never a traceback: 1 for a failed run, 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import signal
@@ -120,11 +119,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _is_span_file(path: Path) -> bool:
     """True for a CSV of span labels (a header with path, start and end)."""
+    from .training.labels import read_columns
+
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = {name.strip() for name in next(csv.reader(handle), [])}
-    return {"path", "start", "end"} <= header
+    return {"path", "start", "end"} <= set(read_columns(path))
 
 
 def _cmd_evaluate_documents(args: argparse.Namespace) -> int:

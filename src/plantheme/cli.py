@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import __version__
 from .errors import PlanthemeError
-from .settings import REPO_ROOT, load_settings
+from .settings import REPO_ROOT, is_checkout, load_settings
 
 if TYPE_CHECKING:
     from .tagging.corpus_tagging import TagOptions, TagRunResult
@@ -51,7 +51,8 @@ def _train_out(out: Path | None, force: bool) -> Path:
     """Where ``train`` writes: ``--out``, else a new folder under ``models/``; never over a model unasked."""
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return REPO_ROOT / "models" / f"model-{stamp}"
+        # An installed package has no checkout to write into: a models/ folder here instead.
+        return (REPO_ROOT if is_checkout() else Path.cwd()) / "models" / f"model-{stamp}"
     if out.exists() and not force:
         raise PlanthemeError(f"{out}: exists; pass --force to replace that model, or choose another --out")
     return out

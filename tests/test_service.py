@@ -7,6 +7,7 @@ bodies stay small); one test checks that the default limits reach the schema.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -204,6 +205,23 @@ def test_openapi_documents_endpoints_limits_and_chinese_examples(client: TestCli
     assert "422" in schema["paths"]["/v1/predict"]["post"]["responses"]
     assert set(components["Scores"]["properties"]) == set(THEME_IDS)
     assert client.get("/docs").status_code == 200
+
+
+_ASSET_URL = re.compile(r"""(?:src|href|spec-url)\s*=\s*["']([^"']+)["']|url\s*:\s*["']([^"']+)["']""")
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_work_offline(client: TestClient, page: str) -> None:
+    response = client.get(page)
+    assert response.status_code == 200 and "text/html" in response.headers["content-type"]
+    html = response.text
+    assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", html, re.IGNORECASE), "a page loads from elsewhere"
+    urls = {a or b for a, b in _ASSET_URL.findall(html)}
+    scripts = [u for u in urls if u.endswith((".js", ".css"))]
+    assert scripts and all(u.startswith("/") for u in urls), urls
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    assert "/openapi.json" in urls
 
 
 def test_default_limits_reach_the_schema(tiny_model_dir: Path) -> None:

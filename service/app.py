@@ -14,7 +14,8 @@ documents to the thread pool; ``/health`` keeps answering meanwhile.
 import asyncio
 import json
 import threading
-from typing import Annotated, Any, Sequence
+from typing import Annotated, Any
+from collections.abc import Sequence
 
 from fastapi import Body, FastAPI, Request
 from fastapi.responses import Response

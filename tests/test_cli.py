@@ -132,7 +132,7 @@ def test_train_with_documents_reports_the_context_stage(tmp_path: Path, capsys: 
 
 def test_extract_prints_the_text_spans_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = tmp_path / "plan.txt"
-    doc.write_bytes("規(guī)劃先行。\r\n**推进** 河长制。".encode("utf-8"))
+    doc.write_bytes("規(guī)劃先行。\r\n**推进** 河长制。".encode())
     assert main(["extract", str(doc)]) == 0
     assert capsys.readouterr().out == "規(guī)劃先行。\r\n**推进** 河长制。"
     assert main(["extract", str(doc), "--normalized"]) == 0

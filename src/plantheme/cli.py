@@ -191,14 +191,14 @@ def _good_rows(rows: Iterator[Any], problems: list[str]) -> Iterator[Any]:
 # --- predict -------------------------------------------------------------------
 
 
-def _stdin_lines(stream: BinaryIO, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> Iterator[tuple[int, str | None, str]]:
+def _stdin_lines(stream: BinaryIO | _EncodedLines, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> Iterator[tuple[int, str | None, str]]:
     """(line number, text, error) for each line of ``stream``: text, or None and why not.
 
     Bounded memory: a line longer than ``max_bytes`` is skipped in pieces.
     """
     from .readers.record_files import bounded_lines
 
-    for number, line in bounded_lines(stream, max_bytes):
+    for number, line in bounded_lines(stream, max_bytes):  # type: ignore[arg-type]  # readline() is all it uses
         if line is None:
             yield number, None, f"line longer than {max_bytes:,} bytes"
             continue

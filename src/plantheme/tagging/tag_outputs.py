@@ -47,7 +47,8 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
+from collections.abc import Iterable, Iterator, Sequence
 
 from ..readers.folder_scan import OUTPUT_MARKER, SkippedFolder
 from .tag_records import DocumentOutcome, RunTotals, SentenceFields, confidence_text, sentence_csv, sentence_json

@@ -113,7 +113,7 @@ def evaluate_model(model: ThemeModel, rows: Sequence[LabelledSentence]) -> Evalu
     return score([row.theme for row in rows], [p.theme for p in predictions])
 
 
-def score_confusion(confusion: Sequence[Sequence[int]]) -> EvaluationReport:
+def score_confusion(confusion: Sequence[Sequence[int]] | np.ndarray) -> EvaluationReport:
     """The report of a confusion matrix over the eight theme ids (rows: true, columns: predicted).
 
     The same numbers as :func:`score` on the rows the matrix counts.

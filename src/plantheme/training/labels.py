@@ -397,7 +397,8 @@ def read_labelled_documents(path: Path) -> list[LabelledDocument]:
     problems: list[str] = []
     try:
         for line, record in _jsonl_records(path):
-            parsed = record.get("__error__") or _parse_document(record)
+            error = record.get("__error__")
+            parsed = str(error) if error else _parse_document(record)
             if isinstance(parsed, str):
                 problems.append(f"{path}:{line}: {parsed}")
                 continue

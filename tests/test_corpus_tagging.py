@@ -24,6 +24,7 @@ from plantheme.tagging.corpus_tagging import CACHE_FOLDER, TagOptions, tag_folde
 from plantheme.readers.record_files import RecordOptions
 from plantheme.tagging.run_lock import lock_output_folder
 from plantheme.tagging.tag_outputs import GENERATIONS, OUTPUT_NAMES
+from plantheme.themes import THEME_IDS
 
 PLAN = ("力争新培育专精特新企业3家、高新技术企业5家。全面落实河长制，推进流域水环境综合治理。\n"
         "新建幼儿园2所，改善义务教育办学条件。压实安全生产责任，开展燃气和消防隐患排查整治。\n")
@@ -580,3 +581,109 @@ def test_a_character_model_without_its_arrays_checksum_is_refused(tiny_char_mode
     (model_dir / "model.json").write_text(json.dumps(card), encoding="utf-8")
     with pytest.raises(PlanthemeError, match="without the checksum of model.npz"):
         _model_once(str(model_dir), card["model_id"])
+
+
+# --- 10. metadata, shares and groups --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_with_confusion(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with an out-of-fold confusion matrix in its card, as a trained model has."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("models") / "tiny-cv"
+    shutil.copytree(tiny_model_dir, folder)
+    card = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    card["cv"] = {"folds": 5, "themes": list(THEME_IDS),
+                  "confusion": [[90 if i == j else 2 for j in range(8)] for i in range(8)]}
+    (folder / "model.json").write_text(json.dumps(card), encoding="utf-8")
+    return folder
+
+
+def _meta_corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "docs"
+    write(root, "county/report_2019.txt")
+    write(root, "county/report_2024.txt", PLAN + "加快推进污水处理厂建设。\n")
+    write(root, "town/plan_2024.txt")
+    write(root, "empty.txt", "")
+    return root
+
+
+def test_meta_table_and_pattern_reach_documents_groups_and_manifest(
+        model_with_confusion: Path, tmp_path: Path) -> None:
+    root = _meta_corpus(tmp_path)
+    table = tmp_path / "meta.csv"
+    table.write_text("path,place,level\ncounty/report_2019.txt,高阳县,县\ncounty/report_2024.txt,高阳县,县\n"
+                     "town/plan_2024.txt,某镇,乡镇\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli(root, out, model_with_confusion, "--meta", str(table), "--meta-pattern", r"year=_(20\d\d)") == 0
+    docs = {row["path"]: row for row in csv_rows(out / "documents.csv")}
+    assert list(docs["town/plan_2024.txt"])[-3:] == ["year", "place", "level"]
+    assert (docs["town/plan_2024.txt"]["year"], docs["town/plan_2024.txt"]["place"]) == ("2024", "某镇")
+    assert docs["empty.txt"]["year"] == "" and docs["empty.txt"]["share_industry"] == ""
+    row = docs["county/report_2024.txt"]
+    for theme in THEME_IDS:
+        lo, est, hi = (float(row[f"share_{theme}{end}"]) for end in ("_lo", "", "_hi"))
+        assert 0 <= lo <= est <= hi <= 1
+    assert sum(float(row[f"share_{theme}"]) for theme in THEME_IDS) == pytest.approx(1, abs=1e-3)
+    assert row["industry_count"] and row["industry_share"]  # the predicted columns are still there
+
+    groups = csv_rows(out / "groups.csv")
+    assert list(groups[0])[:4] == ["field", "value", "documents", "content_sentences"]
+    assert list(groups[0])[4:7] == ["share_industry", "share_industry_lo", "share_industry_hi"]
+    found = {(g["field"], g["value"]): g for g in groups}
+    assert set(found) == {("year", "2019"), ("year", "2024"), ("place", "高阳县"), ("place", "某镇"),
+                          ("level", "县"), ("level", "乡镇")}
+    assert found[("year", "2024")]["documents"] == "2"
+    content = sum(int(docs[p][f"{t}_count"]) for p in ("county/report_2024.txt", "town/plan_2024.txt")
+                  for t in THEME_IDS)
+    assert int(found[("year", "2024")]["content_sentences"]) == content
+
+    shares = manifest(out)["shares"]
+    assert shares["meta_fields"] == ["year", "place", "level"] and "out-of-fold" in shares["confusion_source"]
+    assert entries(out)["town/plan_2024.txt"]["meta"] == {"year": "2024", "place": "某镇", "level": "乡镇"}
+
+
+def test_without_a_confusion_matrix_shares_are_the_predicted_ones(tiny_model_dir: Path, tmp_path: Path) -> None:
+    root = _meta_corpus(tmp_path)
+    out = tmp_path / "out"
+    assert cli(root, out, tiny_model_dir) == 0
+    row = {r["path"]: r for r in csv_rows(out / "documents.csv")}["county/report_2024.txt"]
+    assert all(row[f"share_{t}"] == row[f"{t}_share"] for t in THEME_IDS)
+    assert csv_rows(out / "groups.csv") == [] and manifest(out)["shares"]["confusion"] is None
+
+
+@pytest.mark.parametrize(("table", "extra", "status", "message"), [
+    ("path,year\ncounty/report_2019.txt,2019\nnowhere.txt,2020\n", [], 1,
+     "meta.csv:3: 'nowhere.txt' is not a document of"),
+    ("path,year\ncounty/report_2019.txt\n", [], 2, "meta.csv:2: 1 fields, the header has 2"),
+    ("name,year\n", [], 2, "meta.csv:1: no 'path' column"),
+    (None, ["--meta-pattern", r"20\d\d"], 2, "--meta-pattern '20\\\\d\\\\d': name the field"),
+    (None, ["--meta-pattern", "status=(x)"], 2, "status: already a column of documents.csv"),
+])
+def test_bad_metadata_is_one_line_naming_file_and_line(tiny_model_dir: Path, tmp_path: Path, capsys,
+                                                       table: str | None, extra: list[str], status: int,
+                                                       message: str) -> None:
+    root = _meta_corpus(tmp_path)
+    if table is not None:
+        (tmp_path / "meta.csv").write_text(table, encoding="utf-8")
+        extra = ["--meta", str(tmp_path / "meta.csv"), *extra]
+    assert cli(root, tmp_path / "out", tiny_model_dir, *extra) == status
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out" / "documents.csv").exists()
+
+
+def test_a_record_row_of_the_table_is_checked_against_the_records(tiny_model_dir: Path, tmp_path: Path,
+                                                                  capsys) -> None:
+    root = tmp_path / "docs"
+    _records(root / "reports.jsonl", {"content": PLAN, "year": 2020}, {"content": PLAN, "year": 2021})
+    table = tmp_path / "meta.csv"
+    table.write_text("path,place\nreports.jsonl#2,甲\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli(root, out, tiny_model_dir, "--meta", str(table), "--meta-fields", "year") == 0
+    docs = {row["path"]: row for row in csv_rows(out / "documents.csv")}
+    assert (docs["reports.jsonl#2"]["year"], docs["reports.jsonl#2"]["place"]) == ("2021", "甲")
+    table.write_text("path,place\nreports.jsonl#3,甲\n", encoding="utf-8")
+    assert cli(root, out, tiny_model_dir, "--meta", str(table)) == 1
+    assert "meta.csv:2: 'reports.jsonl#3' is not a document of" in capsys.readouterr().err

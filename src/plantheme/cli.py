@@ -297,6 +297,7 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
 
     from .tagging.corpus_tagging import TagOptions, default_out_dir
     from .readers.record_files import RecordOptions
+    from .analysis.metadata import MetaSources, parse_meta_pattern, read_meta_table
     from .tagging.tag_outputs import DOCUMENT_CSV_FIELDS
 
     folder = Path(args.dir)
@@ -331,6 +332,18 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
         return f"--meta-fields: {', '.join(clashes)}: already a column of documents.csv; rename the field"
     if len(set(meta)) != len(meta):
         return "--meta-fields: a field is named twice"
+    try:
+        patterns = tuple(parse_meta_pattern(text) for text in args.meta_pattern or ())
+    except ValueError as exc:
+        return f"--meta-pattern {exc}"
+    for pattern in patterns:
+        bad = [name for name in pattern.fields if name in DOCUMENT_CSV_FIELDS]
+        if bad:
+            return f"--meta-pattern: {', '.join(bad)}: already a column of documents.csv; rename the field"
+    try:
+        table = read_meta_table(args.meta, reserved=DOCUMENT_CSV_FIELDS) if args.meta is not None else None
+    except PlanthemeError as exc:
+        return str(exc)
     settings = load_settings(model_dir=args.model)
     return TagOptions(
         folder=folder, out_dir=out_dir, model_dir=settings.model_dir, jobs=jobs, pattern=args.glob,
@@ -339,6 +352,9 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
         progress=not args.quiet and sys.stderr.isatty(),
         follow_links=args.follow_links, wait=args.wait,
         records=RecordOptions(text_field=args.text_field, id_field=args.id_field, meta_fields=meta),
+        meta=MetaSources(patterns=patterns, table=table),
+        share_replicates=settings.share_replicates, share_seed=settings.share_seed,
+        xlsx_max_sentences=settings.xlsx_max_sentences,
     )
 
 
@@ -383,6 +399,25 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     if not args.quiet:
         _say(_tag_summary(result))
     return result.exit_status
+
+
+# --- compare -------------------------------------------------------------------
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    """``plantheme compare OUT A B``: each theme's share in A and B and their difference."""
+    from .analysis.comparison import (
+        compare_selections, comparison_as_json, format_comparison, read_tagged_corpus,
+    )
+    from .tagging.tag_outputs import MANIFEST_JSON
+
+    corpus = read_tagged_corpus(Path(args.out) / MANIFEST_JSON)
+    comparison = compare_selections(corpus, args.a, args.b)
+    if args.json:
+        print(json.dumps(comparison_as_json(comparison), ensure_ascii=False))
+    else:
+        print(format_comparison(comparison))
+    return 0
 
 
 # --- serve ---------------------------------------------------------------------
@@ -501,7 +536,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="field naming each record (default: its record number); documents are FILE#ID")
     p.add_argument("--meta-fields", default=None, metavar="A,B",
                    help="record fields carried into documents.csv columns")
+    p.add_argument("--meta", type=Path, default=None, metavar="FILE.csv",
+                   help="metadata table: a 'path' column (relative to DIR, as in documents.csv) and one"
+                        " column per field (year, place, level ...)")
+    p.add_argument("--meta-pattern", action="append", default=None, metavar="NAME=REGEX",
+                   help="a field from each document's path: NAME=REGEX (the first group, else the match),"
+                        " or a regex with named groups such as '(?P<year>20\\d\\d)'; repeatable")
     p.set_defaults(func=_cmd_tag)
+
+    p = sub.add_parser(
+        "compare", help="two documents or groups of a tagged folder: each theme's share and difference",
+        description="A and B are document paths as in documents.csv, or groups field=value (year=2024)."
+                    " Prints each theme's corrected share in A and B and A - B with its 95% bootstrap"
+                    " interval; a difference is clear when that interval excludes 0.")
+    p.add_argument("out", type=Path, help="output folder of `plantheme tag`")
+    p.add_argument("a", help="document path or field=value")
+    p.add_argument("b", help="document path or field=value")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("serve", help="start the HTTP prediction service")
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")

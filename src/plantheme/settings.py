@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     # Sentences shown in the report of `plantheme tag` (all are in sentences.csv).
     report_max_sentences: int = 20_000
     low_confidence: float = 0.5
+    # Bootstrap replicates behind each share's 95% interval (documents.csv, groups.csv, compare):
+    # the 2.5% tail then holds 25 of them. 1,000 took 1.8 s for the 285 documents and 171
+    # metadata groups of ../shared/corpus/gov-reports (measured 2026-12-01 on this machine).
+    share_replicates: int = Field(default=1_000, ge=100)
+    # Seed of the bootstrap: the same outputs give the same intervals on every run.
+    share_seed: int = 0
+    # Sentences in the sentences sheet of documents.xlsx (all are in sentences.csv): openpyxl
+    # wrote 122,285 sentences in 17 s on this machine, longer than tagging them, and 10,000 in
+    # 1.6-2.6 s (measured 2026-12-01); this keeps the workbook to about a second.
+    xlsx_max_sentences: int = Field(default=5_000, ge=0, le=1_000_000)
     # Service: how long the prediction worker waits for concurrent requests to
     # join one predict call (see plantheme_service.batching); 0 turns it off.
     predict_linger_ms: float = 2.0

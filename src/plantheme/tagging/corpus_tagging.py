@@ -19,10 +19,15 @@ The run, step by step:
    outputs and (up to its limit) the report: it holds one document at a time,
    never the corpus, it has little to do however many workers run, and the
    output does not depend on ``--jobs``.
-5. ``documents.csv``, ``report.html`` and ``manifest.json`` are written into
-   the same new generation folder as the sentence outputs, which then replaces
-   the previous outputs as a whole (:func:`~plantheme.tagging.tag_outputs.publish_generation`),
-   and cache entries no file uses any more are removed.
+5. The documents' metadata is gathered (their own fields, ``--meta-pattern``,
+   ``--meta``; :mod:`plantheme.analysis.metadata`) and their theme shares and
+   those of every metadata group are estimated from the predicted counts
+   (:mod:`plantheme.analysis.shares`).
+6. ``documents.csv``, ``groups.csv``, ``documents.xlsx``, ``report.html`` and
+   ``manifest.json`` are written into the same new generation folder as the
+   sentence outputs, which then replaces the previous outputs as a whole
+   (:func:`~plantheme.tagging.tag_outputs.publish_generation`), and cache
+   entries no file uses any more are removed.
 
 The run holds the output folder's lock throughout (:mod:`plantheme.tagging.run_lock`),
 so two runs never prune each other's cache. An interrupted run keeps the cache
@@ -63,6 +68,9 @@ from joblib import Parallel, delayed
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 
 from .. import __version__
+from ..analysis.metadata import MetaSources, check_table_paths, describe_sources
+from ..analysis.records import CorpusAnalysis
+from ..analysis.shares import Confusion, DocumentCounts, analyse_corpus, confusion_from_card
 from ..readers.documents import UnreadableDocument, extract_text
 from ..errors import PlanthemeError
 from ..readers.folder_scan import NOT_REGULAR, FoundFile, FolderScan, display_path, file_format, scan_folder
@@ -73,12 +81,14 @@ from .report_html import ReportWriter
 from .run_lock import lock_output_folder
 from .tag_cache import CachedSummary, TagCache
 from .tag_outputs import (
-    DOCUMENTS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL, new_generation,
-    publish_generation, remove_stale_generations, render_sentences, write_documents_csv,
-    write_manifest, write_sentences_csv_header,
+    DOCUMENTS_CSV, DOCUMENTS_XLSX, GROUPS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL,
+    new_generation, publish_generation, remove_stale_generations, render_sentences, write_documents_csv,
+    write_groups_csv, write_manifest, write_sentences_csv_header,
 )
 from .tag_records import FAILED, SKIPPED, TAGGED, DocumentOutcome, RunTotals
 from .tagging import GARBLED, LOW_CONFIDENCE, tag_text
+from .xlsx_output import write_documents_xlsx
+from ..themes import THEME_IDS
 
 if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one job)
     from ..model.model import ThemeModel
@@ -116,6 +126,15 @@ class TagOptions:
     follow_links: bool = False
     records: RecordOptions = field(default_factory=RecordOptions)
     wait: bool = False
+    meta: MetaSources = field(default_factory=MetaSources)
+    share_replicates: int = 1000
+    share_seed: int = 0
+    xlsx_max_sentences: int = 5_000
+
+    @property
+    def meta_fields(self) -> tuple[str, ...]:
+        """The metadata columns of the outputs: the records' own fields, the patterns', the table's."""
+        return self.meta.fields(self.records.meta_fields)
 
 
 @dataclass(frozen=True)
@@ -597,7 +616,7 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
             # Left by a run that was killed: only one run holds the lock, so nothing else uses them.
             remove_stale_generations(out_dir)
             cache.remove_temporary()
-            return _tag_locked(options, card.model_id, out_dir, cache, workers)
+            return _tag_locked(options, card.model_id, card.cv, out_dir, cache, workers)
         except OSError as exc:
             workers.stop()
             raise _write_error(out_dir, exc) from None
@@ -612,12 +631,13 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
                 pass
 
 
-def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCache,
+def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir: Path, cache: TagCache,
                 workers: _Workers) -> TagRunResult:
     started_at = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     scan = scan_folder(options.folder, out_dir=out_dir, pattern=options.pattern,
                        follow_links=options.follow_links)
+    _check_meta_files(options, scan)
     plan = _plan(scan, cache, model_id, options.low_confidence, options.records)
     jobs = [p.job for p in plan if p.job is not None]
     workers.n_jobs = max(1, min(options.jobs, len(jobs)))
@@ -645,26 +665,40 @@ def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCac
                                           jsonl, csv_handle, report, progress)
             t_tagged = time.perf_counter()
             sections.flush()
-            write_documents_csv(generation / DOCUMENTS_CSV, collected.documents,
-                                options.records.meta_fields)
+            _add_meta(collected, options)
+            confusion = confusion_from_card(cv)
+            analysis = _analyse(collected, options, confusion)
+            t_analysed = time.perf_counter()
+            write_documents_csv(generation / DOCUMENTS_CSV, collected.documents, options.meta_fields, analysis)
+            write_groups_csv(generation / GROUPS_CSV, analysis)
             with open(generation / REPORT_HTML, "x", encoding="utf-8", newline="\n",
                       errors="backslashreplace") as handle:
                 report.write(handle, sections_path, title=display_path(Path(options.folder).resolve().name)[0],
                              model_id=model_id, totals=collected.totals, outcomes=collected.outcomes,
                              folders=scan.folders)
         sections_path.unlink()
+        write_documents_xlsx(
+            generation / DOCUMENTS_XLSX, outcomes=collected.documents, meta_fields=options.meta_fields,
+            analysis=analysis, sentences_jsonl=generation / SENTENCES_JSONL,
+            total_sentences=collected.totals.sentences, max_sentences=options.xlsx_max_sentences,
+            about=[("model", model_id), ("folder", display_path(str(Path(options.folder).resolve()))[0]),
+                   ("shares", "estimated true shares of content sentences with 95% bootstrap intervals;"
+                              " see the README, Theme shares and their intervals"),
+                   ("confusions corrected with", confusion.source if confusion is not None else
+                    "none: the model card has no confusion matrix")])
         t_written = time.perf_counter()
         seconds = time.perf_counter() - t0
         timings = {
             "started": started_at.isoformat(timespec="seconds"),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "seconds": {"scan": round(t_scanned - t0, 3), "tagging": round(t_tagged - t_scanned, 3),
-                        "writing": round(t_written - t_tagged, 3), "total": round(seconds, 3)},
+                        "shares": round(t_analysed - t_tagged, 3),
+                        "writing": round(t_written - t_analysed, 3), "total": round(seconds, 3)},
             **_rates(collected.totals, seconds),
         }
         write_manifest(generation / MANIFEST_JSON, run=_describe_run(options, model_id, workers.n_jobs),
                        totals=collected.totals, timings=timings, outcomes=collected.outcomes,
-                       folders=scan.folders)
+                       folders=scan.folders, shares=_describe_shares(options, confusion))
         publish_generation(out_dir, generation)
     except BaseException:
         shutil.rmtree(generation, ignore_errors=True)
@@ -673,6 +707,55 @@ def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCac
     folders_failed = sum(folder.status == FAILED for folder in scan.folders)
     return TagRunResult(totals=collected.totals, out_dir=out_dir, seconds=seconds,
                         folders_failed=folders_failed)
+
+
+def _check_meta_files(options: TagOptions, scan: FolderScan) -> None:
+    """Before tagging: every row of the metadata table names a file found (``FILE#ID``: a file of records)."""
+    table = options.meta.table
+    if table is None:
+        return
+    files = {found.path for found in scan.files}
+    # A record's row is checked against its file now, against its id once the file is read.
+    keys = files | {doc for doc in table.rows if doc.partition("#")[0] in files and "#" in doc}
+    check_table_paths(table, keys, display_path(str(options.folder))[0])
+
+
+def _add_meta(collected: _Collected, options: TagOptions) -> None:
+    """Give every document its metadata from all sources; a table row naming no document is an error."""
+    table = options.meta.table
+    if table is not None:
+        check_table_paths(table, {outcome.path for outcome in collected.outcomes},
+                          display_path(str(options.folder))[0])
+    if not options.meta.patterns and table is None:
+        return
+    merged = {id(outcome): replace(outcome, meta=options.meta.meta_for(outcome.path, outcome.meta))
+              for outcome in collected.documents}
+    collected.documents = [merged[id(outcome)] for outcome in collected.documents]
+    collected.outcomes = [merged.get(id(outcome), outcome) for outcome in collected.outcomes]
+
+
+def _analyse(collected: _Collected, options: TagOptions, confusion: Confusion | None) -> CorpusAnalysis:
+    """Shares with intervals of the tagged documents and of their metadata groups."""
+    tagged = [DocumentCounts(key=outcome.path, counts=tuple(outcome.counts.get(t, 0) for t in THEME_IDS),
+                             meta=outcome.meta)
+              for outcome in collected.documents if outcome.status == TAGGED]
+    return analyse_corpus(tagged, options.meta_fields, confusion,
+                          replicates=options.share_replicates, seed=options.share_seed)
+
+
+def _describe_shares(options: TagOptions, confusion: Confusion | None) -> dict[str, Any]:
+    """The manifest's account of the shares: what ``plantheme compare`` needs to re-estimate them."""
+    return {
+        "method": "maximum-likelihood true shares given the confusion matrix (EM); 95% percentile"
+                  " bootstrap over documents (one document: its sentences) and the confusion matrix",
+        "confusion_source": confusion.source if confusion is not None else
+        "none: the model card has no confusion matrix, so shares are not corrected",
+        "confusion": [list(row) for row in confusion.counts] if confusion is not None else None,
+        "replicates": options.share_replicates,
+        "seed": options.share_seed,
+        "meta_fields": list(options.meta_fields),
+        "meta_sources": describe_sources(options.meta),
+    }
 
 
 def _stream_documents(

@@ -15,7 +15,8 @@ NumPy nor scikit-learn, so the command line starts fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+# Not `from typing import TYPE_CHECKING`: importing typing costs more than the rest of this module.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -31,6 +32,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .api import load_model, tag_folder, tag_text
     from .errors import PlanthemeError
     from .themes import THEME_IDS

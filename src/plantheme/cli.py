@@ -464,11 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train", help="train a model on labelled sentences and documents (grouped CV report)",
-        description="Train on every CSV/JSONL file under --data (sentences; *.documents.jsonl are whole"
+        description="Train on every CSV/JSONL/XLSX file under --data (sentences: columns text, theme,"
+                    " optional source, default the file name; *.documents.jsonl are whole"
                     " labelled documents for the context stage). Never overwrites a model unasked: without"
                     " --out it writes a new folder under models/; an existing --out needs --force.")
     p.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_LABELS], metavar="DIR",
-                   help="folders or files of labelled CSV/JSONL (default: the shipped labels/)")
+                   help="folders or files of labelled CSV/JSONL/XLSX (default: the shipped labels/)")
     p.add_argument("--out", type=Path, default=None,
                    help="model folder to write (default: a new models/model-DATE-TIME)")
     p.add_argument("--force", action="store_true", help="replace the model folder --out if it exists")
@@ -494,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "evaluate", help="score a model on labelled sentences, or on span labels of whole documents",
-        description="FILE is a CSV/JSONL of sentences (fields text, theme), or a CSV of span labels"
+        description="FILE is a CSV/JSONL/XLSX of sentences (fields text, theme), or a CSV of span labels"
                     " (path, start, end, theme; optional genre, sha) pointing into documents under --root:"
                     " those are tagged as `plantheme tag` tags them (context included) and each label is"
                     " matched to the tagged sentence that covers it.")

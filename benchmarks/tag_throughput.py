@@ -120,7 +120,7 @@ def write_copy(folder: Path, name: str, text: str, copy: int) -> int:
     elif kind == 2:
         body = "".join(f"<p>{html.escape(line)}</p>\n" for line in text.splitlines() if line.strip())
         data = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(str(stem))}"
-                f"</title><style>p{{margin:0}}</style></head><body>\n{body}</body></html>").encode("utf-8")
+                f"</title><style>p{{margin:0}}</style></head><body>\n{body}</body></html>").encode()
         path = folder / f"{stem}.html"
     else:
         data, path = text.encode("utf-8"), folder / f"{stem}.txt"

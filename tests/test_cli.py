@@ -132,7 +132,7 @@ def test_train_with_documents_reports_the_context_stage(tmp_path: Path, capsys: 
 
 def test_extract_prints_the_text_spans_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = tmp_path / "plan.txt"
-    doc.write_bytes("規(guī)劃先行。\r\n**推进** 河长制。".encode("utf-8"))
+    doc.write_bytes("規(guī)劃先行。\r\n**推进** 河长制。".encode())
     assert main(["extract", str(doc)]) == 0
     assert capsys.readouterr().out == "規(guī)劃先行。\r\n**推进** 河长制。"
     assert main(["extract", str(doc), "--normalized"]) == 0
@@ -238,6 +238,28 @@ def test_training_on_two_rows_is_one_clear_line(tmp_path: Path, capsys: pytest.C
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err
     assert "need at least 10 rows and 2 themes" in err and "found 2 rows" in err and "Traceback" not in err
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from plantheme import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"plantheme {__version__}"
+
+
+def test_evaluate_a_gbk_csv_and_refuse_a_bad_header_in_one_line(
+        tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "gbk.csv"
+    good.write_bytes("text,theme\n全面落实河长制。,ecology\n新建幼儿园2所。,welfare\n".encode("gbk"))
+    assert main(["evaluate", str(good), "--model", str(tiny_model_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("句子,主题\n" + "推进河长制。,ecology\n" * 30, encoding="utf-8")
+    assert main(["train", "--data", str(bad), "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "found '句子', '主题', expected text, theme" in err
 
 
 # --- compare -------------------------------------------------------------------------------

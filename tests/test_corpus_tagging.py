@@ -10,10 +10,10 @@ import csv
 import errno
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -302,16 +302,16 @@ def test_a_read_only_output_folder_is_one_line(tiny_model_dir, tmp_path: Path, c
 # --- 6. signals: no worker survives its run ---------------------------------------------------
 
 _SITECUSTOMIZE = '''
-import os, time
-from pathlib import Path
+import os, threading
 markers = os.environ.get("PLANTHEME_TEST_MARKERS")
 if markers:
     import plantheme.tagging.corpus_tagging as corpus_tagging
 
     def blocking_tag_file(job, config):
-        Path(markers, f"worker-{os.getpid()}").touch()
-        while True:  # a document that takes for ever: the run is interrupted while tagging
-            time.sleep(0.05)
+        # Tell the test (a FIFO it reads) which process is tagging; lines this short are written whole.
+        with open(markers, "w") as fifo:
+            fifo.write(f"{os.getpid()}\\n")
+        threading.Event().wait()  # a document that takes for ever: the run is interrupted while tagging
 
     corpus_tagging.tag_file = blocking_tag_file
 '''
@@ -344,13 +344,23 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _poll(condition, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+def _read_when_ready(fd: int, timeout: float = 60.0) -> bytes:
+    """What is written to ``fd`` once something is (empty after ``timeout`` seconds of nothing)."""
+    readable, _, _ = select.select([fd], [], [], timeout)
+    return os.read(fd, 65536) if readable else b""
+
+
+def _wait_for_exit(pid: int, timeout: float = 60.0) -> bool:
+    """True once process ``pid`` has ended (a pidfd becomes readable when it does)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return bool(readable) or not _alive(pid)
+    finally:
+        os.close(fd)
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -364,27 +374,30 @@ def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_di
     site.mkdir()
     (site / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
     markers = tmp_path / "markers"
-    markers.mkdir()
+    os.mkfifo(markers)
+    # Opened for reading and writing: never blocks, and reads wait for a worker's line.
+    marker_fd = os.open(markers, os.O_RDWR)
     env = {**os.environ, "PLANTHEME_TEST_MARKERS": str(markers),
            "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
     process = subprocess.Popen(
         [sys.executable, "-m", "plantheme.cli", "tag", str(root), "--out", str(out), "--model",
          str(tiny_model_dir), "--jobs", "2", "--quiet"], env=env, stderr=subprocess.PIPE)
     try:
-        assert _poll(lambda: any(markers.iterdir())), "no worker started tagging"
+        tagging = {int(line) for line in _read_when_ready(marker_fd).split()}
+        assert tagging, "no worker started tagging"
         descendants = _children(process.pid)
-        tagging = {int(p.name.split("-")[1]) for p in markers.iterdir()}
         assert tagging <= descendants
         process.send_signal(signum)
         _, err = process.communicate(timeout=60)
     finally:
+        os.close(marker_fd)
         if process.poll() is None:
             process.kill()
     assert process.returncode == status, err.decode()
     assert b"Traceback" not in err
     # The run stops its workers before it exits (left alone, they would only notice later).
     assert not [pid for pid in tagging if _alive(pid)], "a worker outlived its run"
-    assert _poll(lambda: not any(_alive(pid) for pid in descendants)), "a helper process outlived its run"
+    assert all(_wait_for_exit(pid) for pid in descendants), "a helper process outlived its run"
     assert not list((out / GENERATIONS).iterdir())
     assert not [p for p in (out / CACHE_FOLDER).iterdir() if p.name.endswith(".tmp")] \
         if (out / CACHE_FOLDER).exists() else True

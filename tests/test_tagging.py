@@ -237,7 +237,7 @@ def test_sentences_csv_has_a_bom_and_the_same_rows(tagged) -> None:
     lines = read_jsonl(out)
     assert len(rows) == len(lines)
     assert [(r["doc"], int(r["index"]), r["text"], r["theme"]) for r in rows] == [
-        (l["doc"], l["index"], l["text"], l["theme"]) for l in lines]
+        (line["doc"], line["index"], line["text"], line["theme"]) for line in lines]
 
 
 def test_documents_csv_counts_shares_and_dominant(tagged) -> None:
@@ -672,7 +672,7 @@ def test_spans_are_exact_on_every_real_document(tiny_char_model_dir: Path) -> No
 
 
 def test_a_repaired_mojibake_sentence_is_flagged_and_read_repaired(tiny_model: ThemeModel) -> None:
-    mojibake = "推动招商引资项目落地".encode("utf-8").decode("gbk")  # UTF-8 bytes read as GBK
+    mojibake = "推动招商引资项目落地".encode().decode("gbk")  # UTF-8 bytes read as GBK
     raw = f"前言。{mojibake}。新建幼儿园2所。"
     document = tag_text(tiny_model, raw, evidence=0)
     repaired = [s for s in document.sentences if "repaired" in s.flags]

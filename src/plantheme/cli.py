@@ -7,7 +7,6 @@ never a traceback: 1 for a failed run, 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import signal
@@ -17,8 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from . import __version__
 from .errors import PlanthemeError
-from .settings import REPO_ROOT, load_settings
+from .settings import REPO_ROOT, is_checkout, load_settings
 
 if TYPE_CHECKING:
     from .tagging.corpus_tagging import TagOptions, TagRunResult
@@ -51,7 +51,8 @@ def _train_out(out: Path | None, force: bool) -> Path:
     """Where ``train`` writes: ``--out``, else a new folder under ``models/``; never over a model unasked."""
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return REPO_ROOT / "models" / f"model-{stamp}"
+        # An installed package has no checkout to write into: a models/ folder here instead.
+        return (REPO_ROOT if is_checkout() else Path.cwd()) / "models" / f"model-{stamp}"
     if out.exists() and not force:
         raise PlanthemeError(f"{out}: exists; pass --force to replace that model, or choose another --out")
     return out
@@ -119,11 +120,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _is_span_file(path: Path) -> bool:
     """True for a CSV of span labels (a header with path, start and end)."""
+    from .training.labels import read_columns
+
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = {name.strip() for name in next(csv.reader(handle), [])}
-    return {"path", "start", "end"} <= header
+    return {"path", "start", "end"} <= set(read_columns(path))
 
 
 def _cmd_evaluate_documents(args: argparse.Namespace) -> int:
@@ -190,14 +191,14 @@ def _good_rows(rows: Iterator[Any], problems: list[str]) -> Iterator[Any]:
 # --- predict -------------------------------------------------------------------
 
 
-def _stdin_lines(stream: BinaryIO, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> Iterator[tuple[int, str | None, str]]:
+def _stdin_lines(stream: BinaryIO | _EncodedLines, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> Iterator[tuple[int, str | None, str]]:
     """(line number, text, error) for each line of ``stream``: text, or None and why not.
 
     Bounded memory: a line longer than ``max_bytes`` is skipped in pieces.
     """
     from .readers.record_files import bounded_lines
 
-    for number, line in bounded_lines(stream, max_bytes):
+    for number, line in bounded_lines(stream, max_bytes):  # type: ignore[arg-type]  # readline() is all it uses
         if line is None:
             yield number, None, f"line longer than {max_bytes:,} bytes"
             continue
@@ -457,15 +458,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="plantheme",
         description="Tag sentences of Chinese local-government plans with their policy theme.",
     )
+    parser.add_argument("--version", action="version", version=f"plantheme {__version__}",
+                        help="print plantheme's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
         "train", help="train a model on labelled sentences and documents (grouped CV report)",
-        description="Train on every CSV/JSONL file under --data (sentences; *.documents.jsonl are whole"
+        description="Train on every CSV/JSONL/XLSX file under --data (sentences: columns text, theme,"
+                    " optional source, default the file name; *.documents.jsonl are whole"
                     " labelled documents for the context stage). Never overwrites a model unasked: without"
                     " --out it writes a new folder under models/; an existing --out needs --force.")
     p.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_LABELS], metavar="DIR",
-                   help="folders or files of labelled CSV/JSONL (default: the shipped labels/)")
+                   help="folders or files of labelled CSV/JSONL/XLSX (default: the shipped labels/)")
     p.add_argument("--out", type=Path, default=None,
                    help="model folder to write (default: a new models/model-DATE-TIME)")
     p.add_argument("--force", action="store_true", help="replace the model folder --out if it exists")
@@ -491,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "evaluate", help="score a model on labelled sentences, or on span labels of whole documents",
-        description="FILE is a CSV/JSONL of sentences (fields text, theme), or a CSV of span labels"
+        description="FILE is a CSV/JSONL/XLSX of sentences (fields text, theme), or a CSV of span labels"
                     " (path, start, end, theme; optional genre, sha) pointing into documents under --root:"
                     " those are tagged as `plantheme tag` tags them (context included) and each label is"
                     " matched to the tagged sentence that covers it.")

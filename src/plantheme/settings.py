@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The repository's models/ folder: an editable install (the README's setup)
-# runs from the checkout, so the shipped default model sits beside src/.
+# The checkout this module runs from, in an editable install (the README's setup):
+# labels/ and models/ sit beside src/. In an installed wheel it is meaningless.
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
+# Where the wheel carries the shipped model inside the package (pyproject.toml maps
+# the top-level models/ folder there).
+PACKAGED_MODELS = "_models"
+
+
+def default_model_dir(package_root: Path | None = None, repo_root: Path = REPO_ROOT) -> Path:
+    """The shipped default model's folder.
+
+    Inside the installed package (``plantheme/_models/default``, found with
+    :mod:`importlib.resources`) when it is there, as in a wheel or a
+    non-editable ``pip install .``; else the checkout's ``models/default``
+    (an editable install, where the package folder is ``src/plantheme``).
+    """
+    root = package_root if package_root is not None else Path(str(resources.files("plantheme")))
+    packaged = root / PACKAGED_MODELS / "default"
+    if (packaged / "model.json").is_file():
+        return packaged
+    return repo_root / "models" / "default"
+
+
+def is_checkout(repo_root: Path = REPO_ROOT) -> bool:
+    """True when plantheme runs from a source checkout (its pyproject.toml beside src/)."""
+    return (repo_root / "pyproject.toml").is_file() and (repo_root / "src" / "plantheme").is_dir()
+
+
+DEFAULT_MODEL_DIR = default_model_dir()
 
 
 class Settings(BaseSettings):
@@ -71,4 +98,5 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, with explicit ``overrides`` on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)

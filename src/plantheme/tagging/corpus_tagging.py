@@ -61,7 +61,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+from collections.abc import Callable, Iterator
 
 from joblib import Parallel, delayed
 from joblib.externals.loky.process_executor import TerminatedWorkerError
@@ -422,6 +423,11 @@ def _tag_records(job: DocumentJob, config: WorkerConfig, started: float) -> Work
     return WorkerResult(outcomes, key)
 
 
+def _counts_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The ``counts`` argument of a record's outcome: only a tagged record has counts."""
+    return {"counts": dict(entry["counts"])} if "counts" in entry else {}
+
+
 def _outcomes_from_summary(job: DocumentJob, sha256: str, summary: CachedSummary, *,
                            reused: bool, seconds: float = 0.0) -> tuple[DocumentOutcome, ...]:
     """The outcomes a cache entry stands for: one document, or one per record of a file of records."""
@@ -440,7 +446,7 @@ def _outcomes_from_summary(job: DocumentJob, sha256: str, summary: CachedSummary
             path=entry["doc"], status=status, reason=entry.get("reason", ""), format=summary.format,
             encoding=summary.encoding if status == TAGGED else "", sha256=sha256 if status == TAGGED else "",
             sentences=entry.get("sentences", 0),
-            **({"counts": dict(entry["counts"])} if "counts" in entry else {}),
+            **_counts_of(entry),
             dominant=entry.get("dominant", ""), garbled=entry.get("garbled", 0),
             low_confidence=entry.get("low_confidence", 0), boilerplate=entry.get("boilerplate", 0),
             reused=reused and status == TAGGED,

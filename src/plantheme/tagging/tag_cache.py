@@ -31,7 +31,8 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
+from collections.abc import Iterator
 
 from .. import __version__
 from .tag_outputs import RenderedSentences, atomic_file

@@ -57,7 +57,8 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
+from collections.abc import Iterable, Iterator, Sequence
 
 from ..analysis.records import CorpusAnalysis, ThemeShares
 from ..readers.folder_scan import OUTPUT_MARKER, SkippedFolder

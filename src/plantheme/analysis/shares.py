@@ -81,15 +81,15 @@ class Confusion:
 def confusion_from_card(cv: Mapping[str, object]) -> Confusion | None:
     """The out-of-fold confusion matrix in a model card's ``cv`` section, or None when it has none.
 
-    The card holds the sentence model's grouped-CV matrix (9,048 labelled sentences for the
-    default model); the context stage's CV records no matrix, so its (fewer) errors are not what
+    The card holds the sentence model's grouped-CV matrix (over every labelled sentence it was
+    trained on); the context stage's CV records no matrix, so its (fewer) errors are not what
     is corrected for: see the README.
     """
     counts = cv.get("confusion")
     themes = cv.get("themes", list(THEME_IDS))
-    if not counts or list(themes) != list(THEME_IDS):  # type: ignore[call-overload]
+    if not counts or not isinstance(counts, list) or not isinstance(themes, list) or themes != list(THEME_IDS):
         return None
-    rows = tuple(tuple(int(n) for n in row) for row in counts)  # type: ignore[union-attr]
+    rows = tuple(tuple(int(n) for n in row) for row in counts)
     folds = cv.get("folds", "?")
     return Confusion(rows, f"the model card's out-of-fold confusion matrix of the sentence model ({folds}-fold"
                            f" grouped CV, {sum(map(sum, rows)):,} sentences)")
@@ -163,7 +163,7 @@ def _starting_point(observed: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray
         inverted = np.linalg.solve(np.swapaxes(rates, -1, -2), observed[..., None])[..., 0]
     except np.linalg.LinAlgError:
         inverted = np.full_like(observed, -1.0)
-    solved = (inverted >= 0).all(axis=-1)
+    solved = np.asarray((inverted >= 0).all(axis=-1))
     clipped = np.clip(inverted, 0.0, None)
     clipped = clipped / np.maximum(clipped.sum(axis=-1, keepdims=True), 1e-12)
     return np.where(solved[:, None], inverted, 0.98 * clipped + 0.02 / N_THEMES), solved

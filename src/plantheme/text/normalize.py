@@ -726,13 +726,13 @@ def _repair_latin(mapped: _Mapped) -> tuple[_Mapped, list[tuple[int, int]], list
         latin = _unlatin(text[start:end])
         # Again while it decodes: text encoded twice ("Ã£Â€Â‚"), and a repair
         # must leave nothing a second pass would repair.
+        if latin is None:
+            continue
         for _ in range(3):
-            again = _unlatin(latin[0]) if latin is not None else None
+            again = _unlatin(latin[0])
             if again is None or again[0] == latin[0]:
                 break
             latin = again
-        if latin is None:
-            continue
         fixed = _clean_repair(latin[0])
         # A run left with lost bytes is garbled, so the simplified conversion
         # will pass it by: convert what was repaired of it now.
@@ -770,6 +770,7 @@ def _repair_wrong_codecs(
     # run is cut where three common characters in a row show clean text, so
     # that the same runs come out however the scan grouped its characters.
     merged: list[list[int]] = []  # start, end, strong (0 or 1)
+    strong: bool | int
     for start, end, strong in sorted(run for part in runs for run in _split_clean(text, scores, part)):
         if (strong and merged and merged[-1][2] and start <= merged[-1][1] + _MAX_RUN_GAP
                 and not _clean_gap(text[merged[-1][1]:start])):
@@ -1162,7 +1163,7 @@ def _lookalike_table() -> dict[int, int]:
         mapped = unicodedata.normalize("NFKC", chr(point))
         if len(mapped) == 1 and mapped != chr(point):
             table[point] = ord(mapped)
-    data = resources.files("plantheme").joinpath("data", "cjk_radicals_supplement.txt")
+    data = resources.files("plantheme").joinpath("data/cjk_radicals_supplement.txt")
     for line in data.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             radical, ideograph = line.split()

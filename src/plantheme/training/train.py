@@ -353,9 +353,9 @@ def _out_of_fold_proba(
             fold_of[groups[i]] = k
     proba: list[np.ndarray | None] = []
     for item in documents:
-        k = fold_of.get(item.doc.doc)
+        fold = fold_of.get(item.doc.doc)
         # A document whose sentences are not among the rows has no held-out fold: left out.
-        proba.append(None if k is None else models[k].classify(item.prepared.texts, normalized=True).proba)
+        proba.append(None if fold is None else models[fold].classify(item.prepared.texts, normalized=True).proba)
     return proba
 
 
@@ -381,7 +381,10 @@ def train_context(
     say(f"context stage: sentence probabilities of {len(prepared)} documents, out of fold")
     splits, models = fold_models or _fold_models(params, texts, themes, groups, folds, n_jobs, extra)
     probas = _out_of_fold_proba(splits, models, groups, prepared)
-    blocks, labels, doc_ids, alone = [], [], [], []
+    blocks: list[np.ndarray] = []
+    labels: list[str] = []
+    doc_ids: list[str] = []
+    alone: list[str] = []
     for item, proba in zip(prepared, probas):
         if proba is None or not len(proba):
             continue
@@ -389,7 +392,7 @@ def train_context(
         keep = [i for i, (gold, furniture) in enumerate(zip(item.gold, item.prepared.boilerplate))
                 if gold is not None and not furniture]
         blocks.append(X[keep])
-        labels += [item.gold[i] for i in keep]
+        labels += [gold for i in keep if (gold := item.gold[i]) is not None]
         doc_ids += [item.doc.doc] * len(keep)
         alone += [THEME_IDS[j] for j in proba[keep].argmax(axis=1).tolist()]
     n_docs = len(set(doc_ids))

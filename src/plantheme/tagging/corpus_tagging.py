@@ -82,9 +82,10 @@ from .tagging import GARBLED, LOW_CONFIDENCE, tag_text
 if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one job)
     from ..model.model import ThemeModel
     from ..model.scoring import CompiledModel
+    from .dask_workers import DaskWorkers
 
-__all__ = ["TagOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder", "tag_file",
-           "CACHE_FOLDER", "RECORD_KINDS"]
+__all__ = ["TagOptions", "ClusterOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder",
+           "tag_file", "read_document_bytes", "CACHE_FOLDER", "RECORD_KINDS"]
 
 CACHE_FOLDER = ".cache"
 RECORD_KINDS = ("jsonl", "csv")
@@ -97,6 +98,19 @@ class OutputWriteError(PlanthemeError):
 def _write_error(where: Path | str, exc: OSError) -> OutputWriteError:
     name = display_path(str(exc.filename))[0] if exc.filename else str(where)
     return OutputWriteError(f"{name}: cannot write the outputs: {exc.strerror or exc}")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where and how to tag on a Dask cluster instead of local processes (:mod:`.dask_workers`).
+
+    ``scheduler`` is ``tcp://HOST:PORT`` (a running ``dask scheduler``) or
+    ``local:N`` (a LocalCluster of N one-thread worker processes started for the run).
+    """
+
+    scheduler: str
+    batch_bytes: int = 262_144
+    connect_timeout_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,7 @@ class TagOptions:
     follow_links: bool = False
     records: RecordOptions = field(default_factory=RecordOptions)
     wait: bool = False
+    cluster: ClusterOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +254,14 @@ def _read_regular_file(path: Path, kind: str, max_chars: int) -> bytes:
             return handle.read()
         except OSError as exc:
             raise UnreadableDocument(FAILED, f"cannot read: {exc.strerror or exc}") from None
+
+
+def read_document_bytes(job: DocumentJob, max_chars: int) -> bytes:
+    """The bytes of a job's file, read as a worker reads it (for a pool that ships bytes to its workers).
+
+    Raises :class:`UnreadableDocument` with the reason a local worker would give.
+    """
+    return _read_regular_file(Path(job.absolute), job.kind, max_chars)
 
 
 def _check_regular_file(path: Path) -> None:
@@ -497,6 +520,14 @@ class _Workers:
         self.n_jobs = n_jobs
         self.started = False
 
+    def size_for(self, count: int) -> None:
+        """Use no more processes than there are files to tag (and at least one)."""
+        self.n_jobs = max(1, min(self.n_jobs, count))
+
+    def describe(self) -> dict[str, object]:
+        """The manifest's account of the processes that tagged."""
+        return {"jobs": self.n_jobs}
+
     def run(self, jobs: list[DocumentJob], config: WorkerConfig) -> Iterator[WorkerResult]:
         """Tag the jobs on ``n_jobs`` processes; yield the results in the order of ``jobs``.
 
@@ -586,7 +617,7 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
         raise _write_error(out_dir, exc) from None
     with lock:
         cache = TagCache(out_dir / CACHE_FOLDER)
-        workers = _Workers(1)
+        workers = _worker_pool(options)
         try:
             # Left by a run that was killed: only one run holds the lock, so nothing else uses them.
             remove_stale_generations(out_dir)
@@ -606,15 +637,28 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
                 pass
 
 
+def _worker_pool(options: TagOptions) -> _Workers | DaskWorkers:
+    """Local worker processes, or a Dask cluster's workers when ``options.cluster`` names one."""
+    if options.cluster is None:
+        return _Workers(options.jobs)
+    try:
+        # Imported here: Dask is an optional extra, and a local run never loads it.
+        from .dask_workers import DaskWorkers
+    except ImportError as exc:
+        raise PlanthemeError(f"{options.cluster.scheduler}: tagging on a Dask cluster needs Dask"
+                             f" ({exc}); install it with: pip install 'plantheme[dask]'") from None
+    return DaskWorkers(options.cluster)
+
+
 def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCache,
-                workers: _Workers) -> TagRunResult:
+                workers: _Workers | DaskWorkers) -> TagRunResult:
     started_at = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     scan = scan_folder(options.folder, out_dir=out_dir, pattern=options.pattern,
                        follow_links=options.follow_links)
     plan = _plan(scan, cache, model_id, options.low_confidence, options.records)
     jobs = [p.job for p in plan if p.job is not None]
-    workers.n_jobs = max(1, min(options.jobs, len(jobs)))
+    workers.size_for(len(jobs))
     config = WorkerConfig(
         model_dir=str(Path(options.model_dir).resolve()), model_id=model_id,
         low_confidence=options.low_confidence, max_document_chars=options.max_document_chars,
@@ -656,7 +700,7 @@ def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCac
                         "writing": round(t_written - t_tagged, 3), "total": round(seconds, 3)},
             **_rates(collected.totals, seconds),
         }
-        write_manifest(generation / MANIFEST_JSON, run=_describe_run(options, model_id, workers.n_jobs),
+        write_manifest(generation / MANIFEST_JSON, run=_describe_run(options, model_id, workers.describe()),
                        totals=collected.totals, timings=timings, outcomes=collected.outcomes,
                        folders=scan.folders)
         publish_generation(out_dir, generation)
@@ -735,7 +779,7 @@ def _rates(totals: RunTotals, seconds: float) -> dict[str, float | None]:
     }
 
 
-def _describe_run(options: TagOptions, model_id: str, n_jobs: int) -> dict[str, object]:
+def _describe_run(options: TagOptions, model_id: str, workers: dict[str, object]) -> dict[str, object]:
     """The manifest's description of the run: folders, model, settings, processes."""
     records = options.records
     return {
@@ -750,7 +794,7 @@ def _describe_run(options: TagOptions, model_id: str, n_jobs: int) -> dict[str, 
                      "follow_links": options.follow_links,
                      "text_field": records.text_field, "id_field": records.id_field,
                      "meta_fields": list(records.meta_fields)},
-        "jobs": n_jobs,
+        **workers,
     }
 
 

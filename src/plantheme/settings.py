@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # Sentences shown in the report of `plantheme tag` (all are in sentences.csv).
     report_max_sentences: int = 20_000
     low_confidence: float = 0.5
+    # `plantheme tag --scheduler`: bytes of documents per Dask task. A task's round trip
+    # through the scheduler costs milliseconds; 256 KB take a tenth of a second or more to tag.
+    dask_batch_bytes: int = Field(default=262_144, ge=1)
+    # How long to wait for the Dask scheduler to answer and for its first worker, in seconds.
+    dask_connect_timeout_s: float = Field(default=30.0, gt=0)
     # Service: how long the prediction worker waits for concurrent requests to
     # join one predict call (see plantheme_service.batching); 0 turns it off.
     predict_linger_ms: float = 2.0

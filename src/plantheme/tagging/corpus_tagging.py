@@ -85,7 +85,7 @@ if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one
     from .dask_workers import DaskWorkers
 
 __all__ = ["TagOptions", "ClusterOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder",
-           "tag_file", "read_document_bytes", "CACHE_FOLDER", "RECORD_KINDS"]
+           "tag_file", "read_document_bytes", "parse_scheduler", "CACHE_FOLDER", "RECORD_KINDS"]
 
 CACHE_FOLDER = ".cache"
 RECORD_KINDS = ("jsonl", "csv")
@@ -111,6 +111,21 @@ class ClusterOptions:
     scheduler: str
     batch_bytes: int = 262_144
     connect_timeout_s: float = 30.0
+
+
+def parse_scheduler(value: str) -> tuple[str, int | None]:
+    """``("tcp://HOST:PORT", None)`` or ``("local", N)``; ValueError naming what is wrong."""
+    if value.startswith("local:"):
+        count = value[len("local:"):]
+        if not (count.isascii() and count.isdigit()) or int(count) < 1:
+            raise ValueError(f"{value}: give local:N with N worker processes, at least 1")
+        return "local", int(count)
+    if value.startswith("tcp://"):
+        host, _, port = value[len("tcp://"):].rpartition(":")
+        if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+            raise ValueError(f"{value}: give the scheduler as tcp://HOST:PORT")
+        return value, None
+    raise ValueError(f"{value}: give tcp://HOST:PORT (a running dask scheduler) or local:N")
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,12 @@ from ..errors import PlanthemeError
 from ..model.persistence import file_sha256
 from ..readers.documents import UnreadableDocument
 from .corpus_tagging import (
-    ClusterOptions, DocumentJob, WorkerConfig, WorkerResult, read_document_bytes, tag_file,
+    ClusterOptions, DocumentJob, WorkerConfig, WorkerResult, parse_scheduler, read_document_bytes, tag_file,
 )
 from .tag_cache import TagCache
 from .tag_records import FAILED, DocumentOutcome
 
-__all__ = ["DaskWorkers", "ModelShipment", "ShippedDocument", "TaggedOnWorker", "tag_batch",
-           "parse_scheduler"]
+__all__ = ["DaskWorkers", "ModelShipment", "ShippedDocument", "TaggedOnWorker", "tag_batch"]
 
 # Batches in flight per worker thread: one running, one waiting on the worker so it never idles.
 TASKS_PER_THREAD = 2
@@ -82,21 +82,6 @@ class TaggedOnWorker:
 
     result: WorkerResult
     entry: bytes = b""
-
-
-def parse_scheduler(value: str) -> tuple[str, int | None]:
-    """``("tcp://HOST:PORT", None)`` or ``("local", N)``; ValueError naming what is wrong."""
-    if value.startswith("local:"):
-        count = value[len("local:"):]
-        if not count.isdigit() or int(count) < 1:
-            raise ValueError(f"{value}: give local:N with N worker processes, at least 1")
-        return "local", int(count)
-    if value.startswith("tcp://"):
-        host, _, port = value[len("tcp://"):].rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"{value}: give the scheduler as tcp://HOST:PORT")
-        return value, None
-    raise ValueError(f"{value}: give tcp://HOST:PORT (a running dask scheduler) or local:N")
 
 
 # --- the worker side -------------------------------------------------------------
@@ -306,23 +291,31 @@ class _Dispatch:
         self.tasks.add(future)
 
     def _take(self, future: Any, indices: tuple[int, ...]) -> None:
-        status = future.status
+        """Store a finished task's results, or decide what its failure means."""
+        try:
+            status = future.status
+            if status == "finished":
+                tagged = future.result()
+            elif status == "error":
+                exc = future.exception()
+            else:  # cancelled: the client lost the scheduler and gave up reconnecting
+                raise self._scheduler_gone()
+        except (OSError, CancelledError):  # the comm closed while fetching the result
+            raise self._scheduler_gone() from None
         if status == "finished":
-            for index, tagged in zip(indices, future.result()):
-                self._store(index, tagged)
+            for index, result in zip(indices, tagged):
+                self._store(index, result)
             return
-        if status == "cancelled":
-            raise self._scheduler_gone()
-        exc = future.exception()
         if isinstance(exc, PlanthemeError):
-            raise PlanthemeError(str(exc)) from None
+            raise PlanthemeError(str(exc)) from None  # what stops a local run (the model) stops this one
         if len(indices) > 1:
             for index in indices:  # find the one document at fault: each alone
                 self._submit((index,))
             return
         (index,) = indices
         job = self.jobs[index]
-        reason = DIED if isinstance(exc, KilledWorker) else f"unexpected error on a Dask worker ({type(exc).__name__}: {exc})"
+        reason = DIED if isinstance(exc, KilledWorker) else (
+            f"unexpected error on a Dask worker ({type(exc).__name__}: {exc})")
         self.done[index] = WorkerResult((DocumentOutcome(
             path=job.path, status=FAILED, reason=reason, format=job.kind, bytes=job.size,
             path_hex=job.path_hex),))
@@ -335,8 +328,9 @@ class _Dispatch:
 
     def _scheduler_gone(self) -> PlanthemeError:
         return PlanthemeError(
-            f"{self.options.scheduler}: the Dask scheduler went away during the run; the {self.stored:,} files"
-            " tagged in this run are kept in the cache: run the same command again to resume")
+            f"{self.options.scheduler}: lost the Dask scheduler during the run (no answer for"
+            f" {self.options.connect_timeout_s:g} s); the {self.stored:,} files tagged so far are kept in the"
+            " cache: run the same command again to resume")
 
 
 def _batches(jobs: list[DocumentJob], batch_bytes: int) -> Iterator[tuple[int, ...]]:

@@ -37,6 +37,7 @@ a :class:`~plantheme.errors.PlanthemeError`; what finished is in the cache.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 import shutil
@@ -136,6 +137,20 @@ def tag_batch(documents: tuple[ShippedDocument, ...], config: WorkerConfig, plug
 
 
 def _tag_shipped(document: ShippedDocument, config: WorkerConfig, scratch: Path) -> TaggedOnWorker:
+    try:
+        return _tag_on_worker(document, config, scratch)
+    except PlanthemeError as exc:
+        raise PlanthemeError(str(exc)) from None  # stops the run: sent as a bare message
+    except Exception as exc:
+        # Caught here rather than left to Dask: an exception that cannot be sent back
+        # (unpicklable, or a deep RecursionError) leaves the client's future waiting forever.
+        job = document.job
+        return TaggedOnWorker(WorkerResult((DocumentOutcome(
+            path=job.path, status=FAILED, reason=f"unexpected error on a Dask worker ({type(exc).__name__}: {exc})",
+            format=job.kind, bytes=job.size, path_hex=job.path_hex),)))
+
+
+def _tag_on_worker(document: ShippedDocument, config: WorkerConfig, scratch: Path) -> TaggedOnWorker:
     handle, name = tempfile.mkstemp(dir=scratch, prefix=".input-")
     try:
         with os.fdopen(handle, "wb") as file:
@@ -166,6 +181,7 @@ class DaskWorkers:
         self.cluster: LocalCluster | None = None
         self.threads = 0
         self.workers = 0
+        self._client_log_level: int | None = None
 
     def size_for(self, count: int) -> None:
         """Nothing to size: the cluster has the workers it has."""
@@ -196,6 +212,10 @@ class DaskWorkers:
 
     def _connect(self) -> Client:
         timeout = self.options.connect_timeout_s
+        # The client logs its failed reconnection as an error; the run reports it in one line of its own.
+        client_log = logging.getLogger("distributed.client")
+        self._client_log_level = client_log.level
+        client_log.setLevel(logging.CRITICAL)
         if self.local_workers is not None:
             # One thread per process: tagging is Python code that holds the GIL.
             self.cluster = LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
@@ -226,6 +246,9 @@ class DaskWorkers:
             client.close()
         if cluster is not None:
             cluster.close()
+        if self._client_log_level is not None:
+            logging.getLogger("distributed.client").setLevel(self._client_log_level)
+            self._client_log_level = None
 
 
 def _model_files(model_dir: Path) -> dict[str, bytes]:

@@ -85,7 +85,7 @@ def test_the_cli_and_a_local_run_never_import_dask(tiny_model_dir: Path, tmp_pat
         "import sys\nfrom pathlib import Path\nimport plantheme.cli\n"
         "from plantheme.tagging.corpus_tagging import TagOptions, tag_folder\n"
         f"tag_folder(TagOptions(folder=Path({str(tmp_path / 'docs')!r}), out_dir=Path({str(tmp_path / 'out')!r}),"
-        f" model_dir=Path({str(tiny_model_dir)!r}), jobs=2))\n"
+        f" model_dir=Path({str(tiny_model_dir)!r}), jobs=1))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,

@@ -66,6 +66,8 @@ __all__ = ["DaskWorkers", "ModelShipment", "ShippedDocument", "TaggedOnWorker", 
 
 # Batches in flight per worker thread: one running, one waiting on the worker so it never idles.
 TASKS_PER_THREAD = 2
+# A result lost with its worker before the client fetched it is asked for again this many times.
+MAX_RESUBMISSIONS = 3
 DIED = "the worker process died while tagging this file (out of memory, or a crash in a parser)"
 
 
@@ -218,8 +220,10 @@ class DaskWorkers:
         client_log.setLevel(logging.CRITICAL)
         if self.local_workers is not None:
             # One thread per process: tagging is Python code that holds the GIL.
+            # Its scheduler runs in this process: its warnings (a worker restarted) would
+            # interleave with the run's own lines, which already name every failed file.
             self.cluster = LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+                                        dashboard_address=None, silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
         else:
             try:
@@ -271,6 +275,7 @@ class _Dispatch:
         self.cache = TagCache(Path(config.cache_dir))
         self.done: dict[int, WorkerResult] = {}
         self.stored = 0
+        self.tries: dict[int, int] = {}
         self.pending: dict[Any, tuple[int, ...]] = {}
         self.tasks = as_completed()
 
@@ -321,10 +326,17 @@ class _Dispatch:
                 tagged = future.result()
             elif status == "error":
                 exc = future.exception()
-            else:  # cancelled: the client lost the scheduler and gave up reconnecting
+            elif self.client.status == "running":  # lost with its worker (or cancelled): run it again
+                self._again(indices)
+                return
+            else:  # the client lost the scheduler and gave up reconnecting
                 raise self._scheduler_gone()
-        except (OSError, CancelledError):  # the comm closed while fetching the result
-            raise self._scheduler_gone() from None
+        except (OSError, CancelledError):
+            # The result went away before it was fetched: with its worker, or with the scheduler.
+            if self.client.status != "running":
+                raise self._scheduler_gone() from None
+            self._again(indices)
+            return
         if status == "finished":
             for index, result in zip(indices, tagged):
                 self._store(index, result)
@@ -342,6 +354,19 @@ class _Dispatch:
         self.done[index] = WorkerResult((DocumentOutcome(
             path=job.path, status=FAILED, reason=reason, format=job.kind, bytes=job.size,
             path_hex=job.path_hex),))
+
+    def _again(self, indices: tuple[int, ...]) -> None:
+        """Submit a batch whose result was lost again, or fail its files after a few tries."""
+        for index in indices:
+            self.tries[index] = self.tries.get(index, 0) + 1
+        if max(self.tries[index] for index in indices) <= MAX_RESUBMISSIONS:
+            self._submit(indices)
+            return
+        for index in indices:
+            job = self.jobs[index]
+            self.done[index] = WorkerResult((DocumentOutcome(
+                path=job.path, status=FAILED, reason=DIED, format=job.kind, bytes=job.size,
+                path_hex=job.path_hex),))
 
     def _store(self, index: int, tagged: TaggedOnWorker) -> None:
         if tagged.entry:

@@ -14,9 +14,10 @@ How the work travels:
   in flight, so its memory does not grow with the corpus. The price is that the
   client's disk and network carry every byte in (and the sentences out); see the
   README for what that means at scale.
-- **A task is a batch of documents** of about ``ClusterOptions.batch_bytes``
-  (a task's round trip through the scheduler costs milliseconds; a batch of a
-  quarter megabyte takes a tenth of a second or more to tag).
+- **A task is a batch of documents** of about ``ClusterOptions.batch_bytes``:
+  a task's round trip through the scheduler costs milliseconds, and at the 2–3 MB
+  of text per CPU second measured for ``plantheme tag`` (README, Speed) the default
+  quarter megabyte is about a tenth of a second of work.
 - **The model goes to each worker once**, as a worker plugin holding the model
   folder's files and their sha256, checked on arrival; a worker that joins later
   (a replacement for a dead one) gets it from the scheduler the same way. The
@@ -66,8 +67,12 @@ __all__ = ["DaskWorkers", "ModelShipment", "ShippedDocument", "TaggedOnWorker", 
 
 # Batches in flight per worker thread: one running, one waiting on the worker so it never idles.
 TASKS_PER_THREAD = 2
+# Results taken between two looks at the cluster's size.
+WINDOW_REFRESH = 16
 # A result lost with its worker before the client fetched it is asked for again this many times.
-MAX_RESUBMISSIONS = 3
+# Generous: the worker may have died of another document (one that kills every worker it meets
+# takes others' finished results down with it up to four times, Dask's allowed-failures + 1).
+MAX_RESUBMISSIONS = 10
 DIED = "the worker process died while tagging this file (out of memory, or a crash in a parser)"
 
 
@@ -181,16 +186,17 @@ class DaskWorkers:
         self.address, self.local_workers = parse_scheduler(options.scheduler)
         self.client: Client | None = None
         self.cluster: LocalCluster | None = None
-        self.threads = 0
-        self.workers = 0
+        self.dispatch: _Dispatch | None = None
         self._client_log_level: int | None = None
+        self.plugin = ""
 
     def size_for(self, count: int) -> None:
         """Nothing to size: the cluster has the workers it has."""
 
     def describe(self) -> dict[str, object]:
-        """The manifest's account of the cluster: threads, worker processes, scheduler."""
-        return {"jobs": self.threads, "scheduler": self.options.scheduler, "dask_workers": self.workers}
+        """The manifest's account of the cluster: the most worker threads and processes it had, its scheduler."""
+        threads, workers = (self.dispatch.threads, self.dispatch.workers) if self.dispatch else (0, 0)
+        return {"jobs": threads, "scheduler": self.options.scheduler, "dask_workers": workers}
 
     def run(self, jobs: list[DocumentJob], config: WorkerConfig) -> Iterator[WorkerResult]:
         """Tag the jobs on the cluster; yield the results in the order of ``jobs``.
@@ -205,10 +211,9 @@ class DaskWorkers:
             plugin = f"plantheme-model-{config.model_id}-{secrets.token_hex(4)}"
             shipment = ModelShipment(config.model_id, _model_files(Path(config.model_dir)))
             client.register_plugin(shipment, name=plugin)
-            nthreads = client.nthreads()
-            self.threads, self.workers = sum(nthreads.values()), len(nthreads)
-            window = TASKS_PER_THREAD * max(1, self.threads)
-            yield from _Dispatch(client, jobs, config, plugin, self.options, window).results()
+            self.plugin = plugin
+            self.dispatch = _Dispatch(client, jobs, config, plugin, self.options)
+            yield from self.dispatch.results()
         finally:
             self.stop()
 
@@ -243,10 +248,11 @@ class DaskWorkers:
         client, cluster = self.client, self.cluster
         self.client = self.cluster = None
         if client is not None:
-            try:
-                self.workers = max(self.workers, len(client.scheduler_info().get("workers", {})))
-            except Exception:  # the scheduler may be gone: the figures stay as last seen
-                pass
+            if self.plugin and client.status == "running":
+                try:  # the workers remove their copy of the model (a finished run's scheduler keeps none)
+                    client.unregister_worker_plugin(self.plugin)
+                except Exception:  # the scheduler went away meanwhile: nothing is left to clean
+                    pass
             client.close()
         if cluster is not None:
             cluster.close()
@@ -264,14 +270,16 @@ class _Dispatch:
     """One run's tasks: batches submitted within a window, results stored and put back in job order."""
 
     def __init__(self, client: Client, jobs: list[DocumentJob], config: WorkerConfig, plugin: str,
-                 options: ClusterOptions, window: int) -> None:
+                 options: ClusterOptions) -> None:
         self.client = client
         self.jobs = jobs
         self.config = config
         self.remote = replace(config, model_dir="", cache_dir="")  # the worker fills in its own folders
         self.plugin = plugin
         self.options = options
-        self.window = window
+        self.window = 0
+        self.threads = self.workers = 0
+        self.taken = 0
         self.cache = TagCache(Path(config.cache_dir))
         self.done: dict[int, WorkerResult] = {}
         self.stored = 0
@@ -283,6 +291,7 @@ class _Dispatch:
         """Every job's result in job order, as soon as it and all before it are in."""
         batches = iter(_batches(self.jobs, self.options.batch_bytes))
         following = 0
+        self._size_window()
         while following < len(self.jobs):
             if following in self.done:
                 yield self.done.pop(following)
@@ -300,6 +309,19 @@ class _Dispatch:
                 raise RuntimeError(f"job {following} was never submitted")  # a defect, not a file's fault
             future = next(self.tasks)
             self._take(future, self.pending.pop(future))
+            self.taken += 1
+            if self.taken % WINDOW_REFRESH == 0:
+                self._size_window()
+
+    def _size_window(self) -> None:
+        """Batches in flight for the workers there are now (an adaptive cluster grows and shrinks)."""
+        try:
+            nthreads = self.client.nthreads()
+        except (OSError, CancelledError):
+            return  # the scheduler is away: the next result says whether it comes back
+        threads = sum(nthreads.values())
+        self.window = TASKS_PER_THREAD * max(1, threads)
+        self.threads, self.workers = max(self.threads, threads), max(self.workers, len(nthreads))
 
     def _submit(self, indices: tuple[int, ...]) -> None:
         shipped = []

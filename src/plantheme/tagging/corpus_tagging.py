@@ -13,7 +13,9 @@ The run, step by step:
    renders the document's lines of ``sentences.jsonl`` and rows of
    ``sentences.csv`` into a cache entry and returns only a small
    :class:`~plantheme.tagging.tag_records.DocumentOutcome`. Each worker loads the
-   model once.
+   model once. With ``options.cluster`` the workers are a Dask cluster's instead
+   (:mod:`plantheme.tagging.dask_workers`, the same interface): they run the same
+   :func:`tag_file` on bytes the main process sends, and it stores their cache entries.
 4. The main process takes the outcomes in path order as they arrive and
    copies each document's cache entry, byte for byte, into the sentence
    outputs and (up to its limit) the report: it holds one document at a time,

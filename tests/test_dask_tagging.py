@@ -23,7 +23,7 @@ import pytest
 import plantheme
 from plantheme.cli import main
 from plantheme.errors import PlanthemeError
-from plantheme.tagging.corpus_tagging import ClusterOptions, TagOptions, parse_scheduler, tag_folder
+from plantheme.tagging.corpus_tagging import ClusterOptions, TagOptions, TagRunResult, parse_scheduler, tag_folder
 from plantheme.tagging.tag_cache import TagCache
 
 pytest.importorskip("distributed")
@@ -52,7 +52,8 @@ def make_corpus(root: Path, documents: int) -> None:
     (root / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
 
 
-def run(folder: Path, out: Path, model_dir: Path, cluster: ClusterOptions | None = None, jobs: int = 1):  # type: ignore[no-untyped-def]
+def run(folder: Path, out: Path, model_dir: Path, cluster: ClusterOptions | None = None,
+        jobs: int = 1) -> TagRunResult:
     return tag_folder(TagOptions(folder=folder, out_dir=out, model_dir=model_dir, jobs=jobs, cluster=cluster))
 
 
@@ -108,7 +109,8 @@ def test_scheduler_addresses_that_are_accepted(value: str, expected: tuple[str, 
 
 @pytest.mark.parametrize("value", ["local:0", "local:", "local:two", "local:²", "tcp://host", "tcp://:8786",
                                    "tcp://host:0", "tcp://host:70000", "127.0.0.1:8786", "http://h:1", ""])
-def test_scheduler_addresses_are_refused_by_the_parser(value: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_scheduler_addresses_are_refused_by_the_parser(value: str, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "docs").mkdir()
     with pytest.raises(SystemExit) as exit_:
         main(["tag", str(tmp_path / "docs"), "--scheduler", value])

@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     report_max_sentences: int = 20_000
     low_confidence: float = 0.5
     # `plantheme tag --scheduler`: bytes of documents per Dask task. A task's round trip
-    # through the scheduler costs milliseconds; 256 KB take a tenth of a second or more to tag.
+    # through the scheduler costs milliseconds; at the 2.6-3.2 MB per CPU second measured
+    # (README, Speed) 256 KB are about a tenth of a second of work.
     dask_batch_bytes: int = Field(default=262_144, ge=1)
     # How long to wait for the Dask scheduler to answer and for its first worker, in seconds.
     dask_connect_timeout_s: float = Field(default=30.0, gt=0)

@@ -392,7 +392,14 @@ class _Dispatch:
 
     def _store(self, index: int, tagged: TaggedOnWorker) -> None:
         if tagged.entry:
-            self.cache.store_entry(tagged.result.cache_key, tagged.entry)
+            try:
+                self.cache.store_entry(tagged.result.cache_key, tagged.entry)
+            except ValueError as exc:  # damaged on the way: this file fails, the run goes on
+                job = self.jobs[index]
+                self.done[index] = WorkerResult((DocumentOutcome(
+                    path=job.path, status=FAILED, reason=f"the worker's result arrived damaged ({exc})",
+                    format=job.kind, bytes=job.size, path_hex=job.path_hex),))
+                return
             self.stored += 1
         self.done[index] = tagged.result
 

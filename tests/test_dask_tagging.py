@@ -28,7 +28,7 @@ from plantheme.tagging.tag_cache import TagCache
 
 pytest.importorskip("distributed")
 
-from plantheme.tagging.dask_workers import _batches  # noqa: E402  (after the skip: it imports Dask)
+from plantheme.tagging.dask_workers import ModelShipment, _batches  # noqa: E402  (after the skip: it imports Dask)
 
 SENTENCES = [
     "力争新培育专精特新企业{n}家、高新技术企业5家。", "全面落实河长制，推进流域水环境综合治理。",
@@ -162,6 +162,29 @@ def test_a_truncated_entry_from_a_worker_is_not_stored(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         target.store_entry("j", source.entry_bytes("k")[:-1])
     assert target.summary("j") is None
+
+
+@dataclass
+class _FakeWorker:
+    local_directory: str
+    address: str = "tcp://127.0.0.1:1"
+
+
+def test_the_model_reaches_a_worker_whole_or_not_at_all(tiny_char_model_dir: Path, tmp_path: Path) -> None:
+    files = {path.name: path.read_bytes() for path in tiny_char_model_dir.iterdir()}
+    shipment = ModelShipment("tiny", dict(files))
+    shipment.setup(_FakeWorker(str(tmp_path)))
+    arrived = Path(shipment.root) / "model"
+    assert {path.name: path.read_bytes() for path in arrived.iterdir()} == files
+    assert shipment.files == {}  # the bytes are not kept once written
+    shipment.teardown(_FakeWorker(str(tmp_path)))
+    assert not arrived.exists()
+
+    damaged = ModelShipment("tiny", dict(files))
+    damaged.files["model.npz"] = damaged.files["model.npz"][:-1]  # as if cut short on the way
+    with pytest.raises(PlanthemeError, match="model.npz: the model file arrived damaged"):
+        damaged.setup(_FakeWorker(str(tmp_path)))
+    assert list(tmp_path.iterdir()) == []  # nothing of it left behind
 
 
 # --- a LocalCluster -------------------------------------------------------------------------

@@ -117,6 +117,7 @@ class ModelShipment(WorkerPlugin):
             path = root / "model" / name
             path.write_bytes(data)
             if file_sha256(path) != self.digests[name]:
+                shutil.rmtree(root, ignore_errors=True)
                 raise PlanthemeError(f"{name}: the model file arrived damaged on worker {worker.address}")
         self.files = {}
         self.root = str(root)

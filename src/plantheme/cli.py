@@ -295,7 +295,7 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
     """The run's options from the command line, or the message saying which argument is wrong."""
     from joblib import cpu_count
 
-    from .tagging.corpus_tagging import TagOptions, default_out_dir
+    from .tagging.corpus_tagging import ClusterOptions, TagOptions, default_out_dir
     from .readers.record_files import RecordOptions
     from .analysis.metadata import MetaSources, parse_meta_pattern, read_meta_table
     from .tagging.tag_outputs import DOCUMENT_CSV_FIELDS
@@ -308,6 +308,8 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
     jobs = cpu_count() if args.jobs is None else args.jobs
     if jobs < 1:
         return f"--jobs {args.jobs}: give a number of processes of at least 1"
+    if args.scheduler is not None and args.jobs is not None:
+        return "--jobs and --scheduler: give one; with a scheduler the cluster's workers tag"
     if args.out is None and not folder.resolve().name:
         return f"{folder}: give --out: the default output folder is beside the tagged one"
     out_dir = Path(args.out) if args.out is not None else default_out_dir(folder)
@@ -345,6 +347,9 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
     except PlanthemeError as exc:
         return str(exc)
     settings = load_settings(model_dir=args.model)
+    cluster = None if args.scheduler is None else ClusterOptions(
+        scheduler=args.scheduler, batch_bytes=settings.dask_batch_bytes,
+        connect_timeout_s=settings.dask_connect_timeout_s)
     return TagOptions(
         folder=folder, out_dir=out_dir, model_dir=settings.model_dir, jobs=jobs, pattern=args.glob,
         low_confidence=settings.low_confidence, max_document_chars=settings.max_document_chars,
@@ -355,6 +360,7 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
         meta=MetaSources(patterns=patterns, table=table),
         share_replicates=settings.share_replicates, share_seed=settings.share_seed,
         xlsx_max_sentences=settings.xlsx_max_sentences,
+        cluster=cluster,
     )
 
 
@@ -452,6 +458,17 @@ def _share(value: str) -> float:
     return number
 
 
+def _scheduler(value: str) -> str:
+    """``tcp://HOST:PORT`` or ``local:N`` (checked without importing Dask)."""
+    from .tagging.corpus_tagging import parse_scheduler
+
+    try:
+        parse_scheduler(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -523,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: DIR-tags beside DIR)")
     p.add_argument("--model", type=Path, default=None, help="model folder (default: models/default)")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("--scheduler", type=_scheduler, default=None, metavar="ADDRESS",
+                   help="tag on a Dask cluster instead: tcp://HOST:PORT of its scheduler, or local:N for"
+                        " N local Dask worker processes (needs pip install 'plantheme[dask]')")
     p.add_argument("--glob", default=None, metavar="PATTERN",
                    help="only files whose path relative to DIR matches PATTERN, e.g. '**/*.txt'")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     # wrote 122,285 sentences in 17 s on this machine, longer than tagging them, and 10,000 in
     # 1.6-2.6 s (measured 2026-12-01); this keeps the workbook to about a second.
     xlsx_max_sentences: int = Field(default=5_000, ge=0, le=1_000_000)
+    # `plantheme tag --scheduler`: bytes of documents per Dask task. A task's round trip
+    # through the scheduler costs milliseconds; at the 2.6-3.2 MB per CPU second measured
+    # (README, Speed) 256 KB are about a tenth of a second of work.
+    dask_batch_bytes: int = Field(default=262_144, ge=1)
+    # How long to wait for the Dask scheduler to answer and for its first worker, in seconds.
+    dask_connect_timeout_s: float = Field(default=30.0, gt=0)
     # Service: how long the prediction worker waits for concurrent requests to
     # join one predict call (see plantheme_service.batching); 0 turns it off.
     predict_linger_ms: float = 2.0

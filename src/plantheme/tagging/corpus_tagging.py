@@ -13,7 +13,9 @@ The run, step by step:
    renders the document's lines of ``sentences.jsonl`` and rows of
    ``sentences.csv`` into a cache entry and returns only a small
    :class:`~plantheme.tagging.tag_records.DocumentOutcome`. Each worker loads the
-   model once.
+   model once. With ``options.cluster`` the workers are a Dask cluster's instead
+   (:mod:`plantheme.tagging.dask_workers`, the same interface): they run the same
+   :func:`tag_file` on bytes the main process sends, and it stores their cache entries.
 4. The main process takes the outcomes in path order as they arrive and
    copies each document's cache entry, byte for byte, into the sentence
    outputs and (up to its limit) the report: it holds one document at a time,
@@ -93,9 +95,10 @@ from ..themes import THEME_IDS
 if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one job)
     from ..model.model import ThemeModel
     from ..model.scoring import CompiledModel
+    from .dask_workers import DaskWorkers
 
-__all__ = ["TagOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder", "tag_file",
-           "CACHE_FOLDER", "RECORD_KINDS"]
+__all__ = ["TagOptions", "ClusterOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder",
+           "tag_file", "read_document_bytes", "parse_scheduler", "CACHE_FOLDER", "RECORD_KINDS"]
 
 CACHE_FOLDER = ".cache"
 RECORD_KINDS = ("jsonl", "csv")
@@ -108,6 +111,34 @@ class OutputWriteError(PlanthemeError):
 def _write_error(where: Path | str, exc: OSError) -> OutputWriteError:
     name = display_path(str(exc.filename))[0] if exc.filename else str(where)
     return OutputWriteError(f"{name}: cannot write the outputs: {exc.strerror or exc}")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where and how to tag on a Dask cluster instead of local processes (:mod:`.dask_workers`).
+
+    ``scheduler`` is ``tcp://HOST:PORT`` (a running ``dask scheduler``) or
+    ``local:N`` (a LocalCluster of N one-thread worker processes started for the run).
+    """
+
+    scheduler: str
+    batch_bytes: int = 262_144
+    connect_timeout_s: float = 30.0
+
+
+def parse_scheduler(value: str) -> tuple[str, int | None]:
+    """``("tcp://HOST:PORT", None)`` or ``("local", N)``; ValueError naming what is wrong."""
+    if value.startswith("local:"):
+        count = value[len("local:"):]
+        if not (count.isascii() and count.isdigit()) or int(count) < 1:
+            raise ValueError(f"{value}: give local:N with N worker processes, at least 1")
+        return "local", int(count)
+    if value.startswith("tcp://"):
+        host, _, port = value[len("tcp://"):].rpartition(":")
+        if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+            raise ValueError(f"{value}: give the scheduler as tcp://HOST:PORT")
+        return value, None
+    raise ValueError(f"{value}: give tcp://HOST:PORT (a running dask scheduler) or local:N")
 
 
 @dataclass(frozen=True)
@@ -135,6 +166,7 @@ class TagOptions:
     def meta_fields(self) -> tuple[str, ...]:
         """The metadata columns of the outputs: the records' own fields, the patterns', the table's."""
         return self.meta.fields(self.records.meta_fields)
+    cluster: ClusterOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +291,14 @@ def _read_regular_file(path: Path, kind: str, max_chars: int) -> bytes:
             return handle.read()
         except OSError as exc:
             raise UnreadableDocument(FAILED, f"cannot read: {exc.strerror or exc}") from None
+
+
+def read_document_bytes(job: DocumentJob, max_chars: int) -> bytes:
+    """The bytes of a job's file, read as a worker reads it (for a pool that ships bytes to its workers).
+
+    Raises :class:`UnreadableDocument` with the reason a local worker would give.
+    """
+    return _read_regular_file(Path(job.absolute), job.kind, max_chars)
 
 
 def _check_regular_file(path: Path) -> None:
@@ -522,6 +562,14 @@ class _Workers:
         self.n_jobs = n_jobs
         self.started = False
 
+    def size_for(self, count: int) -> None:
+        """Use no more processes than there are files to tag (and at least one)."""
+        self.n_jobs = max(1, min(self.n_jobs, count))
+
+    def describe(self) -> dict[str, object]:
+        """The manifest's account of the processes that tagged."""
+        return {"jobs": self.n_jobs}
+
     def run(self, jobs: list[DocumentJob], config: WorkerConfig) -> Iterator[WorkerResult]:
         """Tag the jobs on ``n_jobs`` processes; yield the results in the order of ``jobs``.
 
@@ -611,7 +659,7 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
         raise _write_error(out_dir, exc) from None
     with lock:
         cache = TagCache(out_dir / CACHE_FOLDER)
-        workers = _Workers(1)
+        workers = _worker_pool(options)
         try:
             # Left by a run that was killed: only one run holds the lock, so nothing else uses them.
             remove_stale_generations(out_dir)
@@ -631,8 +679,22 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
                 pass
 
 
-def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir: Path, cache: TagCache,
-                workers: _Workers) -> TagRunResult:
+def _worker_pool(options: TagOptions) -> _Workers | DaskWorkers:
+    """Local worker processes, or a Dask cluster's workers when ``options.cluster`` names one."""
+    if options.cluster is None:
+        return _Workers(options.jobs)
+    try:
+        # Imported here: Dask is an optional extra, and a local run never loads it.
+        from .dask_workers import DaskWorkers
+    except ImportError as exc:
+        raise PlanthemeError(f"{options.cluster.scheduler}: tagging on a Dask cluster needs Dask"
+                             f" ({exc}); install it with: pip install 'plantheme[dask]'") from None
+    return DaskWorkers(options.cluster)
+
+
+def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir: Path,
+                cache: TagCache,
+                workers: _Workers | DaskWorkers) -> TagRunResult:
     started_at = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     scan = scan_folder(options.folder, out_dir=out_dir, pattern=options.pattern,
@@ -640,7 +702,7 @@ def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir:
     _check_meta_files(options, scan)
     plan = _plan(scan, cache, model_id, options.low_confidence, options.records)
     jobs = [p.job for p in plan if p.job is not None]
-    workers.n_jobs = max(1, min(options.jobs, len(jobs)))
+    workers.size_for(len(jobs))
     config = WorkerConfig(
         model_dir=str(Path(options.model_dir).resolve()), model_id=model_id,
         low_confidence=options.low_confidence, max_document_chars=options.max_document_chars,
@@ -696,7 +758,7 @@ def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir:
                         "writing": round(t_written - t_analysed, 3), "total": round(seconds, 3)},
             **_rates(collected.totals, seconds),
         }
-        write_manifest(generation / MANIFEST_JSON, run=_describe_run(options, model_id, workers.n_jobs),
+        write_manifest(generation / MANIFEST_JSON, run=_describe_run(options, model_id, workers.describe()),
                        totals=collected.totals, timings=timings, outcomes=collected.outcomes,
                        folders=scan.folders, shares=_describe_shares(options, confusion))
         publish_generation(out_dir, generation)
@@ -824,7 +886,7 @@ def _rates(totals: RunTotals, seconds: float) -> dict[str, float | None]:
     }
 
 
-def _describe_run(options: TagOptions, model_id: str, n_jobs: int) -> dict[str, object]:
+def _describe_run(options: TagOptions, model_id: str, workers: dict[str, object]) -> dict[str, object]:
     """The manifest's description of the run: folders, model, settings, processes."""
     records = options.records
     return {
@@ -839,7 +901,7 @@ def _describe_run(options: TagOptions, model_id: str, n_jobs: int) -> dict[str, 
                      "follow_links": options.follow_links,
                      "text_field": records.text_field, "id_field": records.id_field,
                      "meta_fields": list(records.meta_fields)},
-        "jobs": n_jobs,
+        **workers,
     }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from plantheme.tagging import corpus_tagging, tag_outputs
+from plantheme.tagging import corpus_tagging, document_jobs, tag_outputs
 from plantheme.cli import main
 from plantheme.tagging.corpus_tagging import CACHE_FOLDER, TagOptions, tag_folder
 from plantheme.readers.record_files import RecordOptions
@@ -90,14 +90,14 @@ def test_any_exception_on_one_file_is_a_failed_entry(tiny_model_dir, tmp_path: P
     write(root, "a.txt")
     write(root, "boom.txt", PLAN + "爆炸。\n")
     write(root, "c.txt")
-    real = getattr(corpus_tagging, target)
+    real = getattr(document_jobs, target)  # what a worker calls
 
     def sometimes(*args, **kwargs):  # type: ignore[no-untyped-def]
         if any("爆炸" in str(a) if not isinstance(a, bytes) else "爆炸".encode() in a for a in args):
             raise error
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(corpus_tagging, target, sometimes)
+    monkeypatch.setattr(document_jobs, target, sometimes)
     out = tmp_path / "out"
     result = run(root, out, tiny_model_dir, jobs=1)
     assert result.exit_status == 1
@@ -105,7 +105,7 @@ def test_any_exception_on_one_file_is_a_failed_entry(tiny_model_dir, tmp_path: P
     assert found["boom.txt"]["status"] == "failed"
     assert type(error).__name__ in found["boom.txt"]["reason"]
     assert found["a.txt"]["status"] == found["c.txt"]["status"] == "tagged"
-    monkeypatch.setattr(corpus_tagging, target, real)
+    monkeypatch.setattr(document_jobs, target, real)
     assert run(root, out, tiny_model_dir, jobs=1).exit_status == 0  # and the next run is clean
 
 
@@ -305,7 +305,7 @@ _SITECUSTOMIZE = '''
 import os, threading
 markers = os.environ.get("PLANTHEME_TEST_MARKERS")
 if markers:
-    import plantheme.tagging.corpus_tagging as corpus_tagging
+    import plantheme.tagging.document_jobs as document_jobs
 
     def blocking_tag_file(job, config):
         # Tell the test (a FIFO it reads) which process is tagging; lines this short are written whole.
@@ -313,7 +313,7 @@ if markers:
             fifo.write(f"{os.getpid()}\\n")
         threading.Event().wait()  # a document that takes for ever: the run is interrupted while tagging
 
-    corpus_tagging.tag_file = blocking_tag_file
+    document_jobs.tag_file = blocking_tag_file
 '''
 
 
@@ -406,15 +406,15 @@ def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_di
 _CRASHING_SITECUSTOMIZE = '''
 import os
 if os.environ.get("PLANTHEME_TEST_CRASH"):
-    import plantheme.tagging.corpus_tagging as corpus_tagging
-    real_tag_file = corpus_tagging.tag_file
+    import plantheme.tagging.document_jobs as document_jobs
+    real_tag_file = document_jobs.tag_file
 
     def crashing_tag_file(job, config):
         if job.path.startswith("crash"):
             os._exit(9)  # as a worker killed for memory, or a parser's segfault
         return real_tag_file(job, config)
 
-    corpus_tagging.tag_file = crashing_tag_file
+    document_jobs.tag_file = crashing_tag_file
 '''
 
 
@@ -571,7 +571,7 @@ def test_a_character_model_without_its_arrays_checksum_is_refused(tiny_char_mode
     import json
     import shutil
 
-    from plantheme.tagging.corpus_tagging import _model_once
+    from plantheme.tagging.document_jobs import _model_once
     from plantheme.errors import PlanthemeError
 
     model_dir = tmp_path / "m"

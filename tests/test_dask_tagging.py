@@ -23,7 +23,8 @@ import pytest
 import plantheme
 from plantheme.cli import main
 from plantheme.errors import PlanthemeError
-from plantheme.tagging.corpus_tagging import ClusterOptions, TagOptions, TagRunResult, parse_scheduler, tag_folder
+from plantheme.tagging.corpus_tagging import ClusterOptions, TagOptions, TagRunResult, tag_folder
+from plantheme.tagging.document_jobs import parse_scheduler
 from plantheme.tagging.tag_cache import TagCache
 
 pytest.importorskip("distributed")
@@ -379,15 +380,15 @@ def test_a_run_whose_scheduler_stops_ends_clearly_and_resumes(tiny_model_dir: Pa
 _CRASHING_SITECUSTOMIZE = '''
 import os
 if os.environ.get("PLANTHEME_TEST_CRASH"):
-    import plantheme.tagging.corpus_tagging as corpus_tagging
-    real_tag_file = corpus_tagging.tag_file
+    import plantheme.tagging.document_jobs as document_jobs
+    real_tag_file = document_jobs.tag_file
 
     def crashing_tag_file(job, config):
         if job.path.startswith("crash"):
             os._exit(9)  # as a worker killed for memory, or a parser's segfault
         return real_tag_file(job, config)
 
-    corpus_tagging.tag_file = crashing_tag_file
+    document_jobs.tag_file = crashing_tag_file
 '''
 
 

@@ -460,7 +460,7 @@ def _share(value: str) -> float:
 
 def _scheduler(value: str) -> str:
     """``tcp://HOST:PORT`` or ``local:N`` (checked without importing Dask)."""
-    from .tagging.corpus_tagging import parse_scheduler
+    from .tagging.document_jobs import parse_scheduler
 
     try:
         parse_scheduler(value)

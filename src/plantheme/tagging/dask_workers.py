@@ -2,7 +2,7 @@
 
 This is another worker pool behind the interface of the local one
 (:class:`~plantheme.tagging.corpus_tagging._Workers`: ``run`` yields one
-:class:`~plantheme.tagging.corpus_tagging.WorkerResult` per job in the order of
+:class:`~plantheme.tagging.document_jobs.WorkerResult` per job in the order of
 the jobs, ``stop`` ends everything), so the planning, the cache, the order of
 the outputs and the writers are those of a local run, and so are the outputs.
 
@@ -21,7 +21,7 @@ How the work travels:
 - **The model goes to each worker once**, as a worker plugin holding the model
   folder's files and their sha256, checked on arrival; a worker that joins later
   (a replacement for a dead one) gets it from the scheduler the same way. The
-  worker runs the very same :func:`~plantheme.tagging.corpus_tagging.tag_file` as a
+  worker runs the very same :func:`~plantheme.tagging.document_jobs.tag_file` as a
   local worker, on a scratch copy of the bytes, and returns the cache entry it
   wrote; **the client stores the entry in its own cache** as the result arrives
   (whatever the order), so an interrupted run resumes like a local one.
@@ -57,7 +57,7 @@ from distributed.scheduler import KilledWorker
 from ..errors import PlanthemeError
 from ..model.persistence import file_sha256
 from ..readers.documents import UnreadableDocument
-from .corpus_tagging import (
+from .document_jobs import (
     ClusterOptions, DocumentJob, WorkerConfig, WorkerResult, parse_scheduler, read_document_bytes, tag_file,
 )
 from .tag_cache import TagCache

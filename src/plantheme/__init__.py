@@ -18,7 +18,7 @@ from __future__ import annotations
 # Not `from typing import TYPE_CHECKING`: importing typing costs more than the rest of this module.
 TYPE_CHECKING = False
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["PlanthemeError", "THEME_IDS", "__version__", "load_model", "tag_folder", "tag_text"]
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import joblib
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import PlanthemeError
 from ..themes import THEME_IDS
 

@@ -67,7 +67,7 @@ from collections.abc import Callable, Iterator
 from joblib import Parallel, delayed
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-from .. import __version__
+from .._version import __version__
 from ..analysis.metadata import MetaSources, check_table_paths, describe_sources
 from ..analysis.records import CorpusAnalysis
 from ..analysis.shares import Confusion, DocumentCounts, analyse_corpus, confusion_from_card

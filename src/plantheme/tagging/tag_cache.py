@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from collections.abc import Iterator
 
-from .. import __version__
+from .._version import __version__
 from .tag_outputs import RenderedSentences, atomic_file
 from .tag_records import SentenceRecord
 

@@ -15,10 +15,10 @@ NumPy nor scikit-learn, so the command line starts fast.
 
 from __future__ import annotations
 
+from ._version import __version__
+
 # Not `from typing import TYPE_CHECKING`: importing typing costs more than the rest of this module.
 TYPE_CHECKING = False
-
-from ._version import __version__
 
 __all__ = ["PlanthemeError", "THEME_IDS", "__version__", "load_model", "tag_folder", "tag_text"]
 

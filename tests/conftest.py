@@ -155,3 +155,20 @@ def browser():  # type: ignore[no-untyped-def]
             yield chromium
         finally:
             chromium.close()
+
+
+# A sitecustomize.py for the tagging processes of a test (PLANTHEME_TEST_CRASH set): a file whose
+# name starts with "crash" kills the process that tags it, as a worker killed for memory would die.
+CRASHING_SITECUSTOMIZE = '''
+import os
+if os.environ.get("PLANTHEME_TEST_CRASH"):
+    import plantheme.tagging.document_jobs as document_jobs
+    real_tag_file = document_jobs.tag_file
+
+    def crashing_tag_file(job, config):
+        if job.path.startswith("crash"):
+            os._exit(9)  # as a worker killed for memory, or a parser's segfault
+        return real_tag_file(job, config)
+
+    document_jobs.tag_file = crashing_tag_file
+'''

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import CRASHING_SITECUSTOMIZE
 
 from plantheme.tagging import corpus_tagging, document_jobs, tag_outputs
 from plantheme.cli import main
@@ -403,21 +404,6 @@ def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_di
         if (out / CACHE_FOLDER).exists() else True
 
 
-_CRASHING_SITECUSTOMIZE = '''
-import os
-if os.environ.get("PLANTHEME_TEST_CRASH"):
-    import plantheme.tagging.document_jobs as document_jobs
-    real_tag_file = document_jobs.tag_file
-
-    def crashing_tag_file(job, config):
-        if job.path.startswith("crash"):
-            os._exit(9)  # as a worker killed for memory, or a parser's segfault
-        return real_tag_file(job, config)
-
-    document_jobs.tag_file = crashing_tag_file
-'''
-
-
 @pytest.mark.slow  # worker processes started twice: several seconds
 def test_a_worker_process_that_dies_fails_only_its_file(tiny_model_dir, tmp_path: Path) -> None:
     root = tmp_path / "docs"
@@ -425,7 +411,7 @@ def test_a_worker_process_that_dies_fails_only_its_file(tiny_model_dir, tmp_path
         write(root, name)
     site = tmp_path / "site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text(_CRASHING_SITECUSTOMIZE, encoding="utf-8")
+    (site / "sitecustomize.py").write_text(CRASHING_SITECUSTOMIZE, encoding="utf-8")
     env = {**os.environ, "PLANTHEME_TEST_CRASH": "1",
            "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
     out = tmp_path / "out"

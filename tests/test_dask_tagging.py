@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import CRASHING_SITECUSTOMIZE
 
 import plantheme
 from plantheme.cli import main
@@ -377,21 +378,6 @@ def test_a_run_whose_scheduler_stops_ends_clearly_and_resumes(tiny_model_dir: Pa
     assert len({entry["path"].split("#")[0] for entry in reused}) == stored
 
 
-_CRASHING_SITECUSTOMIZE = '''
-import os
-if os.environ.get("PLANTHEME_TEST_CRASH"):
-    import plantheme.tagging.document_jobs as document_jobs
-    real_tag_file = document_jobs.tag_file
-
-    def crashing_tag_file(job, config):
-        if job.path.startswith("crash"):
-            os._exit(9)  # as a worker killed for memory, or a parser's segfault
-        return real_tag_file(job, config)
-
-    document_jobs.tag_file = crashing_tag_file
-'''
-
-
 @pytest.mark.slow  # a LocalCluster whose workers die and restart several times: about 20 s
 def test_a_file_that_kills_every_worker_is_failed_alone(tiny_model_dir: Path, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
@@ -399,7 +385,7 @@ def test_a_file_that_kills_every_worker_is_failed_alone(tiny_model_dir: Path, tm
     (docs / "crash.txt").write_text("全面落实河长制。\n", encoding="utf-8")
     site = tmp_path / "site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text(_CRASHING_SITECUSTOMIZE, encoding="utf-8")
+    (site / "sitecustomize.py").write_text(CRASHING_SITECUSTOMIZE, encoding="utf-8")
     env = _env(PLANTHEME_TEST_CRASH="1")
     env["PYTHONPATH"] = os.pathsep.join([str(site), env["PYTHONPATH"]])
     done = subprocess.run(

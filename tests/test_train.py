@@ -251,3 +251,19 @@ def test_self_training_with_a_threshold_nothing_reaches_changes_nothing() -> Non
     assert none.report.macro_f1 == plain.report.macro_f1
     text = ["新建污水处理厂一座。"]
     assert none.model.classify(text).proba[0].tolist() == pytest.approx(plain.model.classify(text).proba[0].tolist())
+
+
+@pytest.mark.parametrize(("scores", "expected"), [
+    ([(0.03, 0.917), (0.1, 0.9227), (0.3, 0.9226), (1.0, 0.910)], 0.3),  # tied: the larger C
+    ([(0.03, 0.917), (0.1, 0.930), (0.3, 0.920), (1.0, 0.910)], 0.1),  # a clear best wins
+    ([(0.1, 0.80), (1.0, 0.801)], 1.0),
+])
+def test_context_stage_ties_go_to_the_larger_C(scores: list[tuple[float, float]], expected: float) -> None:
+    from plantheme.training.evaluate import score
+    from plantheme.training.train import _choose_context_C
+
+    def report(macro_f1: float):  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+        return replace(score(["industry", "ecology"], ["industry", "ecology"]), macro_f1=macro_f1)
+
+    assert _choose_context_C([(C, report(f1)) for C, f1 in scores])[0] == expected

@@ -409,12 +409,26 @@ def train_context(
         candidates.append((C, report))
         say(f"context C={C}: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}"
             f" (sentence model alone {baseline.macro_f1:.3f}, {baseline.accuracy:.3f})")
-    best_C, best = max(candidates, key=lambda c: c[1].macro_f1)
+    best_C, best = _choose_context_C(candidates, tolerance)
     chosen = best_C if best.macro_f1 > baseline.macro_f1 + tolerance else None
     result = ContextResult(n_docs, len(labels), baseline, candidates, chosen)
     if chosen is None:
         return None, result
     return ContextModel(C=chosen).fit(X_all, labels), result
+
+
+def _choose_context_C(candidates: Sequence[tuple[float, EvaluationReport]],
+                      tolerance: float = TIE_TOLERANCE) -> tuple[float, EvaluationReport]:
+    """The context stage's C: among those within ``tolerance`` of the best grouped-CV macro-F1,
+    the largest (the least regularised, leaning most on title, headings and neighbours).
+
+    Ties are the rule, not the exception (C = 0.1 and 0.3 within 0.0001 on the round-4
+    documents), and the written documents cannot tell them apart; on the real documents of the
+    dev set's tuning part the larger scored higher (macro-F1 0.828 against 0.813 with the same
+    sentence model).
+    """
+    best = max(report.macro_f1 for _, report in candidates)
+    return max((c for c in candidates if c[1].macro_f1 >= best - tolerance), key=lambda c: c[0])
 
 
 def choose_candidate(candidates: Sequence[CandidateResult], tolerance: float = TIE_TOLERANCE) -> int:

@@ -155,3 +155,29 @@ def browser():  # type: ignore[no-untyped-def]
             yield chromium
         finally:
             chromium.close()
+
+
+REVIEW_DOCUMENTS = {
+    "a/县政府工作报告.txt": "XX县2024年工作计划\n\n一、产业发展\n" + "".join(TINY_ROWS["industry"][:3])
+    + "推进重点项目和乡村产业融合发展，带动农民增收。\n二、生态环境\n" + "".join(TINY_ROWS["ecology"][:3])
+    + "\n责任单位：县发改局\n",
+    "b/镇工作要点.txt": "XX镇2024年工作要点\n\n（一）民生保障\n" + "".join(TINY_ROWS["welfare"][:3])
+    + "加强城市管理和平安建设，整治占道经营。\n（二）基层治理\n" + "".join(TINY_ROWS["governance"][:3]) + "\n",
+}
+
+
+@pytest.fixture(scope="session")
+def review_tag_output(tmp_path_factory: pytest.TempPathFactory, tiny_char_model_dir: Path) -> Path:
+    """A `plantheme tag` output folder of two small documents, tagged with the tiny character model
+    (read-only: tests copy it before changing it)."""
+    from plantheme.cli import main
+
+    root = tmp_path_factory.mktemp("review")
+    docs = root / "docs"
+    for name, text in REVIEW_DOCUMENTS.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(text, encoding="utf-8")
+    out = root / "docs-tags"
+    assert main(["tag", str(docs), "--out", str(out), "--model", str(tiny_char_model_dir), "--jobs", "1",
+                 "--quiet"]) == 0
+    return out

@@ -238,3 +238,22 @@ def test_training_on_two_rows_is_one_clear_line(tmp_path: Path, capsys: pytest.C
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err
     assert "need at least 10 rows and 2 themes" in err and "found 2 rows" in err and "Traceback" not in err
+
+
+def test_train_on_labels_and_review_labels_records_both(labels_dir: Path, tmp_path: Path) -> None:
+    from plantheme.review.store import Answer, LabelStore
+
+    mine = tmp_path / "mine"
+    store = LabelStore(mine)
+    for i, (text, theme) in enumerate([("推进污水管网建设和雨污分流改造。", "ecology"), ("开展养老服务提升行动。", "welfare")]):
+        store.add(Answer(doc="我的文件.txt", start=20 * i, end=20 * i + len(text), text=text, answer=theme,
+                         guess="other", who="tester", when=f"2026-01-01T00:00:0{i}"))
+    store.add(Answer(doc="我的文件.txt", start=99, end=104, text="跳过的句子", answer="skip", guess="other",
+                     who="tester", when="2026-01-01T00:00:09"))
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(labels_dir), str(mine), "--out", str(out), "--features", "char",
+                 "--folds", "3", "--no-context"]) == 0
+    training = json.loads((out / "model.json").read_text(encoding="utf-8"))["training"]
+    assert training["data"] == [str(labels_dir), str(mine)]
+    assert training["rows"] == sum(len(texts) for texts in TINY_ROWS.values()) + 2  # the skip is no row
+    assert "review-labels.csv" in {entry["file"] for entry in training["files"]}

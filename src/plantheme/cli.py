@@ -87,6 +87,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                              self_training=self_training)
     except ValueError as exc:  # scikit-learn refuses a fold (e.g. one theme only in its training part)
         raise PlanthemeError(f"{sources}: cannot train on these rows: {exc}".replace("\n", " ")) from None
+    # Every folder trained on, as given (the files and their rows are in training["files"]).
+    result.card.training["data"] = [str(folder) for folder in args.data]
     card = save_model(result.model, result.card, out)
     print(f"chosen by grouped {card.cv['folds']}-fold CV: "
           + ", ".join(f"{k}={v}" for k, v in result.params.items()))

@@ -402,6 +402,12 @@ def _cmd_review(args: argparse.Namespace) -> int:
     """``plantheme review OUT --labels DIR``: import answers, export the queue, or serve the labelling page."""
     from .review.store import LABELS_FILE, LabelStore
 
+    if args.out is None and args.import_file is None:
+        raise PlanthemeError("give the output folder of `plantheme tag` to choose sentences from"
+                             " (or --import FILE to add labels)")
+    if args.out is not None and not (args.out / "manifest.json").is_file():
+        raise PlanthemeError(f"{args.out}: not a `plantheme tag` output folder (no manifest.json);"
+                             " tag a folder first with `plantheme tag DIR --out OUT`")
     store = LabelStore(args.labels)
     if args.import_file is not None:
         from .review.exchange import read_answers
@@ -414,8 +420,6 @@ def _cmd_review(args: argparse.Namespace) -> int:
               f" ({len(imported.answers) - added} already there, {len(imported.left_out)} left out)")
         if args.out is None:
             return 0
-    if args.out is None:
-        raise PlanthemeError("give the output folder of `plantheme tag` to choose sentences from")
     items, model_id = _review_queue(args, store)
     if args.export is not None:
         from .review.exchange import export_queue

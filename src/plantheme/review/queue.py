@@ -41,8 +41,9 @@ if TYPE_CHECKING:
     from ..model.model import ThemeModel
 
 __all__ = [
-    "STRATEGIES", "Candidate", "CandidatePool", "ReviewItem", "TagOutput", "Selection", "build_queue",
-    "choose_rows", "dedup_key", "read_candidates", "read_tag_output", "uncertainty",
+    "STRATEGIES", "Candidate", "CandidatePool", "ReviewItem", "TagOutput", "Selection", "answer_key",
+    "build_queue", "choose_rows", "dedup_key", "eligible_rows", "read_candidates", "read_tag_output",
+    "uncertainty",
 ]
 
 STRATEGIES = ("margin", "entropy", "random")

@@ -141,7 +141,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio event loop running in the main
+# thread while it is open, and every later test calling asyncio.run() would fail ("cannot be called
+# from a running event loop"); closing it after each module that uses it ends that loop.
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     """Headless Debian Chromium driven by Playwright (the README's test command installs it)."""
     from playwright.sync_api import sync_playwright

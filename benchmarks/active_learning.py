@@ -16,7 +16,10 @@ is that sentence model refitted on ``labels/`` (the shipped model was also
 self-trained, so its own figure is printed beside for reference); sentences are
 scored on their own text, not tagged within their documents.
 
-    python benchmarks/active_learning.py [--rounds 10] [--per-round 50] [--random-seeds 2]
+    python benchmarks/active_learning.py [--rounds 10] [--per-round 50] [--random-seeds 2] [--weight W]
+
+``--weight W`` gives every added label the sample weight W against 1 for a row of
+``labels/`` (``plantheme train`` has no such option: this measures whether it should).
 """
 
 from __future__ import annotations
@@ -56,10 +59,10 @@ def span_texts(path: Path, root: Path) -> tuple[list[str], list[str]]:
     return texts, themes
 
 
-def fit(texts: list[str], themes: list[str]) -> ThemeModel:
+def fit(texts: list[str], themes: list[str], weights: list[float]) -> ThemeModel:
     pipeline = build_pipeline(**PARAMS)  # type: ignore[arg-type]
     pipeline.steps[0] = ("normalize", "passthrough")  # every text is normalised once, beforehand
-    pipeline.fit(texts, themes)
+    pipeline.fit(texts, themes, clf__sample_weight=np.asarray(weights))
     return ThemeModel(pipeline=pipeline)
 
 
@@ -68,12 +71,14 @@ def macro_f1(model: ThemeModel, texts: list[str], themes: list[str]) -> float:
 
 
 def curve(strategy: str, seed: int, base: tuple[list[str], list[str]], pool: tuple[list[str], list[str]],
-          test: tuple[list[str], list[str]], rounds: int, per_round: int) -> list[tuple[int, float]]:
+          test: tuple[list[str], list[str]], rounds: int, per_round: int, weight: float = 1.0
+          ) -> list[tuple[int, float]]:
     """(labels added, macro-F1 on the test set) after each round of one strategy."""
     texts, themes = list(base[0]), list(base[1])
+    weights = [1.0] * len(texts)
     pool_texts, pool_themes = pool
     taken = np.zeros(len(pool_texts), dtype=bool)
-    model = fit(texts, themes)
+    model = fit(texts, themes, weights)
     points = [(0, macro_f1(model, *test))]
     for _ in range(rounds):
         if taken.all():
@@ -85,7 +90,8 @@ def curve(strategy: str, seed: int, base: tuple[list[str], list[str]], pool: tup
             taken[selection.row] = True
             texts.append(pool_texts[selection.row])
             themes.append(pool_themes[selection.row])
-        model = fit(texts, themes)
+            weights.append(weight)
+        model = fit(texts, themes, weights)
         points.append((int(taken.sum()), macro_f1(model, *test)))
         print(f"  {strategy:>6} seed {seed}: {points[-1][0]:>3} labels, macro-F1 {points[-1][1]:.4f}",
               file=sys.stderr, flush=True)
@@ -105,6 +111,7 @@ def main() -> int:
     parser.add_argument("--per-round", type=int, default=50)
     parser.add_argument("--random-seeds", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=3)
+    parser.add_argument("--weight", type=float, default=1.0, help="sample weight of an added label (default 1)")
     parser.add_argument("--plot", type=Path, default=REPO_ROOT / "docs" / "active_learning.png")
     args = parser.parse_args()
     started = time.time()
@@ -114,12 +121,13 @@ def main() -> int:
     test = span_texts(REPO_ROOT / "devset" / "rare.csv", args.root)
     shipped, _ = load_model(DEFAULT_MODEL_DIR)
     print(f"{len(base[0])} labelled rows to start from; pool {len(pool[0])} dev-set sentences (tune.csv);"
-          f" test {len(test[0])} (rare.csv)")
+          f" test {len(test[0])} (rare.csv); an added label weighs {args.weight:g}")
     print(f"shipped model {shipped.model_id}, sentence model alone on the test sentences: macro-F1"
           f" {macro_f1(shipped, *test):.4f}")
     runs = [("margin", 0)] + [("random", seed) for seed in range(args.random_seeds)]
     curves = Parallel(n_jobs=args.jobs)(
-        delayed(curve)(strategy, seed, base, pool, test, args.rounds, args.per_round) for strategy, seed in runs)
+        delayed(curve)(strategy, seed, base, pool, test, args.rounds, args.per_round, args.weight)
+        for strategy, seed in runs)
     strategy_points = curves[0]
     random_curves = curves[1:]
     random_points = [(n, float(np.mean([c[i][1] for c in random_curves])))
@@ -148,7 +156,8 @@ def main() -> int:
     ax.axhline(strategy_points[0][1] + 0.05, color="grey", linestyle=":", label="start + 5 points")
     ax.set_xlabel("dev-set labels added (devset/tune.csv)")
     ax.set_ylabel("macro-F1 on devset/rare.csv (sentence model)")
-    ax.set_title("Labels chosen by plantheme review vs at random")
+    ax.set_title("Labels chosen by plantheme review vs at random"
+                 + (f" (added labels weigh {args.weight:g})" if args.weight != 1 else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

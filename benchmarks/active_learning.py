@@ -17,7 +17,10 @@ self-trained, so its own figure is printed beside for reference); sentences are
 scored on their own text, not tagged within their documents.
 
     python benchmarks/active_learning.py [--rounds 10] [--per-round 50] [--random-seeds 2] [--weight W]
+                                         [--same-documents] [--plot PNG]
 
+``--same-documents`` simulates a team labelling the documents it tags: the pool is every other
+label of each ``tune.csv`` document (in file order), the test set the remaining ones.
 ``--weight W`` gives every added label the sample weight W against 1 for a row of
 ``labels/`` (``plantheme train`` has no such option: this measures whether it should).
 """
@@ -45,10 +48,15 @@ from plantheme.training.labels import read_labelled_dir, read_span_labels
 PARAMS = {"features": "char", "C": 30.0, "char_ngram_max": 2}
 
 
-def span_texts(path: Path, root: Path) -> tuple[list[str], list[str]]:
-    """The text and theme of every span label whose text still matches its sha."""
+def span_texts(path: Path, root: Path, part: int | None = None) -> tuple[list[str], list[str]]:
+    """The text and theme of every span label whose text still matches its sha; with ``part`` (0 or 1)
+    only every other label of each document, starting with its first (0) or second (1)."""
     texts, themes, documents = [], [], {}
+    seen: dict[str, int] = {}
     for row in read_span_labels(path):
+        seen[row.path] = seen.get(row.path, -1) + 1
+        if part is not None and seen[row.path] % 2 != part:
+            continue
         if row.path not in documents:
             documents[row.path] = read_document(root / row.path, max_chars=2_000_000).text
         text = documents[row.path][row.start:row.end]
@@ -111,17 +119,24 @@ def main() -> int:
     parser.add_argument("--per-round", type=int, default=50)
     parser.add_argument("--random-seeds", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=3)
+    parser.add_argument("--same-documents", action="store_true",
+                        help="pool: every other label of each tune.csv document; test: the others (not rare.csv)")
     parser.add_argument("--weight", type=float, default=1.0, help="sample weight of an added label (default 1)")
     parser.add_argument("--plot", type=Path, default=REPO_ROOT / "docs" / "active_learning.png")
     args = parser.parse_args()
     started = time.time()
     rows = read_labelled_dir(REPO_ROOT / "labels")
     base = ([normalize_sentence(row.text) for row in rows], [row.theme for row in rows])
-    pool = span_texts(REPO_ROOT / "devset" / "tune.csv", args.root)
-    test = span_texts(REPO_ROOT / "devset" / "rare.csv", args.root)
+    if args.same_documents:  # a team labelling the documents it then tags: pool and test share documents
+        pool = span_texts(REPO_ROOT / "devset" / "tune.csv", args.root, part=0)
+        test = span_texts(REPO_ROOT / "devset" / "tune.csv", args.root, part=1)
+    else:
+        pool = span_texts(REPO_ROOT / "devset" / "tune.csv", args.root)
+        test = span_texts(REPO_ROOT / "devset" / "rare.csv", args.root)
     shipped, _ = load_model(DEFAULT_MODEL_DIR)
-    print(f"{len(base[0])} labelled rows to start from; pool {len(pool[0])} dev-set sentences (tune.csv);"
-          f" test {len(test[0])} (rare.csv); an added label weighs {args.weight:g}")
+    where = "alternate labels of the same tune.csv documents" if args.same_documents else "tune.csv; test rare.csv"
+    print(f"{len(base[0])} labelled rows to start from; pool {len(pool[0])}, test {len(test[0])} dev-set"
+          f" sentences ({where}); an added label weighs {args.weight:g}")
     print(f"shipped model {shipped.model_id}, sentence model alone on the test sentences: macro-F1"
           f" {macro_f1(shipped, *test):.4f}")
     runs = [("margin", 0)] + [("random", seed) for seed in range(args.random_seeds)]
@@ -154,8 +169,9 @@ def main() -> int:
     ax.plot(*zip(*strategy_points), marker="o", label="review strategy (margin × diversity, balanced)")
     ax.plot(*zip(*random_points), marker="s", label=f"random (mean of {len(random_curves)} seeds)")
     ax.axhline(strategy_points[0][1] + 0.05, color="grey", linestyle=":", label="start + 5 points")
-    ax.set_xlabel("dev-set labels added (devset/tune.csv)")
-    ax.set_ylabel("macro-F1 on devset/rare.csv (sentence model)")
+    ax.set_xlabel("dev-set labels added (devset/tune.csv" + (", every other label)" if args.same_documents else ")"))
+    ax.set_ylabel("macro-F1 on " + ("the other tune.csv labels" if args.same_documents else "devset/rare.csv")
+                  + " (sentence model)", fontsize=8)
     ax.set_title("Labels chosen by plantheme review vs at random"
                  + (f" (added labels weigh {args.weight:g})" if args.weight != 1 else ""))
     ax.grid(alpha=0.3)

@@ -147,7 +147,7 @@ def main() -> int:
     random_curves = curves[1:]
     random_points = [(n, float(np.mean([c[i][1] for c in random_curves])))
                      for i, (n, _) in enumerate(random_curves[0])]
-    print("\nlabels added | review strategy | random (mean of %d seeds) | random per seed" % len(random_curves))
+    print(f"\nlabels added | review strategy | random (mean of {len(random_curves)} seeds) | random per seed")
     for i, (n, f1) in enumerate(strategy_points):
         per_seed = ", ".join(f"{c[i][1]:.4f}" for c in random_curves if i < len(c))
         rand = f"{random_points[i][1]:.4f}" if i < len(random_points) else ""

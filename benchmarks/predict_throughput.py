@@ -23,7 +23,7 @@ import logging  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Callable, Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 
 import jieba  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402

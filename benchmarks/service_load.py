@@ -44,7 +44,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -275,7 +275,7 @@ class RssSampler:
         while not self._stop.wait(self.interval):
             self.samples.append(memory_kib(self.pid)[0])
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 

@@ -27,6 +27,18 @@ both sides see the same state of the machine. Targets: one job at least 5x the b
 two jobs at least 1.7x one job; peak memory under 1 GB.
 
     python benchmarks/tag_throughput.py --model /tmp/tag_model [--size-mb 50] [--labels labels/]
+
+``--cluster DIR`` measures the Dask backend instead (``plantheme tag --scheduler``), on the
+documents of ``DIR`` as they are (read at run time, e.g. ``../shared/corpus/gov-reports``):
+local ``--jobs 1`` and ``--jobs 2`` against a Dask cluster on this machine with one and with two
+worker processes of one thread each. The cluster (a ``dask scheduler`` and its ``dask worker``
+processes) is started before the runs and kept, as a cluster is when one tags on it, so its
+start-up is not counted; the client's start-up, connection, the model's shipping to the
+workers and every byte sent and received are. The four configurations run ``--repeats``
+times in rotated order; medians count, and the overhead is the cluster run's time over the
+local run's with as many processes. Every run must write identical sentences.
+
+    python benchmarks/tag_throughput.py --cluster ../shared/corpus/gov-reports --repeats 3
 """
 
 from __future__ import annotations
@@ -46,7 +58,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +81,8 @@ class RunFigures:
     peak_tree_rss_mb: float
     cpu_seconds: float
     sentences_sha256: str
+    scheduler: str = ""  # a Dask cluster's address; jobs is then its number of workers
+    worker_cpu_seconds: float = 0.0  # CPU time of the cluster's worker processes during the run
 
     @property
     def documents_per_second(self) -> float:
@@ -120,7 +134,7 @@ def write_copy(folder: Path, name: str, text: str, copy: int) -> int:
     elif kind == 2:
         body = "".join(f"<p>{html.escape(line)}</p>\n" for line in text.splitlines() if line.strip())
         data = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(str(stem))}"
-                f"</title><style>p{{margin:0}}</style></head><body>\n{body}</body></html>").encode("utf-8")
+                f"</title><style>p{{margin:0}}</style></head><body>\n{body}</body></html>").encode()
         path = folder / f"{stem}.html"
     else:
         data, path = text.encode("utf-8"), folder / f"{stem}.txt"
@@ -171,11 +185,16 @@ def tree_rss_bytes(root_pid: int) -> int:
     return total
 
 
-def run_tag(corpus: Path, out: Path, model: Path, jobs: int) -> RunFigures:
-    """Run `plantheme tag` in a subprocess, sampling the memory of its process tree."""
+def run_tag(corpus: Path, out: Path, model: Path, jobs: int, scheduler: str = "") -> RunFigures:
+    """Run `plantheme tag` in a subprocess, sampling the memory of its process tree.
+
+    With ``scheduler`` it tags on that Dask cluster (``jobs`` is then the number of
+    its workers, for the record); the workers are not in the process tree.
+    """
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "plantheme.cli", "tag", str(corpus), "--out", str(out),
-               "--model", str(model), "--jobs", str(jobs), "--quiet"]
+               "--model", str(model), "--quiet",
+               *(["--scheduler", scheduler] if scheduler else ["--jobs", str(jobs)])]
     peak = 0
     cpu_before = _children_cpu_seconds()
     started = time.perf_counter()
@@ -196,7 +215,7 @@ def run_tag(corpus: Path, out: Path, model: Path, jobs: int) -> RunFigures:
     done.set()
     sampler.join()
     if status != 0:
-        sys.exit(f"plantheme tag --jobs {jobs} exited with {status}")
+        sys.exit(f"plantheme tag {' '.join(command[5:])} exited with {status}")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     totals = manifest["totals"]
     digest = hashlib.sha256()
@@ -206,7 +225,7 @@ def run_tag(corpus: Path, out: Path, model: Path, jobs: int) -> RunFigures:
     return RunFigures(jobs=jobs, seconds=seconds, documents=totals["tagged"],
                       sentences=totals["sentences"], megabytes=totals["bytes_tagged"] / 1e6,
                       peak_tree_rss_mb=peak / 2**20, cpu_seconds=cpu_seconds,
-                      sentences_sha256=digest.hexdigest())
+                      sentences_sha256=digest.hexdigest(), scheduler=scheduler)
 
 
 def side_by_side_seconds(corpus: Path, work: Path, model: Path) -> float:
@@ -256,6 +275,147 @@ def available_parallelism() -> float:
         worker.join()
     two = time.perf_counter() - started
     return 2 * one / two
+
+
+# --- a Dask cluster on this machine ------------------------------------------------------
+
+
+class DaskCluster:
+    """A ``dask scheduler`` on a free port of 127.0.0.1 and ``workers`` one-thread ``dask worker`` processes."""
+
+    def __init__(self, folder: Path, workers: int) -> None:
+        from distributed import Client
+
+        folder.mkdir(parents=True, exist_ok=True)
+        address_file = folder / "scheduler.json"
+        address_file.unlink(missing_ok=True)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self.processes = [subprocess.Popen(
+            [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+             "--no-dashboard", "--scheduler-file", str(address_file)], **quiet)]
+        deadline = time.monotonic() + 60
+        while not (address_file.exists() and address_file.stat().st_size):  # start-up: nothing to wait on
+            if time.monotonic() > deadline:
+                self.close()
+                sys.exit("the dask scheduler did not start")
+            time.sleep(0.05)
+        self.address = json.loads(address_file.read_text())["address"]
+        self.processes += [subprocess.Popen(
+            [sys.executable, "-m", "dask", "worker", self.address, "--nthreads", "1", "--no-dashboard",
+             "--local-directory", str(folder / f"worker-{i}")], **quiet) for i in range(workers)]
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+
+    def worker_peak_rss_mb(self) -> list[float]:
+        """Each worker's peak resident memory so far (VmHWM of the worker process under its nanny)."""
+        peaks = []
+        for nanny in self.processes[1:]:
+            pids = [nanny.pid, *_descendants(nanny.pid)]
+            peaks.append(max(_vm_hwm_kb(pid) for pid in pids) / 1024)
+        return peaks
+
+    def worker_cpu_seconds(self) -> float:
+        """CPU time used so far by the worker processes (and their nannies), from /proc."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for nanny in self.processes[1:]:
+            for pid in (nanny.pid, *_descendants(nanny.pid)):
+                try:
+                    with open(f"/proc/{pid}/stat") as handle:
+                        fields = handle.read().rsplit(")", 1)[1].split()
+                    total += int(fields[11]) + int(fields[12])  # utime, stime
+                except OSError:
+                    continue
+        return total / ticks
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=60)
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    if int(handle.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found += [int(entry), *_descendants(int(entry))]
+            except OSError:
+                continue
+    return found
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cluster_comparison(corpus: Path, work: Path, model: Path, repeats: int) -> None:
+    """Local --jobs 1 and 2 against a Dask cluster of 1 and 2 workers on this machine; medians."""
+    size = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())
+    print(f"corpus: {corpus} ({size / 1e6:.1f} MB), cpus: {os.cpu_count()},"
+          f" load average before: {os.getloadavg()[0]:.2f}")
+    print(f"available parallelism before (two spinning processes vs one): {available_parallelism():.2f}x")
+    clusters = {n: DaskCluster(work / f"cluster-{n}", n) for n in (1, 2)}
+    try:
+        configurations = [("local", 1), ("local", 2), ("dask", 1), ("dask", 2)]
+        runs: dict[tuple[str, int], list[RunFigures]] = {c: [] for c in configurations}
+        run_tag(corpus, work / "out-warm", model, 1)  # file cache and imports warm; not counted
+        for repeat in range(max(1, repeats)):
+            shift = repeat % len(configurations)
+            for kind, n in configurations[shift:] + configurations[:shift]:
+                scheduler = clusters[n].address if kind == "dask" else ""
+                workers_before = clusters[n].worker_cpu_seconds() if kind == "dask" else 0.0
+                figures = run_tag(corpus, work / f"out-{kind}-{n}", model, n, scheduler)
+                if kind == "dask":
+                    figures = replace(figures, worker_cpu_seconds=clusters[n].worker_cpu_seconds() - workers_before)
+                runs[(kind, n)].append(figures)
+                print(f"  run: {kind} {n}, {figures.seconds:.1f} s, client {figures.cpu_seconds:.1f} CPU s,"
+                      f" workers {figures.worker_cpu_seconds:.1f} CPU s,"
+                      f" client peak RSS {figures.peak_tree_rss_mb:.0f} MB", flush=True)
+        for n, cluster in clusters.items():
+            peaks = ", ".join(f"{mb:.0f}" for mb in cluster.worker_peak_rss_mb())
+            print(f"  cluster of {n}: peak RSS of each worker process over all its runs: {peaks} MB")
+    finally:
+        for cluster in clusters.values():
+            cluster.close()
+    print(f"available parallelism after: {available_parallelism():.2f}x")
+    medians = {c: statistics.median(r.seconds for r in rs) for c, rs in runs.items()}
+    sample = runs[("local", 1)][0]
+    print(f"\n{sample.documents:,} documents, {sample.sentences:,} sentences, {sample.megabytes:.1f} MB tagged;"
+          f" median of {max(1, repeats)} runs each (wall clock, start-up included)")
+    # On a shared machine wall time says what the host gave; CPU time says what the work cost.
+    print(f"{'how':<24} {'seconds':>8} {'sent/s':>8} {'MB/s':>6} {'client CPU s':>13} {'worker CPU s':>13}"
+          f" {'MB/CPU s':>9} {'client RSS MB':>14}")
+    cpu_totals = {}
+    for (kind, n), rs in runs.items():
+        cpu = statistics.median(r.cpu_seconds for r in rs)
+        worker_cpu = statistics.median(r.worker_cpu_seconds for r in rs)
+        cpu_totals[(kind, n)] = statistics.median(r.cpu_seconds + r.worker_cpu_seconds for r in rs)
+        rss = max(r.peak_tree_rss_mb for r in rs)
+        label = f"local --jobs {n}" if kind == "local" else f"dask, {n} worker{'s' if n > 1 else ''}"
+        seconds = medians[(kind, n)]
+        print(f"{label:<24} {seconds:>8.2f} {sample.sentences / seconds:>8,.0f}"
+              f" {sample.megabytes / seconds:>6.2f} {cpu:>13.1f} {worker_cpu:>13.1f}"
+              f" {sample.megabytes / cpu_totals[(kind, n)]:>9.2f} {rss:>14.0f}")
+    for n in (1, 2):
+        print(f"dask {n} / local --jobs {n}: {medians[('dask', n)] / medians[('local', n)]:.2f}x the time,"
+              f" {cpu_totals[('dask', n)] / cpu_totals[('local', n)]:.2f}x the CPU time (client and workers)")
+    print(f"dask 2 workers vs 1: {medians[('dask', 1)] / medians[('dask', 2)]:.2f}x;"
+          f" local --jobs 2 vs 1: {medians[('local', 1)] / medians[('local', 2)]:.2f}x")
+    identical = len({r.sentences_sha256 for rs in runs.values() for r in rs}) == 1
+    print(f"sentences.jsonl identical in every run: {identical}")
+    if not identical:
+        sys.exit("the cluster and local runs wrote different sentences")
 
 
 # --- where the time goes ------------------------------------------------------------
@@ -356,9 +516,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=4,
                         help="runs per job count, in adjacent ABBA pairs; medians count (default 4)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--cluster", type=Path, default=None, metavar="DIR",
+                        help="instead: local --jobs 1/2 vs a Dask cluster of 1/2 workers, tagging DIR as it is")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="plantheme-bench-"))
+    if args.cluster is not None:
+        try:
+            cluster_comparison(args.cluster, work, args.model, args.repeats)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         corpus = work / "corpus"
         started = time.perf_counter()

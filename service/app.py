@@ -14,10 +14,12 @@ documents to the thread pool; ``/health`` keeps answering meanwhile.
 import asyncio
 import json
 import threading
-from typing import Annotated, Any, Sequence
+from typing import Annotated, Any
+from collections.abc import Sequence
 
 from fastapi import Body, FastAPI, Request
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 
 from plantheme import __version__
 from plantheme.settings import Settings, load_settings
@@ -50,6 +52,8 @@ __all__ = ["create_app", "app_from_environment"]
 
 PREDICT_PATH = "/v1/predict"
 TAG_PATH = "/v1/tag"
+# Where the Swagger UI and ReDoc scripts, styles and icon of /docs and /redoc are served.
+DOCS_ASSETS_PATH = "/docs-assets"
 GET_PATHS = ("/health", "/v1/themes", "/v1/model", "/docs", "/redoc", "/openapi.json",
              "/docs/oauth2-redirect")
 
@@ -107,7 +111,10 @@ def create_app(settings: Settings) -> FastAPI:
     PredictRequest = models.predict
     TagRequest = models.tag
 
-    app = FastAPI(
+    # FastAPIOffline is FastAPI with /docs and /redoc served from the Swagger UI and ReDoc
+    # files its package ships, not from a CDN: the docs work on a machine without internet.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS_PATH,
         title="plantheme",
         version=__version__,
         summary="政策主题分类服务 · policy-theme classifier for Chinese local-government plans",

@@ -25,7 +25,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 import sklearn
 
@@ -58,7 +58,7 @@ class PredictionBatcher:
         self._closed = False
         self._lock = threading.Lock()
 
-    def start(self) -> "PredictionBatcher":
+    def start(self) -> PredictionBatcher:
         """Start the worker thread; returns self."""
         self._thread.start()
         return self

@@ -10,7 +10,8 @@ here and answered with a generic 500.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -92,8 +93,8 @@ def describe(error: Mapping[str, Any]) -> tuple[int, str, str, str]:
         size = f" has {len(value):,} characters;" if isinstance(value, str) else " is too long;"
         return 422, "text_too_long", f"{field}{size} the limit is {ctx.get('max_length', 0):,}", field
     if kind == "too_long":
-        size = ctx.get("actual_length")
-        size_text = f" has {size:,} items;" if isinstance(size, int) else " has too many items;"
+        items = ctx.get("actual_length")
+        size_text = f" has {items:,} items;" if isinstance(items, int) else " has too many items;"
         return 422, "batch_too_large", f"{field}{size_text} the limit is {ctx.get('max_length', 0):,}", field
     if kind == "too_short":
         return 422, "batch_empty", f"{field} is empty; send at least one text", field

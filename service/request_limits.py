@@ -17,7 +17,8 @@ import asyncio
 import json
 import time
 from email.message import Message as _HeaderParser
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

@@ -243,7 +243,7 @@ def request_models(settings: Settings) -> RequestModels:
             f"1 to {settings.max_batch:,} texts of at most {settings.max_text_chars:,} characters"
             " each; results come back in the same order."
         ),
-        texts=(Annotated[list[text], Field(  # type: ignore[valid-type]
+        texts=(Annotated[list[text], Field(  # type: ignore[valid-type, arg-type, maybe-unrecognized-str-typeform]
             min_length=1, max_length=settings.max_batch,
             description="the texts to classify (sentences, or paragraphs with \"split\": true)",
         )], ...),

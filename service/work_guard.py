@@ -16,7 +16,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
@@ -58,7 +58,8 @@ class WorkGuard:
         job = asyncio.wrap_future(self._pool.submit(guarded))
         gone = asyncio.ensure_future(_disconnected(request))
         try:
-            done, _ = await asyncio.wait({job, gone}, timeout=self.deadline_s,
+            waiting: set[asyncio.Future[Any]] = {job, gone}
+            done, _ = await asyncio.wait(waiting, timeout=self.deadline_s,
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
             if not job.done():

@@ -132,7 +132,7 @@ def test_train_with_documents_reports_the_context_stage(tmp_path: Path, capsys: 
 
 def test_extract_prints_the_text_spans_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = tmp_path / "plan.txt"
-    doc.write_bytes("規(guī)劃先行。\r\n**推进** 河长制。".encode("utf-8"))
+    doc.write_bytes("規(guī)劃先行。\r\n**推进** 河长制。".encode())
     assert main(["extract", str(doc)]) == 0
     assert capsys.readouterr().out == "規(guī)劃先行。\r\n**推进** 河长制。"
     assert main(["extract", str(doc), "--normalized"]) == 0
@@ -238,6 +238,92 @@ def test_training_on_two_rows_is_one_clear_line(tmp_path: Path, capsys: pytest.C
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err
     assert "need at least 10 rows and 2 themes" in err and "found 2 rows" in err and "Traceback" not in err
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from plantheme import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"plantheme {__version__}"
+
+
+def test_evaluate_a_gbk_csv_and_refuse_a_bad_header_in_one_line(
+        tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "gbk.csv"
+    good.write_bytes("text,theme\n全面落实河长制。,ecology\n新建幼儿园2所。,welfare\n".encode("gbk"))
+    assert main(["evaluate", str(good), "--model", str(tiny_model_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("句子,主题\n" + "推进河长制。,ecology\n" * 30, encoding="utf-8")
+    assert main(["train", "--data", str(bad), "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "found '句子', '主题', expected text, theme" in err
+
+
+# --- compare -------------------------------------------------------------------------------
+
+REPORT_2019 = "全面落实河长制，推进流域水环境综合治理。\n加快推进污水处理厂建设。\n力争新培育专精特新企业3家。\n"
+REPORT_2024 = "力争新培育专精特新企业3家、高新技术企业5家。\n新建幼儿园2所。\n加强消防安全。\n"
+
+
+@pytest.fixture
+def tagged_by_year(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "docs"
+    for place in ("甲镇", "乙镇", "丙镇"):
+        (root / place).mkdir(parents=True)
+        (root / place / "report_2019.txt").write_text(REPORT_2019, encoding="utf-8")
+        (root / place / "report_2024.txt").write_text(REPORT_2024, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["tag", str(root), "--out", str(out), "--model", str(tiny_model_dir), "--jobs", "1", "--quiet",
+                 "--meta-pattern", r"year=_(\d{4})", "--meta-pattern", r"(?P<place>^[^/]+)"]) == 0
+    return out
+
+
+def test_compare_prints_each_theme_with_its_difference(tagged_by_year: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(tagged_by_year), "year=2019", "year=2024"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "A  year=2019: 3 documents, 9 content sentences"
+    assert out[1] == "B  year=2024: 3 documents, 9 content sentences"
+    rows = {line.split()[0]: line for line in out[4:4 + len(THEME_IDS)]}
+    assert list(rows) == list(THEME_IDS)
+    assert out[-2].startswith("clear differences (95% interval excludes 0): ")
+    assert "no confusion matrix" in out[-1]
+
+
+def test_compare_json_agrees_with_groups_csv(tagged_by_year: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(tagged_by_year), "year=2019", "甲镇/report_2024.txt", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [t["theme"] for t in result["themes"]] == list(THEME_IDS)
+    with (tagged_by_year / "groups.csv").open(encoding="utf-8-sig", newline="") as handle:
+        group = next(row for row in csv.DictReader(handle) if (row["field"], row["value"]) == ("year", "2019"))
+    with (tagged_by_year / "documents.csv").open(encoding="utf-8-sig", newline="") as handle:
+        doc = next(row for row in csv.DictReader(handle) if row["path"] == "甲镇/report_2024.txt")
+    for theme in result["themes"]:
+        t = theme["theme"]
+        assert f"{theme['a']['lo']:.4f}" == group[f"share_{t}_lo"] and f"{theme['b']['hi']:.4f}" == doc[f"share_{t}_hi"]
+        d = theme["difference"]
+        assert theme["clear"] == (d["lo"] > 0 or d["hi"] < 0)
+    assert result["a"] == {"selector": "year=2019", "documents": 3, "content_sentences": 9}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["year=1999", "year=2019"], "no document or group 'year=1999'"),
+    (["place=丁镇", "year=2019"], "fields: year, place"),
+])
+def test_compare_of_an_unknown_selection_is_one_line(tagged_by_year: Path, capsys: pytest.CaptureFixture[str],
+                                                    args: list[str], message: str) -> None:
+    assert main(["compare", str(tagged_by_year), *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_compare_of_a_folder_that_was_never_tagged_is_one_line(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(tmp_path), "a", "b"]) == 1
+    assert "manifest.json: not there; give the output folder of `plantheme tag`" in capsys.readouterr().err
 
 
 def test_train_on_labels_and_review_labels_records_both(labels_dir: Path, tmp_path: Path) -> None:

@@ -10,20 +10,21 @@ import csv
 import errno
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from plantheme.tagging import corpus_tagging, tag_outputs
+from plantheme.tagging import corpus_tagging, document_jobs, tag_outputs
 from plantheme.cli import main
 from plantheme.tagging.corpus_tagging import CACHE_FOLDER, TagOptions, tag_folder
 from plantheme.readers.record_files import RecordOptions
 from plantheme.tagging.run_lock import lock_output_folder
 from plantheme.tagging.tag_outputs import GENERATIONS, OUTPUT_NAMES
+from plantheme.themes import THEME_IDS
 
 PLAN = ("力争新培育专精特新企业3家、高新技术企业5家。全面落实河长制，推进流域水环境综合治理。\n"
         "新建幼儿园2所，改善义务教育办学条件。压实安全生产责任，开展燃气和消防隐患排查整治。\n")
@@ -89,14 +90,14 @@ def test_any_exception_on_one_file_is_a_failed_entry(tiny_model_dir, tmp_path: P
     write(root, "a.txt")
     write(root, "boom.txt", PLAN + "爆炸。\n")
     write(root, "c.txt")
-    real = getattr(corpus_tagging, target)
+    real = getattr(document_jobs, target)  # what a worker calls
 
     def sometimes(*args, **kwargs):  # type: ignore[no-untyped-def]
         if any("爆炸" in str(a) if not isinstance(a, bytes) else "爆炸".encode() in a for a in args):
             raise error
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(corpus_tagging, target, sometimes)
+    monkeypatch.setattr(document_jobs, target, sometimes)
     out = tmp_path / "out"
     result = run(root, out, tiny_model_dir, jobs=1)
     assert result.exit_status == 1
@@ -104,7 +105,7 @@ def test_any_exception_on_one_file_is_a_failed_entry(tiny_model_dir, tmp_path: P
     assert found["boom.txt"]["status"] == "failed"
     assert type(error).__name__ in found["boom.txt"]["reason"]
     assert found["a.txt"]["status"] == found["c.txt"]["status"] == "tagged"
-    monkeypatch.setattr(corpus_tagging, target, real)
+    monkeypatch.setattr(document_jobs, target, real)
     assert run(root, out, tiny_model_dir, jobs=1).exit_status == 0  # and the next run is clean
 
 
@@ -301,18 +302,18 @@ def test_a_read_only_output_folder_is_one_line(tiny_model_dir, tmp_path: Path, c
 # --- 6. signals: no worker survives its run ---------------------------------------------------
 
 _SITECUSTOMIZE = '''
-import os, time
-from pathlib import Path
+import os, threading
 markers = os.environ.get("PLANTHEME_TEST_MARKERS")
 if markers:
-    import plantheme.tagging.corpus_tagging as corpus_tagging
+    import plantheme.tagging.document_jobs as document_jobs
 
     def blocking_tag_file(job, config):
-        Path(markers, f"worker-{os.getpid()}").touch()
-        while True:  # a document that takes for ever: the run is interrupted while tagging
-            time.sleep(0.05)
+        # Tell the test (a FIFO it reads) which process is tagging; lines this short are written whole.
+        with open(markers, "w") as fifo:
+            fifo.write(f"{os.getpid()}\\n")
+        threading.Event().wait()  # a document that takes for ever: the run is interrupted while tagging
 
-    corpus_tagging.tag_file = blocking_tag_file
+    document_jobs.tag_file = blocking_tag_file
 '''
 
 
@@ -343,13 +344,23 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _poll(condition, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+def _read_when_ready(fd: int, timeout: float = 60.0) -> bytes:
+    """What is written to ``fd`` once something is (empty after ``timeout`` seconds of nothing)."""
+    readable, _, _ = select.select([fd], [], [], timeout)
+    return os.read(fd, 65536) if readable else b""
+
+
+def _wait_for_exit(pid: int, timeout: float = 60.0) -> bool:
+    """True once process ``pid`` has ended (a pidfd becomes readable when it does)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return bool(readable) or not _alive(pid)
+    finally:
+        os.close(fd)
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -363,27 +374,30 @@ def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_di
     site.mkdir()
     (site / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
     markers = tmp_path / "markers"
-    markers.mkdir()
+    os.mkfifo(markers)
+    # Opened for reading and writing: never blocks, and reads wait for a worker's line.
+    marker_fd = os.open(markers, os.O_RDWR)
     env = {**os.environ, "PLANTHEME_TEST_MARKERS": str(markers),
            "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
     process = subprocess.Popen(
         [sys.executable, "-m", "plantheme.cli", "tag", str(root), "--out", str(out), "--model",
          str(tiny_model_dir), "--jobs", "2", "--quiet"], env=env, stderr=subprocess.PIPE)
     try:
-        assert _poll(lambda: any(markers.iterdir())), "no worker started tagging"
+        tagging = {int(line) for line in _read_when_ready(marker_fd).split()}
+        assert tagging, "no worker started tagging"
         descendants = _children(process.pid)
-        tagging = {int(p.name.split("-")[1]) for p in markers.iterdir()}
         assert tagging <= descendants
         process.send_signal(signum)
         _, err = process.communicate(timeout=60)
     finally:
+        os.close(marker_fd)
         if process.poll() is None:
             process.kill()
     assert process.returncode == status, err.decode()
     assert b"Traceback" not in err
     # The run stops its workers before it exits (left alone, they would only notice later).
     assert not [pid for pid in tagging if _alive(pid)], "a worker outlived its run"
-    assert _poll(lambda: not any(_alive(pid) for pid in descendants)), "a helper process outlived its run"
+    assert all(_wait_for_exit(pid) for pid in descendants), "a helper process outlived its run"
     assert not list((out / GENERATIONS).iterdir())
     assert not [p for p in (out / CACHE_FOLDER).iterdir() if p.name.endswith(".tmp")] \
         if (out / CACHE_FOLDER).exists() else True
@@ -392,15 +406,15 @@ def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_di
 _CRASHING_SITECUSTOMIZE = '''
 import os
 if os.environ.get("PLANTHEME_TEST_CRASH"):
-    import plantheme.tagging.corpus_tagging as corpus_tagging
-    real_tag_file = corpus_tagging.tag_file
+    import plantheme.tagging.document_jobs as document_jobs
+    real_tag_file = document_jobs.tag_file
 
     def crashing_tag_file(job, config):
         if job.path.startswith("crash"):
             os._exit(9)  # as a worker killed for memory, or a parser's segfault
         return real_tag_file(job, config)
 
-    corpus_tagging.tag_file = crashing_tag_file
+    document_jobs.tag_file = crashing_tag_file
 '''
 
 
@@ -557,7 +571,7 @@ def test_a_character_model_without_its_arrays_checksum_is_refused(tiny_char_mode
     import json
     import shutil
 
-    from plantheme.tagging.corpus_tagging import _model_once
+    from plantheme.tagging.document_jobs import _model_once
     from plantheme.errors import PlanthemeError
 
     model_dir = tmp_path / "m"
@@ -567,3 +581,109 @@ def test_a_character_model_without_its_arrays_checksum_is_refused(tiny_char_mode
     (model_dir / "model.json").write_text(json.dumps(card), encoding="utf-8")
     with pytest.raises(PlanthemeError, match="without the checksum of model.npz"):
         _model_once(str(model_dir), card["model_id"])
+
+
+# --- 10. metadata, shares and groups --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_with_confusion(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with an out-of-fold confusion matrix in its card, as a trained model has."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("models") / "tiny-cv"
+    shutil.copytree(tiny_model_dir, folder)
+    card = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    card["cv"] = {"folds": 5, "themes": list(THEME_IDS),
+                  "confusion": [[90 if i == j else 2 for j in range(8)] for i in range(8)]}
+    (folder / "model.json").write_text(json.dumps(card), encoding="utf-8")
+    return folder
+
+
+def _meta_corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "docs"
+    write(root, "county/report_2019.txt")
+    write(root, "county/report_2024.txt", PLAN + "加快推进污水处理厂建设。\n")
+    write(root, "town/plan_2024.txt")
+    write(root, "empty.txt", "")
+    return root
+
+
+def test_meta_table_and_pattern_reach_documents_groups_and_manifest(
+        model_with_confusion: Path, tmp_path: Path) -> None:
+    root = _meta_corpus(tmp_path)
+    table = tmp_path / "meta.csv"
+    table.write_text("path,place,level\ncounty/report_2019.txt,高阳县,县\ncounty/report_2024.txt,高阳县,县\n"
+                     "town/plan_2024.txt,某镇,乡镇\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli(root, out, model_with_confusion, "--meta", str(table), "--meta-pattern", r"year=_(20\d\d)") == 0
+    docs = {row["path"]: row for row in csv_rows(out / "documents.csv")}
+    assert list(docs["town/plan_2024.txt"])[-3:] == ["year", "place", "level"]
+    assert (docs["town/plan_2024.txt"]["year"], docs["town/plan_2024.txt"]["place"]) == ("2024", "某镇")
+    assert docs["empty.txt"]["year"] == "" and docs["empty.txt"]["share_industry"] == ""
+    row = docs["county/report_2024.txt"]
+    for theme in THEME_IDS:
+        lo, est, hi = (float(row[f"share_{theme}{end}"]) for end in ("_lo", "", "_hi"))
+        assert 0 <= lo <= est <= hi <= 1
+    assert sum(float(row[f"share_{theme}"]) for theme in THEME_IDS) == pytest.approx(1, abs=1e-3)
+    assert row["industry_count"] and row["industry_share"]  # the predicted columns are still there
+
+    groups = csv_rows(out / "groups.csv")
+    assert list(groups[0])[:4] == ["field", "value", "documents", "content_sentences"]
+    assert list(groups[0])[4:7] == ["share_industry", "share_industry_lo", "share_industry_hi"]
+    found = {(g["field"], g["value"]): g for g in groups}
+    assert set(found) == {("year", "2019"), ("year", "2024"), ("place", "高阳县"), ("place", "某镇"),
+                          ("level", "县"), ("level", "乡镇")}
+    assert found[("year", "2024")]["documents"] == "2"
+    content = sum(int(docs[p][f"{t}_count"]) for p in ("county/report_2024.txt", "town/plan_2024.txt")
+                  for t in THEME_IDS)
+    assert int(found[("year", "2024")]["content_sentences"]) == content
+
+    shares = manifest(out)["shares"]
+    assert shares["meta_fields"] == ["year", "place", "level"] and "out-of-fold" in shares["confusion_source"]
+    assert entries(out)["town/plan_2024.txt"]["meta"] == {"year": "2024", "place": "某镇", "level": "乡镇"}
+
+
+def test_without_a_confusion_matrix_shares_are_the_predicted_ones(tiny_model_dir: Path, tmp_path: Path) -> None:
+    root = _meta_corpus(tmp_path)
+    out = tmp_path / "out"
+    assert cli(root, out, tiny_model_dir) == 0
+    row = {r["path"]: r for r in csv_rows(out / "documents.csv")}["county/report_2024.txt"]
+    assert all(row[f"share_{t}"] == row[f"{t}_share"] for t in THEME_IDS)
+    assert csv_rows(out / "groups.csv") == [] and manifest(out)["shares"]["confusion"] is None
+
+
+@pytest.mark.parametrize(("table", "extra", "status", "message"), [
+    ("path,year\ncounty/report_2019.txt,2019\nnowhere.txt,2020\n", [], 1,
+     "meta.csv:3: 'nowhere.txt' is not a document of"),
+    ("path,year\ncounty/report_2019.txt\n", [], 2, "meta.csv:2: 1 fields, the header has 2"),
+    ("name,year\n", [], 2, "meta.csv:1: no 'path' column"),
+    (None, ["--meta-pattern", r"20\d\d"], 2, "--meta-pattern '20\\\\d\\\\d': name the field"),
+    (None, ["--meta-pattern", "status=(x)"], 2, "status: already a column of documents.csv"),
+])
+def test_bad_metadata_is_one_line_naming_file_and_line(tiny_model_dir: Path, tmp_path: Path, capsys,
+                                                       table: str | None, extra: list[str], status: int,
+                                                       message: str) -> None:
+    root = _meta_corpus(tmp_path)
+    if table is not None:
+        (tmp_path / "meta.csv").write_text(table, encoding="utf-8")
+        extra = ["--meta", str(tmp_path / "meta.csv"), *extra]
+    assert cli(root, tmp_path / "out", tiny_model_dir, *extra) == status
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out" / "documents.csv").exists()
+
+
+def test_a_record_row_of_the_table_is_checked_against_the_records(tiny_model_dir: Path, tmp_path: Path,
+                                                                  capsys) -> None:
+    root = tmp_path / "docs"
+    _records(root / "reports.jsonl", {"content": PLAN, "year": 2020}, {"content": PLAN, "year": 2021})
+    table = tmp_path / "meta.csv"
+    table.write_text("path,place\nreports.jsonl#2,甲\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli(root, out, tiny_model_dir, "--meta", str(table), "--meta-fields", "year") == 0
+    docs = {row["path"]: row for row in csv_rows(out / "documents.csv")}
+    assert (docs["reports.jsonl#2"]["year"], docs["reports.jsonl#2"]["place"]) == ("2021", "甲")
+    table.write_text("path,place\nreports.jsonl#3,甲\n", encoding="utf-8")
+    assert cli(root, out, tiny_model_dir, "--meta", str(table)) == 1
+    assert "meta.csv:2: 'reports.jsonl#3' is not a document of" in capsys.readouterr().err

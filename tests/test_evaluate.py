@@ -30,7 +30,27 @@ def test_report_dict_and_table() -> None:
     assert data["per_theme"]["industry"]["precision"] == 0.5
     table = format_report(report)
     assert "macro-F1" in table and "confusion" in table
-    assert all(theme in table for theme in THEME_IDS)
+    assert data["absent"] == [t for t in THEME_IDS if t not in ("industry", "investment")]
+
+
+def test_themes_absent_from_the_data_are_not_scored_as_zero() -> None:
+    # welfare is absent from the truth but predicted once; ecology and other neither.
+    report = score(["industry", "industry", "investment"], ["industry", "welfare", "investment"])
+    assert report.present_themes() == ("industry", "investment")
+    assert report.predicted_counts()["welfare"] == 1
+    data = report.to_dict()
+    assert set(data["per_theme"]) == {"industry", "investment"}
+    assert "welfare" in data["absent"] and "ecology" in data["absent"]
+    assert len(data["confusion"]) == len(THEME_IDS)  # the full matrix keeps the absent predictions
+    lines = format_report(report).splitlines()
+    rows = [line.split()[0] for line in lines[1:lines.index("")] if not line.startswith("not in")]
+    assert rows == ["industry", "investment"]
+    absent_line = next(line for line in lines if line.startswith("not in the data"))
+    assert "welfare (predicted 1x)" in absent_line and "ecology" in absent_line
+    assert not any(line.startswith(("ecology", "welfare")) and "0.000" in line for line in lines)
+    header = lines[lines.index("confusion (rows: true theme, columns: predicted)") + 1].split()
+    assert header == ["ind", "inv", "wel"]  # the predicted absent theme keeps its column
+    assert "over 2 themes" in format_report(report)
 
 
 # --- whole documents -------------------------------------------------------------

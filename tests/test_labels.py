@@ -41,12 +41,12 @@ def test_reads_csv_and_jsonl(tmp_path: Path) -> None:
     ("name", "content", "message"),
     [
         ("bad.csv", "text,theme\n推进河长制。,ecology\n加强管理。,safety\n", r"bad\.csv:3: field 'theme': unknown theme 'safety'"),
-        ("bad.csv", "text\n推进河长制。\n", r"bad\.csv:2: missing field 'theme'"),
         ("bad.csv", "text,theme\n ,ecology\n", r"bad\.csv:2: field 'text' is empty"),
         ("bad.jsonl", '{"text": "推进。", "theme": "ecology"}\n{"text": 3, "theme": "other"}\n', r"bad\.jsonl:2: field 'text' must be a string"),
         ("bad.jsonl", '{"text": "推进。", "theme": "ecology"}\nnot json\n', r"bad\.jsonl:2: not valid JSON"),
         ("bad.jsonl", '["a", "b"]\n', r"bad\.jsonl:1: not a JSON object"),
-        ("bad.txt", "x", r"expected a \.csv or \.jsonl"),
+        ("bad.jsonl", '{"text": "推进。", "theme": "ecology"}\n{"text": "推进。"}\n', r"bad\.jsonl:2: missing field 'theme'"),
+        ("bad.txt", "x", r"expected a \.csv, \.jsonl, \.xlsx"),
     ],
 )
 def test_bad_rows_are_reported_with_file_and_line(tmp_path: Path, name: str, content: str, message: str) -> None:
@@ -56,10 +56,91 @@ def test_bad_rows_are_reported_with_file_and_line(tmp_path: Path, name: str, con
         read_labelled_file(path)
 
 
-def test_training_data_needs_a_source(tmp_path: Path) -> None:
-    (tmp_path / "a.csv").write_text("text,theme\n推进河长制。,ecology\n", encoding="utf-8")
-    with pytest.raises(PlanthemeError, match="missing field 'source'"):
-        read_labelled_dir(tmp_path)
+def test_without_a_source_the_file_name_is_the_source(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("text,theme\n推进河长制。,ecology\n新建幼儿园2所。,welfare\n", encoding="utf-8")
+    rows = read_labelled_dir(tmp_path)
+    assert [(r.source, r.group) for r in rows] == [("a.csv", "a.csv"), ("a.csv", "a.csv")]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "found", "missing"),
+    [
+        ("h.csv", "sentence,label\n" + "推进河长制。,ecology\n" * 50, "'sentence', 'label'", "'text' or 'theme'"),
+        ("h.csv", "text,label,source\n" + "推进河长制。,ecology,a\n" * 50, "'text', 'label', 'source'", "'theme'"),
+        ("h.jsonl", '{"sentence": "推进。", "theme": "ecology"}\n' * 50, "'sentence', 'theme'", "'text'"),
+    ],
+)
+def test_a_header_without_text_or_theme_is_one_error(tmp_path: Path, name: str, content: str, found: str,
+                                                    missing: str) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(PlanthemeError) as raised:
+        read_labelled_file(path)
+    message = str(raised.value)
+    assert "\n" not in message  # one error for the file, not one per row
+    assert f"has no {missing}" in message and f"found {found}" in message
+    assert "expected text, theme" in message
+
+
+ROWS = [("推进河长制。", "ecology", "报告甲"), ("新建幼儿園2所，含“托育”。", "welfare", "报告乙")]
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-16", "utf-8-sig", "utf-8", "big5"])
+def test_csv_in_the_encodings_tag_reads(tmp_path: Path, encoding: str) -> None:
+    rows = ROWS if encoding != "big5" else [("推進河長制。", "ecology", "報告甲"), ("新建幼兒園2所。", "welfare", "報告乙")]
+    body = "text,theme,source\r\n" + "".join(f"{t},{th},{s}\r\n" for t, th, s in rows)
+    path = tmp_path / "labels.csv"
+    path.write_bytes(body.encode(encoding))
+    read = read_labelled_file(path)
+    assert [(r.text, r.theme, r.source, r.line) for r in read] == [(*row, n) for n, row in enumerate(rows, start=2)]
+
+
+def test_a_csv_in_no_known_encoding_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "bin.csv"
+    path.write_bytes(b"text,theme\n\xff\xfe\xfd\x80\x81,ecology\n" * 3 + b"\x00")
+    with pytest.raises(PlanthemeError, match=r"bin\.csv: "):
+        read_labelled_file(path)
+
+
+def _write_xlsx(path: Path, rows: list[list[object]]) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+
+
+def test_xlsx_with_the_same_columns(tmp_path: Path) -> None:
+    path = tmp_path / "标注.xlsx"
+    _write_xlsx(path, [["text", "theme", "source", None], ["推进河长制。", "ecology", "报告甲", None],
+                       [None, None, None, None], ["新建幼儿园2所。", "welfare", None, None], [2024, "other", "x"]])
+    read = read_labelled_file(path)
+    assert [(r.text, r.theme, r.source, r.line) for r in read] == [
+        ("推进河长制。", "ecology", "报告甲", 2), ("新建幼儿园2所。", "welfare", "标注.xlsx", 4), ("2024", "other", "x", 5)]
+    assert read_labelled_dir(tmp_path) == read
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([["sentence", "theme"], ["推进。", "ecology"]], r"the header has no 'text'; found 'sentence', 'theme'"),
+        ([["text", "theme"], ["推进。", "safety"]], r"标注\.xlsx:2: field 'theme': unknown theme 'safety'"),
+    ],
+)
+def test_xlsx_problems_name_file_and_row(tmp_path: Path, rows: list[list[object]], message: str) -> None:
+    path = tmp_path / "标注.xlsx"
+    _write_xlsx(path, rows)
+    with pytest.raises(PlanthemeError, match=message):
+        read_labelled_file(path)
+
+
+def test_a_broken_xlsx_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(PlanthemeError, match=r"broken\.xlsx: not a readable \.xlsx workbook"):
+        read_labelled_file(path)
 
 
 # --- the shipped data set ------------------------------------------------------

@@ -149,7 +149,7 @@ def test_label_by_keyboard_undo_kill_restart(browser: Any, review_tag_output: Pa
     finally:
         process.kill()  # no goodbye: whatever was answered must be on disk already
         process.wait()
-    rows = read_labelled_file(labels / LABELS_FILE, require_group=True)
+    rows = read_labelled_file(labels / LABELS_FILE)
     assert [row.text for row in rows] == texts[:2]
     assert rows[0].theme == "industry"  # key 1
     assert all(key not in {r.text for r in rows} for key in keys[2:])

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from test_documents import TRADITIONAL, build_docx, build_pdf, build_scanned_pdf
 
-from plantheme.tagging import corpus_tagging
+from plantheme.tagging import corpus_tagging, document_jobs
 from plantheme.cli import main
 from plantheme.tagging.corpus_tagging import CACHE_FOLDER, TagOptions, default_out_dir, tag_folder
 from plantheme.readers.documents import EMPTY_FILE, NO_TEXT_LAYER, read_document
@@ -206,11 +206,11 @@ def test_character_model_tags_from_its_arrays_as_the_full_model_would(
     # be those of tag_text with the full pipeline.
     root, expected = corpus
     loaded: list[str] = []
-    real = corpus_tagging.load_compiled
-    monkeypatch.setattr(corpus_tagging, "load_compiled", lambda d: loaded.append(str(d)) or real(d))
-    corpus_tagging._model_once.cache_clear()
+    real = document_jobs.load_compiled
+    monkeypatch.setattr(document_jobs, "load_compiled", lambda d: loaded.append(str(d)) or real(d))
+    document_jobs._model_once.cache_clear()
     run(root, tmp_path / "out", tiny_char_model_dir, jobs=1)
-    corpus_tagging._model_once.cache_clear()
+    document_jobs._model_once.cache_clear()
     assert loaded, "the arrays were not used"
     full, _ = load_model(tiny_char_model_dir)
     lines = read_jsonl(tmp_path / "out")
@@ -237,7 +237,7 @@ def test_sentences_csv_has_a_bom_and_the_same_rows(tagged) -> None:
     lines = read_jsonl(out)
     assert len(rows) == len(lines)
     assert [(r["doc"], int(r["index"]), r["text"], r["theme"]) for r in rows] == [
-        (l["doc"], l["index"], l["text"], l["theme"]) for l in lines]
+        (line["doc"], line["index"], line["text"], line["theme"]) for line in lines]
 
 
 def test_documents_csv_counts_shares_and_dominant(tagged) -> None:
@@ -672,7 +672,7 @@ def test_spans_are_exact_on_every_real_document(tiny_char_model_dir: Path) -> No
 
 
 def test_a_repaired_mojibake_sentence_is_flagged_and_read_repaired(tiny_model: ThemeModel) -> None:
-    mojibake = "推动招商引资项目落地".encode("utf-8").decode("gbk")  # UTF-8 bytes read as GBK
+    mojibake = "推动招商引资项目落地".encode().decode("gbk")  # UTF-8 bytes read as GBK
     raw = f"前言。{mojibake}。新建幼儿园2所。"
     document = tag_text(tiny_model, raw, evidence=0)
     repaired = [s for s in document.sentences if "repaired" in s.flags]

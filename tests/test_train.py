@@ -234,6 +234,8 @@ def test_self_training_adds_confident_sentences_and_records_them() -> None:
     assert result.report.n == len(rows)  # CV figures stay on the human labels
     assert any("self-training" in m for m in messages)
     assert result.context is not None and result.card.context["documents"] == len(documents)
+    # The context stage is the one trained on the labels-only sentence model, kept as it was.
+    assert record["context_stage"] == "trained on the sentence model before self-training"
 
 
 def test_self_training_with_a_threshold_nothing_reaches_changes_nothing() -> None:

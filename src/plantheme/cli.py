@@ -7,7 +7,6 @@ never a traceback: 1 for a failed run, 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import signal
@@ -17,8 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from . import __version__
 from .errors import PlanthemeError
-from .settings import REPO_ROOT, load_settings
+from .settings import REPO_ROOT, is_checkout, load_settings
 
 if TYPE_CHECKING:
     from .tagging.corpus_tagging import TagOptions, TagRunResult
@@ -51,7 +51,8 @@ def _train_out(out: Path | None, force: bool) -> Path:
     """Where ``train`` writes: ``--out``, else a new folder under ``models/``; never over a model unasked."""
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return REPO_ROOT / "models" / f"model-{stamp}"
+        # An installed package has no checkout to write into: a models/ folder here instead.
+        return (REPO_ROOT if is_checkout() else Path.cwd()) / "models" / f"model-{stamp}"
     if out.exists() and not force:
         raise PlanthemeError(f"{out}: exists; pass --force to replace that model, or choose another --out")
     return out
@@ -121,11 +122,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _is_span_file(path: Path) -> bool:
     """True for a CSV of span labels (a header with path, start and end)."""
+    from .training.labels import read_columns
+
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = {name.strip() for name in next(csv.reader(handle), [])}
-    return {"path", "start", "end"} <= header
+    return {"path", "start", "end"} <= set(read_columns(path))
 
 
 def _cmd_evaluate_documents(args: argparse.Namespace) -> int:
@@ -192,14 +193,14 @@ def _good_rows(rows: Iterator[Any], problems: list[str]) -> Iterator[Any]:
 # --- predict -------------------------------------------------------------------
 
 
-def _stdin_lines(stream: BinaryIO, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> Iterator[tuple[int, str | None, str]]:
+def _stdin_lines(stream: BinaryIO | _EncodedLines, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> Iterator[tuple[int, str | None, str]]:
     """(line number, text, error) for each line of ``stream``: text, or None and why not.
 
     Bounded memory: a line longer than ``max_bytes`` is skipped in pieces.
     """
     from .readers.record_files import bounded_lines
 
-    for number, line in bounded_lines(stream, max_bytes):
+    for number, line in bounded_lines(stream, max_bytes):  # type: ignore[arg-type]  # readline() is all it uses
         if line is None:
             yield number, None, f"line longer than {max_bytes:,} bytes"
             continue
@@ -296,8 +297,9 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
     """The run's options from the command line, or the message saying which argument is wrong."""
     from joblib import cpu_count
 
-    from .tagging.corpus_tagging import TagOptions, default_out_dir
+    from .tagging.corpus_tagging import ClusterOptions, TagOptions, default_out_dir
     from .readers.record_files import RecordOptions
+    from .analysis.metadata import MetaSources, parse_meta_pattern, read_meta_table
     from .tagging.tag_outputs import DOCUMENT_CSV_FIELDS
 
     folder = Path(args.dir)
@@ -308,6 +310,8 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
     jobs = cpu_count() if args.jobs is None else args.jobs
     if jobs < 1:
         return f"--jobs {args.jobs}: give a number of processes of at least 1"
+    if args.scheduler is not None and args.jobs is not None:
+        return "--jobs and --scheduler: give one; with a scheduler the cluster's workers tag"
     if args.out is None and not folder.resolve().name:
         return f"{folder}: give --out: the default output folder is beside the tagged one"
     out_dir = Path(args.out) if args.out is not None else default_out_dir(folder)
@@ -332,7 +336,22 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
         return f"--meta-fields: {', '.join(clashes)}: already a column of documents.csv; rename the field"
     if len(set(meta)) != len(meta):
         return "--meta-fields: a field is named twice"
+    try:
+        patterns = tuple(parse_meta_pattern(text) for text in args.meta_pattern or ())
+    except ValueError as exc:
+        return f"--meta-pattern {exc}"
+    for pattern in patterns:
+        bad = [name for name in pattern.fields if name in DOCUMENT_CSV_FIELDS]
+        if bad:
+            return f"--meta-pattern: {', '.join(bad)}: already a column of documents.csv; rename the field"
+    try:
+        table = read_meta_table(args.meta, reserved=DOCUMENT_CSV_FIELDS) if args.meta is not None else None
+    except PlanthemeError as exc:
+        return str(exc)
     settings = load_settings(model_dir=args.model)
+    cluster = None if args.scheduler is None else ClusterOptions(
+        scheduler=args.scheduler, batch_bytes=settings.dask_batch_bytes,
+        connect_timeout_s=settings.dask_connect_timeout_s)
     return TagOptions(
         folder=folder, out_dir=out_dir, model_dir=settings.model_dir, jobs=jobs, pattern=args.glob,
         low_confidence=settings.low_confidence, max_document_chars=settings.max_document_chars,
@@ -340,6 +359,10 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
         progress=not args.quiet and sys.stderr.isatty(),
         follow_links=args.follow_links, wait=args.wait,
         records=RecordOptions(text_field=args.text_field, id_field=args.id_field, meta_fields=meta),
+        meta=MetaSources(patterns=patterns, table=table),
+        share_replicates=settings.share_replicates, share_seed=settings.share_seed,
+        xlsx_max_sentences=settings.xlsx_max_sentences,
+        cluster=cluster,
     )
 
 
@@ -384,6 +407,25 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     if not args.quiet:
         _say(_tag_summary(result))
     return result.exit_status
+
+
+# --- compare -------------------------------------------------------------------
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    """``plantheme compare OUT A B``: each theme's share in A and B and their difference."""
+    from .analysis.comparison import (
+        compare_selections, comparison_as_json, format_comparison, read_tagged_corpus,
+    )
+    from .tagging.tag_outputs import MANIFEST_JSON
+
+    corpus = read_tagged_corpus(Path(args.out) / MANIFEST_JSON)
+    comparison = compare_selections(corpus, args.a, args.b)
+    if args.json:
+        print(json.dumps(comparison_as_json(comparison), ensure_ascii=False))
+    else:
+        print(format_comparison(comparison))
+    return 0
 
 
 # --- serve ---------------------------------------------------------------------
@@ -505,21 +547,35 @@ def _share(value: str) -> float:
     return number
 
 
+def _scheduler(value: str) -> str:
+    """``tcp://HOST:PORT`` or ``local:N`` (checked without importing Dask)."""
+    from .tagging.document_jobs import parse_scheduler
+
+    try:
+        parse_scheduler(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
         prog="plantheme",
         description="Tag sentences of Chinese local-government plans with their policy theme.",
     )
+    parser.add_argument("--version", action="version", version=f"plantheme {__version__}",
+                        help="print plantheme's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
         "train", help="train a model on labelled sentences and documents (grouped CV report)",
-        description="Train on every CSV/JSONL file under --data (sentences; *.documents.jsonl are whole"
+        description="Train on every CSV/JSONL/XLSX file under --data (sentences: columns text, theme,"
+                    " optional source, default the file name; *.documents.jsonl are whole"
                     " labelled documents for the context stage). Never overwrites a model unasked: without"
                     " --out it writes a new folder under models/; an existing --out needs --force.")
     p.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_LABELS], metavar="DIR",
-                   help="folders or files of labelled CSV/JSONL (default: the shipped labels/)")
+                   help="folders or files of labelled CSV/JSONL/XLSX (default: the shipped labels/)")
     p.add_argument("--out", type=Path, default=None,
                    help="model folder to write (default: a new models/model-DATE-TIME)")
     p.add_argument("--force", action="store_true", help="replace the model folder --out if it exists")
@@ -545,7 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "evaluate", help="score a model on labelled sentences, or on span labels of whole documents",
-        description="FILE is a CSV/JSONL of sentences (fields text, theme), or a CSV of span labels"
+        description="FILE is a CSV/JSONL/XLSX of sentences (fields text, theme), or a CSV of span labels"
                     " (path, start, end, theme; optional genre, sha) pointing into documents under --root:"
                     " those are tagged as `plantheme tag` tags them (context included) and each label is"
                     " matched to the tagged sentence that covers it.")
@@ -573,6 +629,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: DIR-tags beside DIR)")
     p.add_argument("--model", type=Path, default=None, help="model folder (default: models/default)")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
+    p.add_argument("--scheduler", type=_scheduler, default=None, metavar="ADDRESS",
+                   help="tag on a Dask cluster instead: tcp://HOST:PORT of its scheduler, or local:N for"
+                        " N local Dask worker processes (needs pip install 'plantheme[dask]')")
     p.add_argument("--glob", default=None, metavar="PATTERN",
                    help="only files whose path relative to DIR matches PATTERN, e.g. '**/*.txt'")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -587,6 +646,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="field naming each record (default: its record number); documents are FILE#ID")
     p.add_argument("--meta-fields", default=None, metavar="A,B",
                    help="record fields carried into documents.csv columns")
+    p.add_argument("--meta", type=Path, default=None, metavar="FILE.csv",
+                   help="metadata table: a 'path' column (relative to DIR, as in documents.csv) and one"
+                        " column per field (year, place, level ...)")
+    p.add_argument("--meta-pattern", action="append", default=None, metavar="NAME=REGEX",
+                   help="a field from each document's path: NAME=REGEX (the first group, else the match),"
+                        " or a regex with named groups such as '(?P<year>20\\d\\d)'; repeatable")
     p.set_defaults(func=_cmd_tag)
 
     p = sub.add_parser(
@@ -612,6 +677,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=None,
                    help="model for the guesses (default: the one that tagged OUT)")
     p.set_defaults(func=_cmd_review)
+
+    p = sub.add_parser(
+        "compare", help="two documents or groups of a tagged folder: each theme's share and difference",
+        description="A and B are document paths as in documents.csv, or groups field=value (year=2024)."
+                    " Prints each theme's corrected share in A and B and A - B with its 95% bootstrap"
+                    " interval; a difference is clear when that interval excludes 0.")
+    p.add_argument("out", type=Path, help="output folder of `plantheme tag`")
+    p.add_argument("a", help="document path or field=value")
+    p.add_argument("b", help="document path or field=value")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("serve", help="start the HTTP prediction service")
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")

@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The repository's models/ folder: an editable install (the README's setup)
-# runs from the checkout, so the shipped default model sits beside src/.
+# The checkout this module runs from, in an editable install (the README's setup):
+# labels/ and models/ sit beside src/. In an installed wheel it is meaningless.
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "default"
+# Where the wheel carries the shipped model inside the package (pyproject.toml maps
+# the top-level models/ folder there).
+PACKAGED_MODELS = "_models"
+
+
+def default_model_dir(package_root: Path | None = None, repo_root: Path = REPO_ROOT) -> Path:
+    """The shipped default model's folder.
+
+    Inside the installed package (``plantheme/_models/default``, found with
+    :mod:`importlib.resources`) when it is there, as in a wheel or a
+    non-editable ``pip install .``; else the checkout's ``models/default``
+    (an editable install, where the package folder is ``src/plantheme``).
+    """
+    root = package_root if package_root is not None else Path(str(resources.files("plantheme")))
+    packaged = root / PACKAGED_MODELS / "default"
+    if (packaged / "model.json").is_file():
+        return packaged
+    return repo_root / "models" / "default"
+
+
+def is_checkout(repo_root: Path = REPO_ROOT) -> bool:
+    """True when plantheme runs from a source checkout (its pyproject.toml beside src/)."""
+    return (repo_root / "pyproject.toml").is_file() and (repo_root / "src" / "plantheme").is_dir()
+
+
+DEFAULT_MODEL_DIR = default_model_dir()
 
 
 class Settings(BaseSettings):
@@ -29,6 +56,22 @@ class Settings(BaseSettings):
     # Sentences shown in the report of `plantheme tag` (all are in sentences.csv).
     report_max_sentences: int = 20_000
     low_confidence: float = 0.5
+    # Bootstrap replicates behind each share's 95% interval (documents.csv, groups.csv, compare):
+    # the 2.5% tail then holds 25 of them. 1,000 took 1.8 s for the 285 documents and 171
+    # metadata groups of ../shared/corpus/gov-reports (measured 2026-12-01 on this machine).
+    share_replicates: int = Field(default=1_000, ge=100)
+    # Seed of the bootstrap: the same outputs give the same intervals on every run.
+    share_seed: int = 0
+    # Sentences in the sentences sheet of documents.xlsx (all are in sentences.csv): openpyxl
+    # wrote 122,285 sentences in 17 s on this machine, longer than tagging them, and 10,000 in
+    # 1.6-2.6 s (measured 2026-12-01); this keeps the workbook to about a second.
+    xlsx_max_sentences: int = Field(default=5_000, ge=0, le=1_000_000)
+    # `plantheme tag --scheduler`: bytes of documents per Dask task. A task's round trip
+    # through the scheduler costs milliseconds; at the 2.6-3.2 MB per CPU second measured
+    # (README, Speed) 256 KB are about a tenth of a second of work.
+    dask_batch_bytes: int = Field(default=262_144, ge=1)
+    # How long to wait for the Dask scheduler to answer and for its first worker, in seconds.
+    dask_connect_timeout_s: float = Field(default=30.0, gt=0)
     # Service: how long the prediction worker waits for concurrent requests to
     # join one predict call (see plantheme_service.batching); 0 turns it off.
     predict_linger_ms: float = 2.0
@@ -68,4 +111,5 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, with explicit ``overrides`` on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)

@@ -32,9 +32,8 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Sequence[str], y: Any = None) -> "CharNgramTfidf":
         """Learn the vocabulary (n-grams in at least ``min_df`` texts) and their idf."""
-        self._check_params()
         self.vocabulary_codes_, self.idf_ = fit_vocabulary(
-            list(X), tuple(self.ngram_range), self.min_df, self.fold_digits)
+            list(X), self._check_params(), self.min_df, self.fold_digits)
         self.__dict__.pop("_weights", None)
         return self
 
@@ -50,7 +49,7 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         # hash table is a pure function of the vocabulary.
         weights = self.__dict__.get("_weights")
         if weights is None:
-            weights = NgramTfidf(self.vocabulary_codes_, self.idf_, tuple(self.ngram_range),
+            weights = NgramTfidf(self.vocabulary_codes_, self.idf_, self._check_params(),
                                  self.sublinear_tf, self.fold_digits)
             self.__dict__["_weights"] = weights
         return weights

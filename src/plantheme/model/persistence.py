@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import joblib
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import PlanthemeError
 from ..themes import THEME_IDS
 
@@ -105,12 +105,12 @@ def save_model(model: ThemeModel, card: ModelCard, out_dir: Path) -> ModelCard:
         card.compiled_sha256 = ""
         if compiled is not None:
             with (tmp / COMPILED_FILE).open("wb") as handle:
-                np.savez(handle, **compiled.to_arrays())
+                np.savez(handle, **compiled.to_arrays())  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
             card.compiled_sha256 = file_sha256(tmp / COMPILED_FILE)
         card.context_sha256 = ""
         if model.context is not None:
             with (tmp / CONTEXT_FILE).open("wb") as handle:
-                np.savez(handle, **model.context.to_arrays())
+                np.savez(handle, **model.context.to_arrays())  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
             card.context_sha256 = file_sha256(tmp / CONTEXT_FILE)
         # The id covers every file inference reads: two models that differ only in their
         # context stage must not share an id (the tag cache is keyed by it).

@@ -41,7 +41,7 @@ from ..text.normalize import HAN, to_simplified
 from .pdf_text import PdfError, pdf_text
 
 __all__ = [
-    "SUPPORTED_SUFFIXES", "DocumentText", "DecodedText", "UnreadableDocument",
+    "SUPPORTED_SUFFIXES", "BYTE_ORDER_MARKS", "DocumentText", "DecodedText", "UnreadableDocument",
     "document_format", "unsupported_reason", "decode_text", "html_to_text", "docx_to_text", "pdf_to_text",
     "read_file_bytes", "extract_text", "read_document", "NO_TEXT_LAYER", "EMPTY_FILE", "DEFAULT_MAX_CHARS",
 ]
@@ -53,7 +53,7 @@ NO_TEXT_LAYER = "no text layer (scanned PDF?)"
 EMPTY_FILE = "empty file"
 
 # Byte-order marks, longest first: the UTF-32 LE mark starts with the UTF-16 LE one.
-_BOMS: tuple[tuple[bytes, str], ...] = (
+BYTE_ORDER_MARKS: tuple[tuple[bytes, str], ...] = (
     (b"\x00\x00\xfe\xff", "utf-32-be"),
     (b"\xff\xfe\x00\x00", "utf-32-le"),
     (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -165,7 +165,7 @@ def decode_text(data: bytes) -> DecodedText:
 
     Raises :class:`UnreadableDocument` (failed) naming why no candidate fits.
     """
-    for bom, codec in _BOMS:
+    for bom, codec in BYTE_ORDER_MARKS:
         if data.startswith(bom):
             try:
                 text = data[len(bom):].decode(codec.replace("-sig", ""))

@@ -31,7 +31,8 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
+from collections.abc import Iterator
 
 from .documents import UnreadableDocument
 

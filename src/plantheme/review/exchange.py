@@ -26,7 +26,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 from ..errors import PlanthemeError
 from ..tagging.tag_outputs import atomic_file
@@ -120,7 +121,7 @@ def read_label_studio(path: Path, who: str = "label-studio") -> Imported:
     for number, task in enumerate(tasks, start=1):
         data = task.get("data") if isinstance(task, dict) else None
         text = data.get("text") if isinstance(data, dict) else None
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(data, dict) or not isinstance(text, str) or not text.strip():
             left_out.append(f"{path}:task {number}: no data.text")
             continue
         annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]

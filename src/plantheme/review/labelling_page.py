@@ -10,7 +10,8 @@ into the page with ``textContent``, never as markup.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 __all__ = ["render_page"]
 

@@ -13,16 +13,23 @@ The run, step by step:
    renders the document's lines of ``sentences.jsonl`` and rows of
    ``sentences.csv`` into a cache entry and returns only a small
    :class:`~plantheme.tagging.tag_records.DocumentOutcome`. Each worker loads the
-   model once.
+   model once. With ``options.cluster`` the workers are a Dask cluster's instead
+   (:mod:`plantheme.tagging.dask_workers`, the same interface): they run the same
+   :func:`tag_file` on bytes the main process sends, and it stores their cache entries.
 4. The main process takes the outcomes in path order as they arrive and
    copies each document's cache entry, byte for byte, into the sentence
    outputs and (up to its limit) the report: it holds one document at a time,
    never the corpus, it has little to do however many workers run, and the
    output does not depend on ``--jobs``.
-5. ``documents.csv``, ``report.html`` and ``manifest.json`` are written into
-   the same new generation folder as the sentence outputs, which then replaces
-   the previous outputs as a whole (:func:`~plantheme.tagging.tag_outputs.publish_generation`),
-   and cache entries no file uses any more are removed.
+5. The documents' metadata is gathered (their own fields, ``--meta-pattern``,
+   ``--meta``; :mod:`plantheme.analysis.metadata`) and their theme shares and
+   those of every metadata group are estimated from the predicted counts
+   (:mod:`plantheme.analysis.shares`).
+6. ``documents.csv``, ``groups.csv``, ``documents.xlsx``, ``report.html`` and
+   ``manifest.json`` are written into the same new generation folder as the
+   sentence outputs, which then replaces the previous outputs as a whole
+   (:func:`~plantheme.tagging.tag_outputs.publish_generation`), and cache
+   entries no file uses any more are removed.
 
 The run holds the output folder's lock throughout (:mod:`plantheme.tagging.run_lock`),
 so two runs never prune each other's cache. An interrupted run keeps the cache
@@ -45,58 +52,53 @@ of its own, and the file is one cache entry.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import shutil
 import stat
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+from collections.abc import Callable, Iterator
 
 from joblib import Parallel, delayed
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-from .. import __version__
-from ..readers.documents import UnreadableDocument, extract_text
+from .._version import __version__
+from ..analysis.metadata import MetaSources, check_table_paths, describe_sources
+from ..analysis.records import CorpusAnalysis
+from ..analysis.shares import Confusion, DocumentCounts, analyse_corpus, confusion_from_card
 from ..errors import PlanthemeError
-from ..readers.folder_scan import NOT_REGULAR, FoundFile, FolderScan, display_path, file_format, scan_folder
-from ..model.persistence import file_sha256, load_card, load_compiled, load_model
+from ..readers.folder_scan import FoundFile, FolderScan, display_path, file_format, scan_folder
+from ..model.persistence import file_sha256, load_card
 from .progress import ProgressBar
-from ..readers.record_files import RecordOptions, read_records
+from ..readers.record_files import RecordOptions
 from .report_html import ReportWriter
 from .run_lock import lock_output_folder
-from .tag_cache import CachedSummary, TagCache
+from .tag_cache import TagCache
 from .tag_outputs import (
-    DOCUMENTS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL, new_generation,
-    publish_generation, remove_stale_generations, render_sentences, write_documents_csv,
-    write_manifest, write_sentences_csv_header,
+    DOCUMENTS_CSV, DOCUMENTS_XLSX, GROUPS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL,
+    new_generation, publish_generation, remove_stale_generations, write_documents_csv,
+    write_groups_csv, write_manifest, write_sentences_csv_header,
 )
-from .tag_records import FAILED, SKIPPED, TAGGED, DocumentOutcome, RunTotals
-from .tagging import GARBLED, LOW_CONFIDENCE, tag_text
+from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals
+from .xlsx_output import write_documents_xlsx
+from .document_jobs import (
+    RECORD_KINDS, ClusterOptions, DocumentJob, OutputWriteError, WorkerConfig, WorkerResult, _write_error,
+    outcomes_from_summary, records_variant, tag_file,
+)
+from ..themes import THEME_IDS
 
 if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one job)
-    from ..model.model import ThemeModel
-    from ..model.scoring import CompiledModel
+    from .dask_workers import DaskWorkers
 
-__all__ = ["TagOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder", "tag_file",
-           "CACHE_FOLDER", "RECORD_KINDS"]
+__all__ = ["TagOptions", "ClusterOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder",
+           "CACHE_FOLDER"]
 
 CACHE_FOLDER = ".cache"
-RECORD_KINDS = ("jsonl", "csv")
-
-
-class OutputWriteError(PlanthemeError):
-    """The output folder (or its cache) cannot be written: disk full, read-only, no permission."""
-
-
-def _write_error(where: Path | str, exc: OSError) -> OutputWriteError:
-    name = display_path(str(exc.filename))[0] if exc.filename else str(where)
-    return OutputWriteError(f"{name}: cannot write the outputs: {exc.strerror or exc}")
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,16 @@ class TagOptions:
     follow_links: bool = False
     records: RecordOptions = field(default_factory=RecordOptions)
     wait: bool = False
+    meta: MetaSources = field(default_factory=MetaSources)
+    share_replicates: int = 1000
+    share_seed: int = 0
+    xlsx_max_sentences: int = 5_000
+
+    @property
+    def meta_fields(self) -> tuple[str, ...]:
+        """The metadata columns of the outputs: the records' own fields, the patterns', the table's."""
+        return self.meta.fields(self.records.meta_fields)
+    cluster: ClusterOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -130,43 +142,6 @@ class TagRunResult:
     def exit_status(self) -> int:
         """0 when every file was tagged or deliberately skipped, 1 when any failed."""
         return 1 if self.totals.failed or self.folders_failed else 0
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """What a worker needs besides the file: the model, the threshold, the limits, the cache."""
-
-    model_dir: str
-    model_id: str
-    low_confidence: float
-    max_document_chars: int
-    cache_dir: str
-    records: RecordOptions = field(default_factory=RecordOptions)
-
-
-@dataclass(frozen=True)
-class DocumentJob:
-    """One file for a worker to read and tag.
-
-    ``path`` is readable text for the outputs, ``raw`` the relative path as the
-    file system has it (for the cache key), ``kind`` the format read.
-    """
-
-    path: str
-    absolute: str
-    size: int
-    raw: str = ""
-    kind: str = ""
-    path_hex: str = ""
-
-
-@dataclass(frozen=True)
-class WorkerResult:
-    """A worker's outcomes for one file (one per record for a file of records) and,
-    if anything was tagged, the cache entry holding the sentences."""
-
-    outcomes: tuple[DocumentOutcome, ...]
-    cache_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,252 +163,6 @@ def default_out_dir(folder: Path) -> Path:
     """``DIR-tags`` beside ``DIR``."""
     folder = Path(folder).resolve()
     return folder.with_name(folder.name + "-tags")
-
-
-# --- the worker side -------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _model_once(model_dir: str, model_id: str) -> ThemeModel | CompiledModel:
-    """The model, loaded once per process (each worker, or the main process with one job).
-
-    Its arrays when the folder has them: loading them imports no scikit-learn,
-    about a second less per process. Word and union models load whole.
-    """
-    compiled = load_compiled(Path(model_dir))
-    model: ThemeModel | CompiledModel
-    if compiled is not None:
-        model, card = compiled
-    else:
-        card = load_card(Path(model_dir))
-        if card.params.get("features") == "char":
-            # A character n-gram model always has its arrays: a card without their checksum
-            # was altered (or predates them). No silent fallback to unpickling.
-            raise PlanthemeError(f"{Path(model_dir) / 'model.json'}: a character n-gram model without"
-                                 " the checksum of model.npz; retrain it with `plantheme train`")
-        model, card = load_model(Path(model_dir))
-    if card.model_id != model_id:
-        raise PlanthemeError(f"{model_dir}: the model changed during the run"
-                             f" ({model_id} → {card.model_id}); run the command again")
-    return model
-
-
-def _read_regular_file(path: Path, kind: str, max_chars: int) -> bytes:
-    """The bytes of a regular file; never waits on a FIFO or reads a device.
-
-    A text or HTML file larger than ``4 * max_chars`` bytes fails before it is read.
-    """
-    try:
-        # O_NONBLOCK: opening a FIFO swapped in since the scan returns at once.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    except OSError as exc:
-        raise UnreadableDocument(FAILED, f"cannot read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnreadableDocument(SKIPPED, NOT_REGULAR)
-        if kind in ("text", "html") and info.st_size > 4 * max_chars:
-            raise UnreadableDocument(FAILED, f"too large: {info.st_size:,} bytes; the limit is {max_chars:,}"
-                                     " characters (PLANTHEME_MAX_DOCUMENT_CHARS)")
-        try:
-            return handle.read()
-        except OSError as exc:
-            raise UnreadableDocument(FAILED, f"cannot read: {exc.strerror or exc}") from None
-
-
-def _check_regular_file(path: Path) -> None:
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise UnreadableDocument(FAILED, f"cannot read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise UnreadableDocument(SKIPPED, NOT_REGULAR)
-
-
-def _unexpected(exc: BaseException) -> str:
-    return f"unexpected error ({type(exc).__name__}: {exc})"
-
-
-def tag_file(job: DocumentJob, config: WorkerConfig) -> WorkerResult:
-    """Read, decode and tag one file; store its sentences in the cache; return its outcomes.
-
-    Any problem with the file becomes a ``failed`` (or ``skipped``) outcome
-    naming the reason, so that one bad file never stops the others. Only what
-    stops every file raises: a model that cannot be loaded
-    (:class:`PlanthemeError`), a cache that cannot be written
-    (:class:`OutputWriteError`).
-    """
-    started = time.perf_counter()
-    try:
-        if job.kind in RECORD_KINDS:
-            return _tag_records(job, config, started)
-        return _tag_document(job, config, started)
-    except PlanthemeError:
-        raise
-    except Exception as exc:  # a defect on one pathological file must not stop the run
-        return WorkerResult((DocumentOutcome(
-            path=job.path, status=FAILED, reason=_unexpected(exc), format=job.kind, bytes=job.size,
-            seconds=time.perf_counter() - started, path_hex=job.path_hex),))
-
-
-def _tag_document(job: DocumentJob, config: WorkerConfig, started: float) -> WorkerResult:
-    kind = job.kind
-    sha256 = ""
-    try:
-        data = _read_regular_file(Path(job.absolute), kind, config.max_document_chars)
-        # The key is the hash of the bytes actually tagged, even if the file changed since the scan.
-        sha256 = hashlib.sha256(data).hexdigest()
-        document = extract_text(data, kind, max_chars=config.max_document_chars)
-        del data
-    except UnreadableDocument as problem:
-        return WorkerResult((DocumentOutcome(
-            path=job.path, status=problem.status, reason=problem.reason, format=kind,
-            bytes=job.size, sha256=sha256, seconds=time.perf_counter() - started, path_hex=job.path_hex,
-        ),))
-    except Exception as exc:  # parsers raise many types on damaged files
-        return WorkerResult((DocumentOutcome(
-            path=job.path, status=FAILED, reason=f"cannot extract the text ({type(exc).__name__}: {exc})",
-            format=kind, bytes=job.size, sha256=sha256, seconds=time.perf_counter() - started,
-            path_hex=job.path_hex,
-        ),))
-    model = _model_once(config.model_dir, config.model_id)
-    try:
-        # Evidence is for explaining single predictions; the folder outputs do not carry it.
-        tagged = tag_text(model, document.text, low_confidence=config.low_confidence, details=False)
-        rendered = render_sentences(job.path, tagged.sentences)
-    except Exception as exc:  # a defect on one pathological text must not stop the run
-        return WorkerResult((DocumentOutcome(
-            path=job.path, status=FAILED, reason=f"tagging failed ({type(exc).__name__}: {exc})",
-            format=kind, encoding=document.encoding, bytes=job.size, sha256=sha256,
-            seconds=time.perf_counter() - started, path_hex=job.path_hex,
-        ),))
-    sentences = tagged.sentences
-    summary = CachedSummary(
-        format=kind, encoding=document.encoding, sentences=len(sentences), counts=dict(tagged.counts),
-        dominant=tagged.dominant or "",
-        garbled=sum(GARBLED in s.flags for s in sentences),
-        low_confidence=sum(LOW_CONFIDENCE in s.flags for s in sentences),
-        boilerplate=tagged.boilerplate,
-    )
-    key = TagCache.key(sha256, job.raw or job.path, config.model_id, config.low_confidence)
-    # Rendered and stored here, in parallel, so that the main process only copies bytes.
-    cache = TagCache(Path(config.cache_dir))
-    try:
-        cache.write(key, summary, rendered)
-    except OSError as exc:
-        raise _write_error(cache.folder, exc) from None
-    outcomes = _outcomes_from_summary(job, sha256, summary, reused=False,
-                                      seconds=time.perf_counter() - started)
-    return WorkerResult(outcomes, key)
-
-
-def _records_variant(kind: str, records: RecordOptions) -> str:
-    return f"{kind}|{records.describe()}"
-
-
-def _tag_records(job: DocumentJob, config: WorkerConfig, started: float) -> WorkerResult:
-    """Tag a file of records, each record a document ``FILE#ID``; one cache entry for the file."""
-    path = Path(job.absolute)
-    try:
-        _check_regular_file(path)
-        sha256 = file_sha256(path)
-    except UnreadableDocument as problem:
-        return WorkerResult((DocumentOutcome(path=job.path, status=problem.status, reason=problem.reason,
-                                             format=job.kind, bytes=job.size, path_hex=job.path_hex),))
-    except OSError as exc:
-        return WorkerResult((DocumentOutcome(path=job.path, status=FAILED, format=job.kind, bytes=job.size,
-                                             reason=f"cannot read: {exc.strerror or exc}",
-                                             path_hex=job.path_hex),))
-    cache = TagCache(Path(config.cache_dir))
-    try:
-        writer = cache.writer()
-    except OSError as exc:
-        raise _write_error(cache.folder, exc) from None
-    entries: list[dict[str, Any]] = []
-    try:
-        records = read_records(path, job.kind, config.records, max_chars=config.max_document_chars)
-        model = _model_once(config.model_dir, config.model_id)
-        for record in records:
-            doc = f"{job.path}#{record.id}"
-            entry: dict[str, Any] = {"doc": doc, "status": record.status, "reason": record.reason,
-                                     "meta": record.meta, "sentences": 0}
-            if not record.status:
-                try:
-                    tagged = tag_text(model, record.text, low_confidence=config.low_confidence, details=False)
-                    writer.add(render_sentences(doc, tagged.sentences))
-                except OSError as exc:  # the cache folder, not the record
-                    raise _write_error(cache.folder, exc) from None
-                except Exception as exc:  # one record's defect must not stop the others
-                    entry.update(status=FAILED, reason=f"line {record.line}: tagging failed"
-                                                       f" ({type(exc).__name__}: {exc})")
-                else:
-                    sentences = tagged.sentences
-                    entry.update(
-                        status=TAGGED, sentences=len(sentences), counts=dict(tagged.counts),
-                        dominant=tagged.dominant or "", garbled=sum(GARBLED in s.flags for s in sentences),
-                        low_confidence=sum(LOW_CONFIDENCE in s.flags for s in sentences),
-                        boilerplate=tagged.boilerplate,
-                    )
-            entries.append(entry)
-    except UnreadableDocument as problem:
-        writer.discard()
-        return WorkerResult((DocumentOutcome(path=job.path, status=problem.status, reason=problem.reason,
-                                             format=job.kind, bytes=job.size, sha256=sha256,
-                                             path_hex=job.path_hex),))
-    except OSError as exc:
-        writer.discard()
-        return WorkerResult((DocumentOutcome(path=job.path, status=FAILED, format=job.kind, bytes=job.size,
-                                             sha256=sha256, reason=f"cannot read: {exc.strerror or exc}",
-                                             path_hex=job.path_hex),))
-    except BaseException:
-        writer.discard()
-        raise
-    summary = CachedSummary(
-        format=job.kind, encoding="utf-8", sentences=sum(e["sentences"] for e in entries), counts={},
-        dominant="", garbled=0, low_confidence=0, records=entries,
-    )
-    key = TagCache.key(sha256, job.raw or job.path, config.model_id, config.low_confidence,
-                       _records_variant(job.kind, config.records))
-    try:
-        summary = writer.finish(key, summary)
-    except OSError as exc:
-        raise _write_error(cache.folder, exc) from None
-    outcomes = _outcomes_from_summary(job, sha256, summary, reused=False,
-                                      seconds=time.perf_counter() - started)
-    return WorkerResult(outcomes, key)
-
-
-def _outcomes_from_summary(job: DocumentJob, sha256: str, summary: CachedSummary, *,
-                           reused: bool, seconds: float = 0.0) -> tuple[DocumentOutcome, ...]:
-    """The outcomes a cache entry stands for: one document, or one per record of a file of records."""
-    if summary.records is None:
-        return (DocumentOutcome(
-            path=job.path, status=TAGGED, format=summary.format, encoding=summary.encoding, bytes=job.size,
-            sha256=sha256, sentences=summary.sentences, counts=dict(summary.counts),
-            dominant=summary.dominant, garbled=summary.garbled, low_confidence=summary.low_confidence,
-            boilerplate=summary.boilerplate,
-            reused=reused, seconds=seconds, path_hex=job.path_hex,
-        ),)
-    outcomes = []
-    for entry in summary.records:
-        status = entry["status"]
-        outcomes.append(DocumentOutcome(
-            path=entry["doc"], status=status, reason=entry.get("reason", ""), format=summary.format,
-            encoding=summary.encoding if status == TAGGED else "", sha256=sha256 if status == TAGGED else "",
-            sentences=entry.get("sentences", 0),
-            **({"counts": dict(entry["counts"])} if "counts" in entry else {}),
-            dominant=entry.get("dominant", ""), garbled=entry.get("garbled", 0),
-            low_confidence=entry.get("low_confidence", 0), boilerplate=entry.get("boilerplate", 0),
-            reused=reused and status == TAGGED,
-            meta=dict(entry.get("meta") or {}), path_hex=job.path_hex,
-        ))
-    # The file's time and bytes are counted once, on its first record.
-    if outcomes:
-        outcomes[0] = DocumentOutcome(**{**asdict(outcomes[0]), "seconds": seconds, "bytes": job.size})
-    else:
-        outcomes.append(DocumentOutcome(path=job.path, status=SKIPPED, reason="no records",
-                                        format=summary.format, bytes=job.size, path_hex=job.path_hex))
-    return tuple(outcomes)
 
 
 # --- the main side ---------------------------------------------------------------
@@ -465,13 +194,13 @@ def _plan(scan: FolderScan, cache: TagCache, model_id: str, low_confidence: floa
                 path=found.path, status=FAILED, reason=f"cannot read: {exc.strerror or exc}",
                 format=job.kind, bytes=found.size, path_hex=found.path_hex),)))
             continue
-        variant = _records_variant(job.kind, records) if job.kind in RECORD_KINDS else ""
+        variant = records_variant(job.kind, records) if job.kind in RECORD_KINDS else ""
         key = TagCache.key(sha256, found.key_path, model_id, low_confidence, variant)
         summary = cache.summary(key) if sha256 else None
         if summary is None:
             plan.append(_Planned(job=job))
         else:
-            plan.append(_Planned(outcomes=_outcomes_from_summary(job, sha256, summary, reused=True),
+            plan.append(_Planned(outcomes=outcomes_from_summary(job, sha256, summary, reused=True),
                                  cache_key=key))
     return plan
 
@@ -496,6 +225,14 @@ class _Workers:
     def __init__(self, n_jobs: int) -> None:
         self.n_jobs = n_jobs
         self.started = False
+
+    def size_for(self, count: int) -> None:
+        """Use no more processes than there are files to tag (and at least one)."""
+        self.n_jobs = max(1, min(self.n_jobs, count))
+
+    def describe(self) -> dict[str, object]:
+        """The manifest's account of the processes that tagged."""
+        return {"jobs": self.n_jobs}
 
     def run(self, jobs: list[DocumentJob], config: WorkerConfig) -> Iterator[WorkerResult]:
         """Tag the jobs on ``n_jobs`` processes; yield the results in the order of ``jobs``.
@@ -586,12 +323,12 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
         raise _write_error(out_dir, exc) from None
     with lock:
         cache = TagCache(out_dir / CACHE_FOLDER)
-        workers = _Workers(1)
+        workers = _worker_pool(options)
         try:
             # Left by a run that was killed: only one run holds the lock, so nothing else uses them.
             remove_stale_generations(out_dir)
             cache.remove_temporary()
-            return _tag_locked(options, card.model_id, out_dir, cache, workers)
+            return _tag_locked(options, card.model_id, card.cv, out_dir, cache, workers)
         except OSError as exc:
             workers.stop()
             raise _write_error(out_dir, exc) from None
@@ -606,15 +343,30 @@ def tag_folder(options: TagOptions, *, on_wait: Callable[[int | None], None] | N
                 pass
 
 
-def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCache,
-                workers: _Workers) -> TagRunResult:
+def _worker_pool(options: TagOptions) -> _Workers | DaskWorkers:
+    """Local worker processes, or a Dask cluster's workers when ``options.cluster`` names one."""
+    if options.cluster is None:
+        return _Workers(options.jobs)
+    try:
+        # Imported here: Dask is an optional extra, and a local run never loads it.
+        from .dask_workers import DaskWorkers
+    except ImportError as exc:
+        raise PlanthemeError(f"{options.cluster.scheduler}: tagging on a Dask cluster needs Dask"
+                             f" ({exc}); install it with: pip install 'plantheme[dask]'") from None
+    return DaskWorkers(options.cluster)
+
+
+def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir: Path,
+                cache: TagCache,
+                workers: _Workers | DaskWorkers) -> TagRunResult:
     started_at = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     scan = scan_folder(options.folder, out_dir=out_dir, pattern=options.pattern,
                        follow_links=options.follow_links)
+    _check_meta_files(options, scan)
     plan = _plan(scan, cache, model_id, options.low_confidence, options.records)
     jobs = [p.job for p in plan if p.job is not None]
-    workers.n_jobs = max(1, min(options.jobs, len(jobs)))
+    workers.size_for(len(jobs))
     config = WorkerConfig(
         model_dir=str(Path(options.model_dir).resolve()), model_id=model_id,
         low_confidence=options.low_confidence, max_document_chars=options.max_document_chars,
@@ -639,26 +391,40 @@ def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCac
                                           jsonl, csv_handle, report, progress)
             t_tagged = time.perf_counter()
             sections.flush()
-            write_documents_csv(generation / DOCUMENTS_CSV, collected.documents,
-                                options.records.meta_fields)
+            _add_meta(collected, options)
+            confusion = confusion_from_card(cv)
+            analysis = _analyse(collected, options, confusion)
+            t_analysed = time.perf_counter()
+            write_documents_csv(generation / DOCUMENTS_CSV, collected.documents, options.meta_fields, analysis)
+            write_groups_csv(generation / GROUPS_CSV, analysis)
             with open(generation / REPORT_HTML, "x", encoding="utf-8", newline="\n",
                       errors="backslashreplace") as handle:
                 report.write(handle, sections_path, title=display_path(Path(options.folder).resolve().name)[0],
                              model_id=model_id, totals=collected.totals, outcomes=collected.outcomes,
                              folders=scan.folders)
         sections_path.unlink()
+        write_documents_xlsx(
+            generation / DOCUMENTS_XLSX, outcomes=collected.documents, meta_fields=options.meta_fields,
+            analysis=analysis, sentences_jsonl=generation / SENTENCES_JSONL,
+            total_sentences=collected.totals.sentences, max_sentences=options.xlsx_max_sentences,
+            about=[("model", model_id), ("folder", display_path(str(Path(options.folder).resolve()))[0]),
+                   ("shares", "estimated true shares of content sentences with 95% bootstrap intervals;"
+                              " see the README, Theme shares and their intervals"),
+                   ("confusions corrected with", confusion.source if confusion is not None else
+                    "none: the model card has no confusion matrix")])
         t_written = time.perf_counter()
         seconds = time.perf_counter() - t0
         timings = {
             "started": started_at.isoformat(timespec="seconds"),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "seconds": {"scan": round(t_scanned - t0, 3), "tagging": round(t_tagged - t_scanned, 3),
-                        "writing": round(t_written - t_tagged, 3), "total": round(seconds, 3)},
+                        "shares": round(t_analysed - t_tagged, 3),
+                        "writing": round(t_written - t_analysed, 3), "total": round(seconds, 3)},
             **_rates(collected.totals, seconds),
         }
-        write_manifest(generation / MANIFEST_JSON, run=_describe_run(options, model_id, workers.n_jobs),
+        write_manifest(generation / MANIFEST_JSON, run=_describe_run(options, model_id, workers.describe()),
                        totals=collected.totals, timings=timings, outcomes=collected.outcomes,
-                       folders=scan.folders)
+                       folders=scan.folders, shares=_describe_shares(options, confusion))
         publish_generation(out_dir, generation)
     except BaseException:
         shutil.rmtree(generation, ignore_errors=True)
@@ -667,6 +433,55 @@ def _tag_locked(options: TagOptions, model_id: str, out_dir: Path, cache: TagCac
     folders_failed = sum(folder.status == FAILED for folder in scan.folders)
     return TagRunResult(totals=collected.totals, out_dir=out_dir, seconds=seconds,
                         folders_failed=folders_failed)
+
+
+def _check_meta_files(options: TagOptions, scan: FolderScan) -> None:
+    """Before tagging: every row of the metadata table names a file found (``FILE#ID``: a file of records)."""
+    table = options.meta.table
+    if table is None:
+        return
+    files = {found.path for found in scan.files}
+    # A record's row is checked against its file now, against its id once the file is read.
+    keys = files | {doc for doc in table.rows if doc.partition("#")[0] in files and "#" in doc}
+    check_table_paths(table, keys, display_path(str(options.folder))[0])
+
+
+def _add_meta(collected: _Collected, options: TagOptions) -> None:
+    """Give every document its metadata from all sources; a table row naming no document is an error."""
+    table = options.meta.table
+    if table is not None:
+        check_table_paths(table, {outcome.path for outcome in collected.outcomes},
+                          display_path(str(options.folder))[0])
+    if not options.meta.patterns and table is None:
+        return
+    merged = {id(outcome): replace(outcome, meta=options.meta.meta_for(outcome.path, outcome.meta))
+              for outcome in collected.documents}
+    collected.documents = [merged[id(outcome)] for outcome in collected.documents]
+    collected.outcomes = [merged.get(id(outcome), outcome) for outcome in collected.outcomes]
+
+
+def _analyse(collected: _Collected, options: TagOptions, confusion: Confusion | None) -> CorpusAnalysis:
+    """Shares with intervals of the tagged documents and of their metadata groups."""
+    tagged = [DocumentCounts(key=outcome.path, counts=tuple(outcome.counts.get(t, 0) for t in THEME_IDS),
+                             meta=outcome.meta)
+              for outcome in collected.documents if outcome.status == TAGGED]
+    return analyse_corpus(tagged, options.meta_fields, confusion,
+                          replicates=options.share_replicates, seed=options.share_seed)
+
+
+def _describe_shares(options: TagOptions, confusion: Confusion | None) -> dict[str, Any]:
+    """The manifest's account of the shares: what ``plantheme compare`` needs to re-estimate them."""
+    return {
+        "method": "maximum-likelihood true shares given the confusion matrix (EM); 95% percentile"
+                  " bootstrap over documents (one document: its sentences) and the confusion matrix",
+        "confusion_source": confusion.source if confusion is not None else
+        "none: the model card has no confusion matrix, so shares are not corrected",
+        "confusion": [list(row) for row in confusion.counts] if confusion is not None else None,
+        "replicates": options.share_replicates,
+        "seed": options.share_seed,
+        "meta_fields": list(options.meta_fields),
+        "meta_sources": describe_sources(options.meta),
+    }
 
 
 def _stream_documents(
@@ -735,7 +550,7 @@ def _rates(totals: RunTotals, seconds: float) -> dict[str, float | None]:
     }
 
 
-def _describe_run(options: TagOptions, model_id: str, n_jobs: int) -> dict[str, object]:
+def _describe_run(options: TagOptions, model_id: str, workers: dict[str, object]) -> dict[str, object]:
     """The manifest's description of the run: folders, model, settings, processes."""
     records = options.records
     return {
@@ -750,7 +565,7 @@ def _describe_run(options: TagOptions, model_id: str, n_jobs: int) -> dict[str, 
                      "follow_links": options.follow_links,
                      "text_field": records.text_field, "id_field": records.id_field,
                      "meta_fields": list(records.meta_fields)},
-        "jobs": n_jobs,
+        **workers,
     }
 
 

@@ -20,7 +20,8 @@ import itertools
 import shutil
 from html import escape
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import TextIO
+from collections.abc import Iterable
 
 from ..readers.folder_scan import SkippedFolder
 from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals, SentenceRecord

@@ -24,6 +24,7 @@ outputs, so it stays light however many workers there are.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -31,9 +32,10 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
+from collections.abc import Iterator
 
-from .. import __version__
+from .._version import __version__
 from .tag_outputs import RenderedSentences, atomic_file
 from .tag_records import SentenceRecord
 
@@ -118,6 +120,27 @@ class TagCache:
         with atomic_file(self._file(key), binary=True, durable=False) as handle:
             handle.write(header.encode("utf-8") + b"\n" + jsonl + rows)
         return summary
+
+    def entry_bytes(self, key: str) -> bytes:
+        """The whole entry for ``key``, as stored (to hand it to another cache, see :meth:`store_entry`)."""
+        return self._file(key).read_bytes()
+
+    def store_entry(self, key: str, data: bytes) -> None:
+        """Store an entry made by another cache (a Dask worker's), byte for byte.
+
+        Checked as :meth:`summary` checks entries: a truncated one raises
+        ValueError and is not stored.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        header_end = data.find(b"\n") + 1
+        try:
+            summary, _ = _read_header(io.BytesIO(data[:header_end]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a cache entry ({exc})") from None
+        if len(data) != header_end + summary.jsonl_bytes + summary.csv_bytes:
+            raise ValueError("a cache entry of the wrong size")
+        with atomic_file(self._file(key), binary=True, durable=False) as handle:
+            handle.write(data)
 
     def writer(self) -> EntryWriter:
         """A streamed entry: add the sentences of one document after another, then :meth:`EntryWriter.finish`."""

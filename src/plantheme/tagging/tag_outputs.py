@@ -3,15 +3,15 @@
 The output folder switches from one run's outputs to the next as a whole
 (never a new ``documents.csv`` beside an old ``sentences.jsonl``). Layout::
 
-    OUTDIR/.generations/<id>/   one run's five outputs (``<id>.partial`` while written)
+    OUTDIR/.generations/<id>/   one run's seven outputs (``<id>.partial`` while written)
     OUTDIR/.current             link to the published generation
-    OUTDIR/manifest.json        link to .current/manifest.json (likewise the other four)
+    OUTDIR/manifest.json        link to .current/manifest.json (likewise the other six)
 
 A run writes every output into ``.generations/<id>.partial/`` (each file
 synced to disk), renames that folder to ``<id>`` (complete), then switches
 the ``.current`` link with one ``rename`` of a new link over it: that rename
 is the moment the folder changes from the old run's outputs to the new ones,
-all five at once (:func:`publish_generation`). The five top-level names are
+all seven at once (:func:`publish_generation`). The seven top-level names are
 links through ``.current`` and are created once; older generations are
 removed after the switch. A crash before the switch leaves the previous
 outputs in place (and a ``.partial`` folder that the next run removes); a
@@ -31,8 +31,18 @@ Formats:
   dominant theme, flag counts (furniture units in ``boilerplate``), whether the
   result was reused, then the count and the share of each theme over the
   content sentences (furniture excluded). UTF-8 with a BOM.
+  Then, per theme, the estimated true share corrected for the classifier's
+  confusions and its 95% interval (``share_<theme>``, ``share_<theme>_lo``,
+  ``share_<theme>_hi``; :mod:`plantheme.analysis.shares`; empty without content
+  sentences), then the metadata fields.
+* ``groups.csv``: one row per (metadata field, value): ``field``, ``value``,
+  ``documents``, ``content_sentences`` and the same share columns, over the
+  pooled content sentences of the group's tagged documents. UTF-8 with a BOM.
+* ``documents.xlsx``: documents, groups and the first sentences as a workbook
+  (:mod:`plantheme.tagging.xlsx_output`).
 * ``manifest.json``: every file found, exactly once, with its status and
-  reason; the folders not searched; totals, model, settings and timings.
+  reason (a tagged one with its theme counts and metadata); the folders not
+  searched; totals, model, settings, timings, and how the shares were estimated.
 """
 
 from __future__ import annotations
@@ -47,15 +57,19 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
+from collections.abc import Iterable, Iterator, Sequence
 
+from ..analysis.records import CorpusAnalysis, ThemeShares
 from ..readers.folder_scan import OUTPUT_MARKER, SkippedFolder
 from .tag_records import DocumentOutcome, RunTotals, SentenceFields, confidence_text, sentence_csv, sentence_json
 from ..themes import THEME_IDS
 
 __all__ = [
     "SENTENCES_JSONL", "SENTENCES_CSV", "DOCUMENTS_CSV", "MANIFEST_JSON", "REPORT_HTML",
-    "SENTENCE_CSV_FIELDS", "DOCUMENT_CSV_FIELDS", "atomic_file", "RenderedSentences",
+    "SENTENCE_CSV_FIELDS", "DOCUMENT_CSV_FIELDS", "GROUPS_CSV", "GROUP_CSV_FIELDS", "DOCUMENTS_XLSX",
+    "SHARE_CSV_FIELDS",
+    "write_groups_csv", "atomic_file", "RenderedSentences",
     "render_sentences", "write_sentences_csv_header",
     "write_documents_csv", "write_manifest", "OUTPUT_NAMES", "GENERATIONS", "CURRENT",
     "new_generation", "publish_generation", "remove_stale_generations", "sync_file",
@@ -66,18 +80,26 @@ SENTENCES_CSV = "sentences.csv"
 DOCUMENTS_CSV = "documents.csv"
 MANIFEST_JSON = "manifest.json"
 REPORT_HTML = "report.html"
-OUTPUT_NAMES = (SENTENCES_JSONL, SENTENCES_CSV, DOCUMENTS_CSV, REPORT_HTML, MANIFEST_JSON)
+GROUPS_CSV = "groups.csv"
+DOCUMENTS_XLSX = "documents.xlsx"
+OUTPUT_NAMES = (SENTENCES_JSONL, SENTENCES_CSV, DOCUMENTS_CSV, GROUPS_CSV, DOCUMENTS_XLSX, REPORT_HTML,
+                MANIFEST_JSON)
 GENERATIONS = ".generations"
 CURRENT = ".current"
 _PARTIAL = ".partial"
 
 SENTENCE_CSV_FIELDS = ("doc", "index", "start", "end", "theme", "confidence", "flags", "text")
+# The estimated true shares and their 95% intervals, three columns per theme.
+SHARE_CSV_FIELDS = tuple(
+    column for theme in THEME_IDS for column in (f"share_{theme}", f"share_{theme}_lo", f"share_{theme}_hi"))
 DOCUMENT_CSV_FIELDS = (
     ("path", "status", "reason", "format", "encoding", "bytes", "sentences", "dominant",
      "garbled", "low_confidence", "boilerplate", "reused")
     + tuple(f"{theme}_count" for theme in THEME_IDS)
     + tuple(f"{theme}_share" for theme in THEME_IDS)
+    + SHARE_CSV_FIELDS
 )
+GROUP_CSV_FIELDS = ("field", "value", "documents", "content_sentences") + SHARE_CSV_FIELDS
 
 
 @contextmanager
@@ -154,32 +176,61 @@ def write_sentences_csv_header(csv_handle: BinaryIO) -> None:
     csv_handle.write(codecs.BOM_UTF8 + header.getvalue().encode("utf-8"))
 
 
-def _document_row(outcome: DocumentOutcome, meta_fields: Sequence[str]) -> list[Any]:
-    shares = outcome.shares
+def _share_cells(shares: ThemeShares | None) -> list[str]:
+    """The three share columns of every theme; empty cells when there is no estimate."""
+    if shares is None or not shares.shares:
+        return [""] * len(SHARE_CSV_FIELDS)
+    cells = []
+    for theme in THEME_IDS:
+        interval = shares.shares[theme]
+        cells += [f"{interval.estimate:.4f}", f"{interval.lo:.4f}", f"{interval.hi:.4f}"]
+    return cells
+
+
+def _document_row(outcome: DocumentOutcome, meta_fields: Sequence[str], shares: ThemeShares | None) -> list[Any]:
+    predicted = outcome.shares
     return (
         [outcome.path, outcome.status, outcome.reason, outcome.format, outcome.encoding,
          outcome.bytes, outcome.sentences, outcome.dominant, outcome.garbled,
          outcome.low_confidence, outcome.boilerplate, "yes" if outcome.reused else "no"]
         + [outcome.counts.get(theme, 0) for theme in THEME_IDS]
-        + [f"{shares[theme]:.4f}" for theme in THEME_IDS]
+        + [f"{predicted[theme]:.4f}" for theme in THEME_IDS]
+        + _share_cells(shares)
         + [outcome.meta.get(name, "") for name in meta_fields]
     )
 
 
 def write_documents_csv(path: Path, outcomes: Iterable[DocumentOutcome],
-                        meta_fields: Sequence[str] = ()) -> None:
+                        meta_fields: Sequence[str] = (), analysis: CorpusAnalysis | None = None) -> None:
     """Write ``documents.csv`` (UTF-8 with BOM) atomically: one row per outcome given.
 
-    ``meta_fields`` (``--meta-fields``) add one column each, after the shares,
-    with the value of that field of a record (empty for other documents).
-    Every field that needs it is quoted (the default of the csv module with a
-    ``\r\n`` terminator: commas, quotes and line breaks).
+    ``analysis`` gives the estimated shares of the tagged documents (empty
+    share cells for the others, or without it). ``meta_fields`` add one column
+    each, after the shares, with the document's value of that field (empty
+    when it has none). Every field that needs it is quoted (the default of the
+    csv module with a ``\r\n`` terminator: commas, quotes and line breaks).
     """
+    estimated = analysis.documents if analysis is not None else {}
     with atomic_file(path, encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(DOCUMENT_CSV_FIELDS + tuple(meta_fields))
         for outcome in outcomes:
-            writer.writerow(_document_row(outcome, meta_fields))
+            writer.writerow(_document_row(outcome, meta_fields, estimated.get(outcome.path)))
+
+
+def write_groups_csv(path: Path, analysis: CorpusAnalysis) -> None:
+    """Write ``groups.csv`` (UTF-8 with BOM) atomically: one row per (metadata field, value).
+
+    Only the header when the corpus has no metadata.
+    """
+    with atomic_file(path, encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(GROUP_CSV_FIELDS)
+        for field in analysis.meta_fields:
+            for group in analysis.groups.get(field, ()):
+                value = group.key.split("=", 1)[1]
+                writer.writerow([field, value, group.documents, group.content_sentences]
+                                + _share_cells(group))
 
 
 def _file_entry(outcome: DocumentOutcome) -> dict[str, Any]:
@@ -197,7 +248,9 @@ def _file_entry(outcome: DocumentOutcome) -> dict[str, Any]:
         entry["sha256"] = outcome.sha256
     if outcome.status == "tagged":
         entry.update(sentences=outcome.sentences, dominant=outcome.dominant or None,
-                     reused=outcome.reused)
+                     reused=outcome.reused,
+                     # compare re-estimates shares from these (content sentences per predicted theme).
+                     counts={theme: outcome.counts.get(theme, 0) for theme in THEME_IDS})
     if outcome.meta:
         entry["meta"] = dict(outcome.meta)
     return entry
@@ -211,10 +264,13 @@ def write_manifest(
     timings: dict[str, Any],
     outcomes: Iterable[DocumentOutcome],
     folders: Iterable[SkippedFolder],
+    shares: dict[str, Any] | None = None,
 ) -> None:
     """Write ``manifest.json`` atomically: run description, totals, timings, every file and folder.
 
-    ``run`` holds the folder, output, model, settings and jobs of the run.
+    ``run`` holds the folder, output, model, settings and jobs of the run;
+    ``shares`` how the shares were estimated (confusion matrix, replicates,
+    seed, metadata fields), what ``plantheme compare`` needs besides the files.
     """
     manifest = {
         # First key: scan_folder recognises output folders by it.
@@ -227,6 +283,7 @@ def write_manifest(
             "themes": dict(totals.counts),
         },
         "timings": timings,
+        **({"shares": shares} if shares is not None else {}),
         "files": [_file_entry(outcome) for outcome in outcomes],
         "folders_not_searched": [
             {"path": folder.path, "status": folder.status, "reason": folder.reason} for folder in folders

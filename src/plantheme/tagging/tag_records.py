@@ -30,7 +30,7 @@ class SentenceRecord(NamedTuple):
     # A NamedTuple rather than a frozen dataclass: one is made per sentence, and
     # a frozen dataclass takes eight times as long to build.
 
-    index: int
+    index: int  # type: ignore[assignment]  # the field shadows tuple.index, which no caller uses
     start: int
     end: int
     text: str

@@ -15,7 +15,7 @@ import numpy as np
 from ..text.boilerplate import is_boilerplate
 from ..model.context import ContextModel, context_features
 from ..text.normalize import NormalizedText, normalize
-from ..model.scoring import Classification
+from ..model.scoring import Classification, CompiledModel
 from ..text.sentences import Sentence, split_sentences
 from ..text.spans import cover_gaps
 from ..text.structure import Outline, outline_of
@@ -23,7 +23,6 @@ from ..themes import OTHER, THEME_IDS
 
 if TYPE_CHECKING:  # the models are loaded where they are used (see corpus_tagging)
     from ..model.model import Prediction, ThemeModel
-    from ..model.scoring import CompiledModel
 
 __all__ = ["BOILERPLATE", "GARBLED", "LOW_CONFIDENCE", "REPAIRED", "PreparedDocument", "TaggedDocument", "TaggedSentence", "context_proba", "prepare_document", "tag_text"]
 
@@ -48,7 +47,7 @@ class TaggedSentence(NamedTuple):
     # A NamedTuple, not a frozen dataclass: bulk tagging makes one per
     # sentence, and a frozen dataclass takes several times as long to build.
 
-    index: int
+    index: int  # type: ignore[assignment]  # the field shadows tuple.index, which no caller uses
     start: int
     end: int
     text: str
@@ -128,7 +127,7 @@ def _with_context(result: Classification, model: ThemeModel | CompiledModel,
         return result
     proba = context_proba(stage, result.proba, prepared)
     winners = proba.argmax(axis=1)
-    classes = list(getattr(model, "classes", None) or model.themes)  # the classifier's order
+    classes = list(model.classes if isinstance(model, CompiledModel) else model.themes)  # the classifier's order
     to_class = np.array([classes.index(t) if t in classes else 0 for t in THEME_IDS], dtype=np.int64)
     return replace(result, proba=proba, winners=winners, class_winners=to_class[winners])
 
@@ -157,7 +156,7 @@ def tag_text(
     ``prepared`` (from :func:`prepare_document` of the same ``raw``) spares a caller
     that tags one text several ways normalising it each time.
     """
-    explain = getattr(model, "explain", None)  # a CompiledModel cannot explain
+    explain = None if isinstance(model, CompiledModel) else model.explain  # a CompiledModel cannot explain
     if details and explain is None:
         raise ValueError("tag_text(details=True) needs the full model (plantheme.model.persistence.load_model)")
     if prepared is None:
@@ -169,7 +168,7 @@ def tag_text(
     themes = result.themes()
     confidences = result.confidences()
     predictions: list[Prediction | None] = (
-        list(explain(result, evidence=evidence)) if details else [None] * len(units)
+        list(explain(result, evidence=evidence)) if details and explain is not None else [None] * len(units)
     )
     starts, ends = zip(*prepared.spans) if units else ((), ())
     original = doc.original

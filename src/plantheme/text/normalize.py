@@ -726,13 +726,13 @@ def _repair_latin(mapped: _Mapped) -> tuple[_Mapped, list[tuple[int, int]], list
         latin = _unlatin(text[start:end])
         # Again while it decodes: text encoded twice ("Ã£Â€Â‚"), and a repair
         # must leave nothing a second pass would repair.
+        if latin is None:
+            continue
         for _ in range(3):
-            again = _unlatin(latin[0]) if latin is not None else None
+            again = _unlatin(latin[0])
             if again is None or again[0] == latin[0]:
                 break
             latin = again
-        if latin is None:
-            continue
         fixed = _clean_repair(latin[0])
         # A run left with lost bytes is garbled, so the simplified conversion
         # will pass it by: convert what was repaired of it now.
@@ -770,6 +770,7 @@ def _repair_wrong_codecs(
     # run is cut where three common characters in a row show clean text, so
     # that the same runs come out however the scan grouped its characters.
     merged: list[list[int]] = []  # start, end, strong (0 or 1)
+    strong: bool | int
     for start, end, strong in sorted(run for part in runs for run in _split_clean(text, scores, part)):
         if (strong and merged and merged[-1][2] and start <= merged[-1][1] + _MAX_RUN_GAP
                 and not _clean_gap(text[merged[-1][1]:start])):
@@ -833,7 +834,7 @@ HEADING_MARKER = re.compile(
 )
 _TERMINAL = "。！？；：!?;:…"
 _CLOSERS = "”’」』）)》】\"'"
-_CONTINUATION_START = re.compile(r"^[，、。；：！？）》”’,;:!?)]")
+_CONTINUATION_MARKS = frozenset("，、。；：！？）》”’,;:!?)")
 
 
 # A line ending in lost bytes or in a garbled run's parked marks: its end was
@@ -904,6 +905,24 @@ def _tiny_tail(line: str) -> bool:
     return word not in _OPENERS and not _ORDINAL_OPENER.match(word)
 
 
+def _kept_apart(prev: str, nxt: str) -> bool:
+    """Whether the break between ``prev`` and ``nxt`` stays whatever else is known."""
+    return (not prev or not nxt or _ends_sentence(prev) or bool(HEADING_MARKER.match(nxt))
+            or bool(_FIELD_LINE.match(nxt)) or bool(_FIELD_LINE.match(prev))
+            or bool(_RESPONSIBILITY_TAIL.search(prev)))
+
+
+def _opens_continuation(prev: str, nxt: str) -> bool:
+    """Whether ``nxt`` opens with a mark that continues a sentence, or ``prev`` ends with one
+    that opens the rest (both non-empty)."""
+    return nxt[0] in _CONTINUATION_MARKS or prev[-1] in "，、（(“《—"
+
+
+def _continues(prev: str, nxt: str) -> bool:
+    """Whether ``nxt`` joins ``prev`` whatever came before ``prev``."""
+    return bool(prev) and bool(nxt) and _opens_continuation(prev, nxt) and not _kept_apart(prev, nxt)
+
+
 def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: bool, after: str) -> bool:
     """Whether the line break between ``prev`` and ``nxt`` falls inside a sentence.
 
@@ -911,13 +930,9 @@ def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: b
     it are joined, ``running`` whether that line has a comma or enumeration
     mark (a sentence under way); ``after`` is the line after ``nxt``.
     """
-    if not prev or not nxt or _ends_sentence(prev):
+    if _kept_apart(prev, nxt):
         return False
-    if HEADING_MARKER.match(nxt) or _FIELD_LINE.match(nxt) or _FIELD_LINE.match(prev):
-        return False
-    if _RESPONSIBILITY_TAIL.search(prev):
-        return False
-    if _CONTINUATION_START.match(nxt) or prev[-1] in "，、（(“《—":
+    if _opens_continuation(prev, nxt):
         return True
     # A sentence already running ("第三，切实加强民主", "5、民主") goes on in a
     # line that starts with a clause too short to be a sentence ("建设。"), or
@@ -947,6 +962,20 @@ def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: b
     return logical > 40 and len(prev) <= 4 and _ends_sentence(nxt)
 
 
+def _lines_ahead(lines: list[str]) -> list[tuple[str, str]]:
+    """For each line: it together with the lines that will join it whatever came before
+    (:func:`_continues`), and the line after those."""
+    ahead: list[tuple[str, str]] = [("", "")] * len(lines)
+    for i in range(len(lines) - 1, -1, -1):
+        if i + 1 == len(lines):
+            ahead[i] = (lines[i], "")
+        elif _continues(lines[i], lines[i + 1]):
+            ahead[i] = (lines[i] + ahead[i + 1][0], ahead[i + 1][1])
+        else:
+            ahead[i] = (lines[i], ahead[i + 1][0])
+    return ahead
+
+
 def _join_broken_lines(mapped: _Mapped) -> _Mapped:
     text = mapped.text
     if "\n" not in text:
@@ -961,6 +990,10 @@ def _join_broken_lines(mapped: _Mapped) -> _Mapped:
             spans.append((pos, pos + len(line)))
         pos += len(line) + 1
     stripped = [text[start:end].strip() for start, end in spans]
+    # Lines that open with a continuation mark join whatever came before: judge each break
+    # against the next line as it will be once those are joined, as a second pass would see it
+    # ("，1" "1" "：" must decide "1：", not "1", or normalising twice would join more).
+    ahead = _lines_ahead(stripped)
     joins: list[tuple[int, int]] = []
     logical = 0
     running = False
@@ -969,8 +1002,8 @@ def _join_broken_lines(mapped: _Mapped) -> _Mapped:
         logical += len(prev) - prev.count(" ")
         # "in" tests: several times faster than a search, on every line of a document.
         running = running or "，" in prev or "、" in prev or "；" in prev or "," in prev or ";" in prev
-        after = stripped[i + 2] if i + 2 < len(stripped) else ""
-        if _should_join(prev, stripped[i + 1], wrap, logical, running, after):
+        nxt, after = ahead[i + 1]
+        if _should_join(prev, nxt, wrap, logical, running, after):
             joins.append((spans[i][1], spans[i + 1][0]))
         else:
             logical = 0
@@ -1130,7 +1163,7 @@ def _lookalike_table() -> dict[int, int]:
         mapped = unicodedata.normalize("NFKC", chr(point))
         if len(mapped) == 1 and mapped != chr(point):
             table[point] = ord(mapped)
-    data = resources.files("plantheme").joinpath("data", "cjk_radicals_supplement.txt")
+    data = resources.files("plantheme").joinpath("data/cjk_radicals_supplement.txt")
     for line in data.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             radical, ideograph = line.split()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .normalize import HAN
 

@@ -55,10 +55,29 @@ class EvaluationReport:
     confusion: list[list[int]]
     themes: tuple[str, ...] = THEME_IDS
 
+    def present_themes(self) -> tuple[str, ...]:
+        """The themes with at least one true row, in theme order: the ones that can be scored."""
+        return tuple(theme for theme in self.themes if self.per_theme[theme].support > 0)
+
+    def absent_themes(self) -> tuple[str, ...]:
+        """The themes with no true row: their recall and F1 are undefined, not 0."""
+        return tuple(theme for theme in self.themes if self.per_theme[theme].support == 0)
+
+    def predicted_counts(self) -> dict[str, int]:
+        """How often each theme was predicted (the confusion matrix's column sums)."""
+        return {theme: int(sum(row[j] for row in self.confusion)) for j, theme in enumerate(self.themes)}
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (``--json`` output and the model card)."""
+        """A JSON-ready dict (``--json`` output and the model card).
+
+        ``per_theme`` holds the themes present in the data; ``absent`` lists the
+        others (no true row: nothing to score). ``confusion`` keeps all of
+        ``themes`` so that predictions of an absent theme stay visible.
+        """
         data = asdict(self)
         data["themes"] = list(self.themes)
+        data["per_theme"] = {theme: data["per_theme"][theme] for theme in self.present_themes()}
+        data["absent"] = list(self.absent_themes())
         return data
 
 
@@ -94,7 +113,7 @@ def evaluate_model(model: ThemeModel, rows: Sequence[LabelledSentence]) -> Evalu
     return score([row.theme for row in rows], [p.theme for p in predictions])
 
 
-def score_confusion(confusion: Sequence[Sequence[int]]) -> EvaluationReport:
+def score_confusion(confusion: Sequence[Sequence[int]] | np.ndarray) -> EvaluationReport:
     """The report of a confusion matrix over the eight theme ids (rows: true, columns: predicted).
 
     The same numbers as :func:`score` on the rows the matrix counts.
@@ -152,19 +171,33 @@ _SHORT = {
 
 
 def format_report(report: EvaluationReport) -> str:
-    """The report as a plain-text table, as the CLI prints it."""
+    """The report as a plain-text table, as the CLI prints it.
+
+    Only the themes present in the data get a row (an absent theme's recall and
+    F1 are undefined, and printing 0.000 would read as a failure); they are
+    named on one line, with how often they were predicted. The confusion matrix
+    has a column for every theme that is present or was predicted.
+    """
+    present = report.present_themes()
+    predicted = report.predicted_counts()
+    absent = report.absent_themes()
     lines = [f"{'theme':<22}{'precision':>10}{'recall':>9}{'f1':>8}{'support':>9}"]
-    for theme in report.themes:
+    for theme in present:
         s = report.per_theme[theme]
         lines.append(f"{theme:<22}{s.precision:>10.3f}{s.recall:>9.3f}{s.f1:>8.3f}{s.support:>9d}")
+    if absent:
+        named = [f"{theme} (predicted {predicted[theme]}x)" if predicted[theme] else theme for theme in absent]
+        lines.append(f"not in the data (not scored): {', '.join(named)}")
     lines.append("")
-    lines.append(f"accuracy {report.accuracy:.3f}   macro-F1 {report.macro_f1:.3f}   n {report.n}")
+    lines.append(f"accuracy {report.accuracy:.3f}   macro-F1 {report.macro_f1:.3f}"
+                 f" (over {len(present)} themes)   n {report.n}")
     lines.append("")
     lines.append("confusion (rows: true theme, columns: predicted)")
-    header = " " * 6 + "".join(f"{_SHORT.get(t, t[:3]):>6}" for t in report.themes)
-    lines.append(header)
+    columns = [j for j, theme in enumerate(report.themes) if theme in present or predicted[theme]]
+    lines.append(" " * 6 + "".join(f"{_SHORT.get(report.themes[j], report.themes[j][:3]):>6}" for j in columns))
     for theme, row in zip(report.themes, report.confusion):
-        lines.append(f"{_SHORT.get(theme, theme[:3]):<6}" + "".join(f"{n:>6d}" for n in row))
+        if theme in present:
+            lines.append(f"{_SHORT.get(theme, theme[:3]):<6}" + "".join(f"{row[j]:>6d}" for j in columns))
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Reading labelled sentences: CSV or JSONL files with ``text`` and ``theme``.
+"""Reading labelled sentences: CSV, JSONL or ``.xlsx`` files with ``text`` and ``theme``.
 
 Used by ``plantheme train`` (``labels/``) and ``plantheme evaluate FILE``. Every
 problem is reported with the file and line it is on; nothing is skipped silently.
@@ -6,18 +6,24 @@ problem is reported with the file and line it is on; nothing is skipped silently
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import PlanthemeError
+from ..readers.documents import BYTE_ORDER_MARKS, UnreadableDocument, decode_text
 from ..themes import THEME_IDS, is_theme
 
 __all__ = [
     "DOCUMENTS_SUFFIX",
     "LABEL_SUFFIXES",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
     "LabelledDocument",
     "LabelledSentence",
     "SpanLabel",
@@ -26,11 +32,12 @@ __all__ = [
     "read_documents_dir",
     "read_labelled_dir",
     "read_labelled_documents",
+    "read_columns",
     "read_labelled_file",
     "read_span_labels",
 ]
 
-LABEL_SUFFIXES = (".csv", ".jsonl")
+LABEL_SUFFIXES = (".csv", ".jsonl", ".xlsx")
 # Whole labelled documents (for the context stage): one JSON object per line,
 # {"doc", "genre", "paragraphs": [[[theme, sentence], ...], ...]}.
 DOCUMENTS_SUFFIX = ".documents.jsonl"
@@ -90,13 +97,76 @@ class SpanRow:
     line: int
 
 
-def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+# Columns a file of labelled sentences must have, and those it may have.
+REQUIRED_COLUMNS = ("text", "theme")
+OPTIONAL_COLUMNS = ("source", "group", "genre")
+# A UTF-8 file is checked in pieces of this size before it is streamed.
+_CHECK_CHUNK = 1 << 20
+
+
+def _open_text(path: Path) -> TextIO:
+    """The file as text, decoded as ``plantheme tag`` decodes documents.
+
+    UTF-8 (checked in pieces) and files with a byte-order mark (UTF-16, UTF-32)
+    are streamed, so a file of any size is read with bounded memory; other bytes
+    are decoded whole by :func:`~plantheme.readers.documents.decode_text`
+    (GB18030 or Big5, whichever reads as common Chinese), because choosing
+    between those needs the whole text. Raises :class:`PlanthemeError` naming the
+    file when no encoding fits.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        handle.seek(0)
+        bom_codec = next((codec for bom, codec in BYTE_ORDER_MARKS if head.startswith(bom)), None)
+        if bom_codec is None:
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            try:
+                while chunk := handle.read(_CHECK_CHUNK):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+                bom_codec = "utf-8"
+            except UnicodeDecodeError:
+                pass
+    if bom_codec is not None:
+        # Python's utf-16/utf-32 codecs read the mark themselves; utf-8-sig drops it.
+        codec = {"utf-16-le": "utf-16", "utf-16-be": "utf-16", "utf-32-le": "utf-32",
+                 "utf-32-be": "utf-32"}.get(bom_codec, bom_codec)
+        return path.open(encoding=codec, newline="")
+    try:
+        return io.StringIO(decode_text(path.read_bytes()).text, newline="")
+    except UnreadableDocument as problem:
+        raise PlanthemeError(f"{path}: {problem.reason}") from None
+
+
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as text: empty for an empty cell, integers without ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of the first worksheet of an ``.xlsx`` workbook, streamed."""
+    from openpyxl import load_workbook  # only for .xlsx files: it costs start-up time
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zip, XML and its own errors for a bad workbook
+        raise PlanthemeError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        sheet = workbook.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, [_cell_text(value) for value in values]
+    finally:
+        workbook.close()
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of every row of a CSV file, the header included."""
+    with _open_text(path) as handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            return
-        header = [name.strip() for name in header]
         while True:
             line = reader.line_num + 1
             try:
@@ -105,16 +175,40 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
                 return
             except csv.Error as exc:
                 raise PlanthemeError(f"{path}:{line}: not valid CSV ({exc})") from None
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) > len(header):
+            yield line, row
+
+
+def _table_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    return _xlsx_rows(path) if path.suffix.lower() == ".xlsx" else _csv_rows(path)
+
+
+def read_columns(path: Path) -> tuple[str, ...]:
+    """The column names of a CSV or ``.xlsx`` file's header (empty for an empty file)."""
+    for _, header in _table_rows(Path(path)):
+        return tuple(name.strip() for name in header)
+    return ()
+
+
+def _table_records(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    rows = _table_rows(path)
+    first = next(rows, None)
+    if first is None:
+        return
+    header = [name.strip() for name in first[1]]
+    for line, row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            # A spreadsheet's trailing empty cells are not extra fields.
+            if any(cell.strip() for cell in row[len(header):]):
                 yield line, {"__error__": f"{len(row)} fields, but the header has {len(header)}"}
                 continue
-            yield line, dict(zip(header, row))
+            row = row[: len(header)]
+        yield line, dict(zip(header, row))
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    with path.open(encoding="utf-8-sig") as handle:
+    with _open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -129,11 +223,11 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
             yield number, record
 
 
-def _check(record: dict[str, object], require_group: bool) -> tuple[str, str, str, str] | str:
+def _check(record: dict[str, object], default_source: str) -> tuple[str, str, str, str] | str:
     """The row's (text, theme, source, group), or the reason it is invalid."""
     if "__error__" in record:
         return str(record["__error__"])
-    for name in ("text", "theme"):
+    for name in REQUIRED_COLUMNS:
         if name not in record:
             return f"missing field '{name}'"
         if not isinstance(record[name], str):
@@ -144,30 +238,55 @@ def _check(record: dict[str, object], require_group: bool) -> tuple[str, str, st
         return "field 'text' is empty"
     if not is_theme(theme):
         return f"field 'theme': unknown theme '{theme}' (expected one of {', '.join(THEME_IDS)})"
-    source = str(record.get("source") or "").strip()
+    # Without a source the file is the source: its rows stay on one side of a CV fold.
+    source = str(record.get("source") or "").strip() or default_source
     group = str(record.get("group") or "").strip() or source
-    if require_group and not group:
-        return "missing field 'source' (or 'group'): needed to keep a document on one side of a CV fold"
     return text, theme, source, group
 
 
-def iter_labelled_file(path: Path, require_group: bool = False) -> Iterator[LabelledSentence | str]:
-    """The rows of one CSV or JSONL file as they are read: a row, or ``file:line: reason`` for a bad one.
+def _missing_columns(path: Path, found: Sequence[str], where: str) -> PlanthemeError | None:
+    """The one error for a file whose header (or first record) lacks a required column."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in found]
+    if not missing:
+        return None
+    return PlanthemeError(
+        f"{path}: {where} has no {' or '.join(repr(name) for name in missing)};"
+        f" found {', '.join(repr(name) for name in found) or 'nothing'},"
+        f" expected {', '.join(REQUIRED_COLUMNS)} (optionally {', '.join(OPTIONAL_COLUMNS)})"
+    )
 
-    For files too large to hold (``plantheme evaluate`` streams them). Raises
-    :class:`PlanthemeError` for a file that is missing, of another type, not
-    UTF-8 or not valid CSV.
+
+def iter_labelled_file(path: Path) -> Iterator[LabelledSentence | str]:
+    """The rows of one CSV, JSONL or ``.xlsx`` file as they are read: a row, or ``file:line: reason``.
+
+    For files too large to hold (``plantheme evaluate`` streams them). A row
+    without ``source`` takes the file's name. Raises :class:`PlanthemeError` for a
+    file that is missing, of another type, in no readable encoding, not valid
+    CSV, or whose header (a JSONL file's first record) lacks ``text`` or
+    ``theme``: one error for the file, not one per row.
     """
     path = Path(path)
     if not path.is_file():
         raise PlanthemeError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix not in LABEL_SUFFIXES:
-        raise PlanthemeError(f"{path}: expected a .csv or .jsonl file")
-    records = _csv_records(path) if suffix == ".csv" else _jsonl_records(path)
+        raise PlanthemeError(f"{path}: expected a {', '.join(LABEL_SUFFIXES)} file")
+    if suffix == ".jsonl":
+        records = _jsonl_records(path)
+    else:
+        problem = _missing_columns(path, read_columns(path), "the header")
+        if problem is not None:
+            raise problem
+        records = _table_records(path)
+    first = True
     try:
         for line, record in records:
-            checked = _check(record, require_group)
+            if first and "__error__" not in record:
+                first = False
+                problem = _missing_columns(path, list(record), f"the first record (line {line})")
+                if problem is not None:
+                    raise problem
+            checked = _check(record, path.name)
             if isinstance(checked, str):
                 yield f"{path}:{line}: {checked}"
                 continue
@@ -175,17 +294,17 @@ def iter_labelled_file(path: Path, require_group: bool = False) -> Iterator[Labe
             genre = str(record.get("genre") or "").strip()
             yield LabelledSentence(text, theme, source, group, str(path), line, genre)
     except UnicodeDecodeError as exc:
-        raise PlanthemeError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise PlanthemeError(f"{path}: not valid text ({exc.reason} at byte {exc.start})") from None
 
 
-def read_labelled_file(path: Path, require_group: bool = False) -> list[LabelledSentence]:
-    """Read one CSV or JSONL file of labelled sentences, checking every row.
+def read_labelled_file(path: Path) -> list[LabelledSentence]:
+    """Read one CSV, JSONL or ``.xlsx`` file of labelled sentences, checking every row.
 
     Raises :class:`PlanthemeError` listing each bad row as ``file:line: reason``.
     """
     rows: list[LabelledSentence] = []
     problems: list[str] = []
-    for item in iter_labelled_file(path, require_group):
+    for item in iter_labelled_file(path):
         if isinstance(item, str):
             problems.append(item)
         else:
@@ -200,21 +319,21 @@ def read_labelled_file(path: Path, require_group: bool = False) -> list[Labelled
 
 
 def read_labelled_dir(path: Path) -> list[LabelledSentence]:
-    """Read every ``.csv`` / ``.jsonl`` file under ``path`` (or the one file ``path`` names)."""
+    """Read every ``.csv`` / ``.jsonl`` / ``.xlsx`` file under ``path`` (or the one file ``path`` names)."""
     path = Path(path)
     if path.is_file():
-        return read_labelled_file(path, require_group=True)
+        return read_labelled_file(path)
     if not path.is_dir():
         raise PlanthemeError(f"{path}: no such file or folder")
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in LABEL_SUFFIXES and p.is_file())
     if not files:
-        raise PlanthemeError(f"{path}: no .csv or .jsonl files of labelled sentences")
+        raise PlanthemeError(f"{path}: no {', '.join(LABEL_SUFFIXES)} files of labelled sentences")
     rows: list[LabelledSentence] = []
     for file in files:
         if file.name.endswith(DOCUMENTS_SUFFIX):
             rows.extend(_document_rows(read_labelled_documents(file)))
         else:
-            rows.extend(read_labelled_file(file, require_group=True))
+            rows.extend(read_labelled_file(file))
     return rows
 
 
@@ -278,14 +397,15 @@ def read_labelled_documents(path: Path) -> list[LabelledDocument]:
     problems: list[str] = []
     try:
         for line, record in _jsonl_records(path):
-            parsed = record.get("__error__") or _parse_document(record)
+            error = record.get("__error__")
+            parsed = str(error) if error else _parse_document(record)
             if isinstance(parsed, str):
                 problems.append(f"{path}:{line}: {parsed}")
                 continue
             text, genre, spans = parsed
             documents.append(LabelledDocument(str(record["doc"]), text, tuple(spans), genre, str(path), line))
     except UnicodeDecodeError as exc:
-        raise PlanthemeError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise PlanthemeError(f"{path}: not valid text ({exc.reason} at byte {exc.start})") from None
     if problems:
         raise PlanthemeError("\n".join(problems[:_MAX_REPORTED]))
     return documents
@@ -302,7 +422,7 @@ def read_span_labels(path: Path) -> list[SpanRow]:
     rows: list[SpanRow] = []
     problems: list[str] = []
     try:
-        for line, record in _csv_records(path):
+        for line, record in _table_records(path):
             if "__error__" in record:
                 problems.append(f"{path}:{line}: {record['__error__']}")
                 continue
@@ -327,7 +447,7 @@ def read_span_labels(path: Path) -> list[SpanRow]:
                 rows.append(SpanRow(str(record["path"]), start, end, theme, str(record.get("genre") or ""),
                                     str(record.get("sha") or ""), str(path), line))
     except UnicodeDecodeError as exc:
-        raise PlanthemeError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise PlanthemeError(f"{path}: not valid text ({exc.reason} at byte {exc.start})") from None
     if problems:
         raise PlanthemeError("\n".join(problems[:_MAX_REPORTED]))
     if not rows:

@@ -141,7 +141,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio event loop running in the main
+# thread while it is open, and every later test calling asyncio.run() would fail ("cannot be called
+# from a running event loop"); closing it after each module that uses it ends that loop.
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     """Headless Debian Chromium driven by Playwright (the README's test command installs it)."""
     from playwright.sync_api import sync_playwright
@@ -172,3 +175,29 @@ if os.environ.get("PLANTHEME_TEST_CRASH"):
 
     document_jobs.tag_file = crashing_tag_file
 '''
+
+
+REVIEW_DOCUMENTS = {
+    "a/县政府工作报告.txt": "XX县2024年工作计划\n\n一、产业发展\n" + "".join(TINY_ROWS["industry"][:3])
+    + "推进重点项目和乡村产业融合发展，带动农民增收。\n二、生态环境\n" + "".join(TINY_ROWS["ecology"][:3])
+    + "\n责任单位：县发改局\n",
+    "b/镇工作要点.txt": "XX镇2024年工作要点\n\n（一）民生保障\n" + "".join(TINY_ROWS["welfare"][:3])
+    + "加强城市管理和平安建设，整治占道经营。\n（二）基层治理\n" + "".join(TINY_ROWS["governance"][:3]) + "\n",
+}
+
+
+@pytest.fixture(scope="session")
+def review_tag_output(tmp_path_factory: pytest.TempPathFactory, tiny_char_model_dir: Path) -> Path:
+    """A `plantheme tag` output folder of two small documents, tagged with the tiny character model
+    (read-only: tests copy it before changing it)."""
+    from plantheme.cli import main
+
+    root = tmp_path_factory.mktemp("review")
+    docs = root / "docs"
+    for name, text in REVIEW_DOCUMENTS.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(text, encoding="utf-8")
+    out = root / "docs-tags"
+    assert main(["tag", str(docs), "--out", str(out), "--model", str(tiny_char_model_dir), "--jobs", "1",
+                 "--quiet"]) == 0
+    return out

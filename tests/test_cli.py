@@ -324,3 +324,45 @@ def test_compare_of_a_folder_that_was_never_tagged_is_one_line(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", str(tmp_path), "a", "b"]) == 1
     assert "manifest.json: not there; give the output folder of `plantheme tag`" in capsys.readouterr().err
+
+
+def test_train_on_labels_and_review_labels_records_both(labels_dir: Path, tmp_path: Path) -> None:
+    from plantheme.review.store import Answer, LabelStore
+
+    mine = tmp_path / "mine"
+    store = LabelStore(mine)
+    for i, (text, theme) in enumerate([("推进污水管网建设和雨污分流改造。", "ecology"), ("开展养老服务提升行动。", "welfare")]):
+        store.add(Answer(doc="我的文件.txt", start=20 * i, end=20 * i + len(text), text=text, answer=theme,
+                         guess="other", who="tester", when=f"2026-01-01T00:00:0{i}"))
+    store.add(Answer(doc="我的文件.txt", start=99, end=104, text="跳过的句子", answer="skip", guess="other",
+                     who="tester", when="2026-01-01T00:00:09"))
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(labels_dir), str(mine), "--out", str(out), "--features", "char",
+                 "--folds", "3", "--no-context"]) == 0
+    training = json.loads((out / "model.json").read_text(encoding="utf-8"))["training"]
+    assert training["data"] == [str(labels_dir), str(mine)]
+    assert training["rows"] == sum(len(texts) for texts in TINY_ROWS.values()) + 2  # the skip is no row
+    assert "review-labels.csv" in {entry["file"] for entry in training["files"]}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["review", "--labels", "x"], "give the output folder of `plantheme tag`"),
+    (["review", "/nonexistent-out", "--labels", "x"], "/nonexistent-out: not a `plantheme tag` output folder"),
+    (["review", "--labels", "x", "--import", "/nonexistent.json"], "--import /nonexistent.json: no such file"),
+])
+def test_review_errors_are_one_line(argv: list[str], message: str, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_review_exports_the_queue(review_tag_output: Path, tiny_char_model_dir: Path, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "queue.json"
+    assert main(["review", str(review_tag_output), "--labels", str(tmp_path / "mine"), "--size", "5",
+                 "--export", str(out), "--format", "label-studio", "--model", str(tiny_char_model_dir)]) == 0
+    assert "wrote 5 sentences" in capsys.readouterr().out
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    assert len(tasks) == 5 and all(task["data"]["doc"].endswith(".txt") for task in tasks)

@@ -88,6 +88,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                              self_training=self_training)
     except ValueError as exc:  # scikit-learn refuses a fold (e.g. one theme only in its training part)
         raise PlanthemeError(f"{sources}: cannot train on these rows: {exc}".replace("\n", " ")) from None
+    # Every folder trained on, as given (the files and their rows are in training["files"]).
+    result.card.training["data"] = [str(folder) for folder in args.data]
     card = save_model(result.model, result.card, out)
     print(f"chosen by grouped {card.cv['folds']}-fold CV: "
           + ", ".join(f"{k}={v}" for k, v in result.params.items()))
@@ -435,6 +437,93 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port, model_dir=args.model, workers=args.workers)
 
 
+# --- review --------------------------------------------------------------------
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    """``plantheme review OUT --labels DIR``: import answers, export the queue, or serve the labelling page."""
+    from .review.store import LABELS_FILE, LabelStore
+
+    if args.out is None and args.import_file is None:
+        raise PlanthemeError("give the output folder of `plantheme tag` to choose sentences from"
+                             " (or --import FILE to add labels)")
+    if args.out is not None and not (args.out / "manifest.json").is_file():
+        raise PlanthemeError(f"{args.out}: not a `plantheme tag` output folder (no manifest.json);"
+                             " tag a folder first with `plantheme tag DIR --out OUT`")
+    store = LabelStore(args.labels)
+    if args.import_file is not None:
+        from .review.exchange import read_answers
+
+        imported = read_answers(args.import_file)
+        added = sum(store.add(answer) for answer in imported.answers)
+        for problem in imported.left_out[:20]:
+            _say(f"plantheme: left out {problem}")
+        print(f"imported {added} labels from {args.import_file} into {store.folder / LABELS_FILE}"
+              f" ({len(imported.answers) - added} already there, {len(imported.left_out)} left out)")
+        if args.out is None:
+            return 0
+    items, model_id = _review_queue(args, store)
+    if args.export is not None:
+        from .review.exchange import export_queue
+
+        export_queue(items, args.export, args.format, model_id)
+        print(f"wrote {len(items)} sentences to {args.export} ({args.format})")
+        return 0
+    return _serve_review(args, store, items, model_id)
+
+
+def _review_queue(args: argparse.Namespace, store: Any) -> tuple[list[Any], str]:
+    from .model.persistence import load_model
+    from .review.queue import read_tag_output
+    from .review.queue_file import queue_for
+
+    output = read_tag_output(args.out)
+    for problem in output.problems[:20]:
+        _say(f"plantheme: left out {problem}")
+    settings = load_settings(model_dir=args.model)
+    # The model that tagged the output, unless --model (or PLANTHEME_MODEL_DIR) names another.
+    model_dir = args.model or (output.model_dir if output.model_dir and output.model_dir.is_dir() and
+                               "PLANTHEME_MODEL_DIR" not in os.environ else settings.model_dir)
+    model, _ = load_model(model_dir)
+    if output.model_id and model.model_id != output.model_id:
+        _say(f"plantheme: note: {args.out} was tagged with {output.model_id}; guesses come from {model.model_id}")
+    size = args.size or settings.review_size
+    items = queue_for(output, model, store, size, strategy=args.strategy,
+                      near_duplicate=settings.review_near_duplicate, min_chars=settings.review_min_chars,
+                      max_chars=settings.max_document_chars)
+    return items, model.model_id
+
+
+def _serve_review(args: argparse.Namespace, store: Any, items: list[Any], model_id: str) -> int:
+    import getpass
+
+    from .review.server import ReviewSession, make_server
+    from .review.store import LABELS_FILE
+
+    who = args.who or getpass.getuser()
+    session = ReviewSession(items, store, who=who, model_id=model_id)
+    port = load_settings().review_port if args.port is None else args.port
+    try:
+        server = make_server(session, port)
+    except OSError as exc:
+        raise PlanthemeError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror or exc});"
+                             " give another port, or --port 0 for any free one") from None
+    state = session.state()
+    print(f"labelling {state['total']} sentences ({state['done']} answered) at"
+          f" http://127.0.0.1:{server.server_address[1]}/ ; answers go to {store.folder / LABELS_FILE};"
+          " Ctrl-C stops", flush=True)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+    print(f"stopped; {session.state()['labels']} labels in {store.folder / LABELS_FILE}", flush=True)
+    return 0
+
+
 # --- parser --------------------------------------------------------------------
 
 
@@ -564,6 +653,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a field from each document's path: NAME=REGEX (the first group, else the match),"
                         " or a regex with named groups such as '(?P<year>20\\d\\d)'; repeatable")
     p.set_defaults(func=_cmd_tag)
+
+    p = sub.add_parser(
+        "review", help="choose the sentences worth labelling and label them in a local page",
+        description="Choose the sentences of a `plantheme tag` output the model is least sure of (diverse,"
+                    " balanced across predicted themes, no furniture or duplicates of labelled text) and"
+                    " serve a labelling page on 127.0.0.1; every answer is appended to DIR/review-labels.csv"
+                    " at once. Train on it with `plantheme train --data labels/ DIR`.")
+    p.add_argument("out", type=Path, nargs="?", default=None, help="output folder of `plantheme tag`")
+    p.add_argument("--labels", type=Path, required=True, metavar="DIR", help="folder the answers are written to")
+    p.add_argument("--size", type=_positive_int, default=None, metavar="N",
+                   help="sentences in the queue (default 200, PLANTHEME_REVIEW_SIZE)")
+    p.add_argument("--strategy", choices=("margin", "entropy", "random"), default="margin",
+                   help="uncertainty measure (default margin); random is the baseline")
+    p.add_argument("--export", type=Path, default=None, metavar="FILE",
+                   help="write the queue to FILE instead of serving it")
+    p.add_argument("--format", choices=("jsonl", "label-studio", "prodigy"), default="jsonl",
+                   help="format of --export (default jsonl)")
+    p.add_argument("--import", dest="import_file", type=Path, default=None, metavar="FILE",
+                   help="add the labels of a Label Studio JSON export (.json) or Prodigy answers (.jsonl)")
+    p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default 8765; 0: any free one)")
+    p.add_argument("--who", default=None, help="name written with each answer (default: the user name)")
+    p.add_argument("--model", type=Path, default=None,
+                   help="model for the guesses (default: the one that tagged OUT)")
+    p.set_defaults(func=_cmd_review)
 
     p = sub.add_parser(
         "compare", help="two documents or groups of a tagged folder: each theme's share and difference",

@@ -100,6 +100,13 @@ class Settings(BaseSettings):
     work_threads: int = Field(default=1, ge=1)
     # On SIGTERM, requests still running after this many seconds are cut off.
     graceful_shutdown_s: float = Field(default=10.0, ge=0)
+    # plantheme review: sentences in a queue, the port of the labelling page (0: any free port),
+    # the cosine similarity of TF-IDF rows from which two sentences count as near duplicates
+    # (one is never offered), and the shortest text offered (characters, punctuation not counted).
+    review_size: int = Field(default=200, ge=1)
+    review_port: int = Field(default=8765, ge=0, le=65535)
+    review_near_duplicate: float = Field(default=0.9, gt=0, le=1)
+    review_min_chars: int = Field(default=4, ge=1)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -141,9 +141,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
-    """Headless Debian Chromium driven by Playwright (the README's test command installs it)."""
+    """Headless Debian Chromium driven by Playwright (the README's test command installs it).
+
+    Per module, not per session: while Playwright's sync API runs, its event loop counts as running
+    in the main thread, and later tests that call ``asyncio.run`` (the service's) would fail.
+    """
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():

@@ -321,7 +321,7 @@ mark{background:#ffe066;color:inherit}
 .ex>div{border-left:5px solid var(--c);padding:.25rem .6rem;background:var(--bg)}
 .ex ul{margin:.25rem 0;padding-left:1.1rem}.ex li{margin:.2rem 0}
 .link{background:none;border:0;padding:0;color:#0b5cad;text-decoration:underline;cursor:pointer;font-size:.85rem}
-svg text{font-size:11px;fill:#333}
+svg text{font-size:13px;fill:#333}
 summary{cursor:pointer}summary h2{display:inline-block;border:0}
 @media (max-width:40rem){body{padding:.6rem}h1{font-size:1.25rem}}
 """
@@ -584,8 +584,10 @@ function drawChart() {
   const y = (bp) => TOP + (H - TOP - B) * (1 - bp / 10000 / top), x = (k) => L + step * (k + 0.5);
   const chart = svg("svg", {viewBox: "0 0 " + W + " " + H, role: "img",
     "aria-label": T[t].name + " share by " + field});
-  chart.style.width = groups.length > 10 ? W + "px" : "100%";
-  chart.style.maxWidth = groups.length > 10 ? "none" : W * 1.6 + "px";
+  // As wide as the page; with many groups no narrower than 24 px a group (then it scrolls on its own).
+  chart.style.width = "100%";
+  chart.style.minWidth = Math.min(W, 24 * groups.length + L + R) + "px";
+  chart.style.maxWidth = W * 1.6 + "px";
   const tick = top > 0.5 ? 2000 : 1000;
   for (let v = 0; v <= top * 10000 + 1; v += tick) {
     chart.appendChild(svg("line", {x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#e3e3e3"}));

@@ -146,7 +146,11 @@ CHROMIUM_ARGS = [
 # from a running event loop"); closing it after each module that uses it ends that loop.
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
-    """Headless Debian Chromium driven by Playwright (the README's test command installs it)."""
+    """Headless Debian Chromium driven by Playwright (the README's test command installs it).
+
+    Per module, not per session: while Playwright's sync API runs, its event loop counts as running
+    in the main thread, and later tests that call ``asyncio.run`` (the service's) would fail.
+    """
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():

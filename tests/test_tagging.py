@@ -27,6 +27,7 @@ from plantheme.tagging.corpus_tagging import CACHE_FOLDER, TagOptions, default_o
 from plantheme.readers.documents import EMPTY_FILE, NO_TEXT_LAYER, read_document
 from plantheme.model.model import ThemeModel
 from plantheme.tagging.progress import ProgressBar
+from plantheme.tagging.report_html import embed_json
 from plantheme.tagging.tag_outputs import render_sentences
 from plantheme.tagging.tag_records import SentenceRecord
 from plantheme.model.persistence import load_model
@@ -271,7 +272,10 @@ def test_report_is_self_contained(tagged) -> None:
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
-    assert "<script" not in page.lower()
+    # Scripts are inline: the page's own and its JSON data, never one loaded from elsewhere.
+    assert re.findall(r"<script[^>]*>", page.lower()) and all(
+        tag in ("<script>", '<script type="application/json" id="summary">') or tag.startswith(
+            '<script type="application/json" id="s-') for tag in re.findall(r"<script[^>]*>", page.lower()))
     assert "@import" not in page and "url(" not in page
     assert 'name="viewport"' in page
 
@@ -279,7 +283,8 @@ def test_report_is_self_contained(tagged) -> None:
 def test_report_escapes_document_text(tagged) -> None:
     out, _ = tagged
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # Sentences reach the page as JSON with every "<" escaped; the script shows them as text.
+    assert "\\u003cscript>alert(1)\\u003c/script>" in page
     assert "<script>alert" not in page
 
 
@@ -288,7 +293,9 @@ def test_report_shows_every_tagged_document_and_every_failure(corpus, tagged) ->
     out, _ = tagged
     page = (out / "report.html").read_text(encoding="utf-8")
     for name, want in expected.items():
-        if want.status != "skipped":
+        if want.status == "tagged":  # in the embedded list of documents
+            assert embed_json(name) in page, name
+        elif want.status != "skipped":  # in the table of files not tagged
             assert f">{name}<" in page, name
     assert NO_TEXT_LAYER in page
 
@@ -297,8 +304,9 @@ def test_report_limits_the_sentences_shown(corpus, tiny_model_dir, tmp_path: Pat
     root, _ = corpus
     run(root, tmp_path / "out", tiny_model_dir, jobs=1, report_max_sentences=3)
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert page.count('<li class="s ') == 3
-    assert "sentences.csv has every one" in page
+    blobs = [json.loads(blob) for blob in re.findall(r'<script type="application/json" id="s-\d+">(.*?)</script>', page)]
+    assert sum(len(blob["x"]) for blob in blobs) == 3
+    assert sum(blob["cut"] for blob in blobs) > 0 and "PLANTHEME_REPORT_MAX_SENTENCES" in page
 
 
 # --- parallel, incremental, interrupted ----------------------------------------------

@@ -53,8 +53,10 @@ class Settings(BaseSettings):
     max_batch: int = 1_000
     max_body_bytes: int = 2_000_000
     max_document_chars: int = 2_000_000
-    # Sentences shown in the report of `plantheme tag` (all are in sentences.csv).
-    report_max_sentences: int = 20_000
+    # Sentences embedded in the report of `plantheme tag` (all are in sentences.csv; every document is
+    # listed whatever the limit). 100,000 short generated sentences made a 5.5 MB page, the 122,283 of
+    # ../shared/corpus/gov-reports 15.3 MB (benchmarks/report_open.py, README: The report).
+    report_max_sentences: int = 250_000
     low_confidence: float = 0.5
     # Bootstrap replicates behind each share's 95% interval (documents.csv, groups.csv, compare):
     # the 2.5% tail then holds 25 of them. 1,000 took 1.8 s for the 285 documents and 171

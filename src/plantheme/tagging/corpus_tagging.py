@@ -112,7 +112,7 @@ class TagOptions:
     pattern: str | None = None
     low_confidence: float = 0.5
     max_document_chars: int = 2_000_000
-    report_max_sentences: int = 20_000
+    report_max_sentences: int = 250_000
     progress: bool = False
     follow_links: bool = False
     records: RecordOptions = field(default_factory=RecordOptions)
@@ -401,7 +401,7 @@ def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir:
                       errors="backslashreplace") as handle:
                 report.write(handle, sections_path, title=display_path(Path(options.folder).resolve().name)[0],
                              model_id=model_id, totals=collected.totals, outcomes=collected.outcomes,
-                             folders=scan.folders)
+                             folders=scan.folders, analysis=analysis)
         sections_path.unlink()
         write_documents_xlsx(
             generation / DOCUMENTS_XLSX, outcomes=collected.documents, meta_fields=options.meta_fields,

@@ -260,3 +260,20 @@ def test_report_in_a_browser_searches_filters_opens_documents_offline(browser, t
         assert requested and all(url.startswith(("file:", "data:")) for url in requested), requested
     finally:
         context.close()
+
+
+def test_report_in_a_browser_without_decompression_says_so_in_one_line(browser, tagged_report: Path) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context()
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.add_init_script("delete window.DecompressionStream")
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(tagged_report.as_uri())
+        assert page.locator("#docs .doc").count() == 3  # documents and shares need no decoding
+        page.fill("#q", "河长制")
+        page.press("#q", "Enter")
+        page.wait_for_function("document.getElementById('status').textContent.includes('cannot decode')")
+        assert "sentences.csv" in page.inner_text("#status") and not errors
+    finally:
+        context.close()

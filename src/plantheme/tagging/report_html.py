@@ -404,6 +404,7 @@ function svg(tag, attrs) {
 const pct = (bp) => (bp / 100).toFixed(1) + "%";
 // A block's JSON from its base64 gzip text, inflated by the browser itself (no library).
 async function inflate(text) {
+  if (typeof DecompressionStream === "undefined") throw new Error("no DecompressionStream");
   const raw = atob(text.trim()), bytes = new Uint8Array(raw.length);
   for (let j = 0; j < raw.length; j++) bytes[j] = raw.charCodeAt(j);
   // A stream made here, not a Blob's: a Blob goes through the browser's blob registry, which cost
@@ -435,8 +436,19 @@ function blob(i) {
 // Draw once the blocks are there; a newer call wins, so fast typing never draws an old search.
 async function refresh() {
   const mine = ++generation;
-  await loadNeeded();
+  try {
+    await loadNeeded();
+  } catch (error) {
+    cannotDecode(error);
+    return;
+  }
   if (mine === generation) render();
+}
+// Sentences are gzipped: a browser without DecompressionStream (before Chrome 80, Firefox 113,
+// Safari 16.4) can list documents and shares but not sentences; say so in one line.
+function cannotDecode(error) {
+  $("status").textContent = "This browser cannot decode the sentences (" + error.message +
+    "); sentences.csv beside this page has every one.";
 }
 const sentenceFilter = () => state.q !== "" || state.theme >= 0 || state.cmin > 0 || state.cmax < 100 ||
   state.flag !== "";
@@ -567,7 +579,7 @@ function fillBody(i, body) {
 function fillLoaded(i, body) {
   if (cache.has(D.blob[i])) { fillBody(i, body); return; }
   body.textContent = "…";
-  load(D.blob[i]).then(() => { if (state.open.has(i)) fillBody(i, body); });
+  load(D.blob[i]).then(() => { if (state.open.has(i)) fillBody(i, body); }, cannotDecode);
 }
 function docRow(i, n) {
   const row = el("div", "doc");

@@ -10,6 +10,7 @@ import csv
 import errno
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from plantheme.tagging import corpus_tagging, document_jobs, tag_outputs
 from plantheme.cli import main
 from plantheme.tagging.corpus_tagging import CACHE_FOLDER, TagOptions, tag_folder
 from plantheme.readers.record_files import RecordOptions
+from plantheme.tagging.report_html import unpack_block
 from plantheme.tagging.run_lock import lock_output_folder
 from plantheme.tagging.tag_outputs import GENERATIONS, OUTPUT_NAMES
 from plantheme.themes import THEME_IDS
@@ -462,7 +464,8 @@ def test_jsonl_records_are_documents_of_their_own(tiny_model_dir, tmp_path: Path
     assert rows["reports.jsonl#1"]["title"] == "甲" and rows["reports.jsonl#1"]["year"] == "2020"
     assert int(rows["reports.jsonl#1"]["sentences"]) == docs.count("reports.jsonl#1")
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert "reports.jsonl#4" in report and "全面落实河长制。" in report
+    texts = [text for block in re.findall(r'id="s-\d+">(.*?)</script>', report) for text in unpack_block(block)["x"]]
+    assert "reports.jsonl#4" in report and "全面落实河长制。" in texts
 
     again = run(root, out, tiny_model_dir, jobs=1, records=options)
     assert again.totals.reused == 3 and (out / "sentences.jsonl").read_text(encoding="utf-8").count("\n") == len(docs)

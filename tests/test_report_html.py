@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 from plantheme.analysis.records import CorpusAnalysis, Interval, ThemeShares
 from plantheme.cli import main
 from plantheme.readers.folder_scan import SkippedFolder
-from plantheme.tagging.report_html import FLAG_BITS, ReportWriter, embed_json
+from plantheme.tagging.report_html import FLAG_BITS, ReportWriter, embed_json, pack_block, unpack_block
 from plantheme.tagging.tag_records import DocumentOutcome, RunTotals, SentenceRecord
 from plantheme.themes import THEME_IDS
 
@@ -53,10 +53,11 @@ def render(documents: list[tuple[DocumentOutcome, list[SentenceRecord]]], tmp_pa
 
 
 def embedded(page: str, element_id: str) -> dict:
-    """The JSON of the page's ``<script type="application/json" id=element_id>``."""
-    found = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', page, re.S)
+    """The data of the page's element ``element_id``: the summary's JSON, or a sentence block unpacked."""
+    found = re.search(rf'<script type="application/(json|gzip)" id="{element_id}">(.*?)</script>', page, re.S)
     assert found, element_id
-    return json.loads(found.group(1))
+    kind, text = found.groups()
+    return json.loads(text) if kind == "json" else unpack_block(text)
 
 
 def test_everything_from_documents_is_escaped(tmp_path: Path) -> None:
@@ -81,6 +82,19 @@ def test_everything_from_documents_is_escaped(tmp_path: Path) -> None:
 def test_embedded_json_round_trips_and_never_holds_a_tag(value: object) -> None:
     text = embed_json(value)
     assert "<" not in text and json.loads(text) == value
+    packed = pack_block(value)
+    assert re.fullmatch(r"[A-Za-z0-9+/=]*", packed) and unpack_block(packed) == value
+
+
+def test_sentence_blocks_are_compressed_and_hold_no_markup(tmp_path: Path) -> None:
+    text = "全面落实河长制，推进流域水环境综合治理，加快长者食堂和居家养老服务中心建设。"
+    themes = ["ecology"] * 200
+    page = render([(_outcome("a.txt", themes), _records([text] * 200 + [SCRIPT_END], themes + ["other"]))],
+                  tmp_path, max_sentences=1000)
+    block = re.search(r'<script type="application/gzip" id="s-0">(.*?)</script>', page, re.S)
+    assert block and re.fullmatch(r"[A-Za-z0-9+/=]+", block.group(1))
+    assert len(block.group(1)) < len(text.encode("utf-8")) * 10  # 200 copies: gzip must have found them
+    assert embedded(page, "s-0")["x"][-1] == SCRIPT_END and "alert(2)" not in page
 
 
 def test_sentences_are_embedded_column_by_column(tmp_path: Path) -> None:
@@ -211,24 +225,31 @@ def test_report_in_a_browser_searches_filters_opens_documents_offline(browser, t
         assert docs.count() == 3
         assert page.locator("#chart svg circle").count() == 2  # the groups year=2019 and year=2024
 
+        # Sentences are decoded on demand (asynchronously): each step waits for the page's own event.
+        def then_rendered(action) -> None:  # type: ignore[no-untyped-def]
+            with page.expect_event("console", lambda m: m.text == "rendered"):
+                action()
+
+        page.evaluate("document.addEventListener('plantheme:rendered', () => console.log('rendered'))")
         page.fill("#q", "河长制")
-        page.press("#q", "Enter")
+        then_rendered(lambda: page.press("#q", "Enter"))
         assert docs.count() == 2
         assert "2 sentences match" in page.inner_text("#status")
 
         page.fill("#q", "")
-        page.press("#q", "Enter")
-        page.select_option("#ftheme", str(THEME_IDS.index("governance")))
+        then_rendered(lambda: page.press("#q", "Enter"))
+        then_rendered(lambda: page.select_option("#ftheme", str(THEME_IDS.index("governance"))))
         assert docs.count() == 1 and "plan_2024" in docs.first.inner_text()
 
-        page.select_option("#ftheme", "-1")
-        page.select_option("#meta-0", "2024")
+        then_rendered(lambda: page.select_option("#ftheme", "-1"))
+        then_rendered(lambda: page.select_option("#meta-0", "2024"))
         assert docs.count() == 2
 
-        page.click("#reset")
+        then_rendered(lambda: page.click("#reset"))
         report_2024 = page.locator(".doc", has_text="report_2024")
         report_2024.locator(".dh").click()
         sentences = report_2024.locator("li.s")
+        sentences.first.wait_for()
         assert sentences.count() == 4
         assert "专精特新" in sentences.first.inner_text()
 
@@ -237,5 +258,22 @@ def test_report_in_a_browser_searches_filters_opens_documents_offline(browser, t
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         assert not errors
         assert requested and all(url.startswith(("file:", "data:")) for url in requested), requested
+    finally:
+        context.close()
+
+
+def test_report_in_a_browser_without_decompression_says_so_in_one_line(browser, tagged_report: Path) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context()
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.add_init_script("delete window.DecompressionStream")
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(tagged_report.as_uri())
+        assert page.locator("#docs .doc").count() == 3  # documents and shares need no decoding
+        page.fill("#q", "河长制")
+        page.press("#q", "Enter")
+        page.wait_for_function("document.getElementById('status').textContent.includes('cannot decode')")
+        assert "sentences.csv" in page.inner_text("#status") and not errors
     finally:
         context.close()

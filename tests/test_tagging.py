@@ -27,7 +27,7 @@ from plantheme.tagging.corpus_tagging import CACHE_FOLDER, TagOptions, default_o
 from plantheme.readers.documents import EMPTY_FILE, NO_TEXT_LAYER, read_document
 from plantheme.model.model import ThemeModel
 from plantheme.tagging.progress import ProgressBar
-from plantheme.tagging.report_html import embed_json
+from plantheme.tagging.report_html import embed_json, unpack_block
 from plantheme.tagging.tag_outputs import render_sentences
 from plantheme.tagging.tag_records import SentenceRecord
 from plantheme.model.persistence import load_model
@@ -267,6 +267,11 @@ def test_documents_csv_counts_shares_and_dominant(tagged) -> None:
 # --- the report --------------------------------------------------------------------
 
 
+def sentence_blocks(page: str) -> list[dict]:
+    """Every document's sentence block of a report, unpacked."""
+    return [unpack_block(text) for text in re.findall(r'<script type="application/gzip" id="s-\d+">(.*?)</script>', page)]
+
+
 def test_report_is_self_contained(tagged) -> None:
     out, _ = tagged
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -275,7 +280,7 @@ def test_report_is_self_contained(tagged) -> None:
     # Scripts are inline: the page's own and its JSON data, never one loaded from elsewhere.
     assert re.findall(r"<script[^>]*>", page.lower()) and all(
         tag in ("<script>", '<script type="application/json" id="summary">') or tag.startswith(
-            '<script type="application/json" id="s-') for tag in re.findall(r"<script[^>]*>", page.lower()))
+            '<script type="application/gzip" id="s-') for tag in re.findall(r"<script[^>]*>", page.lower()))
     assert "@import" not in page and "url(" not in page
     assert 'name="viewport"' in page
 
@@ -283,8 +288,9 @@ def test_report_is_self_contained(tagged) -> None:
 def test_report_escapes_document_text(tagged) -> None:
     out, _ = tagged
     page = (out / "report.html").read_text(encoding="utf-8")
-    # Sentences reach the page as JSON with every "<" escaped; the script shows them as text.
-    assert "\\u003cscript>alert(1)\\u003c/script>" in page
+    # Sentences reach the page as base64 of gzipped JSON with every "<" escaped; the script shows them as text.
+    blocks = "".join(embed_json(block["x"]) for block in sentence_blocks(page))
+    assert "\\u003cscript>alert(1)\\u003c/script>" in blocks
     assert "<script>alert" not in page
 
 
@@ -304,7 +310,7 @@ def test_report_limits_the_sentences_shown(corpus, tiny_model_dir, tmp_path: Pat
     root, _ = corpus
     run(root, tmp_path / "out", tiny_model_dir, jobs=1, report_max_sentences=3)
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    blobs = [json.loads(blob) for blob in re.findall(r'<script type="application/json" id="s-\d+">(.*?)</script>', page)]
+    blobs = sentence_blocks(page)
     assert sum(len(blob["x"]) for blob in blobs) == 3
     assert sum(blob["cut"] for blob in blobs) > 0 and "PLANTHEME_REPORT_MAX_SENTENCES" in page
 

@@ -6,11 +6,14 @@ search, filters by theme, confidence, flags and metadata, documents sorted by an
 document's sentences, example sentences per theme, a chart of shares by a metadata field with
 their 95% intervals and links to the other outputs beside it.
 
-Data is embedded compactly and rendered on demand, so that a corpus of 100,000 sentences stays a
-few megabytes and opens fast: each document's sentences are one JSON blob of columnar arrays
-(texts; themes as a string of digits; confidences in percent; flags as a string of hex digits) in
-a ``<script type="application/json">`` element that the page parses only when it needs it (the
-document opened, or a search), and the documents' summaries and shares are one more blob. The
+Data is embedded compactly and rendered on demand, so that a corpus of 100,000 real sentences stays
+under 10 MB and opens fast: each document's sentences are one JSON blob of columnar arrays (texts;
+themes as a string of digits; confidences in percent; flags as a string of hex digits), gzipped
+and base64-encoded in a ``<script type="application/gzip">`` element that the page decodes (with
+the browser's own ``DecompressionStream``, no library) only when it needs it: the document opened,
+or a search, which decodes every block once and keeps them. Real sentences are long Chinese text,
+so gzip is what keeps the page small (``benchmarks/report_open.py``). The documents' summaries and
+shares are one more blob, plain JSON, small (one entry per document). The
 shares and intervals are the estimator's (:mod:`plantheme.analysis.shares`), as in
 ``documents.csv`` and ``groups.csv``; the page never recomputes them.
 
@@ -18,11 +21,13 @@ Document blobs are written to a part file while documents finish (so the report 
 corpus in memory) and joined with the summary at the end. At most ``max_sentences`` sentences are
 embedded in all; every document is listed whatever the limit, and one whose sentences did not fit
 says so and points to ``sentences.csv``. All text from documents reaches the page through JSON
-(``<`` escaped) and ``textContent``, never as markup.
+(``<`` escaped; base64, which holds no ``<`` at all) and ``textContent``, never as markup.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import heapq
 import itertools
 import json
@@ -38,7 +43,7 @@ from ..themes import THEME_IDS, THEMES_BY_ID
 from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals, SentenceRecord
 from .tagging import BOILERPLATE, GARBLED, LOW_CONFIDENCE, REPAIRED
 
-__all__ = ["THEME_COLOURS", "FLAG_BITS", "ReportWriter", "embed_json"]
+__all__ = ["THEME_COLOURS", "FLAG_BITS", "ReportWriter", "embed_json", "pack_block", "unpack_block"]
 
 # Tableau 10: distinct hues that stay apart for most colour-vision deficiencies.
 THEME_COLOURS: dict[str, str] = {
@@ -60,6 +65,9 @@ _MAX_LISTED_FILES = 1000
 # Example sentences kept per theme: the most confident content sentences of the corpus.
 _EXAMPLES_PER_THEME = 3
 # The files written beside report.html that the page links to.
+# zlib's default level. On the 285 gov-reports (15.2 MB of block JSON) level 9 gave 6.17 MB against
+# 6.20 MB for 1.4x the CPU (0.64 against 0.47 s); level 1 gave 6.96 MB (measured 2026-12-02).
+_GZIP_LEVEL = 6
 _LINKED_OUTPUTS = ("documents.csv", "groups.csv", "documents.xlsx", "sentences.csv", "sentences.jsonl",
                    "manifest.json")
 
@@ -71,6 +79,20 @@ def embed_json(value: object) -> str:
     or ``<!--`` from a document can end the element.
     """
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def pack_block(value: object) -> str:
+    """``value`` as the page's compressed blocks hold it: :func:`embed_json`, gzipped, base64.
+
+    The gzip header's time is zero so that the same corpus always gives the same page.
+    """
+    packed = gzip.compress(embed_json(value).encode("utf-8"), compresslevel=_GZIP_LEVEL, mtime=0)
+    return base64.b64encode(packed).decode("ascii")
+
+
+def unpack_block(text: str) -> Any:
+    """What :func:`pack_block` packed (the page's script does the same with ``DecompressionStream``)."""
+    return json.loads(gzip.decompress(base64.b64decode(text)).decode("utf-8"))
 
 
 def _theme_css() -> str:
@@ -161,7 +183,7 @@ class ReportWriter:
         left_out = max(outcome.sentences - shown, 0)
         self.hidden += left_out
         blob = {"x": texts, "t": "".join(themes), "c": confidences, "f": "".join(flags), "cut": left_out}
-        self._sections.write(f'<script type="application/json" id="s-{number}">{embed_json(blob)}</script>\n')
+        self._sections.write(f'<script type="application/gzip" id="s-{number}">{pack_block(blob)}</script>\n')
 
     def _keep_example(self, record: SentenceRecord, number: int) -> None:
         if record.flags or record.theme not in self._examples:
@@ -363,7 +385,8 @@ const $ = (id) => document.getElementById(id);
 const S = JSON.parse($("summary").textContent);
 const D = S.docs, T = S.themes, NT = T.length, N = D.path.length;
 const PAGE_DOCS = 200, PAGE_SENTS = 300;
-const cache = new Map();
+const cache = new Map(), loading = new Map();
+let renders = 0, generation = 0;
 const state = {q: "", theme: -1, cmin: 0, cmax: 100, flag: "", meta: {}, sort: "path", open: new Set(),
   docs: PAGE_DOCS, focus: -1};
 
@@ -379,14 +402,53 @@ function svg(tag, attrs) {
   return e;
 }
 const pct = (bp) => (bp / 100).toFixed(1) + "%";
-// A document's sentences, parsed from its own JSON element the first time they are needed.
-function blob(i) {
-  const k = D.blob[i];
-  if (!cache.has(k)) {
+// A block's JSON from its base64 gzip text, inflated by the browser itself (no library).
+async function inflate(text) {
+  if (typeof DecompressionStream === "undefined") throw new Error("no DecompressionStream");
+  const raw = atob(text.trim()), bytes = new Uint8Array(raw.length);
+  for (let j = 0; j < raw.length; j++) bytes[j] = raw.charCodeAt(j);
+  // A stream made here, not a Blob's: a Blob goes through the browser's blob registry, which cost
+  // about 1 ms a block (benchmarks/report_open.py).
+  const source = new ReadableStream({start(c) { c.enqueue(bytes); c.close(); }});
+  const stream = source.pipeThrough(new DecompressionStream("gzip"));
+  return JSON.parse(await new Response(stream).text());
+}
+// Block k decoded once, the first time it is needed; null when the page holds no such block.
+function load(k) {
+  if (!loading.has(k)) {
     const node = $("s-" + k);
-    cache.set(k, node ? JSON.parse(node.textContent) : {x: [], t: "", c: [], f: "", cut: D.sentences[i]});
+    loading.set(k, (node ? inflate(node.textContent) : Promise.resolve(null)).then((b) => { cache.set(k, b); return b; }));
   }
-  return cache.get(k);
+  return loading.get(k);
+}
+// The blocks what is about to be drawn reads: every one under a sentence filter (a search reads all
+// sentences), else those of the open documents.
+function loadNeeded() {
+  const needed = sentenceFilter() ? D.blob : [...state.open].map((i) => D.blob[i]);
+  return Promise.all(needed.map(load));
+}
+// A document's sentences, once its block is loaded (empty until then; `cut` says what the page lacks).
+function blob(i) {
+  const b = cache.get(D.blob[i]);
+  if (b) return b;
+  return {x: [], t: "", c: [], f: "", cut: cache.has(D.blob[i]) ? D.sentences[i] : 0};
+}
+// Draw once the blocks are there; a newer call wins, so fast typing never draws an old search.
+async function refresh() {
+  const mine = ++generation;
+  try {
+    await loadNeeded();
+  } catch (error) {
+    cannotDecode(error);
+    return;
+  }
+  if (mine === generation) render();
+}
+// Sentences are gzipped: a browser without DecompressionStream (before Chrome 80, Firefox 113,
+// Safari 16.4) can list documents and shares but not sentences; say so in one line.
+function cannotDecode(error) {
+  $("status").textContent = "This browser cannot decode the sentences (" + error.message +
+    "); sentences.csv beside this page has every one.";
 }
 const sentenceFilter = () => state.q !== "" || state.theme >= 0 || state.cmin > 0 || state.cmax < 100 ||
   state.flag !== "";
@@ -511,6 +573,13 @@ function fillBody(i, body) {
   body.appendChild(more);
   if (b.cut) body.appendChild(el("p", "more", b.cut + " more sentences of this document are not in this page;" +
     " sentences.csv has every one."));
+  document.dispatchEvent(new CustomEvent("plantheme:opened", {detail: i}));
+}
+// Fill an open document's body as soon as its block is decoded (at once when it already is).
+function fillLoaded(i, body) {
+  if (cache.has(D.blob[i])) { fillBody(i, body); return; }
+  body.textContent = "…";
+  load(D.blob[i]).then(() => { if (state.open.has(i)) fillBody(i, body); }, cannotDecode);
 }
 function docRow(i, n) {
   const row = el("div", "doc");
@@ -527,12 +596,14 @@ function docRow(i, n) {
   const open = state.open.has(i);
   body.hidden = !open;
   head.setAttribute("aria-expanded", String(open));
-  if (open) fillBody(i, body);
+  if (open) fillLoaded(i, body);
   head.addEventListener("click", () => {
     const opening = body.hidden;
     body.hidden = !opening;
     head.setAttribute("aria-expanded", String(opening));
-    if (opening) { state.open.add(i); fillBody(i, body); } else { state.open.delete(i); body.textContent = ""; }
+    if (!opening) { state.open.delete(i); body.textContent = ""; return; }
+    state.open.add(i);
+    fillLoaded(i, body);
   });
   row.appendChild(head);
   row.appendChild(body);
@@ -558,9 +629,12 @@ function render() {
   if (rows.length > state.docs) {
     const more = el("button", "", "show more documents");
     more.type = "button";
-    more.addEventListener("click", () => { state.docs += PAGE_DOCS; render(); });
+    more.addEventListener("click", () => { state.docs += PAGE_DOCS; refresh(); });
     box.appendChild(more);
   }
+  // Tests and benchmarks/report_open.py wait for this event rather than for time to pass.
+  document.body.dataset.renders = String(++renders);
+  document.dispatchEvent(new CustomEvent("plantheme:rendered"));
 }
 function option(select, value, text) {
   const o = el("option", "", text);
@@ -626,8 +700,7 @@ function openDocument(i) {
   resetFilters();
   state.open.add(i);
   state.focus = i;
-  render();
-  $("doc-" + i).scrollIntoView();
+  refresh().then(() => $("doc-" + i).scrollIntoView());
 }
 function drawExamples() {
   const box = $("examples");
@@ -697,11 +770,11 @@ function setUp() {
   $("cfield").addEventListener("change", drawChart);
   $("ctheme").addEventListener("change", drawChart);
   let timer = 0;
-  const update = () => { readFilters(); render(); };
+  const update = () => { readFilters(); refresh(); };
   $("q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 150); });
   $("q").addEventListener("keydown", (e) => { if (e.key === "Enter") { clearTimeout(timer); update(); } });
   for (const node of $("filters").querySelectorAll("select,input[type=number]")) node.addEventListener("change", update);
-  $("reset").addEventListener("click", () => { resetFilters(); render(); });
+  $("reset").addEventListener("click", () => { resetFilters(); refresh(); });
 }
 const t0 = performance.now();
 setUp();

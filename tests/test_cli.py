@@ -101,13 +101,21 @@ def test_train_never_overwrites_a_model_unasked(labels_dir: Path, tmp_path: Path
     assert (out / "model.json").is_file()
 
 
-@pytest.mark.parametrize("args", [["train", "--jobs", "0"], ["train", "--folds", "-1"], ["train", "--jobs", "x"]])
-def test_bad_numbers_are_refused_by_the_parser(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("args", "message"), [
+    (["train", "--jobs", "0"], "not a positive number"),
+    (["train", "--folds", "-1"], "not a positive number"),
+    (["train", "--jobs", "x"], "not a whole number"),
+    (["train", "--pseudo-threshold", "0"], "not in (0, 1]"),
+    (["train", "--pseudo-weight", "1.5"], "not in (0, 1]"),
+    (["serve", "--port", "70000"], "not a port"),
+    (["review", "out", "--labels", "l", "--port", "-1"], "not a port"),
+])
+def test_bad_numbers_are_refused_by_the_parser(args: list[str], message: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert "positive" in err or "whole number" in err
+    assert message in capsys.readouterr().err
 
 
 def test_train_with_documents_reports_the_context_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -537,6 +537,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
+    return number
+
+
 def _share(value: str) -> float:
     try:
         number = float(value)
@@ -672,7 +682,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="format of --export (default jsonl)")
     p.add_argument("--import", dest="import_file", type=Path, default=None, metavar="FILE",
                    help="add the labels of a Label Studio JSON export (.json) or Prodigy answers (.jsonl)")
-    p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default 8765; 0: any free one)")
+    p.add_argument("--port", type=_port, default=None, help="port on 127.0.0.1 (default 8765; 0: any free one)")
     p.add_argument("--who", default=None, help="name written with each answer (default: the user name)")
     p.add_argument("--model", type=Path, default=None,
                    help="model for the guesses (default: the one that tagged OUT)")
@@ -691,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="start the HTTP prediction service")
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    p.add_argument("--port", type=_port, default=None, help="port (default 8000)")
     p.add_argument("--model", type=Path, default=None, help="model folder (default: models/default)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
     p.set_defaults(func=_cmd_serve)

@@ -14,6 +14,7 @@ Only documents given by the user are read, never the evaluation's: exclusions
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -66,8 +67,6 @@ class PseudoLabels:
 def read_exclusions(paths: Iterable[Path]) -> list[str]:
     """Paths or globs to leave out, from text files (one per line, ``#`` comments) or span-label
     CSVs (their ``path`` column): a dev set's documents are never self-trained on."""
-    import csv
-
     patterns: list[str] = []
     for path in paths:
         try:

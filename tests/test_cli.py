@@ -374,3 +374,16 @@ def test_review_exports_the_queue(review_tag_output: Path, tiny_char_model_dir: 
     assert "wrote 5 sentences" in capsys.readouterr().out
     tasks = json.loads(out.read_text(encoding="utf-8"))
     assert len(tasks) == 5 and all(task["data"]["doc"].endswith(".txt") for task in tasks)
+
+
+def test_help_names_exit_statuses_file_types_and_every_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    from plantheme.readers.documents import SUPPORTED_SUFFIXES
+    from plantheme.settings import Settings
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # the epilog is wrapped
+    assert "exit status: 0 done; 1 an error" in text and "130 interrupted" in text
+    assert all(suffix in text for suffix in SUPPORTED_SUFFIXES) and ".jsonl" in text
+    assert all(f"PLANTHEME_{name.upper()}" in text for name in Settings.model_fields)

@@ -7,6 +7,7 @@ never a traceback: 1 for a failed run, 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
+import textwrap
 import json
 import os
 import signal
@@ -568,11 +569,41 @@ def _scheduler(value: str) -> str:
     return value
 
 
+def _help_epilog() -> str:
+    """What every command shares: exit statuses, the files read, the PLANTHEME_* variables
+    (from the readers' suffixes and the settings object, so the help cannot drift from them)."""
+    from .readers.documents import SUPPORTED_SUFFIXES
+    from .readers.folder_scan import RECORD_SUFFIXES
+    from .settings import Settings
+
+    variables = ", ".join(f"PLANTHEME_{name.upper()}" for name in Settings.model_fields)
+    paragraphs = [
+        "exit status: 0 done; 1 an error, one line on stderr (for tag: also any file that failed,"
+        " its outputs still written); 2 bad arguments, or an output folder another run is writing;"
+        " 130 interrupted.",
+        f"documents read (tag, extract, review): {' '.join(sorted(SUPPORTED_SUFFIXES))} (UTF-8, GBK/GB18030,"
+        f" Big5, UTF-16 told apart), and files of records: {' '.join(sorted(RECORD_SUFFIXES))}.",
+        f"environment: every limit and default is read from a variable: {variables}; see README, Limits.",
+    ]
+    return "\n\n".join(textwrap.fill(paragraph, 79) for paragraph in paragraphs)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose top-level help ends with :func:`_help_epilog`, built only when
+    help is printed (it imports the readers and the settings, which a command may not need)."""
+
+    def format_help(self) -> str:
+        if self.epilog is None and self.prog == "plantheme":
+            self.epilog = _help_epilog()
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="plantheme",
         description="Tag sentences of Chinese local-government plans with their policy theme.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"plantheme {__version__}",
                         help="print plantheme's version and exit")

@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2_000_000
     max_document_chars: int = 2_000_000
     # Sentences embedded in the report of `plantheme tag` (all are in sentences.csv; every document is
-    # listed whatever the limit). 100,000 short generated sentences made a 5.5 MB page, the 122,283 of
-    # ../shared/corpus/gov-reports 15.3 MB (benchmarks/report_open.py, README: The report).
+    # listed whatever the limit). Compressed, the 122,283 sentences of ../shared/corpus/gov-reports made
+    # an 8.4 MB page (benchmarks/report_open.py, README: The report).
     report_max_sentences: int = 250_000
     low_confidence: float = 0.5
     # Bootstrap replicates behind each share's 95% interval (documents.csv, groups.csv, compare):

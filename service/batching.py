@@ -29,7 +29,9 @@ from collections.abc import Sequence
 
 import sklearn
 
-from plantheme.model.model import Prediction, ThemeModel
+from plantheme.model.evidence import Prediction
+from plantheme.model.model import ThemeModel
+from plantheme.model.scoring import CompiledModel
 
 __all__ = ["PredictionBatcher"]
 
@@ -48,7 +50,7 @@ class PredictionBatcher:
     wait, in seconds, for the requests expected to join a call.
     """
 
-    def __init__(self, model: ThemeModel, *, max_texts: int = 256, linger: float = 0.0) -> None:
+    def __init__(self, model: CompiledModel | ThemeModel, *, max_texts: int = 256, linger: float = 0.0) -> None:
         self.model = model
         self.max_texts = max_texts
         self.linger = linger

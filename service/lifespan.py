@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plantheme.errors import PlanthemeError
 from plantheme.model.model import ThemeModel
-from plantheme.model.persistence import ModelCard, load_model
+from plantheme.model.scoring import CompiledModel
+from plantheme.model.persistence import ModelCard, load_predictor
 from plantheme.settings import Settings
 
 from .batching import PredictionBatcher
@@ -35,7 +36,7 @@ STATE_KEY = "plantheme"
 class LoadedModel:
     """What the endpoints use: the model, its card, the batcher that runs it and the document pool."""
 
-    model: ThemeModel
+    model: CompiledModel | ThemeModel
     card: ModelCard
     batcher: PredictionBatcher
     guard: WorkGuard
@@ -46,7 +47,7 @@ def model_lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        model, card = load_model(settings.model_dir)
+        model, card = load_predictor(settings.model_dir)
         model.predict(["推动重点项目开工建设。"])  # warm-up: tokenizer dictionaries load on first use
         batcher = PredictionBatcher(model, linger=settings.predict_linger_ms / 1000).start()
         guard = WorkGuard(settings.work_threads, settings.request_timeout_s)

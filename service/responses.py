@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from plantheme.model.model import Prediction, ThemeModel
+from plantheme.model.evidence import Prediction
+from plantheme.model.model import ThemeModel
+from plantheme.model.scoring import CompiledModel
 from plantheme.text.normalize import normalize
 from plantheme.text.sentences import split_sentences
 from plantheme.model.persistence import ModelCard
@@ -26,7 +28,7 @@ def prediction_body(prediction: Prediction) -> dict[str, Any]:
     return prediction.to_dict()
 
 
-def document_body(model: ThemeModel, raw: str, *, low_confidence: float) -> dict[str, Any]:
+def document_body(model: CompiledModel | ThemeModel, raw: str, *, low_confidence: float) -> dict[str, Any]:
     """Tag one text with :func:`plantheme.tagging.tagging.tag_text` and shape it as a ``DocumentOut``.
 
     Spans index the text as it was sent (``text == sent[start:end]``), as in

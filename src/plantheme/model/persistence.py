@@ -4,8 +4,9 @@ for character n-gram models, ``model.npz``.
 ``model.json`` is the model card: themes, training data (sha256 and counts),
 cross-validation metrics, parameters, library versions, creation time and the
 sha256 of ``model.joblib`` (and of ``model.npz``). ``model.npz`` holds the same
-fitted model as plain arrays (:class:`plantheme.model.scoring.CompiledModel`): bulk
-tagging loads it without importing scikit-learn. Saving is atomic (a temporary folder renamed into
+fitted model as plain arrays (:class:`plantheme.model.scoring.CompiledModel`):
+tagging, prediction with evidence, evaluation and the service load it
+(:func:`load_predictor`) without unpickling anything or importing scikit-learn. Saving is atomic (a temporary folder renamed into
 place), so an interrupted training never leaves a half-written model. Loading
 checks the checksum, the theme set and the scikit-learn version before it
 unpickles anything.

@@ -1,8 +1,9 @@
 """Theme probabilities from TF-IDF rows and linear weights, in NumPy: the arithmetic every path shares.
 
-:class:`ThemeModel` (the scikit-learn pipeline, for training, evaluation and
-the service) and :class:`CompiledModel` (the same fitted character n-gram
-model as plain arrays, for bulk tagging) both end in :func:`classify_rows`.
+:class:`ThemeModel` (the scikit-learn pipeline, for training, and for word or
+union features) and :class:`CompiledModel` (the same fitted character n-gram
+model as plain arrays, for tagging, prediction, evaluation and the service)
+both end in :func:`classify_rows`.
 A compiled model needs no scikit-learn at all, which takes about a second off
 the start of every tagging process (the main one and each worker).
 """

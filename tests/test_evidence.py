@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import tiny_texts_and_themes
-from plantheme.model.evidence import Prediction
+from plantheme.model.evidence import Evidence, Prediction
 from plantheme.model.model import ThemeModel, build_pipeline
 from plantheme.model.persistence import ModelCard, load_compiled, load_model, load_predictor, save_model
 from plantheme.model.scoring import CompiledModel
@@ -34,7 +34,20 @@ def assert_same(reference: list[Prediction], bulk: list[Prediction]) -> None:
         assert a.confidence == pytest.approx(b.confidence, abs=1e-9)
         assert list(a.scores) == list(b.scores)
         assert np.allclose(list(a.scores.values()), list(b.scores.values()), rtol=0, atol=1e-9)
-        assert a.evidence == b.evidence
+        assert_same_evidence(a.evidence, b.evidence)
+
+
+def assert_same_evidence(a: tuple[Evidence, ...], b: tuple[Evidence, ...]) -> None:
+    """Same weights in the same order and the same words, except the order among tied words.
+
+    Words whose sums are equal in exact arithmetic (often: one shared character) come out in
+    whichever order the last bit of each path's summation gives (the pipeline sums in set
+    order, which changes with the hash seed); at the cut-off a tied word may swap for another.
+    """
+    assert [e.weight for e in a] == [e.weight for e in b]
+    last = a[-1].weight if a else None
+    for weight in {e.weight for e in a} - {last}:
+        assert {e.token for e in a if e.weight == weight} == {e.token for e in b if e.weight == weight}
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +87,7 @@ def test_evidence_of_a_sentence_does_not_depend_on_its_batch(tiny_char_model_dir
     together = first[0].predict(sentences)
     # Another model object, other order, one by one: its word table grows differently.
     alone = [second[0].predict([text])[0] for text in reversed(sentences)][::-1]
+    # The same arithmetic in the same order: identical, ties included.
     assert [p.evidence for p in alone] == [p.evidence for p in together]
 
 

@@ -11,20 +11,22 @@ from __future__ import annotations
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plantheme.errors import PlanthemeError
-from plantheme.model.model import ThemeModel
 from plantheme.model.scoring import CompiledModel
 from plantheme.model.persistence import ModelCard, load_predictor
 from plantheme.settings import Settings
 
 from .batching import PredictionBatcher
 from .work_guard import WorkGuard
+
+if TYPE_CHECKING:  # the pickled pipeline, for word or union models only: scikit-learn is imported when one loads
+    from plantheme.model.model import ThemeModel
 
 __all__ = ["LoadedModel", "model_lifespan", "StartupFailureMiddleware", "STATE_KEY"]
 

@@ -1,13 +1,21 @@
-"""Sentences per second of the shipped pipeline vs a naive baseline, on one core.
+"""`plantheme predict` against a naive script, whole processes and in-process, on one core.
 
-The baseline is what a user would write in an afternoon: ``jieba.lcut`` as the
-tokenizer of a default ``TfidfVectorizer`` and a default ``LinearSVC``, fitted
-on the same labelled sentences. Both predict the sentences of the seed
-documents (normalised and split by plantheme, repeated to ``--sentences``),
-in batches of ``--batch``; each figure is the median of ``--repeats`` runs in
-this one process, so the ratio compares like with like on a noisy machine.
+The naive script is what a user would write in an afternoon: read the labelled
+sentences, fit ``jieba.lcut`` as the tokenizer of a default ``TfidfVectorizer``
+and a default ``LinearSVC``, and predict one sentence per stdin line (its
+training included, as a user runs it). It and ``plantheme predict < sents.txt``
+(default evidence, JSON lines written to a file) are timed as whole processes on
+``--sentences`` real sentences of ``../shared/corpus`` (distinct, in corpus
+order), in ``--repeats`` adjacent pairs whose order alternates, so a burst of
+load on this shared host hits both alike; the ratio is the median of the pairs'.
 
-    python benchmarks/predict_throughput.py [--model models/default]
+In-process, in batches of ``--batch``, median of ``--repeats`` rounds: the
+compiled model's ``predict`` with all eight scores and evidence (what the CLI and
+the service run), its ``classify`` alone, the pickled pipeline's
+``ThemeModel.predict`` (the previous path, for reference) and the baseline's
+``predict``.
+
+    python benchmarks/predict_throughput.py [--model models/default] [--sentences 40000]
 """
 
 from __future__ import annotations
@@ -21,45 +29,68 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import logging  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-import jieba  # noqa: E402
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.svm import LinearSVC  # noqa: E402
-
-from plantheme.training.labels import read_labelled_dir  # noqa: E402
-from plantheme.text.normalize import normalize  # noqa: E402
-from plantheme.model.persistence import load_model  # noqa: E402
-from plantheme.text.sentences import split_sentences  # noqa: E402
+from plantheme.model.persistence import load_compiled, load_model  # noqa: E402
+from plantheme.readers.documents import decode_text  # noqa: E402
 from plantheme.settings import DEFAULT_MODEL_DIR, REPO_ROOT  # noqa: E402
+from plantheme.text.normalize import normalize  # noqa: E402
+from plantheme.text.sentences import split_sentences  # noqa: E402
+
+CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+
+# The naive script, as a user would write it: no plantheme at all.
+NAIVE_SCRIPT = '''
+import csv, glob, logging, sys
+import jieba
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
 
 jieba.setLogLevel(logging.WARNING)
+texts, themes = [], []
+for path in sorted(glob.glob(sys.argv[1] + "/*.csv")):
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            texts.append(row["text"])
+            themes.append(row["theme"])
+model = make_pipeline(TfidfVectorizer(tokenizer=jieba.lcut, token_pattern=None), LinearSVC())
+model.fit(texts, themes)
+lines = sys.stdin.read().splitlines()
+sys.stdout.write("\\n".join(model.predict(lines)) + "\\n")
+'''
 
 
-def seed_sentences(seeds: Path) -> list[str]:
-    """The seed documents' sentences as the document has them (raw, not normalised)."""
-    sentences = []
-    for path in sorted(seeds.glob("*.txt")):
-        doc = normalize(path.read_text(encoding="utf-8"))
-        sentences += [doc.original_text(u.start, u.end) for u in split_sentences(doc.text)]
-    return sentences
+def corpus_sentences(corpus: Path, size: int) -> list[str]:
+    """The first ``size`` distinct sentences (4+ characters) of the corpus's .txt documents, one line each."""
+    seen: dict[str, None] = {}
+    for path in sorted(corpus.rglob("*.txt")):
+        doc = normalize(decode_text(path.read_bytes()).text)
+        for unit in split_sentences(doc.text):
+            text = " ".join(doc.original_text(unit.start, unit.end).split())
+            if len(text) >= 4:
+                seen.setdefault(text, None)
+            if len(seen) >= size:
+                return list(seen)
+    sys.exit(f"only {len(seen)} sentences under {corpus}, asked for {size}")
 
 
-def jieba_tokens(text: str) -> list[str]:
-    """The baseline's tokenizer: plain jieba."""
-    return jieba.lcut(text)
+def whole_process_seconds(command: list[str], stdin: Path, stdout: Path) -> float:
+    """Wall seconds of one process reading ``stdin`` and writing ``stdout``."""
+    with stdin.open("rb") as source, stdout.open("wb") as sink:
+        started = time.perf_counter()
+        subprocess.run(command, stdin=source, stdout=sink, check=True)
+        return time.perf_counter() - started
 
 
 def rates(predictors: dict[str, Callable[[Sequence[str]], object]], sentences: list[str],
           batch: int, repeats: int) -> dict[str, float]:
-    """Median sentences per second of each predictor over ``repeats`` rounds.
-
-    The predictors take turns within each round, so a burst of load from
-    another process on this shared machine hits them alike.
-    """
+    """Median sentences per second of each predictor over ``repeats`` rounds, taking turns within a round."""
     seen: dict[str, list[float]] = {name: [] for name in predictors}
     for _ in range(repeats):
         for name, predict in predictors.items():
@@ -70,41 +101,82 @@ def rates(predictors: dict[str, Callable[[Sequence[str]], object]], sentences: l
     return {name: statistics.median(values) for name, values in seen.items()}
 
 
+def fit_baseline(labels: Path) -> object:
+    """The naive script's model, fitted in this process."""
+    import jieba
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+
+    from plantheme.training.labels import read_labelled_dir
+
+    jieba.setLogLevel(logging.WARNING)
+    rows = [row for row in read_labelled_dir(labels)]
+    baseline = make_pipeline(TfidfVectorizer(tokenizer=jieba.lcut, token_pattern=None), LinearSVC())
+    baseline.fit([r.text for r in rows], [r.theme for r in rows])
+    return baseline
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
-    parser.add_argument("--seeds", type=Path, default=REPO_ROOT.parent / "shared" / "seeds")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--labels", type=Path, default=REPO_ROOT / "labels")
-    parser.add_argument("--sentences", type=int, default=5000)
+    parser.add_argument("--sentences", type=int, default=40_000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    base = seed_sentences(args.seeds)
-    sentences = (base * (args.sentences // len(base) + 1))[: args.sentences]
-    rows = read_labelled_dir(args.labels)
+    sentences = corpus_sentences(args.corpus, args.sentences)
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work)
+        sents = folder / "sents.txt"
+        sents.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+        naive_script = folder / "naive.py"
+        naive_script.write_text(NAIVE_SCRIPT, encoding="utf-8")
+        commands = {
+            "naive": [sys.executable, str(naive_script), str(args.labels)],
+            "cli": [sys.executable, "-m", "plantheme.cli", "predict", "--model", str(args.model)],
+        }
+        seconds: dict[str, list[float]] = {name: [] for name in commands}
+        for round_ in range(args.repeats):
+            order = list(commands) if round_ % 2 == 0 else list(commands)[::-1]
+            for name in order:
+                seconds[name].append(whole_process_seconds(commands[name], sents, folder / f"{name}.out"))
+        lines = (folder / "cli.out").read_text(encoding="utf-8").count("\n")
+        assert lines == len(sentences), f"plantheme predict wrote {lines} lines for {len(sentences)}"
+    ratios = [naive / cli for naive, cli in zip(seconds["naive"], seconds["cli"])]
 
-    model, card = load_model(args.model)
-    baseline = make_pipeline(TfidfVectorizer(tokenizer=jieba_tokens, token_pattern=None), LinearSVC())
-    baseline.fit([r.text for r in rows], [r.theme for r in rows])
-    # Warm both up (jieba loads its dictionary on first use; rjieba on first call).
-    model.predict(sentences[:10])
-    baseline.predict(sentences[:10])
-
+    compiled = load_compiled(args.model)
+    if compiled is None:
+        sys.exit(f"{args.model}: no model.npz (a word or union model)")
+    model, card = compiled
+    pickled, _ = load_model(args.model)
+    baseline = fit_baseline(args.labels)
+    for warm in (model.predict, pickled.predict, baseline.predict):  # type: ignore[attr-defined]
+        warm(sentences[:10])
     measured = rates({
-        "evidence": lambda batch: model.predict(batch),
-        "pipeline": model.pipeline.predict,
-        "baseline": baseline.predict,
+        "predict": lambda batch: model.predict(batch),
+        "classify": lambda batch: model.classify(batch),
+        "pickle": lambda batch: pickled.predict(batch),
+        "baseline": baseline.predict,  # type: ignore[attr-defined]
     }, sentences, args.batch, args.repeats)
-    shipped, pipeline_only, naive = measured["evidence"], measured["pipeline"], measured["baseline"]
 
-    print(f"model {card.model_id}; {len(sentences)} seed sentences ({len(base)} distinct), "
-          f"batches of {args.batch}, median of {args.repeats} runs, one core")
-    print(f"shipped Pipeline.predict (raw text in)       {pipeline_only:>9,.0f} sentences/s")
-    print(f"ThemeModel.predict (+ scores, evidence)      {shipped:>9,.0f} sentences/s")
-    print(f"baseline jieba.lcut+TfidfVectorizer+LinearSVC {naive:>8,.0f} sentences/s")
-    print(f"ratio Pipeline.predict / baseline            {pipeline_only / naive:>9.1f}x (target >= 5x)")
-    print(f"ratio ThemeModel.predict / baseline          {shipped / naive:>9.1f}x")
+    n = len(sentences)
+    print(f"model {card.model_id}; {n:,} distinct sentences of {args.corpus}, one core")
+    print(f"whole processes, {args.repeats} adjacent pairs (order alternating), seconds:")
+    for name, label in (("naive", "naive script (jieba + TfidfVectorizer + LinearSVC, training included)"),
+                        ("cli", "plantheme predict < sents.txt (default evidence, JSON out)")):
+        runs = ", ".join(f"{s:.2f}" for s in seconds[name])
+        print(f"  {label:<72} median {statistics.median(seconds[name]):6.2f}  ({runs})")
+    print(f"  ratio naive / plantheme predict, median of the pairs ({', '.join(f'{r:.2f}' for r in ratios)})"
+          f"  {statistics.median(ratios):.2f}x (target >= 5x)")
+    print(f"in-process, batches of {args.batch}, median of {args.repeats} rounds, sentences/s:")
+    print(f"  CompiledModel.predict (scores + evidence)     {measured['predict']:>9,.0f} (target >= 30,000)")
+    print(f"  CompiledModel.classify (alone)                {measured['classify']:>9,.0f} (target >= 50,000)")
+    print(f"  ThemeModel.predict (the pickle, previous path) {measured['pickle']:>8,.0f}")
+    print(f"  baseline predict (in-process)                 {measured['baseline']:>9,.0f}")
+
 
 if __name__ == "__main__":
     main()

@@ -26,10 +26,13 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import sklearn
+from plantheme.model.evidence import Prediction
+from plantheme.model.scoring import CompiledModel
 
-from plantheme.model.model import Prediction, ThemeModel
+if TYPE_CHECKING:  # the pickled pipeline, for word or union models only: scikit-learn is imported when one loads
+    from plantheme.model.model import ThemeModel
 
 __all__ = ["PredictionBatcher"]
 
@@ -48,7 +51,7 @@ class PredictionBatcher:
     wait, in seconds, for the requests expected to join a call.
     """
 
-    def __init__(self, model: ThemeModel, *, max_texts: int = 256, linger: float = 0.0) -> None:
+    def __init__(self, model: CompiledModel | ThemeModel, *, max_texts: int = 256, linger: float = 0.0) -> None:
         self.model = model
         self.max_texts = max_texts
         self.linger = linger
@@ -86,6 +89,12 @@ class PredictionBatcher:
         # scikit-learn's configuration is per thread: in this thread only, skip the
         # input checks that cost ~0.4 ms per call. The inputs are the pipeline's
         # own TF-IDF matrices, finite by construction, and the parameters are fixed.
+        # The arrays of a compiled model need no scikit-learn at all.
+        if isinstance(self.model, CompiledModel):
+            self._serve_queue()
+            return
+        import sklearn
+
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             self._serve_queue()
 

@@ -11,19 +11,22 @@ from __future__ import annotations
 import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plantheme.errors import PlanthemeError
-from plantheme.model.model import ThemeModel
-from plantheme.model.persistence import ModelCard, load_model
+from plantheme.model.scoring import CompiledModel
+from plantheme.model.persistence import ModelCard, load_predictor
 from plantheme.settings import Settings
 
 from .batching import PredictionBatcher
 from .work_guard import WorkGuard
+
+if TYPE_CHECKING:  # the pickled pipeline, for word or union models only: scikit-learn is imported when one loads
+    from plantheme.model.model import ThemeModel
 
 __all__ = ["LoadedModel", "model_lifespan", "StartupFailureMiddleware", "STATE_KEY"]
 
@@ -35,7 +38,7 @@ STATE_KEY = "plantheme"
 class LoadedModel:
     """What the endpoints use: the model, its card, the batcher that runs it and the document pool."""
 
-    model: ThemeModel
+    model: CompiledModel | ThemeModel
     card: ModelCard
     batcher: PredictionBatcher
     guard: WorkGuard
@@ -46,7 +49,7 @@ def model_lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        model, card = load_model(settings.model_dir)
+        model, card = load_predictor(settings.model_dir)
         model.predict(["推动重点项目开工建设。"])  # warm-up: tokenizer dictionaries load on first use
         batcher = PredictionBatcher(model, linger=settings.predict_linger_ms / 1000).start()
         guard = WorkGuard(settings.work_threads, settings.request_timeout_s)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from plantheme.model.model import Prediction, ThemeModel
+from plantheme.model.evidence import Prediction
+from plantheme.model.scoring import CompiledModel
 from plantheme.text.normalize import normalize
 from plantheme.text.sentences import split_sentences
 from plantheme.model.persistence import ModelCard
 from plantheme.tagging.tagging import tag_text
 from plantheme.themes import THEMES
+
+if TYPE_CHECKING:  # the pickled pipeline, for word or union models only: scikit-learn is imported when one loads
+    from plantheme.model.model import ThemeModel
 
 __all__ = ["prediction_body", "document_body", "themes_body", "card_body", "count_sentences",
            "COUNT_CHUNK_CHARS"]
@@ -26,7 +30,7 @@ def prediction_body(prediction: Prediction) -> dict[str, Any]:
     return prediction.to_dict()
 
 
-def document_body(model: ThemeModel, raw: str, *, low_confidence: float) -> dict[str, Any]:
+def document_body(model: CompiledModel | ThemeModel, raw: str, *, low_confidence: float) -> dict[str, Any]:
     """Tag one text with :func:`plantheme.tagging.tagging.tag_text` and shape it as a ``DocumentOut``.
 
     Spans index the text as it was sent (``text == sent[start:end]``), as in

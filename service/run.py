@@ -14,7 +14,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from plantheme.errors import PlanthemeError
-from plantheme.model.persistence import load_model
+from plantheme.model.persistence import load_predictor
 from plantheme.settings import Settings, load_settings
 
 from .app import create_app
@@ -93,7 +93,7 @@ def serve(
     # Several workers: the supervisor of older uvicorn releases restarts a worker
     # that dies in start-up, forever. A model that cannot load is caught here first.
     try:
-        load_model(settings.model_dir)
+        load_predictor(settings.model_dir)
     except PlanthemeError as exc:
         _say(str(exc))
         return 1

@@ -62,6 +62,50 @@ def test_predict_and_evaluate(tiny_model_dir: Path, tmp_path: Path, capsys: pyte
     assert "macro-F1" in capsys.readouterr().out
 
 
+def test_character_model_commands_use_its_arrays(tiny_char_model_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """predict and evaluate (sentences, documents) run on model.npz and give what the pickle gives."""
+    from plantheme.model import persistence
+    from plantheme.training.evaluate import evaluate_documents, evaluate_model
+    from plantheme.training.labels import read_labelled_file, read_span_labels
+
+    full, _ = persistence.load_model(tiny_char_model_dir)
+
+    def refuse(model_dir: Path) -> None:
+        raise AssertionError("the pickle was loaded")
+
+    monkeypatch.setattr(persistence, "load_model", refuse)
+    texts = [t for rows in TINY_ROWS.values() for t in rows[:2]]
+    assert main(["predict", "--model", str(tiny_char_model_dir), *texts]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [json.dumps({"text": t, **p.to_dict()}, ensure_ascii=False)
+                     for t, p in zip(texts, full.predict(texts))]
+
+    labelled = tmp_path / "test.jsonl"
+    labelled.write_text("\n".join(json.dumps({"text": t, "theme": th}, ensure_ascii=False)
+                                  for th, rows in TINY_ROWS.items() for t in rows[:2]), encoding="utf-8")
+    assert main(["evaluate", str(labelled), "--model", str(tiny_char_model_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = [row for row in read_labelled_file(labelled) if not isinstance(row, str)]
+    expected = evaluate_model(full, rows).to_dict()
+    assert {k: report[k] for k in expected} == json.loads(json.dumps(expected))
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = "全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所，改善义务教育办学条件。"
+    (docs / "a.txt").write_text(text, encoding="utf-8")
+    spans = tmp_path / "spans.csv"
+    second = text.index("新建")
+    spans.write_text(f"path,start,end,theme\na.txt,0,{second - 1},ecology\na.txt,{second},{len(text)},welfare\n",
+                     encoding="utf-8")
+    assert main(["evaluate", str(spans), "--root", str(docs), "--model", str(tiny_char_model_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = evaluate_documents(full, read_span_labels(spans), lambda path: (docs / path).read_text(encoding="utf-8"))
+    assert report["n"] == 2
+    assert {k: report[k] for k in expected.to_dict()} == json.loads(json.dumps(expected.to_dict()))
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

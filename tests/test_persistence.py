@@ -60,12 +60,12 @@ def test_save_replaces_an_existing_model_atomically(tiny_model: ThemeModel, tmp_
 def test_interrupted_save_leaves_old_model_intact(tiny_model: ThemeModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "m"
     save_model(ThemeModel(tiny_model.pipeline), ModelCard([], {}, {}, {}), out)
-    import plantheme.model.persistence as persistence
+    import joblib  # persistence imports it when it saves (loading the arrays never needs it)
 
     def crash(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(persistence.joblib, "dump", crash)
+    monkeypatch.setattr(joblib, "dump", crash)
     with pytest.raises(KeyboardInterrupt):
         save_model(ThemeModel(tiny_model.pipeline), ModelCard([], {"new": 1}, {}, {}), out)
     assert load_model(out)[1].training == {}

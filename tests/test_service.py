@@ -98,6 +98,37 @@ def test_predict_returns_results_in_input_order(client: TestClient, tiny_model: 
         assert abs(sum(result["scores"].values()) - 1) < 1e-3
 
 
+def test_character_model_is_served_from_its_arrays(tiny_char_model_dir: Path) -> None:
+    """A character n-gram model is served from model.npz, with the pickle's results and evidence."""
+    from plantheme.model.persistence import load_model
+    from plantheme.model.scoring import CompiledModel
+    from plantheme_service.lifespan import STATE_KEY
+
+    with TestClient(create_app(small_settings(tiny_char_model_dir))) as char_client:
+        assert isinstance(char_client.app_state[STATE_KEY].model, CompiledModel)
+        response = char_client.post("/v1/predict", json={"texts": SENTENCES, "split": False})
+    assert response.status_code == 200, response.text
+    expected = load_model(tiny_char_model_dir)[0].predict(SENTENCES)
+    assert response.json()["results"] == [p.to_dict() for p in expected]
+    assert any(result["evidence"] for result in response.json()["results"])
+
+
+def test_character_model_is_served_without_scikit_learn(tiny_char_model_dir: Path) -> None:
+    """Serving a character model never imports scikit-learn or joblib (a fresh process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom fastapi.testclient import TestClient\n"
+        "from plantheme.settings import Settings\nfrom plantheme_service import create_app\n"
+        f"with TestClient(create_app(Settings(model_dir=Path({str(tiny_char_model_dir)!r})))) as client:\n"
+        "    status = client.post('/v1/predict', json={'texts': ['全面落实河长制。']}).status_code\n"
+        "print(status, sorted(m for m in ('sklearn', 'joblib') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "200 []"
+
+
 def test_predict_one_text(client: TestClient) -> None:
     response = client.post("/v1/predict", json={"texts": [SENTENCES[2]], "split": False})
     assert response.status_code == 200

@@ -38,10 +38,10 @@ def _say(message: str) -> None:
 
 
 def _load(model_dir: Path | None):  # type: ignore[no-untyped-def]
-    from .model.persistence import load_model
+    from .model.persistence import load_predictor
 
     settings = load_settings(model_dir=model_dir)
-    model, card = load_model(settings.model_dir)
+    model, card = load_predictor(settings.model_dir)
     return model, card
 
 

@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .context import ContextModel
+from .evidence import Evidence, Prediction, centred_weights, feature_pushes
 from .features import CharNgramTfidf
 from .scoring import Classification, CompiledModel, classify_rows, empty_classification
 from ..text.normalize import HAN, normalize_sentence
@@ -74,33 +75,6 @@ def build_pipeline(
         raise ValueError(f"features must be 'word', 'char' or 'union', not {features!r}")
     classifier = LogisticRegression(C=C, max_iter=3000, class_weight=class_weight)
     return Pipeline([("normalize", TextNormalizer()), ("features", vectorizer), ("clf", classifier)])
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A feature that pushed the predicted theme: the token and its contribution."""
-
-    token: str
-    weight: float
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The theme of one sentence, its probability, all eight scores and why."""
-
-    theme: str
-    confidence: float
-    scores: dict[str, float]
-    evidence: tuple[Evidence, ...] = ()
-
-    def to_dict(self, digits: int = 4) -> dict[str, Any]:
-        """JSON-ready form, the same for the CLI and the service."""
-        return {
-            "theme": self.theme,
-            "confidence": round(self.confidence, digits),
-            "scores": {theme: round(value, digits) for theme, value in self.scores.items()},
-            "evidence": [{"token": e.token, "weight": e.weight} for e in self.evidence],
-        }
 
 
 @dataclass
@@ -208,13 +182,8 @@ class ThemeModel:
         the difference is what moves the decision).
         """
         if self._centered_coef is None:
-            coef = self.pipeline.named_steps["clf"].coef_
-            self._centered_coef = coef - coef.mean(axis=0) if coef.shape[0] > 1 else coef
-        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        if self._centered_coef.shape[0] == 1:  # binary: one weight row, sign gives the class
-            sign = np.where(winners[row_of] == 1, 1.0, -1.0)
-            return X.data * self._centered_coef[0, X.indices] * sign
-        return X.data * self._centered_coef[winners[row_of], X.indices]
+            self._centered_coef = centred_weights(self.pipeline.named_steps["clf"].coef_)
+        return feature_pushes(X, self._centered_coef, winners)
 
     def _word_evidence(
         self, text: str, X: Any, pushes: np.ndarray, row: int, limit: int

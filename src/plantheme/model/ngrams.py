@@ -175,6 +175,10 @@ class NgramTfidf:
             columns[beyond] = self._table.lookup(codes[beyond])
         return columns
 
+    def columns(self, n: int, codes: np.ndarray) -> np.ndarray:
+        """The column of each n-gram code of length ``n``, or -1 for one not in the vocabulary."""
+        return self._lookup(n, codes)
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows for ``texts`` over the vocabulary (unknown n-grams ignored)."""
         texts = list(texts)

@@ -4,8 +4,9 @@ for character n-gram models, ``model.npz``.
 ``model.json`` is the model card: themes, training data (sha256 and counts),
 cross-validation metrics, parameters, library versions, creation time and the
 sha256 of ``model.joblib`` (and of ``model.npz``). ``model.npz`` holds the same
-fitted model as plain arrays (:class:`plantheme.model.scoring.CompiledModel`): bulk
-tagging loads it without importing scikit-learn. Saving is atomic (a temporary folder renamed into
+fitted model as plain arrays (:class:`plantheme.model.scoring.CompiledModel`):
+tagging, prediction with evidence, evaluation and the service load it
+(:func:`load_predictor`) without unpickling anything or importing scikit-learn. Saving is atomic (a temporary folder renamed into
 place), so an interrupted training never leaves a half-written model. Loading
 checks the checksum, the theme set and the scikit-learn version before it
 unpickles anything.
@@ -29,7 +30,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 
 from .._version import __version__
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # imported where a model is loaded: scikit-learn only for a f
     from .model import ThemeModel
     from .scoring import CompiledModel
 
-__all__ = ["ModelCard", "save_model", "load_model", "load_compiled", "load_card", "file_sha256",
+__all__ = ["ModelCard", "save_model", "load_model", "load_compiled", "load_predictor", "load_card", "file_sha256",
            "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
@@ -97,6 +97,8 @@ def save_model(model: ThemeModel, card: ModelCard, out_dir: Path) -> ModelCard:
     """Write ``model`` and its card to ``out_dir`` atomically; return the completed card."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    import joblib  # here, not at the top: loading the arrays (predict, tag, the service) never needs it
+
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
         joblib.dump(model.pipeline, tmp / MODEL_FILE, compress=3)
@@ -226,6 +228,8 @@ def _load_context(model_dir: Path, card: ModelCard) -> ContextModel | None:
 
 def load_model(model_dir: Path) -> tuple[ThemeModel, ModelCard]:
     """Load a model folder after checking its card, checksum and scikit-learn version."""
+    import joblib
+
     from .model import ThemeModel
 
     model_dir = Path(model_dir)
@@ -240,3 +244,13 @@ def load_model(model_dir: Path) -> tuple[ThemeModel, ModelCard]:
         except Exception as exc:  # unpickling errors come in many types
             raise PlanthemeError(f"{model_path}: cannot be loaded ({exc}); retrain the model") from None
     return ThemeModel(pipeline=pipeline, model_id=card.model_id, context=_load_context(model_dir, card)), card
+
+
+def load_predictor(model_dir: Path) -> tuple[CompiledModel | ThemeModel, ModelCard]:
+    """The model that predicts, explains and tags: the arrays (``model.npz``) when the folder has them.
+
+    What ``predict``, ``evaluate`` and the service load: no pickle is read and no
+    scikit-learn imported for a character n-gram model (the default); a word or
+    union model has no arrays and comes from the pickle (:func:`load_model`).
+    """
+    return load_compiled(model_dir) or load_model(model_dir)

@@ -1,20 +1,22 @@
 """Theme probabilities from TF-IDF rows and linear weights, in NumPy: the arithmetic every path shares.
 
-:class:`ThemeModel` (the scikit-learn pipeline, for training, evaluation and
-the service) and :class:`CompiledModel` (the same fitted character n-gram
-model as plain arrays, for bulk tagging) both end in :func:`classify_rows`.
+:class:`ThemeModel` (the scikit-learn pipeline, for training, and for word or
+union features) and :class:`CompiledModel` (the same fitted character n-gram
+model as plain arrays, for tagging, prediction, evaluation and the service)
+both end in :func:`classify_rows`.
 A compiled model needs no scikit-learn at all, which takes about a second off
 the start of every tagging process (the main one and each worker).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from .context import ContextModel
+from .evidence import Evidence, Prediction, WordEvidence, predictions_of
 from .ngrams import NgramTfidf
 from ..text.normalize import normalize_sentence
 from ..themes import THEME_IDS
@@ -94,8 +96,8 @@ class CompiledModel:
     """A fitted character n-gram model as arrays: classifies exactly as its pipeline, without scikit-learn.
 
     Made by :meth:`plantheme.model.model.ThemeModel.compile`, saved and loaded by
-    :mod:`plantheme.model.persistence`. It classifies but does not explain: the
-    evidence of a prediction needs the full :class:`~plantheme.model.model.ThemeModel`.
+    :mod:`plantheme.model.persistence`. It classifies and explains (evidence words
+    in bulk, :mod:`plantheme.model.evidence`) with the same results as the pipeline.
     """
 
     tfidf: NgramTfidf
@@ -105,6 +107,12 @@ class CompiledModel:
     model_id: str = "unsaved"
     # The document context stage (tag_text uses it), when the model has one.
     context: ContextModel | None = None
+    _evidence: WordEvidence | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def themes(self) -> tuple[str, ...]:
+        """The classifier's classes, in its order."""
+        return self.classes
 
     def classify(self, texts: Sequence[str], *, normalized: bool = False) -> Classification:
         """Theme probabilities of each text (see :meth:`plantheme.model.model.ThemeModel.classify`)."""
@@ -113,6 +121,27 @@ class CompiledModel:
         clean = list(texts) if normalized else [normalize_sentence(text) for text in texts]
         X = self.tfidf.transform(clean)
         return classify_rows(clean, X, self.coef_t, self.intercept, self.classes)
+
+    def predict(self, texts: Sequence[str], *, normalized: bool = False, evidence: int = 5) -> list[Prediction]:
+        """Predict the theme of each text (see :meth:`plantheme.model.model.ThemeModel.predict`)."""
+        if not len(texts):
+            return []
+        return self.explain(self.classify(texts, normalized=normalized), evidence=evidence)
+
+    def explain(self, result: Classification, *, evidence: int = 5) -> list[Prediction]:
+        """One :class:`Prediction` per text of ``result``: all eight scores and ``evidence`` words."""
+        if not result.texts:
+            return []
+        if self._evidence is None and evidence:
+            from ..text.tokenize import fast_cut
+
+            # lookup(n, codes) of the vocabulary; the weights one row per class, as the pipeline's.
+            self._evidence = WordEvidence(self.tfidf.columns, self.tfidf.ngram_range[1],
+                                          np.ascontiguousarray(self.coef_t.T), fast_cut())
+        words: list[tuple[Evidence, ...]] = [()] * len(result.texts)
+        if self._evidence is not None and evidence:
+            words = self._evidence.evidence(result.texts, result.features, result.class_winners, evidence)
+        return predictions_of(result.proba, result.winners, words)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Everything the model is, as named arrays (for ``np.savez``)."""

@@ -22,7 +22,8 @@ from ..text.structure import Outline, outline_of
 from ..themes import OTHER, THEME_IDS
 
 if TYPE_CHECKING:  # the models are loaded where they are used (see corpus_tagging)
-    from ..model.model import Prediction, ThemeModel
+    from ..model.evidence import Prediction
+    from ..model.model import ThemeModel
 
 __all__ = ["BOILERPLATE", "GARBLED", "LOW_CONFIDENCE", "REPAIRED", "PreparedDocument", "TaggedDocument", "TaggedSentence", "context_proba", "prepare_document", "tag_text"]
 
@@ -152,13 +153,9 @@ def tag_text(
     Shares are the fraction of the document's content sentences per theme; the
     dominant theme is the most frequent one (ties: taxonomy order), or None
     for a document without content sentences. A :class:`CompiledModel`
-    classifies only: details need the full :class:`~plantheme.model.model.ThemeModel`.
     ``prepared`` (from :func:`prepare_document` of the same ``raw``) spares a caller
     that tags one text several ways normalising it each time.
     """
-    explain = None if isinstance(model, CompiledModel) else model.explain  # a CompiledModel cannot explain
-    if details and explain is None:
-        raise ValueError("tag_text(details=True) needs the full model (plantheme.model.persistence.load_model)")
     if prepared is None:
         prepared = prepare_document(raw)
     doc, units, skip = prepared.normalized, prepared.units, prepared.boilerplate
@@ -168,7 +165,7 @@ def tag_text(
     themes = result.themes()
     confidences = result.confidences()
     predictions: list[Prediction | None] = (
-        list(explain(result, evidence=evidence)) if details and explain is not None else [None] * len(units)
+        list(model.explain(result, evidence=evidence)) if details else [None] * len(units)
     )
     starts, ends = zip(*prepared.spans) if units else ((), ())
     original = doc.original

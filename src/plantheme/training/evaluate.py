@@ -16,6 +16,7 @@ from sklearn.metrics import (
 
 from .labels import LabelledSentence, SpanRow
 from ..model.model import ThemeModel
+from ..model.scoring import CompiledModel
 from ..text.spans import best_overlaps
 from ..tagging.tagging import BOILERPLATE, TaggedSentence, prepare_document, tag_text
 from ..themes import OTHER, THEME_IDS
@@ -107,7 +108,7 @@ def score(y_true: Sequence[str], y_pred: Sequence[str]) -> EvaluationReport:
     )
 
 
-def evaluate_model(model: ThemeModel, rows: Sequence[LabelledSentence]) -> EvaluationReport:
+def evaluate_model(model: ThemeModel | CompiledModel, rows: Sequence[LabelledSentence]) -> EvaluationReport:
     """Predict every row with ``model`` and score against its label."""
     predictions = model.predict([row.text for row in rows], evidence=0)
     return score([row.theme for row in rows], [p.theme for p in predictions])
@@ -152,7 +153,7 @@ def _batches(rows: Iterable[LabelledSentence], size: int) -> Iterator[list[Label
         yield batch
 
 
-def evaluate_stream(model: ThemeModel, rows: Iterable[LabelledSentence], batch_size: int = 1000
+def evaluate_stream(model: ThemeModel | CompiledModel, rows: Iterable[LabelledSentence], batch_size: int = 1000
                     ) -> EvaluationReport:
     """Predict and score rows in batches of ``batch_size``, holding only a batch and the confusion matrix."""
     index = {theme: i for i, theme in enumerate(THEME_IDS)}
@@ -252,7 +253,7 @@ def _match(targets: list[tuple[int, int]], sentences: Sequence[TaggedSentence]) 
 
 
 def evaluate_documents(
-    model: ThemeModel, rows: Sequence[SpanRow], read_text: Callable[[str], str],
+    model: ThemeModel | CompiledModel, rows: Sequence[SpanRow], read_text: Callable[[str], str],
 ) -> DocumentScores:
     """Score span labels by tagging the documents they point into, as ``plantheme tag`` does.
 

@@ -1,0 +1,189 @@
+"""Predictions with their evidence words, computed in bulk from a compiled model's arrays.
+
+The evidence of a prediction is the words of the sentence (rjieba) whose
+character n-grams pushed the predicted theme most: a word's weight is the sum,
+over the n-grams inside it, of TF-IDF value times the centred class weight.
+:class:`~plantheme.model.model.ThemeModel` computes it with a Python loop per
+sentence (the reference, kept for word and union features); here one batch is
+one sparse product, pushes × (word × column map), which gives the same words
+and weights (``tests/test_evidence.py``) at a fraction of the cost. No
+scikit-learn: the n-gram codes of the compiled vocabulary name the columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ..text.normalize import HAN
+from ..themes import THEME_IDS
+
+__all__ = ["Evidence", "Prediction", "WordEvidence", "feature_pushes", "centred_weights"]
+
+_BITS = 21  # as in ngrams.py: 21 bits per code point (+1)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A feature that pushed the predicted theme: the token and its contribution."""
+
+    token: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The theme of one sentence, its probability, all eight scores and why."""
+
+    theme: str
+    confidence: float
+    scores: dict[str, float]
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self, digits: int = 4) -> dict[str, Any]:
+        """JSON-ready form, the same for the CLI and the service."""
+        return {
+            "theme": self.theme,
+            "confidence": round(self.confidence, digits),
+            "scores": {theme: round(value, digits) for theme, value in self.scores.items()},
+            "evidence": [{"token": e.token, "weight": e.weight} for e in self.evidence],
+        }
+
+
+def centred_weights(coef: np.ndarray) -> np.ndarray:
+    """Class weights minus their mean over classes (softmax ignores that shift); binary: as is."""
+    return coef - coef.mean(axis=0) if coef.shape[0] > 1 else coef
+
+
+def feature_pushes(X: Any, centred: np.ndarray, winners: np.ndarray) -> np.ndarray:
+    """For every stored value of CSR ``X``, its push towards its row's predicted class (column of ``centred``)."""
+    row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    if centred.shape[0] == 1:  # binary: one weight row, sign gives the class
+        sign = np.where(winners[row_of] == 1, 1.0, -1.0)
+        return X.data * centred[0, X.indices] * sign
+    return X.data * centred[winners[row_of], X.indices]
+
+
+def _piece_code(piece: str) -> int:
+    """The n-gram code of ``piece`` as ngrams.py computes it, without digit folding (names are literal)."""
+    code = 0
+    for char in piece:
+        code = (code << _BITS) | (ord(char) + 1)
+    return code
+
+
+class WordEvidence:
+    """Evidence words for whole batches of a compiled character n-gram model.
+
+    ``lookup`` maps n-gram codes (by length) to columns, -1 when unknown;
+    ``coef`` is the classifier's weights, one row per class.
+    """
+
+    def __init__(self, lookup: Callable[[int, np.ndarray], np.ndarray], n_max: int, coef: np.ndarray,
+                 cut: Callable[[str], list[str]]) -> None:
+        self._lookup = lookup
+        self._n_max = n_max
+        self._centred = centred_weights(coef)
+        self._cut = cut
+        # Every word met so far: its id (-1: no column, not evidence); the columns of
+        # word ``i`` are ``_flat[_starts[i]:_starts[i] + _lengths[i]]``. Plan text
+        # repeats its words, so the table stops growing early.
+        self._ids: dict[str, int] = {}
+        self._words: list[str] = []
+        self._flat = np.zeros(0, dtype=np.int64)
+        self._starts = np.zeros(0, dtype=np.int64)
+        self._lengths = np.zeros(0, dtype=np.int64)
+
+    def _learn(self, words: list[str]) -> None:
+        """Find the columns of the n-grams inside each new word, in one lookup per n-gram length."""
+        by_length: dict[int, list[tuple[str, int]]] = {}
+        for word in words:
+            self._ids[word] = -1
+            if len(word) < 2 or not HAN.search(word):  # a reader would not take it as evidence
+                continue
+            # The same pieces as ThemeModel._word_columns: 1–3-grams and the word itself.
+            pieces = {word[i:j] for i in range(len(word)) for j in range(i + 1, min(i + 3, len(word)) + 1)}
+            pieces.add(word)
+            for piece in pieces:
+                if len(piece) <= self._n_max:
+                    by_length.setdefault(len(piece), []).append((word, _piece_code(piece)))
+        found: dict[str, list[int]] = {}
+        for n, items in by_length.items():
+            columns = self._lookup(n, np.array([code for _, code in items], dtype=np.int64))
+            for (word, _), col in zip(items, columns.tolist()):
+                if col >= 0:
+                    found.setdefault(word, []).append(col)
+        if not found:
+            return
+        lists = [sorted(cols) for cols in found.values()]
+        lengths = np.array([len(cols) for cols in lists], dtype=np.int64)
+        self._starts = np.concatenate((self._starts, len(self._flat) + np.cumsum(lengths) - lengths))
+        self._lengths = np.concatenate((self._lengths, lengths))
+        self._flat = np.concatenate((self._flat, np.fromiter((c for cols in lists for c in cols), dtype=np.int64)))
+        for word in found:
+            self._ids[word] = len(self._words)
+            self._words.append(word)
+
+    def _pair_sums(self, X: Any, class_winners: np.ndarray, rows: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """For each (sentence ``rows[p]``, word ``words[p]``) pair, the sum of the pushes of the word's columns.
+
+        Every (pair, column) cell is looked up among the stored values of ``X``
+        by one integer key (row, column): a search over the batch's sorted keys
+        instead of a dict per sentence.
+        """
+        pushes = feature_pushes(X, self._centred, class_winners)
+        if not len(pushes):
+            return np.zeros(len(words))
+        width = np.int64(X.shape[1])
+        stored = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr)) * width + X.indices
+        if len(stored) > 1 and not bool(np.all(stored[1:] > stored[:-1])):
+            order = np.argsort(stored, kind="stable")
+            stored, pushes = stored[order], pushes[order]
+        per_pair = self._lengths[words]
+        pair_of = np.repeat(np.arange(len(words)), per_pair)
+        # Position of each cell's column inside its word's slice of the flat table.
+        offsets = np.arange(len(pair_of)) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+        keys = rows[pair_of] * width + self._flat[self._starts[words][pair_of] + offsets]
+        at = np.minimum(np.searchsorted(stored, keys), len(stored) - 1)
+        values = np.where(stored[at] == keys, pushes[at], 0.0)
+        return np.bincount(pair_of, weights=values, minlength=len(words))
+
+    def evidence(self, texts: list[str], X: Any, class_winners: np.ndarray, limit: int) -> list[tuple[Evidence, ...]]:
+        """The ``limit`` words of each text with the largest positive push, heaviest first."""
+        n = len(texts)
+        if not limit or not n:
+            return [()] * n
+        # Each sentence's distinct words in order of first appearance (ties keep that order).
+        sentence_words = [dict.fromkeys(self._cut(text)) for text in texts]
+        known = self._ids
+        new = {w for words in sentence_words for w in words if w not in known}
+        if new:
+            self._learn(sorted(new))
+        ids = np.fromiter((known[w] for words in sentence_words for w in words), dtype=np.int64)
+        counts = np.fromiter((len(words) for words in sentence_words), dtype=np.int64, count=n)
+        all_rows = np.repeat(np.arange(n, dtype=np.int64), counts)
+        keep = ids >= 0
+        rows, words = all_rows[keep], ids[keep]
+        scores = self._pair_sums(X, class_winners, rows, words)
+        positive = np.flatnonzero(scores > 0)
+        # Heaviest first within each sentence; a stable sort keeps first appearance among ties.
+        ranked = positive[np.lexsort((positive, -scores[positive], rows[positive]))]
+        ranked_rows = rows[ranked]
+        starts = np.searchsorted(ranked_rows, np.arange(n + 1))
+        rank = np.arange(len(ranked)) - starts[ranked_rows]
+        kept = ranked[rank < limit]
+        bounds = np.searchsorted(rows[kept], np.arange(n + 1)).tolist()
+        vocabulary = self._words
+        tokens = [vocabulary[w] for w in words[kept].tolist()]
+        weights = [round(w, 4) for w in scores[kept].tolist()]
+        return [tuple(Evidence(token=t, weight=w) for t, w in zip(tokens[a:b], weights[a:b]))
+                for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def predictions_of(proba: np.ndarray, winners: np.ndarray,
+                   evidence: list[tuple[Evidence, ...]]) -> list[Prediction]:
+    """One :class:`Prediction` per row of taxonomy-ordered ``proba``."""
+    return [Prediction(theme=THEME_IDS[j], confidence=row[j], scores=dict(zip(THEME_IDS, row)), evidence=ev)
+            for row, j, ev in zip(proba.tolist(), winners.tolist(), evidence)]

@@ -1,0 +1,153 @@
+"""Evidence in bulk from the arrays (model/evidence.py) equals the pipeline's loop, word for word."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import tiny_texts_and_themes
+from plantheme.model.evidence import Evidence, Prediction
+from plantheme.model.model import ThemeModel, build_pipeline
+from plantheme.model.persistence import ModelCard, load_compiled, load_model, load_predictor, save_model
+from plantheme.model.scoring import CompiledModel
+from plantheme.settings import DEFAULT_MODEL_DIR, REPO_ROOT
+from plantheme.text.normalize import normalize
+from plantheme.text.sentences import split_sentences
+
+PROBES = ["全面落實河長制(zhì),推進流域水環境綜合治理。", "新建幼儿园2所。", "", "完全无关的一句话", "𠮷",
+          "专精特新专精特新企业企业", "a_b__c 河长制__", "１２３万元"]
+SEEDS = REPO_ROOT.parent / "shared" / "seeds"
+LABELS = REPO_ROOT / "labels"
+
+
+def assert_same(reference: list[Prediction], bulk: list[Prediction]) -> None:
+    """Same themes, probabilities within 1e-9, and the same evidence words and weights in the same order."""
+    assert len(reference) == len(bulk)
+    for a, b in zip(reference, bulk):
+        assert a.theme == b.theme
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-9)
+        assert list(a.scores) == list(b.scores)
+        assert np.allclose(list(a.scores.values()), list(b.scores.values()), rtol=0, atol=1e-9)
+        assert_same_evidence(a.evidence, b.evidence)
+
+
+def assert_same_evidence(a: tuple[Evidence, ...], b: tuple[Evidence, ...]) -> None:
+    """Same weights in the same order and the same words, except the order among tied words.
+
+    Words whose sums are equal in exact arithmetic (often: one shared character) come out in
+    whichever order the last bit of each path's summation gives (the pipeline sums in set
+    order, which changes with the hash seed); at the cut-off a tied word may swap for another.
+    """
+    assert [e.weight for e in a] == [e.weight for e in b]
+    last = a[-1].weight if a else None
+    for weight in {e.weight for e in a} - {last}:
+        assert {e.token for e in a if e.weight == weight} == {e.token for e in b if e.weight == weight}
+
+
+@pytest.fixture(scope="module")
+def tiny_pair(tiny_char_model_dir: Path) -> tuple[ThemeModel, CompiledModel]:
+    loaded = load_compiled(tiny_char_model_dir)
+    assert loaded is not None
+    return load_model(tiny_char_model_dir)[0], loaded[0]
+
+
+def mixed_sentences() -> list[str]:
+    """A few hundred sentences from the fixture rows: each, and each joined to the next theme's."""
+    texts, _ = tiny_texts_and_themes()
+    joined = [a + b for a in texts for b in texts[::7]]
+    return texts + joined + PROBES
+
+
+@pytest.mark.parametrize("evidence", [0, 1, 3, 5, 50])
+def test_tiny_model_same_predictions_as_the_pipeline(tiny_pair: tuple[ThemeModel, CompiledModel],
+                                                     evidence: int) -> None:
+    full, compiled = tiny_pair
+    sentences = mixed_sentences()
+    assert len(sentences) > 200
+    reference = full.predict(sentences, evidence=evidence)
+    bulk = compiled.predict(sentences, evidence=evidence)
+    assert_same(reference, bulk)
+    if evidence:
+        assert sum(len(p.evidence) for p in bulk) > len(sentences) // 2  # evidence was found, not skipped
+        assert all(len(p.evidence) <= evidence for p in bulk)
+    else:
+        assert all(p.evidence == () for p in bulk)
+
+
+def test_evidence_of_a_sentence_does_not_depend_on_its_batch(tiny_char_model_dir: Path) -> None:
+    sentences = mixed_sentences()
+    first, second = load_compiled(tiny_char_model_dir), load_compiled(tiny_char_model_dir)
+    assert first is not None and second is not None
+    together = first[0].predict(sentences)
+    # Another model object, other order, one by one: its word table grows differently.
+    alone = [second[0].predict([text])[0] for text in reversed(sentences)][::-1]
+    # The same arithmetic in the same order: identical, ties included.
+    assert [p.evidence for p in alone] == [p.evidence for p in together]
+
+
+def test_binary_model_same_evidence(tmp_path: Path) -> None:
+    """Two themes: one weight row, its sign says which theme a feature pushes."""
+    texts, themes = tiny_texts_and_themes()
+    keep = [i for i, theme in enumerate(themes) if theme in ("industry", "ecology")]
+    pipeline = build_pipeline(features="char", char_ngram_max=2, C=10.0)
+    pipeline.fit([texts[i] for i in keep], [themes[i] for i in keep])
+    card = ModelCard(themes=[], training={}, cv={}, params={"features": "char"})
+    save_model(ThemeModel(pipeline=pipeline), card, tmp_path / "binary")
+    loaded = load_compiled(tmp_path / "binary")
+    assert loaded is not None
+    sentences = mixed_sentences()
+    bulk = loaded[0].predict(sentences)
+    assert_same(load_model(tmp_path / "binary")[0].predict(sentences), bulk)
+    assert {p.theme for p in bulk} == {"industry", "ecology"}
+
+
+def test_load_predictor_prefers_the_arrays(tiny_char_model_dir: Path, tiny_model_dir: Path) -> None:
+    assert isinstance(load_predictor(tiny_char_model_dir)[0], CompiledModel)
+    # A union model has no arrays: the pickle, as before.
+    assert isinstance(load_predictor(tiny_model_dir)[0], ThemeModel)
+
+
+def seed_sentences() -> list[str]:
+    sentences = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        doc = normalize(path.read_text(encoding="utf-8"))
+        sentences += [doc.original_text(u.start, u.end) for u in split_sentences(doc.text)]
+    return sentences
+
+
+def label_sentences(limit: int) -> list[str]:
+    rows: list[str] = []
+    for path in sorted(LABELS.glob("*.csv")):
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows += [row["text"] for row in islice(csv.DictReader(handle), 60)]
+    return rows[:limit]
+
+
+@pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "model.npz").is_file() or not SEEDS.is_dir(),
+                    reason="needs the shipped model and ../shared/seeds")
+def test_shipped_model_same_predictions_on_seeds_and_labels() -> None:
+    """The shipped model: the arrays give what the pickle gave, on the seed documents and labelled rows."""
+    loaded = load_compiled(DEFAULT_MODEL_DIR)
+    assert loaded is not None
+    full, _ = load_model(DEFAULT_MODEL_DIR)
+    sentences = seed_sentences() + label_sentences(400)
+    assert len(sentences) > 600
+    assert_same(full.predict(sentences), loaded[0].predict(sentences))
+
+
+def test_predict_command_imports_no_scikit_learn(tiny_char_model_dir: Path) -> None:
+    """``plantheme predict`` on a character model never imports scikit-learn, joblib or pickle loading."""
+    code = (
+        "import sys\nfrom plantheme.cli import main\n"
+        f"main(['predict', '--model', {str(tiny_char_model_dir)!r}, '全面落实河长制。'])\n"
+        "print(sorted(m for m in ('sklearn', 'joblib') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "[]"
+    assert '"evidence": [{"token": "河长制"' in out.splitlines()[0]

@@ -561,7 +561,7 @@ def test_a_character_model_without_its_arrays_checksum_is_refused(tiny_char_mode
     import json
     import shutil
 
-    from plantheme.tagging.document_jobs import _model_once
+    from plantheme.tagging.document_jobs import load_model_once
     from plantheme.errors import PlanthemeError
 
     model_dir = tmp_path / "m"
@@ -570,7 +570,7 @@ def test_a_character_model_without_its_arrays_checksum_is_refused(tiny_char_mode
     card["compiled_sha256"] = ""  # whoever can write the card must not get the pickle loaded instead
     (model_dir / "model.json").write_text(json.dumps(card), encoding="utf-8")
     with pytest.raises(PlanthemeError, match="without the checksum of model.npz"):
-        _model_once(str(model_dir), card["model_id"])
+        load_model_once(str(model_dir), card["model_id"])
 
 
 # --- 10. metadata, shares and groups --------------------------------------------------------

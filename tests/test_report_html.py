@@ -36,7 +36,8 @@ def _records(texts: list[str], themes: list[str], confidence: float = 0.42,
 
 def render(documents: list[tuple[DocumentOutcome, list[SentenceRecord]]], tmp_path: Path,
            others: list[DocumentOutcome] = (), folders: list[SkippedFolder] = (),  # type: ignore[assignment]
-           max_sentences: int = 100, analysis: CorpusAnalysis | None = None) -> str:
+           max_sentences: int = 100, analysis: CorpusAnalysis | None = None,
+           evidence: dict[str, tuple[tuple[str, float], ...]] | None = None) -> str:
     sections_path = tmp_path / "sections.html"
     totals = RunTotals()
     with sections_path.open("w", encoding="utf-8") as sections:
@@ -48,7 +49,8 @@ def render(documents: list[tuple[DocumentOutcome, list[SentenceRecord]]], tmp_pa
         totals.add(outcome)
     page = io.StringIO()
     writer.write(page, sections_path, title="标题 " + HOSTILE, model_id="m-1", totals=totals,
-                 outcomes=[o for o, _ in documents] + list(others), folders=folders, analysis=analysis)
+                 outcomes=[o for o, _ in documents] + list(others), folders=folders, analysis=analysis,
+                 evidence=evidence)
     return page.getvalue()
 
 
@@ -166,6 +168,22 @@ def test_examples_are_the_most_confident_unflagged_sentences(tmp_path: Path) -> 
     examples = embedded(page, "summary")["examples"]
     assert [e["text"] for e in examples["ecology"]] == ["句5。", "句4。", "句3。"]
     assert examples["industry"] == []
+    assert all(e["evidence"] == [] for e in examples["ecology"])  # no evidence given: none shown
+
+
+def test_examples_carry_the_evidence_words_they_were_given(tmp_path: Path) -> None:
+    records = [SentenceRecord(0, 0, 6, "推进河长制。", "ecology", 0.9, ())]
+    page = render([(_outcome("a.txt", ["ecology"]), records)], tmp_path,
+                  evidence={"推进河长制。": (("河长制", 3.14159), ("推进", 0.2))})
+    assert embedded(page, "summary")["examples"]["ecology"][0]["evidence"] == [["河长制", 3.14], ["推进", 0.2]]
+
+
+def test_tag_gives_the_report_examples_their_evidence(tagged_report: Path) -> None:
+    examples = embedded(tagged_report.read_text(encoding="utf-8"), "summary")["examples"]
+    shown = [e for theme in examples.values() for e in theme]
+    assert shown and any(e["evidence"] for e in shown)
+    for e in shown:  # the words are the sentence's own
+        assert all(token in e["text"] for token, _ in e["evidence"])
 
 
 def test_a_corpus_of_100000_sentences_makes_a_page_under_10_mb(tmp_path: Path) -> None:

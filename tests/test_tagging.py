@@ -209,9 +209,9 @@ def test_character_model_tags_from_its_arrays_as_the_full_model_would(
     loaded: list[str] = []
     real = document_jobs.load_compiled
     monkeypatch.setattr(document_jobs, "load_compiled", lambda d: loaded.append(str(d)) or real(d))
-    document_jobs._model_once.cache_clear()
+    document_jobs.load_model_once.cache_clear()
     run(root, tmp_path / "out", tiny_char_model_dir, jobs=1)
-    document_jobs._model_once.cache_clear()
+    document_jobs.load_model_once.cache_clear()
     assert loaded, "the arrays were not used"
     full, _ = load_model(tiny_char_model_dir)
     lines = read_jsonl(tmp_path / "out")

@@ -87,7 +87,8 @@ from .tag_outputs import (
 from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals
 from .xlsx_output import write_documents_xlsx
 from .document_jobs import (
-    RECORD_KINDS, ClusterOptions, DocumentJob, OutputWriteError, WorkerConfig, WorkerResult, _write_error,
+    RECORD_KINDS, ClusterOptions, DocumentJob, OutputWriteError, WorkerConfig, WorkerResult, load_model_once,
+    _write_error,
     outcomes_from_summary, records_variant, tag_file,
 )
 from ..themes import THEME_IDS
@@ -401,7 +402,8 @@ def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir:
                       errors="backslashreplace") as handle:
                 report.write(handle, sections_path, title=display_path(Path(options.folder).resolve().name)[0],
                              model_id=model_id, totals=collected.totals, outcomes=collected.outcomes,
-                             folders=scan.folders, analysis=analysis)
+                             folders=scan.folders, analysis=analysis,
+                             evidence=_example_evidence(report.example_texts(), options.model_dir, model_id))
         sections_path.unlink()
         write_documents_xlsx(
             generation / DOCUMENTS_XLSX, outcomes=collected.documents, meta_fields=options.meta_fields,
@@ -433,6 +435,16 @@ def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir:
     folders_failed = sum(folder.status == FAILED for folder in scan.folders)
     return TagRunResult(totals=collected.totals, out_dir=out_dir, seconds=seconds,
                         folders_failed=folders_failed)
+
+
+def _example_evidence(texts: list[str], model_dir: Path, model_id: str) -> dict[str, tuple[tuple[str, float], ...]]:
+    """The evidence words of the report's example sentences (a few per theme): the words that
+    pushed the sentence model to its theme, as ``plantheme predict`` prints them."""
+    if not texts:
+        return {}
+    model = load_model_once(str(model_dir), model_id)
+    predictions = model.predict(texts)
+    return {text: tuple((e.token, e.weight) for e in p.evidence) for text, p in zip(texts, predictions)}
 
 
 def _check_meta_files(options: TagOptions, scan: FolderScan) -> None:

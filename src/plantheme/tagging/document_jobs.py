@@ -117,7 +117,7 @@ class WorkerResult:
 
 
 @lru_cache(maxsize=1)
-def _model_once(model_dir: str, model_id: str) -> ThemeModel | CompiledModel:
+def load_model_once(model_dir: str, model_id: str) -> ThemeModel | CompiledModel:
     """The model, loaded once per process (each worker, or the main process with one job).
 
     Its arrays when the folder has them: loading them imports no scikit-learn,
@@ -227,7 +227,7 @@ def _tag_document(job: DocumentJob, config: WorkerConfig, started: float) -> Wor
             format=kind, bytes=job.size, sha256=sha256, seconds=time.perf_counter() - started,
             path_hex=job.path_hex,
         ),))
-    model = _model_once(config.model_dir, config.model_id)
+    model = load_model_once(config.model_dir, config.model_id)
     try:
         # Evidence is for explaining single predictions; the folder outputs do not carry it.
         tagged = tag_text(model, document.text, low_confidence=config.low_confidence, details=False)
@@ -283,7 +283,7 @@ def _tag_records(job: DocumentJob, config: WorkerConfig, started: float) -> Work
     entries: list[dict[str, Any]] = []
     try:
         records = read_records(path, job.kind, config.records, max_chars=config.max_document_chars)
-        model = _model_once(config.model_dir, config.model_id)
+        model = load_model_once(config.model_dir, config.model_id)
         for record in records:
             doc = f"{job.path}#{record.id}"
             entry: dict[str, Any] = {"doc": doc, "status": record.status, "reason": record.reason,

@@ -32,7 +32,7 @@ import heapq
 import itertools
 import json
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any, TextIO
@@ -196,6 +196,10 @@ class ReportWriter:
         elif item > heap[0]:
             heapq.heapreplace(heap, item)
 
+    def example_texts(self) -> list[str]:
+        """The example sentences kept so far (a few per theme), for their evidence words."""
+        return [text for heap in self._examples.values() for _, _, text, _ in heap]
+
     def write(
         self,
         out: TextIO,
@@ -207,6 +211,7 @@ class ReportWriter:
         outcomes: list[DocumentOutcome],
         folders: Iterable[SkippedFolder],
         analysis: CorpusAnalysis | None = None,
+        evidence: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     ) -> None:
         """Write the complete report to ``out``: summary, links, the working area, the data, the script."""
         out.write('<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
@@ -231,13 +236,14 @@ class ReportWriter:
                   " 95% intervals, as in documents.csv and groups.csv. Colours: theme; dashed edge: confidence"
                   " below the threshold.</p></footer>\n")
         out.write(f'<script type="application/json" id="summary">'
-                  f"{embed_json(self._summary(title, model_id, totals, outcomes, analysis))}</script>\n")
+                  f"{embed_json(self._summary(title, model_id, totals, outcomes, analysis, evidence or {}))}</script>\n")
         with sections_path.open(encoding="utf-8") as sections:
             shutil.copyfileobj(sections, out)
         out.write(f"<script>{_SCRIPT}</script>\n</body>\n</html>\n")
 
     def _summary(self, title: str, model_id: str, totals: RunTotals, outcomes: list[DocumentOutcome],
-                 analysis: CorpusAnalysis | None) -> dict[str, Any]:
+                 analysis: CorpusAnalysis | None,
+                 evidence: Mapping[str, Sequence[tuple[str, float]]]) -> dict[str, Any]:
         """The documents, groups and examples as one columnar object (the page's script reads it)."""
         documents = [o for o in outcomes if o.status == TAGGED and o.path in self._numbers]
         fields = list(analysis.meta_fields) if analysis is not None else []
@@ -261,7 +267,8 @@ class ReportWriter:
                               "content": g.content_sentences, "share": _basis_points(g)}
                              for g in rows]
                       for name, rows in analysis.groups.items()}
-        examples = {theme: [{"text": text, "confidence": round(confidence, 2), "doc": number}
+        examples = {theme: [{"text": text, "confidence": round(confidence, 2), "doc": number,
+                             "evidence": [[token, round(weight, 2)] for token, weight in evidence.get(text, ())]}
                             for confidence, _, text, number in sorted(heap, reverse=True)]
                     for theme, heap in self._examples.items()}
         return {
@@ -715,6 +722,9 @@ function drawExamples() {
     (S.examples[theme.id] || []).forEach((ex) => {
       const li = el("li", "", ex.text + " ");
       li.appendChild(el("span", "meta", ex.confidence.toFixed(2) + " · "));
+      if (ex.evidence && ex.evidence.length) {
+        li.appendChild(el("span", "meta", "evidence: " + ex.evidence.map((e) => e[0] + " " + e[1]).join(", ") + " · "));
+      }
       const i = where.get(ex.doc);
       if (i !== undefined) {
         const go = el("button", "link", D.path[i]);

@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -528,34 +528,24 @@ def _serve_review(args: argparse.Namespace, store: Any, items: list[Any], model_
 # --- parser --------------------------------------------------------------------
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
-    return number
+def _number(convert: Callable[[str], Any], kind: str, accept: Callable[[Any], bool],
+            requirement: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert`` the value (else "is not a ``kind``"), then check it (else "is not
+    ``requirement``"), so every numeric option is refused the same way, by the parser."""
+    def check(value: str) -> Any:
+        try:
+            number = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a {kind}") from None
+        if not accept(number):
+            raise argparse.ArgumentTypeError(f"{value} is not {requirement}")
+        return number
+    return check
 
 
-def _port(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port (0 to 65535)")
-    return number
-
-
-def _share(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0.0 < number <= 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is not in (0, 1]")
-    return number
+_positive_int = _number(int, "whole number", lambda n: n >= 1, "a positive number")
+_port = _number(int, "whole number", lambda n: 0 <= n <= 65535, "a port (0 to 65535)")
+_share = _number(float, "number", lambda x: 0.0 < x <= 1.0, "in (0, 1]")
 
 
 def _scheduler(value: str) -> str:

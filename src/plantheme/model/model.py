@@ -20,7 +20,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from .context import ContextModel
 from .evidence import Evidence, Prediction, centred_weights, feature_pushes
 from .features import CharNgramTfidf
-from .scoring import Classification, CompiledModel, classify_rows, empty_classification
+from .scoring import Classification, CompiledModel, Predictor, classify_rows, empty_classification
 from ..text.normalize import HAN, normalize_sentence
 from ..themes import THEME_IDS
 from ..text.tokenize import fast_cut, tokenize
@@ -78,7 +78,7 @@ def build_pipeline(
 
 
 @dataclass
-class ThemeModel:
+class ThemeModel(Predictor):
     """A fitted pipeline plus the id of the model it was loaded as."""
 
     pipeline: Pipeline
@@ -121,19 +121,6 @@ class ThemeModel:
         return CompiledModel(tfidf=features.weights(), coef_t=np.ascontiguousarray(clf.coef_.T),
                              intercept=clf.intercept_.copy(), classes=tuple(str(c) for c in clf.classes_),
                              model_id=self.model_id, context=self.context)
-
-    def predict(
-        self, texts: Sequence[str], *, normalized: bool = False, evidence: int = 5
-    ) -> list[Prediction]:
-        """Predict the theme of each text, in order, with all eight scores and evidence.
-
-        ``normalized=True`` skips the normalisation step for text that already
-        went through :func:`plantheme.normalize.normalize` (the tagger's sentences).
-        ``evidence`` is how many tokens of evidence to give per prediction.
-        """
-        if not len(texts):
-            return []
-        return self.explain(self.classify(texts, normalized=normalized), evidence=evidence)
 
     def explain(self, result: Classification, *, evidence: int = 5) -> list[Prediction]:
         """One :class:`Prediction` per text of ``result``: all eight scores and ``evidence`` words."""

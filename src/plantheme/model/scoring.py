@@ -21,7 +21,7 @@ from .ngrams import NgramTfidf
 from ..text.normalize import normalize_sentence
 from ..themes import THEME_IDS
 
-__all__ = ["Classification", "CompiledModel", "class_probabilities", "classify_rows"]
+__all__ = ["Classification", "CompiledModel", "Predictor", "class_probabilities", "classify_rows"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,30 @@ def empty_classification() -> Classification:
                           winners=none, class_winners=none)
 
 
+class Predictor:
+    """What the pipeline (:class:`~plantheme.model.model.ThemeModel`) and the arrays
+    (:class:`CompiledModel`) share: predictions are a classification, explained."""
+
+    def classify(self, texts: Sequence[str], *, normalized: bool = False) -> Classification:
+        raise NotImplementedError
+
+    def explain(self, result: Classification, *, evidence: int = 5) -> list[Prediction]:
+        raise NotImplementedError
+
+    def predict(self, texts: Sequence[str], *, normalized: bool = False, evidence: int = 5) -> list[Prediction]:
+        """Predict the theme of each text, in order, with all eight scores and evidence.
+
+        ``normalized=True`` skips the normalisation step for text that already
+        went through :func:`plantheme.normalize.normalize` (the tagger's sentences).
+        ``evidence`` is how many tokens of evidence to give per prediction.
+        """
+        if not len(texts):
+            return []
+        return self.explain(self.classify(texts, normalized=normalized), evidence=evidence)
+
+
 @dataclass
-class CompiledModel:
+class CompiledModel(Predictor):
     """A fitted character n-gram model as arrays: classifies exactly as its pipeline, without scikit-learn.
 
     Made by :meth:`plantheme.model.model.ThemeModel.compile`, saved and loaded by
@@ -121,12 +143,6 @@ class CompiledModel:
         clean = list(texts) if normalized else [normalize_sentence(text) for text in texts]
         X = self.tfidf.transform(clean)
         return classify_rows(clean, X, self.coef_t, self.intercept, self.classes)
-
-    def predict(self, texts: Sequence[str], *, normalized: bool = False, evidence: int = 5) -> list[Prediction]:
-        """Predict the theme of each text (see :meth:`plantheme.model.model.ThemeModel.predict`)."""
-        if not len(texts):
-            return []
-        return self.explain(self.classify(texts, normalized=normalized), evidence=evidence)
 
     def explain(self, result: Classification, *, evidence: int = 5) -> list[Prediction]:
         """One :class:`Prediction` per text of ``result``: all eight scores and ``evidence`` words."""

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 
 from ..errors import PlanthemeError
 from ..tagging.tag_outputs import atomic_file
+from ..training.labels import read_jsonl_records
 from ..themes import THEMES, is_theme
 from .queue import ReviewItem
 from .store import Answer, now_utc
@@ -148,18 +149,14 @@ def read_prodigy(path: Path, who: str = "prodigy") -> Imported:
     """Labels from Prodigy answers (JSONL): accepted choice tasks, or accepted binary ``label`` tasks."""
     answers, left_out = [], []
     try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanthemeError(f"{path}: not a readable JSONL file ({exc})") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        records = list(read_jsonl_records(Path(path)))
+    except OSError as exc:
+        raise PlanthemeError(f"{path}: not a readable JSONL file ({exc.strerror or exc})") from None
+    for number, record in records:
+        if "__error__" in record:
+            left_out.append(f"{path}:{number}: {record['__error__']}")
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            left_out.append(f"{path}:{number}: not valid JSON ({exc.msg})")
-            continue
-        text = record.get("text") if isinstance(record, dict) else None
+        text = record.get("text")
         if not isinstance(text, str) or not text.strip():
             left_out.append(f"{path}:{number}: no text")
             continue
@@ -170,7 +167,8 @@ def read_prodigy(path: Path, who: str = "prodigy") -> Imported:
         if not isinstance(chosen, list) or len(chosen) != 1 or not is_theme(str(chosen[0])):
             left_out.append(f"{path}:{number}: does not accept exactly one theme id (found {chosen})")
             continue
-        meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
+        found = record.get("meta")
+        meta: dict[str, Any] = found if isinstance(found, dict) else {}
         doc, start, end = _span(meta, text, f"{Path(path).name}#{number}")
         answers.append(Answer(doc=doc, start=start, end=end, text=text, answer=str(chosen[0]),
                               guess=str(meta.get("guess") or ""), who=str(record.get("_annotator_id") or who),

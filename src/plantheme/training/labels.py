@@ -23,6 +23,7 @@ __all__ = [
     "DOCUMENTS_SUFFIX",
     "LABEL_SUFFIXES",
     "OPTIONAL_COLUMNS",
+    "read_jsonl_records",
     "REQUIRED_COLUMNS",
     "LabelledDocument",
     "LabelledSentence",
@@ -207,7 +208,9 @@ def _table_records(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
         yield line, dict(zip(header, row))
 
 
-def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+def read_jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    """Each non-blank line's number and JSON object, decoded as ``plantheme tag`` decodes documents;
+    a line that is not a JSON object comes as ``{"__error__": reason}``, so one bad line is named, not fatal."""
     with _open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -272,7 +275,7 @@ def iter_labelled_file(path: Path) -> Iterator[LabelledSentence | str]:
     if suffix not in LABEL_SUFFIXES:
         raise PlanthemeError(f"{path}: expected a {', '.join(LABEL_SUFFIXES)} file")
     if suffix == ".jsonl":
-        records = _jsonl_records(path)
+        records = read_jsonl_records(path)
     else:
         problem = _missing_columns(path, read_columns(path), "the header")
         if problem is not None:
@@ -396,7 +399,7 @@ def read_labelled_documents(path: Path) -> list[LabelledDocument]:
     documents: list[LabelledDocument] = []
     problems: list[str] = []
     try:
-        for line, record in _jsonl_records(path):
+        for line, record in read_jsonl_records(path):
             error = record.get("__error__")
             parsed = str(error) if error else _parse_document(record)
             if isinstance(parsed, str):

@@ -1,0 +1,48 @@
+"""ngrams.CsrRows: sparse rows as NumPy arrays whose product with dense weights is scipy's, to the bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from plantheme.model.ngrams import CsrRows
+
+
+def _random_rows(n_rows: int, n_columns: int, density: float, seed: int) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    matrix = sp.random(n_rows, n_columns, density=density, format="csr", random_state=rng)
+    matrix.data = rng.normal(size=matrix.nnz)
+    return matrix
+
+
+@pytest.mark.parametrize(("n_rows", "n_columns", "density", "n_out"), [
+    (50, 300, 0.05, 8),   # a batch of sentences over eight themes
+    (50, 300, 0.05, 1),   # a binary classifier: one weight column
+    (7, 40, 0.0, 3),      # only empty rows
+    (0, 40, 0.0, 8),      # no rows
+    (200, 1000, 0.001, 8),  # most rows empty, some at the start and the end
+])
+def test_product_with_dense_weights_is_scipys_to_the_bit(n_rows: int, n_columns: int, density: float,
+                                                          n_out: int) -> None:
+    matrix = _random_rows(n_rows, n_columns, density, seed=n_rows + n_out)
+    weights = np.random.default_rng(1).normal(size=(n_columns, n_out)) * 1e3
+    rows = CsrRows.of(matrix)
+    assert rows.shape == (n_rows, n_columns)
+    assert np.array_equal(rows.dot(weights), matrix @ weights)
+    assert np.array_equal(rows @ weights, rows.dot(weights))
+
+
+def test_rows_of_any_scipy_format_and_back() -> None:
+    matrix = _random_rows(20, 30, 0.2, seed=3)
+    for form in (matrix, matrix.tocoo(), matrix.tocsc()):
+        rows = CsrRows.of(form)
+        assert (rows.to_scipy() != matrix).nnz == 0
+    rows = CsrRows.of(matrix)
+    assert np.shares_memory(rows.to_scipy().data, rows.data)  # the same arrays, not a copy
+
+
+def test_no_rows() -> None:
+    rows = CsrRows.empty(12)
+    assert rows.shape == (0, 12) and rows.dot(np.ones((12, 8))).shape == (0, 8)
+    assert rows.to_scipy().shape == (0, 12)

@@ -1,0 +1,100 @@
+"""Start-up of `plantheme predict "推进河长制。"`: whole processes, and where their import time goes.
+
+Runs the command as the console script does (``from plantheme.cli import main``) with
+``PYTHONPATH`` set to this checkout's ``src``, and, with ``--before SRC``, to another
+checkout's ``src`` (for instance a worktree of the previous commit), alternating the two
+so that both see the same load on a shared machine. Prints the median, minimum and
+maximum wall time of ``--runs`` runs each, whether the outputs are identical, and from
+``python -X importtime`` (``--importtime-runs`` runs each, medians) the total import time
+and the cumulative import time of the heavy modules on the path.
+
+    git worktree add --detach /tmp/before HEAD~1
+    python benchmarks/startup.py --before /tmp/before/src
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+# What the console script `plantheme` runs.
+ENTRY = "import sys; from plantheme.cli import main; sys.exit(main())"
+# Modules whose cumulative import time is reported when they are imported.
+WATCHED = ("numpy", "scipy.sparse", "sklearn", "pydantic", "pydantic_settings", "rjieba", "opencc",
+           "plantheme.settings", "plantheme.model.persistence", "plantheme.model.scoring", "plantheme.model.ngrams")
+
+
+def run_once(src: Path, sentence: str, importtime: bool = False) -> tuple[float, str, str]:
+    """Wall seconds, stdout and stderr of one `plantheme predict SENTENCE` process."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    flags = ["-X", "importtime"] if importtime else []
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, *flags, "-c", ENTRY, "predict", sentence], env=env,
+                          capture_output=True, text=True, check=True)
+    return time.perf_counter() - start, done.stdout, done.stderr
+
+
+def import_times(stderr: str) -> tuple[float, dict[str, float]]:
+    """Total self import time and each watched module's cumulative one, in seconds, from -X importtime."""
+    total, watched = 0.0, {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, cumulative_us, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        total += int(self_us) / 1e6
+        if name in WATCHED:
+            watched[name] = int(cumulative_us) / 1e6
+    return total, watched
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", type=Path, help="the src folder of another checkout to compare with")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--importtime-runs", type=int, default=3)
+    parser.add_argument("--sentence", default="推进河长制。")
+    args = parser.parse_args()
+    trees = {"this checkout": SRC}
+    if args.before is not None:
+        trees = {"before": args.before.resolve(), **trees}
+    for src in trees.values():
+        run_once(src, args.sentence)  # warm the file cache for both alike
+    times: dict[str, list[float]] = {name: [] for name in trees}
+    outputs: dict[str, set[str]] = {name: set() for name in trees}
+    for i in range(args.runs):
+        names = list(trees) if i % 2 == 0 else list(reversed(trees))
+        for name in names:
+            seconds, stdout, _ = run_once(trees[name], args.sentence)
+            times[name].append(seconds)
+            outputs[name].add(stdout)
+    print(f'plantheme predict "{args.sentence}", whole process, {args.runs} runs each, order alternating:')
+    for name, values in times.items():
+        print(f"  {name:14s} median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f})"
+              f"  [{trees[name]}]")
+    if len(trees) == 2:
+        before, after = (statistics.median(times[name]) for name in trees)
+        print(f"  before / this checkout: {before / after:.2f}x")
+        print(f"  outputs identical: {outputs['before'] == outputs['this checkout'] and len(outputs['before']) == 1}")
+    print(f"python -X importtime, {args.importtime_runs} runs each (medians, seconds):")
+    for name, src in trees.items():
+        totals, per_module = [], {}
+        for _ in range(args.importtime_runs):
+            _, _, stderr = run_once(src, args.sentence, importtime=True)
+            total, watched = import_times(stderr)
+            totals.append(total)
+            for module, seconds in watched.items():
+                per_module.setdefault(module, []).append(seconds)
+        modules = ", ".join(f"{m} {statistics.median(v):.3f}" for m, v in per_module.items())
+        print(f"  {name:14s} total {statistics.median(totals):.3f}; cumulative: {modules}")
+        absent = [m for m in ("scipy.sparse", "sklearn", "pydantic") if m not in per_module]
+        print(f"  {'':14s} not imported: {', '.join(absent) or '-'}")
+
+
+if __name__ == "__main__":
+    main()

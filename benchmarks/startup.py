@@ -4,7 +4,7 @@ Runs the command as the console script does (``from plantheme.cli import main``)
 ``PYTHONPATH`` set to this checkout's ``src``, and, with ``--before SRC``, to another
 checkout's ``src`` (for instance a worktree of the previous commit), alternating the two
 so that both see the same load on a shared machine. Prints the median, minimum and
-maximum wall time of ``--runs`` runs each, whether the outputs are identical, and from
+maximum wall time of ``--runs`` runs each and their median CPU time, whether the outputs are identical, and from
 ``python -X importtime`` (``--importtime-runs`` runs each, medians) the total import time
 and the cumulative import time of the heavy modules on the path.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,14 +31,19 @@ WATCHED = ("numpy", "scipy.sparse", "sklearn", "pydantic", "pydantic_settings", 
            "plantheme.settings", "plantheme.model.persistence", "plantheme.model.scoring", "plantheme.model.ngrams")
 
 
-def run_once(src: Path, sentence: str, importtime: bool = False) -> tuple[float, str, str]:
-    """Wall seconds, stdout and stderr of one `plantheme predict SENTENCE` process."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(src: Path, sentence: str, importtime: bool = False) -> tuple[float, float, str, str]:
+    """Wall seconds, CPU seconds (user + system), stdout and stderr of one `plantheme predict SENTENCE` process."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     flags = ["-X", "importtime"] if importtime else []
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     done = subprocess.run([sys.executable, *flags, "-c", ENTRY, "predict", sentence], env=env,
                           capture_output=True, text=True, check=True)
-    return time.perf_counter() - start, done.stdout, done.stderr
+    return time.perf_counter() - start, _children_cpu() - cpu, done.stdout, done.stderr
 
 
 def import_times(stderr: str) -> tuple[float, dict[str, float]]:
@@ -66,17 +72,19 @@ def main() -> None:
     for src in trees.values():
         run_once(src, args.sentence)  # warm the file cache for both alike
     times: dict[str, list[float]] = {name: [] for name in trees}
+    cpu_times: dict[str, list[float]] = {name: [] for name in trees}
     outputs: dict[str, set[str]] = {name: set() for name in trees}
     for i in range(args.runs):
         names = list(trees) if i % 2 == 0 else list(reversed(trees))
         for name in names:
-            seconds, stdout, _ = run_once(trees[name], args.sentence)
+            seconds, cpu, stdout, _ = run_once(trees[name], args.sentence)
             times[name].append(seconds)
+            cpu_times[name].append(cpu)
             outputs[name].add(stdout)
     print(f'plantheme predict "{args.sentence}", whole process, {args.runs} runs each, order alternating:')
     for name, values in times.items():
-        print(f"  {name:14s} median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f})"
-              f"  [{trees[name]}]")
+        print(f"  {name:14s} median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f});"
+              f" CPU median {statistics.median(cpu_times[name]):.3f} s  [{trees[name]}]")
     if len(trees) == 2:
         before, after = (statistics.median(times[name]) for name in trees)
         print(f"  before / this checkout: {before / after:.2f}x")
@@ -85,7 +93,7 @@ def main() -> None:
     for name, src in trees.items():
         totals, per_module = [], {}
         for _ in range(args.importtime_runs):
-            _, _, stderr = run_once(src, args.sentence, importtime=True)
+            _, _, _, stderr = run_once(src, args.sentence, importtime=True)
             total, watched = import_times(stderr)
             totals.append(total)
             for module, seconds in watched.items():

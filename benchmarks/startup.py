@@ -36,12 +36,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(src: Path, sentence: str, importtime: bool = False) -> tuple[float, float, str, str]:
+def run_once(src: Path, sentence: str, importtime: bool = False, options: tuple[str, ...] = ()
+             ) -> tuple[float, float, str, str]:
     """Wall seconds, CPU seconds (user + system), stdout and stderr of one `plantheme predict SENTENCE` process."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     flags = ["-X", "importtime"] if importtime else []
     cpu, start = _children_cpu(), time.perf_counter()
-    done = subprocess.run([sys.executable, *flags, "-c", ENTRY, "predict", sentence], env=env,
+    done = subprocess.run([sys.executable, *flags, "-c", ENTRY, "predict", *options, sentence], env=env,
                           capture_output=True, text=True, check=True)
     return time.perf_counter() - start, _children_cpu() - cpu, done.stdout, done.stderr
 
@@ -65,26 +66,31 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--importtime-runs", type=int, default=3)
     parser.add_argument("--sentence", default="推进河长制。")
+    parser.add_argument("--no-evidence-too", action="store_true",
+                        help="also time this checkout with --evidence 0 (no word segmentation, no rjieba)")
     args = parser.parse_args()
     trees = {"this checkout": SRC}
     if args.before is not None:
         trees = {"before": args.before.resolve(), **trees}
-    for src in trees.values():
-        run_once(src, args.sentence)  # warm the file cache for both alike
-    times: dict[str, list[float]] = {name: [] for name in trees}
-    cpu_times: dict[str, list[float]] = {name: [] for name in trees}
-    outputs: dict[str, set[str]] = {name: set() for name in trees}
+    variants = [(name, src, ()) for name, src in trees.items()]
+    if args.no_evidence_too:
+        variants.append(("--evidence 0", SRC, ("--evidence", "0")))
+    for _, src, options in variants:
+        run_once(src, args.sentence, options=options)  # warm the file cache for all alike
+    times: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+    cpu_times: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+    outputs: dict[str, set[str]] = {name: set() for name, _, _ in variants}
     for i in range(args.runs):
-        names = list(trees) if i % 2 == 0 else list(reversed(trees))
-        for name in names:
-            seconds, cpu, stdout, _ = run_once(trees[name], args.sentence)
+        for name, src, options in (variants if i % 2 == 0 else list(reversed(variants))):
+            seconds, cpu, stdout, _ = run_once(src, args.sentence, options=options)
             times[name].append(seconds)
             cpu_times[name].append(cpu)
             outputs[name].add(stdout)
     print(f'plantheme predict "{args.sentence}", whole process, {args.runs} runs each, order alternating:')
+    sources = {name: f"{src} {' '.join(options)}".strip() for name, src, options in variants}
     for name, values in times.items():
         print(f"  {name:14s} median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f});"
-              f" CPU median {statistics.median(cpu_times[name]):.3f} s  [{trees[name]}]")
+              f" CPU median {statistics.median(cpu_times[name]):.3f} s  [{sources[name]}]")
     if len(trees) == 2:
         before, after = (statistics.median(times[name]) for name in trees)
         print(f"  before / this checkout: {before / after:.2f}x")

@@ -1,8 +1,8 @@
 """Limits and defaults in one settings object, overridable by ``PLANTHEME_*`` variables.
 
 A frozen dataclass that checks its own values, not pydantic-settings: importing
-pydantic took about 0.08 s of every ``plantheme predict`` (``python -X importtime``),
-a tenth of the command. Each field's constraints sit beside it (:func:`_limit`);
+pydantic-settings took 0.09-0.13 s of every ``plantheme predict`` (cumulative, ``python
+-X importtime``, 2026-12-02; ``benchmarks/startup.py``). Each field's constraints sit beside it (:func:`_limit`);
 a bad value, from a variable or an argument, is a :class:`SettingsError` naming
 the variable, what it should be and what it was.
 """

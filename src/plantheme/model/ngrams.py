@@ -37,9 +37,10 @@ class CsrRows:
     """Sparse rows in compressed sparse row form: scipy's ``csr_matrix`` layout as plain NumPy arrays.
 
     Row ``i`` holds ``data[indptr[i]:indptr[i + 1]]`` in columns
-    ``indices[indptr[i]:indptr[i + 1]]``. Importing ``scipy.sparse`` took about
-    0.13 s of the 0.7 s of ``plantheme predict``; these rows only ever need a
-    product with dense weights and their stored values.
+    ``indices[indptr[i]:indptr[i + 1]]``. Importing ``scipy.sparse`` took
+    0.16-0.26 s of every ``plantheme predict`` (cumulative, ``python -X
+    importtime``, 2026-12-02); inference only needs the product of these rows
+    with dense weights, and their stored values.
     """
 
     data: np.ndarray
@@ -219,7 +220,7 @@ class NgramTfidf:
         self.sublinear_tf = sublinear_tf
         self.fold_digits = fold_digits
         # The hash table is built once enough n-grams were looked up to pay for it (about
-        # 0.04-0.06 s for the shipped model's 167,830 n-grams, a tenth of `plantheme predict`
+        # 0.03-0.06 s for the shipped model's 167,830 n-grams, a tenth of `plantheme predict`
         # of one sentence); until then a binary search of the sorted codes finds the same columns.
         self._table: _CodeTable | None = None
         self._searched = 0

@@ -474,7 +474,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def _review_queue(args: argparse.Namespace, store: Any) -> tuple[list[Any], str]:
-    from .model.persistence import load_model
+    from .model.persistence import load_predictor
     from .review.queue import read_tag_output
     from .review.queue_file import queue_for
 
@@ -485,7 +485,7 @@ def _review_queue(args: argparse.Namespace, store: Any) -> tuple[list[Any], str]
     # The model that tagged the output, unless --model (or PLANTHEME_MODEL_DIR) names another.
     model_dir = args.model or (output.model_dir if output.model_dir and output.model_dir.is_dir() and
                                "PLANTHEME_MODEL_DIR" not in os.environ else settings.model_dir)
-    model, _ = load_model(model_dir)
+    model, _ = load_predictor(model_dir)
     if output.model_id and model.model_id != output.model_id:
         _say(f"plantheme: note: {args.out} was tagged with {output.model_id}; guesses come from {model.model_id}")
     size = args.size or settings.review_size

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from plantheme.text.normalize import normalize, normalize_sentence
+from plantheme.text.normalize import _plain_sentence, normalize, normalize_sentence
 from plantheme.text.sentences import split_sentences
 
 
@@ -149,6 +149,30 @@ def test_sentence_fast_path_matches_document_path() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("规划發展（）()ab 1,。\n？?*-#　：:鏂囦欢\ufffd")), max_size=60))
 def test_fast_path_equals_tracked_path(raw: str) -> None:
+    assert normalize_sentence(raw) == normalize(raw).text
+
+
+# Plain sentences (common characters, Chinese punctuation, digits) take a shortcut: only the
+# conversion to simplified. The alphabet mixes plain characters (traditional among them) with
+# the ones that must leave the shortcut: a lost-byte "?", a rare character, a space, a line end.
+_PLAIN_OR_NOT = list("规划發展經濟，。、；：！？…“”（）《》【】—%.0123456789鏂?\ufffd 区\nＡ·")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet=st.sampled_from(_PLAIN_OR_NOT), max_size=40))
+def test_plain_sentence_shortcut_equals_the_full_normaliser(raw: str) -> None:
+    assert normalize_sentence(raw) == normalize(raw).text
+
+
+@pytest.mark.parametrize(("raw", "plain"), [
+    ("推進高質量發展，新增就業崗位1.2萬個（同比增長3.5%）。", True),
+    ("新建5G基站300个。", False),  # a Latin letter: the full normaliser
+    ("鍖婚櫌建设", False),  # mojibake: rare characters
+    ("⾯向未来", False),  # a Kangxi radical look-alike
+    ("加快 发展", False),
+])
+def test_which_sentences_are_plain(raw: str, plain: bool) -> None:
+    assert (_plain_sentence().fullmatch(raw) is not None) == plain
     assert normalize_sentence(raw) == normalize(raw).text
 
 

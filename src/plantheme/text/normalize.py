@@ -1314,11 +1314,37 @@ def _to_normalized_spans(
     return tuple(spans)
 
 
+# Characters on which every normalisation step but the conversion to simplified is a no-op:
+# common Han (garbled-run score below zero, so no run can start), Chinese punctuation that
+# no step rewrites, ASCII digits, "." and "%". No space, line break, Latin letter, ASCII
+# bracket or markdown mark: those are what the other steps look for.
+_PLAIN_PUNCTUATION = "。，、；：！？…“”‘’《》（）【】—%.0123456789"
+# Look-alike radicals and compatibility ideographs are rewritten by _prepare even when they score common.
+_LOOKALIKE_RANGES = ((0x2E80, 0x2EFF), (0x2F00, 0x2FDF), (0xF900, 0xFAFF))
+
+
+@lru_cache(maxsize=1)
+def _plain_sentence() -> re.Pattern[str]:
+    """A sentence made only of characters on which normalisation is just OpenCC's conversion."""
+    common = np.flatnonzero(_char_scores() == _COMMON)
+    keep = [int(c) for c in common if not any(lo <= c <= hi for lo, hi in _LOOKALIKE_RANGES)]
+    return re.compile("[" + re.escape("".join(map(chr, keep)) + _PLAIN_PUNCTUATION) + "]+")
+
+
 def normalize_sentence(raw: str) -> str:
     """Normalise one sentence and return only the text (what the model's first step does).
 
-    Same text as ``normalize(raw).text``, without building the offset map.
+    Same text as ``normalize(raw).text``, without building the offset map. Most
+    sentences of real documents are plain (common characters, Chinese
+    punctuation, digits): for them only the conversion to simplified can change
+    anything, and that is all that runs (several times faster; tested equal).
     """
+    if _plain_sentence().fullmatch(raw):
+        return _t2s().convert(raw)
+    return _normalize_sentence_fully(raw)
+
+
+def _normalize_sentence_fully(raw: str) -> str:
     text = _normalize_text_once(raw)
     for _ in range(2):  # as in normalize()
         if not _latin_repair_left(text):

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import click
 import pytest
 
 from conftest import TINY_ROWS
@@ -520,6 +521,14 @@ def test_help_shows_defaults_from_the_settings_and_their_variables(command: list
     assert all(" ".join(piece.format(**defaults).split()) in text for piece in shown)
 
 
+def _command(name: str) -> click.Command:
+    from plantheme.cli import cli
+
+    found = cli.get_command(click.Context(cli), name)
+    assert found is not None
+    return found
+
+
 def _readme_usages() -> list[tuple[str, str]]:
     """(command, usage) of every `plantheme COMMAND ...` heading and usage block in the README's Command line."""
     from plantheme.settings import REPO_ROOT
@@ -538,12 +547,10 @@ def _readme_usages() -> list[tuple[str, str]]:
 def test_every_readme_usage_names_options_the_command_has(capsys: pytest.CaptureFixture[str]) -> None:
     import re
 
-    from plantheme.cli import cli
-
     usages = _readme_usages()
     assert {command for command, _ in usages} == set(COMMANDS)
     for command, usage in usages:
-        options = {name: param for param in cli.commands[command].params for name in param.opts}
+        options = {name: param for param in _command(command).params for name in param.opts}
         for name, metavar in re.findall(r"\[?(--[\w-]+)(?:[ =]([A-Z][\w.,=]*(?: \.\.\.)?))?", usage):
             assert name in options, f"README: plantheme {command} {name}: no such option"
             if metavar and metavar.isupper():
@@ -552,10 +559,8 @@ def test_every_readme_usage_names_options_the_command_has(capsys: pytest.Capture
 
 @pytest.mark.parametrize("command", ["tag", "review", "serve"])
 def test_the_full_readme_usage_blocks_list_every_option(command: str) -> None:
-    from plantheme.cli import cli
-
     block = " ".join(usage for name, usage in _readme_usages() if name == command)
-    missing = [opt for param in cli.commands[command].params for opt in param.opts[:1]
+    missing = [opt for param in _command(command).params for opt in param.opts[:1]
                if opt.startswith("--") and opt not in block]
     assert not missing, f"README's usage of plantheme {command} lacks {missing}"
 

@@ -11,10 +11,10 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
@@ -48,8 +48,9 @@ def _load(model_dir: Path | None):  # type: ignore[no-untyped-def]
     return model, card
 
 
-@dataclass(frozen=True)
-class TagArguments:
+# The arguments of tag and review: typed records built from the parsed options (not dataclasses, which
+# cost 0.5 ms of start-up each, measured; these cost microseconds).
+class TagArguments(SimpleNamespace):
     """What ``plantheme tag`` was given, as the parser read it (checked further by :func:`_tag_options`)."""
 
     dir: Path
@@ -68,8 +69,7 @@ class TagArguments:
     meta_pattern: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ReviewArguments:
+class ReviewArguments(SimpleNamespace):
     """What ``plantheme review`` was given, as the parser read it."""
 
     out: Path | None
@@ -732,13 +732,28 @@ class _Command(click.Command):
         _write_epilog(formatter)
 
 
-class _Group(click.Group):
-    """The ``plantheme`` group: commands listed in the order they are defined (the order of work)."""
+# name -> the function building that command, in the order of work (how help lists them).
+_COMMANDS: dict[str, Callable[[], click.Command]] = {}
 
-    command_class = _Command
+
+def _lazy(name: str) -> Callable[[Callable[[], click.Command]], Callable[[], click.Command]]:
+    """Register the function building command ``name``: a run builds only its own command (start-up)."""
+    def register(build: Callable[[], click.Command]) -> Callable[[], click.Command]:
+        _COMMANDS[name] = build
+        return build
+    return register
+
+
+class _Group(click.Group):
+    """The ``plantheme`` group: its commands built when asked for, listed in the order of work."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            self.add_command(_COMMANDS[cmd_name](), cmd_name)
+        return self.commands.get(cmd_name)
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _write_epilog(formatter)
@@ -757,148 +772,180 @@ def cli() -> None:
     """The group; each command does the work."""
 
 
-@cli.command(
-    "train", short_help="train a model on labelled sentences and documents (grouped CV report)",
-    help="Train on every CSV/JSONL/XLSX file under --data (sentences: columns text, theme, optional source,"
-         " default the file name; *.documents.jsonl are whole labelled documents for the context stage)."
-         " Never overwrites a model unasked: without --out it writes a new folder under models/; an existing"
-         " --out needs --force.")
-@click.option("--data", cls=_Variadic, type=PATH, default=(DEFAULT_LABELS,), show_default=False, metavar="DIR...",
-              help="folders or files of labelled CSV/JSONL/XLSX, one or more (default: the shipped labels/)")
-@click.option("--out", type=PATH, default=None, metavar="DIR",
-              help="model folder to write (default: a new models/model-DATE-TIME)")
-@click.option("--force", is_flag=True, help="replace the model folder --out if it exists")
-@click.option("--folds", type=FOLDS, default=5, metavar="N", help="grouped CV folds")
-@click.option("--features", type=click.Choice(["word", "char", "union"]), default=None,
-              help="only try this feature set (default: character n-grams, 1-2 and 1-3)")
-@click.option("--no-context", is_flag=True, help="do not train the document context stage")
-@click.option("--jobs", type=POSITIVE, default=1, metavar="N", help="parallel CV folds")
-@click.option("--show-errors", type=COUNT, default=0, metavar="N", help="also print the first N rows misclassified in CV")
-@click.option("--unlabelled", cls=_Variadic, type=PATH, default=(), show_default=False, metavar="DIR...",
-              help="folders of unlabelled documents to self-train on: the first model tags them and its confident"
-                   " sentences become extra, down-weighted rows (default: none)")
-@click.option("--exclude", cls=_Variadic, type=PATH, default=(), show_default=False, metavar="FILE...",
-              help="paths or globs (relative to each --unlabelled folder) not to self-train on, one per line, or"
-                   " span-label CSVs whose documents to leave out (keep a dev set honest)")
-@click.option("--pseudo-threshold", type=SHARE, default=0.9, metavar="P",
-              help="confidence a pseudo-label needs, in (0, 1]")
-@click.option("--pseudo-weight", type=SHARE, default=0.3, metavar="W",
-              help="sample weight of a pseudo-label against a human label's 1, in (0, 1]")
-def train_command(**options: Any) -> int:
-    return _cmd_train(**options)
+@_lazy("train")
+def _train_command() -> click.Command:
+    @click.command(
+        "train", cls=_Command, short_help="train a model on labelled sentences and documents (grouped CV report)",
+        help="Train on every CSV/JSONL/XLSX file under --data (sentences: columns text, theme, optional source,"
+             " default the file name; *.documents.jsonl are whole labelled documents for the context stage)."
+             " Never overwrites a model unasked: without --out it writes a new folder under models/; an existing"
+             " --out needs --force.")
+    @click.option("--data", cls=_Variadic, type=PATH, default=(DEFAULT_LABELS,), show_default=False, metavar="DIR...",
+                  help="folders or files of labelled CSV/JSONL/XLSX, one or more (default: the shipped labels/)")
+    @click.option("--out", type=PATH, default=None, metavar="DIR",
+                  help="model folder to write (default: a new models/model-DATE-TIME)")
+    @click.option("--force", is_flag=True, help="replace the model folder --out if it exists")
+    @click.option("--folds", type=FOLDS, default=5, metavar="N", help="grouped CV folds")
+    @click.option("--features", type=click.Choice(["word", "char", "union"]), default=None,
+                  help="only try this feature set (default: character n-grams, 1-2 and 1-3)")
+    @click.option("--no-context", is_flag=True, help="do not train the document context stage")
+    @click.option("--jobs", type=POSITIVE, default=1, metavar="N", help="parallel CV folds")
+    @click.option("--show-errors", type=COUNT, default=0, metavar="N", help="also print the first N rows misclassified in CV")
+    @click.option("--unlabelled", cls=_Variadic, type=PATH, default=(), show_default=False, metavar="DIR...",
+                  help="folders of unlabelled documents to self-train on: the first model tags them and its confident"
+                       " sentences become extra, down-weighted rows (default: none)")
+    @click.option("--exclude", cls=_Variadic, type=PATH, default=(), show_default=False, metavar="FILE...",
+                  help="paths or globs (relative to each --unlabelled folder) not to self-train on, one per line, or"
+                       " span-label CSVs whose documents to leave out (keep a dev set honest)")
+    @click.option("--pseudo-threshold", type=SHARE, default=0.9, metavar="P",
+                  help="confidence a pseudo-label needs, in (0, 1]")
+    @click.option("--pseudo-weight", type=SHARE, default=0.3, metavar="W",
+                  help="sample weight of a pseudo-label against a human label's 1, in (0, 1]")
+    def train(**options: Any) -> int:
+        return _cmd_train(**options)
+
+    return train
 
 
-@cli.command(
-    "evaluate", short_help="score a model on labelled sentences, or on span labels of whole documents",
-    help="FILE is a CSV/JSONL/XLSX of sentences (fields text, theme), or a CSV of span labels (path, start, end,"
-         " theme; optional genre, sha) pointing into documents under --root: those are tagged as `plantheme tag`"
-         " tags them (context included) and each label is matched to the tagged sentence that covers it.")
-@click.argument("file", type=PATH)
-@click.option("--root", type=PATH, default=None, metavar="DIR", help="folder the span labels' paths are relative to")
-@click.option("--by-document", is_flag=True, help="span labels: also a line per document")
-@_model_option()
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def evaluate_command(**options: Any) -> int:
-    return _cmd_evaluate(**options)
+@_lazy("evaluate")
+def _evaluate_command() -> click.Command:
+    @click.command(
+        "evaluate", cls=_Command, short_help="score a model on labelled sentences, or on span labels of whole documents",
+        help="FILE is a CSV/JSONL/XLSX of sentences (fields text, theme), or a CSV of span labels (path, start, end,"
+             " theme; optional genre, sha) pointing into documents under --root: those are tagged as `plantheme tag`"
+             " tags them (context included) and each label is matched to the tagged sentence that covers it.")
+    @click.argument("file", type=PATH)
+    @click.option("--root", type=PATH, default=None, metavar="DIR", help="folder the span labels' paths are relative to")
+    @click.option("--by-document", is_flag=True, help="span labels: also a line per document")
+    @_model_option()
+    @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+    def evaluate(**options: Any) -> int:
+        return _cmd_evaluate(**options)
+
+    return evaluate
 
 
-@cli.command("extract", help="print a document's text as plantheme reads it (spans index it)")
-@click.argument("file", type=PATH)
-@click.option("--normalized", is_flag=True, help="print the normalised text instead")
-def extract_command(**options: Any) -> int:
-    return _cmd_extract(**options)
+@_lazy("extract")
+def _extract_command() -> click.Command:
+    @click.command("extract", cls=_Command, help="print a document's text as plantheme reads it (spans index it)")
+    @click.argument("file", type=PATH)
+    @click.option("--normalized", is_flag=True, help="print the normalised text instead")
+    def extract(**options: Any) -> int:
+        return _cmd_extract(**options)
+
+    return extract
 
 
-@cli.command("predict", short_help="predict the theme of texts (arguments or stdin lines)", help="predict the theme of texts (arguments or stdin lines); one JSON line per text,"
-                             " and per stdin line (an error object for an empty or unreadable one)")
-@click.argument("texts", metavar="[TEXT]...", nargs=-1)
-@_model_option()
-@click.option("--evidence", type=COUNT, default=5, metavar="N", help="tokens of evidence per prediction")
-def predict_command(**options: Any) -> int:
-    return _cmd_predict(**options)
+@_lazy("predict")
+def _predict_command() -> click.Command:
+    @click.command("predict", cls=_Command, short_help="predict the theme of texts (arguments or stdin lines)", help="predict the theme of texts (arguments or stdin lines); one JSON line per text,"
+                                 " and per stdin line (an error object for an empty or unreadable one)")
+    @click.argument("texts", metavar="[TEXT]...", nargs=-1)
+    @_model_option()
+    @click.option("--evidence", type=COUNT, default=5, metavar="N", help="tokens of evidence per prediction")
+    def predict(**options: Any) -> int:
+        return _cmd_predict(**options)
+
+    return predict
 
 
-@cli.command("tag", help="tag every sentence of every document in a folder")
-@click.argument("dir", type=PATH)
-@click.option("--out", type=PATH, default=None, metavar="OUTDIR", help="output folder (default: DIR-tags beside DIR)")
-@_model_option("model")
-@click.option("--jobs", type=POSITIVE, default=None, metavar="N", show_default="all cores",
-              help="parallel processes")
-@click.option("--scheduler", type=_SchedulerAddress(), default=None, metavar="ADDRESS",
-              help="tag on a Dask cluster instead: tcp://HOST:PORT of its scheduler, or local:N for N local Dask"
-                   " worker processes (needs pip install 'plantheme[dask]')")
-@click.option("--glob", default=None, metavar="PATTERN",
-              help="only files whose path relative to DIR matches PATTERN, e.g. '**/*.txt'")
-@click.option("--quiet", is_flag=True, help="no progress bar")
-@click.option("--follow-links", is_flag=True, help="also follow links to files outside DIR (default: only links inside it)")
-@click.option("--wait", is_flag=True,
-              help="wait for another run writing to the same output folder (default: exit 2)")
-@click.option("--text-field", default=None, metavar="NAME",
-              help="field of .jsonl records / column of .csv files holding a document's text (default for .jsonl:"
-                   " content, text or 正文; .csv files are read only with it)")
-@click.option("--id-field", default=None, metavar="NAME",
-              help="field naming each record (default: its record number); documents are FILE#ID")
-@click.option("--meta-fields", default=None, metavar="A,B", help="record fields carried into documents.csv columns")
-@click.option("--meta", type=PATH, default=None, metavar="FILE.csv",
-              help="metadata table: a 'path' column (relative to DIR, as in documents.csv) and one column per field"
-                   " (year, place, level ...)")
-@click.option("--meta-pattern", multiple=True, metavar="NAME=REGEX",
-              help="a field from each document's path: NAME=REGEX (the first group, else the match), or a regex"
-                   " with named groups such as '(?P<year>20\\d\\d)'; repeatable")
-def tag_command(**options: Any) -> int:
-    """``plantheme tag DIR``: 0 (all tagged or skipped), 1 (any failed, or the run failed),
-    2 (bad arguments, or the output folder is in use)."""
-    return _cmd_tag(TagArguments(**options))
+@_lazy("tag")
+def _tag_command() -> click.Command:
+    @click.command("tag", cls=_Command, help="tag every sentence of every document in a folder")
+    @click.argument("dir", type=PATH)
+    @click.option("--out", type=PATH, default=None, metavar="OUTDIR", help="output folder (default: DIR-tags beside DIR)")
+    @_model_option("model")
+    @click.option("--jobs", type=POSITIVE, default=None, metavar="N", show_default="all cores",
+                  help="parallel processes")
+    @click.option("--scheduler", type=_SchedulerAddress(), default=None, metavar="ADDRESS",
+                  help="tag on a Dask cluster instead: tcp://HOST:PORT of its scheduler, or local:N for N local Dask"
+                       " worker processes (needs pip install 'plantheme[dask]')")
+    @click.option("--glob", default=None, metavar="PATTERN",
+                  help="only files whose path relative to DIR matches PATTERN, e.g. '**/*.txt'")
+    @click.option("--quiet", is_flag=True, help="no progress bar")
+    @click.option("--follow-links", is_flag=True, help="also follow links to files outside DIR (default: only links inside it)")
+    @click.option("--wait", is_flag=True,
+                  help="wait for another run writing to the same output folder (default: exit 2)")
+    @click.option("--text-field", default=None, metavar="NAME",
+                  help="field of .jsonl records / column of .csv files holding a document's text (default for .jsonl:"
+                       " content, text or 正文; .csv files are read only with it)")
+    @click.option("--id-field", default=None, metavar="NAME",
+                  help="field naming each record (default: its record number); documents are FILE#ID")
+    @click.option("--meta-fields", default=None, metavar="A,B", help="record fields carried into documents.csv columns")
+    @click.option("--meta", type=PATH, default=None, metavar="FILE.csv",
+                  help="metadata table: a 'path' column (relative to DIR, as in documents.csv) and one column per field"
+                       " (year, place, level ...)")
+    @click.option("--meta-pattern", multiple=True, metavar="NAME=REGEX",
+                  help="a field from each document's path: NAME=REGEX (the first group, else the match), or a regex"
+                       " with named groups such as '(?P<year>20\\d\\d)'; repeatable")
+    def tag(**options: Any) -> int:
+        """``plantheme tag DIR``: 0 (all tagged or skipped), 1 (any failed, or the run failed),
+        2 (bad arguments, or the output folder is in use)."""
+        return _cmd_tag(TagArguments(**options))
+
+    return tag
 
 
-@cli.command(
-    "review", short_help="choose the sentences worth labelling and label them in a local page",
-    help="Choose the sentences of a `plantheme tag` output the model is least sure of (diverse, balanced across"
-         " predicted themes, no furniture or duplicates of labelled text) and serve a labelling page on"
-         " 127.0.0.1; every answer is appended to DIR/review-labels.csv at once. Train on it with"
-         " `plantheme train --data labels/ DIR`.")
-@click.argument("out", type=PATH, required=False, default=None)
-@click.option("--labels", type=PATH, required=True, metavar="DIR", help="folder the answers are written to")
-@click.option("--size", cls=_SettingOption, setting="review_size", type=POSITIVE, default=None, metavar="N",
-              help="sentences in the queue")
-@click.option("--strategy", type=click.Choice(["margin", "entropy", "random"]), default="margin",
-              help="uncertainty measure; random is the baseline")
-@click.option("--export", type=PATH, default=None, metavar="FILE", help="write the queue to FILE instead of serving it")
-@click.option("--format", type=click.Choice(["jsonl", "label-studio", "prodigy"]), default="jsonl",
-              help="format of --export")
-@click.option("--import", "import_file", type=PATH, default=None, metavar="FILE",
-              help="add the labels of a Label Studio JSON export (.json) or Prodigy answers (.jsonl)")
-@click.option("--port", cls=_SettingOption, setting="review_port", type=PORT, default=None, metavar="P",
-              help="port on 127.0.0.1 (0: any free one)")
-@click.option("--who", default=None, metavar="NAME", help="name written with each answer (default: the user name)")
-@_model_option("model", help="model for the guesses (default: the one that tagged OUT)", show_default=False)
-def review_command(**options: Any) -> int:
-    return _cmd_review(ReviewArguments(**options))
+@_lazy("review")
+def _review_command() -> click.Command:
+    @click.command(
+        "review", cls=_Command, short_help="choose the sentences worth labelling and label them in a local page",
+        help="Choose the sentences of a `plantheme tag` output the model is least sure of (diverse, balanced across"
+             " predicted themes, no furniture or duplicates of labelled text) and serve a labelling page on"
+             " 127.0.0.1; every answer is appended to DIR/review-labels.csv at once. Train on it with"
+             " `plantheme train --data labels/ DIR`.")
+    @click.argument("out", type=PATH, required=False, default=None)
+    @click.option("--labels", type=PATH, required=True, metavar="DIR", help="folder the answers are written to")
+    @click.option("--size", cls=_SettingOption, setting="review_size", type=POSITIVE, default=None, metavar="N",
+                  help="sentences in the queue")
+    @click.option("--strategy", type=click.Choice(["margin", "entropy", "random"]), default="margin",
+                  help="uncertainty measure; random is the baseline")
+    @click.option("--export", type=PATH, default=None, metavar="FILE", help="write the queue to FILE instead of serving it")
+    @click.option("--format", type=click.Choice(["jsonl", "label-studio", "prodigy"]), default="jsonl",
+                  help="format of --export")
+    @click.option("--import", "import_file", type=PATH, default=None, metavar="FILE",
+                  help="add the labels of a Label Studio JSON export (.json) or Prodigy answers (.jsonl)")
+    @click.option("--port", cls=_SettingOption, setting="review_port", type=PORT, default=None, metavar="P",
+                  help="port on 127.0.0.1 (0: any free one)")
+    @click.option("--who", default=None, metavar="NAME", help="name written with each answer (default: the user name)")
+    @_model_option("model", help="model for the guesses (default: the one that tagged OUT)", show_default=False)
+    def review(**options: Any) -> int:
+        return _cmd_review(ReviewArguments(**options))
+
+    return review
 
 
-@cli.command(
-    "compare", short_help="two documents or groups of a tagged folder: each theme's share and difference",
-    help="A and B are document paths as in documents.csv, or groups field=value (year=2024). Prints each theme's"
-         " corrected share in A and B and A - B with its 95% bootstrap interval; a difference is clear when that"
-         " interval excludes 0.")
-@click.argument("out", type=PATH)
-@click.argument("a")
-@click.argument("b")
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def compare_command(**options: Any) -> int:
-    return _cmd_compare(**options)
+@_lazy("compare")
+def _compare_command() -> click.Command:
+    @click.command(
+        "compare", cls=_Command, short_help="two documents or groups of a tagged folder: each theme's share and difference",
+        help="A and B are document paths as in documents.csv, or groups field=value (year=2024). Prints each theme's"
+             " corrected share in A and B and A - B with its 95% bootstrap interval; a difference is clear when that"
+             " interval excludes 0.")
+    @click.argument("out", type=PATH)
+    @click.argument("a")
+    @click.argument("b")
+    @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+    def compare(**options: Any) -> int:
+        return _cmd_compare(**options)
+
+    return compare
 
 
-@cli.command("serve", help="start the HTTP prediction service")
-@click.option("--host", cls=_SettingOption, setting="host", default=None, metavar="HOST",
-              help="address to bind")
-@click.option("--port", cls=_SettingOption, setting="port", type=PORT, default=None, metavar="PORT",
-              help="port (0: any free one, which the log names)")
-@_model_option()
-@click.option("--workers", cls=_SettingOption, setting="workers", type=POSITIVE, default=None, metavar="N",
-              help="worker processes")
-def serve_command(**options: Any) -> int:
-    return _cmd_serve(**options)
+@_lazy("serve")
+def _serve_command() -> click.Command:
+    @click.command("serve", cls=_Command, help="start the HTTP prediction service")
+    @click.option("--host", cls=_SettingOption, setting="host", default=None, metavar="HOST",
+                  help="address to bind")
+    @click.option("--port", cls=_SettingOption, setting="port", type=PORT, default=None, metavar="PORT",
+                  help="port (0: any free one, which the log names)")
+    @_model_option()
+    @click.option("--workers", cls=_SettingOption, setting="workers", type=POSITIVE, default=None, metavar="N",
+                  help="worker processes")
+    def serve(**options: Any) -> int:
+        return _cmd_serve(**options)
+
+    return serve
 
 
 def _one_line(error: click.ClickException) -> str:

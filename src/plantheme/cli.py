@@ -760,6 +760,7 @@ class _Group(click.Group):
 
 
 def _model_option(name: str = "model_dir", help: str = "model folder", show_default: bool = True) -> Any:
+    """``--model DIR``, as every command that loads a model takes it (PLANTHEME_MODEL_DIR)."""
     return click.option("--model", name, cls=_SettingOption, setting="model_dir", type=PATH, default=None,
                         metavar="DIR", show_setting_default=show_default, help=help)
 

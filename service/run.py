@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 import uvicorn
-from pydantic import ValidationError
 
 from plantheme.errors import PlanthemeError
 from plantheme.model.persistence import load_predictor
-from plantheme.settings import Settings, load_settings
+from plantheme.settings import Settings, SettingsError, load_settings
 
 from .app import create_app
 from .http_protocol import GuardedH11Protocol
@@ -64,11 +63,8 @@ def serve(
     """Serve until interrupted; returns the exit status (1 when the model cannot be loaded)."""
     try:
         settings = load_settings(host=host, port=port, model_dir=model_dir, workers=workers)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"PLANTHEME_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
-        )
-        _say(f"invalid settings: {problems}")
+    except SettingsError as exc:
+        _say(str(exc))  # "invalid settings: PLANTHEME_PORT: should be a whole number, not 'eighty'"
         return 2
     problem = _check(settings)
     if problem:
@@ -98,8 +94,7 @@ def serve(
         _say(str(exc))
         return 1
     # Worker processes import the app afresh; they read the resolved settings from the environment.
-    for name, value in settings.model_dump().items():
-        os.environ[f"PLANTHEME_{name.upper()}"] = str(value)
+    os.environ.update(settings.to_environment())
     try:
         uvicorn.run(
             "plantheme_service.app:app_from_environment", factory=True, host=settings.host,

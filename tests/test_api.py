@@ -37,6 +37,18 @@ def test_load_model_predict_and_tag_text(tiny_model_dir: Path) -> None:
     assert sum(doc.counts.values()) == len(doc.sentences)
 
 
+@pytest.mark.parametrize(("fixture", "loaded"), [("tiny_char_model_dir", "CompiledModel"),
+                                                  ("tiny_model_dir", "ThemeModel")])
+def test_load_model_reads_the_arrays_and_the_pickle_only_without_them(request: pytest.FixtureRequest, fixture: str,
+                                                                      loaded: str) -> None:
+    # A character model predicts from model.npz without scikit-learn; a word or union model has only its pickle.
+    model_dir = request.getfixturevalue(fixture)
+    code = ("import sys, plantheme; model = plantheme.load_model(sys.argv[1]); model.predict(['推进河长制。']);"
+            " print(type(model).__name__, 'sklearn' in sys.modules, 'scipy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(model_dir)], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [loaded, *(["False", "False"] if loaded == "CompiledModel" else ["True", "True"])]
+
+
 def test_load_model_follows_the_environment_variable(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLANTHEME_MODEL_DIR", str(tiny_model_dir))
     tiny_id = json.loads((tiny_model_dir / "model.json").read_text(encoding="utf-8"))["model_id"]

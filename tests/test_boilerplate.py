@@ -11,6 +11,8 @@ from plantheme.text.normalize import normalize_sentence
 @pytest.mark.parametrize("line", [
     "责任单位：区生态环境分局、区住建局",
     "（牵头单位：县农业农村局；配合单位：各乡镇）",
+    "（区城管局牵头，各街道办具体负责）。",
+    "（主办：区民政局，协办：区老龄委成员单位）",
     "发布日期：2023-05-12 浏览次数：1024",
     "【字体：大 中 小】",
     "打印本页",
@@ -42,6 +44,7 @@ def test_furniture_is_boilerplate(line: str) -> None:
     "发布实施《XX县养老服务提升行动方案》，新增养老床位300张。",
     "各级各部门要加强协调配合，形成工作合力。",
     "来年力争引进亿元以上项目10个。",
+    "（区城管局牵头）推进市容整治，新增绿地5公顷。",
 ])
 def test_policy_sentences_and_headings_are_not(line: str) -> None:
     assert not is_boilerplate(normalize_sentence(line))

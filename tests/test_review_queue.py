@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from plantheme.model.persistence import load_model
+from plantheme.model.persistence import load_model, load_predictor
 from plantheme.review.queue import (
     Candidate, CandidatePool, build_queue, choose_rows, dedup_key, eligible_rows, read_candidates,
     read_tag_output, uncertainty,
@@ -131,6 +131,20 @@ def test_queue_from_a_tag_output(review_tag_output: Path, tiny_char_model_dir: P
     labelled = [items[0].text]
     again = build_queue(pool, model, 6, labelled_texts=labelled, answered={items[1].key})
     assert items[0].text not in {i.text for i in again} and items[1].key not in {i.key for i in again}
+
+
+def test_the_arrays_choose_the_same_queue_as_the_pickle(review_tag_output: Path, tiny_char_model_dir: Path) -> None:
+    # What `plantheme review` loads (model.npz, no scikit-learn) against the pipeline it was compiled from.
+    compiled, _ = load_predictor(tiny_char_model_dir)
+    full, _ = load_model(tiny_char_model_dir)
+    assert type(compiled).__name__ == "CompiledModel"
+    output = read_tag_output(review_tag_output)
+    pools = [read_candidates(output, model, max_chars=100_000) for model in (compiled, full)]
+    assert np.array_equal(pools[0].proba, pools[1].proba)
+    assert (pools[0].features != pools[1].features).nnz == 0
+    labelled = [pools[0].candidates[0].text]
+    assert (build_queue(pools[0], compiled, 6, labelled_texts=labelled)
+            == build_queue(pools[1], full, 6, labelled_texts=labelled))
 
 
 def test_queue_without_the_documents_uses_the_sentences_alone(review_tag_output: Path, tiny_char_model_dir: Path,

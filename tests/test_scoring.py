@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +65,19 @@ def test_tag_text_with_the_compiled_model(pair: tuple[ThemeModel, CompiledModel]
     # With details the compiled model explains too: the same predictions and evidence.
     detailed = tag_text(compiled, text, details=True)
     assert [s.prediction for s in detailed.sentences] == [s.prediction for s in tag_text(full, text).sentences]
+
+
+def test_predict_on_the_command_line_imports_no_scikit_learn_scipy_or_pydantic(tiny_char_model_dir: Path) -> None:
+    # The console script's own code path (`plantheme predict`), in a fresh process; the modules are
+    # listed at exit, so this holds whatever the command line does on its way out.
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('heavy:', [m for m in ('sklearn', 'scipy', 'pydantic', 'joblib')"
+            " if m in sys.modules], file=sys.stderr))\n"
+            "from plantheme.cli import main\n"
+            "sys.exit(main())\n")
+    done = subprocess.run([sys.executable, "-c", code, "predict", "--model", str(tiny_char_model_dir),
+                           "全面落实河长制，推进流域水环境综合治理。"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    prediction = json.loads(done.stdout)
+    assert prediction["theme"] == "ecology" and prediction["evidence"]  # evidence words: rjieba ran
+    assert "heavy: []" in done.stderr

@@ -31,6 +31,17 @@ from plantheme.text.sentences import split_sentences
         ("任重道远……我们要努力。", ["任重道远……", "我们要努力。"]),
         ("任重道远………", ["任重道远………"]),
         ("首行  \n  次行  ", ["首行", "次行"]),
+        # a task's closing responsibility note is a unit of its own (furniture), the task another
+        ("新增停车位2000个（区发改局牵头，各街道办具体负责）。下一项。",
+         ["新增停车位2000个", "（区发改局牵头，各街道办具体负责）。", "下一项。"]),
+        ("开展为老活动160场（主办：区民政局，协办：各街道办）；",
+         ["开展为老活动160场", "（主办：区民政局，协办：各街道办）；"]),
+        ("建设停车场（牵头单位：区交通局）\n下一行", ["建设停车场", "（牵头单位：区交通局）", "下一行"]),
+        # brackets that name no role and office, or follow too short a task, stay in the sentence
+        ("完成投资5亿元（含配套资金）。", ["完成投资5亿元（含配套资金）。"]),
+        ("由村委会负责（具体负责人：张三）。", ["由村委会负责（具体负责人：张三）。"]),
+        ("任务（区发改局牵头）。", ["任务（区发改局牵头）。"]),
+        ("加强协调（各部门密切配合）", ["加强协调（各部门密切配合）"]),
     ],
 )
 def test_split(text: str, expected: list[str]) -> None:

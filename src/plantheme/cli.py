@@ -22,7 +22,7 @@ from click.core import ParameterSource
 
 from . import __version__
 from .errors import PlanthemeError
-from .settings import REPO_ROOT, is_checkout, load_settings
+from .settings import ENV_PREFIX, REPO_ROOT, is_checkout, load_settings
 
 if TYPE_CHECKING:
     from .tagging.corpus_tagging import TagOptions, TagRunResult
@@ -520,7 +520,7 @@ def _cmd_review(args: ReviewArguments) -> int:
 
 
 def _review_queue(args: ReviewArguments, out: Path, store: Any) -> tuple[list[Any], str]:
-    from .model.persistence import load_model
+    from .model.persistence import load_predictor
     from .review.queue import read_tag_output
     from .review.queue_file import queue_for
 
@@ -531,7 +531,7 @@ def _review_queue(args: ReviewArguments, out: Path, store: Any) -> tuple[list[An
     # The model that tagged the output, unless --model (or PLANTHEME_MODEL_DIR, read into it) names another.
     model_dir = args.model or (output.model_dir if output.model_dir and output.model_dir.is_dir()
                                else settings.model_dir)
-    model, _ = load_model(model_dir)
+    model, _ = load_predictor(model_dir)
     if output.model_id and model.model_id != output.model_id:
         _say(f"plantheme: note: {out} was tagged with {output.model_id}; guesses come from {model.model_id}")
     size = args.size or settings.review_size
@@ -644,7 +644,7 @@ class _SettingOption(click.Option):
     is printed. Its own default stays None, so that the command asks the settings for the value."""
 
     def __init__(self, *args: Any, setting: str, show_setting_default: bool = True, **kwargs: Any) -> None:
-        kwargs.update(envvar=f"PLANTHEME_{setting.upper()}", show_envvar=True)
+        kwargs.update(envvar=f"{ENV_PREFIX}{setting.upper()}", show_envvar=True)
         super().__init__(*args, **kwargs)
         self.setting = setting
         self.show_setting_default = show_setting_default
@@ -701,9 +701,9 @@ def _help_epilog() -> list[str]:
     (from the readers' suffixes and the settings object, so the help cannot drift from them)."""
     from .readers.documents import SUPPORTED_SUFFIXES
     from .readers.folder_scan import RECORD_SUFFIXES
-    from .settings import Settings
+    from .settings import setting_variables
 
-    variables = ", ".join(f"PLANTHEME_{name.upper()}" for name in Settings.model_fields)
+    variables = ", ".join(setting_variables())
     return [
         "exit status: 0 done; 1 an error, one line on stderr (for tag: also any file that failed,"
         " its outputs still written); 2 bad arguments, or an output folder another run is writing;"

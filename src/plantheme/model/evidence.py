@@ -7,7 +7,8 @@ over the n-grams inside it, of TF-IDF value times the centred class weight.
 sentence (the reference, kept for word and union features); here one batch is
 one sparse product, pushes × (word × column map), which gives the same words
 and weights (``tests/test_evidence.py``) at a fraction of the cost. No
-scikit-learn: the n-gram codes of the compiled vocabulary name the columns.
+scikit-learn and no scipy: the rows are :class:`~plantheme.model.ngrams.CsrRows`
+and the n-gram codes of the compiled vocabulary name the columns.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .ngrams import CsrRows
 from ..text.normalize import HAN
 from ..themes import THEME_IDS
 
@@ -57,7 +59,7 @@ def centred_weights(coef: np.ndarray) -> np.ndarray:
     return coef - coef.mean(axis=0) if coef.shape[0] > 1 else coef
 
 
-def feature_pushes(X: Any, centred: np.ndarray, winners: np.ndarray) -> np.ndarray:
+def feature_pushes(X: CsrRows, centred: np.ndarray, winners: np.ndarray) -> np.ndarray:
     """For every stored value of CSR ``X``, its push towards its row's predicted class (column of ``centred``)."""
     row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
     if centred.shape[0] == 1:  # binary: one weight row, sign gives the class
@@ -126,7 +128,7 @@ class WordEvidence:
             self._ids[word] = len(self._words)
             self._words.append(word)
 
-    def _pair_sums(self, X: Any, class_winners: np.ndarray, rows: np.ndarray, words: np.ndarray) -> np.ndarray:
+    def _pair_sums(self, X: CsrRows, class_winners: np.ndarray, rows: np.ndarray, words: np.ndarray) -> np.ndarray:
         """For each (sentence ``rows[p]``, word ``words[p]``) pair, the sum of the pushes of the word's columns.
 
         Every (pair, column) cell is looked up among the stored values of ``X``
@@ -150,7 +152,7 @@ class WordEvidence:
         values = np.where(stored[at] == keys, pushes[at], 0.0)
         return np.bincount(pair_of, weights=values, minlength=len(words))
 
-    def evidence(self, texts: list[str], X: Any, class_winners: np.ndarray, limit: int) -> list[tuple[Evidence, ...]]:
+    def evidence(self, texts: list[str], X: CsrRows, class_winners: np.ndarray, limit: int) -> list[tuple[Evidence, ...]]:
         """The ``limit`` words of each text with the largest positive push, heaviest first."""
         n = len(texts)
         if not limit or not n:

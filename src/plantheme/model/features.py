@@ -1,4 +1,9 @@
-"""Character n-gram TF-IDF as a scikit-learn estimator, over the NumPy core in :mod:`plantheme.model.ngrams`."""
+"""Character n-gram TF-IDF as a scikit-learn estimator, over the NumPy core in :mod:`plantheme.model.ngrams`.
+
+The core's rows are plain arrays (:class:`~plantheme.model.ngrams.CsrRows`); this
+estimator hands scikit-learn (the pipeline, ``FeatureUnion``, training) the
+``scipy.sparse`` matrix it expects, over the same arrays.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +46,7 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         """TF-IDF rows for ``X`` over the fitted vocabulary (unknown n-grams ignored)."""
         check_is_fitted(self, "vocabulary_codes_")
         self._check_params()
-        return self.weights().transform(X)
+        return self.weights().transform(X).to_scipy()
 
     def weights(self) -> NgramTfidf:
         """The fitted vocabulary and idf as the NumPy transformer that does the work."""

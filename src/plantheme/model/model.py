@@ -20,6 +20,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from .context import ContextModel
 from .evidence import Evidence, Prediction, centred_weights, feature_pushes
 from .features import CharNgramTfidf
+from .ngrams import CsrRows
 from .scoring import Classification, CompiledModel, Predictor, classify_rows, empty_classification
 from ..text.normalize import HAN, normalize_sentence
 from ..themes import THEME_IDS
@@ -101,11 +102,11 @@ class ThemeModel(Predictor):
         went through :func:`plantheme.normalize.normalize` (the tagger's sentences).
         """
         steps = self.pipeline.named_steps
-        if not len(texts):  # scikit-learn's vectorizers refuse an empty batch
-            return empty_classification()
-        clean = list(texts) if normalized else steps["normalize"].transform(texts)
-        X = steps["features"].transform(clean).tocsr()
         clf: LogisticRegression = steps["clf"]
+        if not len(texts):  # scikit-learn's vectorizers refuse an empty batch
+            return empty_classification(clf.coef_.shape[1])
+        clean = list(texts) if normalized else steps["normalize"].transform(texts)
+        X = CsrRows.of(steps["features"].transform(clean))
         if self._coef_t is None:
             self._coef_t = np.ascontiguousarray(clf.coef_.T)
         return classify_rows(clean, X, self._coef_t, clf.intercept_, clf.classes_)
@@ -161,7 +162,7 @@ class ThemeModel(Predictor):
             self._columns[word] = cached
         return cached
 
-    def _pushes(self, X: Any, winners: np.ndarray) -> np.ndarray:
+    def _pushes(self, X: CsrRows, winners: np.ndarray) -> np.ndarray:
         """For every stored value of ``X``, its push towards its row's predicted theme.
 
         The push of a feature is its TF-IDF value times the class weight minus
@@ -173,7 +174,7 @@ class ThemeModel(Predictor):
         return feature_pushes(X, self._centered_coef, winners)
 
     def _word_evidence(
-        self, text: str, X: Any, pushes: np.ndarray, row: int, limit: int
+        self, text: str, X: CsrRows, pushes: np.ndarray, row: int, limit: int
     ) -> tuple[Evidence, ...]:
         """The words of ``text`` whose features pushed the predicted theme most.
 

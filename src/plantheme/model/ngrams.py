@@ -9,22 +9,83 @@ weights are scikit-learn's: raw or sublinear term frequency, smoothed idf
 ``ln((1 + n) / (1 + df)) + 1``, rows scaled to unit length
 (``tests/test_features.py`` checks equality with ``TfidfVectorizer``).
 
-This module imports no scikit-learn, so that tagging with a saved model
-(:class:`plantheme.model.scoring.CompiledModel`) starts in a fraction of the time;
-:class:`plantheme.model.features.CharNgramTfidf` is the estimator around it.
+This module imports neither scikit-learn nor scipy (the rows are a :class:`CsrRows`,
+three NumPy arrays in scipy's CSR layout), so that predicting and tagging with a saved
+model (:class:`plantheme.model.scoring.CompiledModel`) start in a fraction of the time;
+:class:`plantheme.model.features.CharNgramTfidf` is the estimator around it, and hands
+scikit-learn a ``scipy.sparse`` matrix.
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
-__all__ = ["MAX_N", "NgramTfidf", "ngram_codes", "decode_ngram", "fit_vocabulary"]
+if TYPE_CHECKING:  # scipy only where scikit-learn needs its matrices (training, review)
+    import scipy.sparse as sp
+
+__all__ = ["MAX_N", "CsrRows", "NgramTfidf", "ngram_codes", "decode_ngram", "fit_vocabulary"]
 
 _BITS = 21  # every Unicode code point, plus one, fits in 21 bits
 MAX_N = 3  # 3 x 21 = 63 bits: one n-gram per int64
+
+
+@dataclass(frozen=True)
+class CsrRows:
+    """Sparse rows in compressed sparse row form: scipy's ``csr_matrix`` layout as plain NumPy arrays.
+
+    Row ``i`` holds ``data[indptr[i]:indptr[i + 1]]`` in columns
+    ``indices[indptr[i]:indptr[i + 1]]``. Importing ``scipy.sparse`` took
+    0.16-0.26 s of every ``plantheme predict`` (cumulative, ``python -X
+    importtime``, 2026-12-02); inference only needs the product of these rows
+    with dense weights, and their stored values.
+    """
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def of(cls, matrix: Any) -> CsrRows:
+        """The rows of a ``scipy.sparse`` matrix (or of anything with CSR arrays), sharing its arrays."""
+        if not hasattr(matrix, "indptr") or getattr(matrix, "format", "csr") != "csr":
+            matrix = matrix.tocsr()
+        n_rows, n_columns = matrix.shape
+        return cls(matrix.data, matrix.indices, matrix.indptr, (int(n_rows), int(n_columns)))
+
+    @classmethod
+    def empty(cls, n_columns: int) -> CsrRows:
+        """No rows over ``n_columns`` columns."""
+        return cls(np.zeros(0), np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int32), (0, n_columns))
+
+    def dot(self, dense: np.ndarray) -> np.ndarray:
+        """``rows @ dense`` for a 2-D ``dense`` with one row per column of these rows.
+
+        Each row's products are summed one after the other in stored order,
+        as scipy's CSR product does (``np.bincount`` adds its weights in that
+        order; ``np.add.reduceat`` does not, and differed in the last bit): the
+        result is the same to the bit (``tests/test_ngrams.py``), so the
+        compiled model's probabilities stay those of the pipeline.
+        """
+        n_rows, n_out = self.shape[0], dense.shape[1]
+        row_of = np.repeat(np.arange(n_rows), np.diff(self.indptr))
+        terms = np.take(dense, self.indices, axis=0)
+        terms *= self.data[:, None]
+        out = np.empty((n_rows, n_out))
+        for k in range(n_out):  # one column of the result per call: a handful of themes
+            out[:, k] = np.bincount(row_of, weights=terms[:, k], minlength=n_rows)
+        return out
+
+    __matmul__ = dot
+
+    def to_scipy(self) -> sp.csr_matrix:
+        """The same rows as a ``scipy.sparse.csr_matrix`` (what scikit-learn takes), sharing the arrays."""
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
 
 
 def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +219,12 @@ class NgramTfidf:
         self.ngram_range = tuple(ngram_range)
         self.sublinear_tf = sublinear_tf
         self.fold_digits = fold_digits
-        self._table = _CodeTable(vocabulary_codes)
+        # The hash table is built once enough n-grams were looked up to pay for it (about
+        # 0.03-0.06 s for the shipped model's 167,830 n-grams, a tenth of `plantheme predict`
+        # of one sentence); until then a binary search of the sorted codes finds the same columns.
+        self._table: _CodeTable | None = None
+        self._searched = 0
+        self._sorted = bool(np.all(vocabulary_codes[1:] > vocabulary_codes[:-1]))
         # Single characters of the Basic Multilingual Plane (almost every one in
         # Chinese text) are looked up in a plain array indexed by code, 256 KB
         # that stay in cache: half the n-grams skip the hash table.
@@ -166,26 +232,37 @@ class NgramTfidf:
         dense = np.flatnonzero(vocabulary_codes < _DENSE_UNIGRAMS)
         self._unigrams[vocabulary_codes[dense]] = dense
 
+    def _lookup_any(self, codes: np.ndarray) -> np.ndarray:
+        """The column of each code (any length), or -1: the hash table, or a search while it does not pay."""
+        if self._table is None:
+            self._searched += len(codes)
+            vocabulary = self.vocabulary_codes
+            if self._sorted and len(vocabulary) and self._searched <= len(vocabulary):
+                at = np.minimum(np.searchsorted(vocabulary, codes), len(vocabulary) - 1)
+                return np.where(vocabulary[at] == codes, at, -1)
+            self._table = _CodeTable(self.vocabulary_codes)
+        return self._table.lookup(codes)
+
     def _lookup(self, n: int, codes: np.ndarray) -> np.ndarray:
         if n != 1:
-            return self._table.lookup(codes)
+            return self._lookup_any(codes)
         columns = self._unigrams[np.minimum(codes, _DENSE_UNIGRAMS - 1)]
         beyond = np.flatnonzero(codes >= _DENSE_UNIGRAMS - 1)  # outside the BMP (and its last code)
         if len(beyond):
-            columns[beyond] = self._table.lookup(codes[beyond])
+            columns[beyond] = self._lookup_any(codes[beyond])
         return columns
 
     def columns(self, n: int, codes: np.ndarray) -> np.ndarray:
         """The column of each n-gram code of length ``n``, or -1 for one not in the vocabulary."""
         return self._lookup(n, codes)
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def transform(self, texts: Sequence[str]) -> CsrRows:
         """TF-IDF rows for ``texts`` over the vocabulary (unknown n-grams ignored)."""
         texts = list(texts)
         n_min, n_max = self.ngram_range
         n_features = len(self.vocabulary_codes)
         if not texts:
-            return sp.csr_matrix((0, n_features))
+            return CsrRows.empty(n_features)
         blocks = [(rows, self._lookup(n, codes))
                   for n, rows, codes in ngram_blocks(texts, n_min, n_max, self.fold_digits)]
         rows = np.concatenate([rows for rows, _ in blocks]) if blocks else np.zeros(0, dtype=np.int64)
@@ -217,4 +294,4 @@ class NgramTfidf:
         index_type = np.int32 if len(values) < 2**31 and n_features < 2**31 else np.int64
         indptr = np.zeros(len(texts) + 1, dtype=index_type)
         np.cumsum(np.bincount(row_of, minlength=len(texts)), out=indptr[1:])
-        return sp.csr_matrix((values, columns.astype(index_type), indptr), shape=(len(texts), n_features))
+        return CsrRows(values, columns.astype(index_type), indptr, (len(texts), n_features))

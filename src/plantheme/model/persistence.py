@@ -20,13 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import shutil
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +70,11 @@ class ModelCard:
 
 def library_versions() -> dict[str, str]:
     """Versions of Python, plantheme and the libraries whose behaviour the model depends on."""
+    # Imported here, as in the other functions that save or unpickle: loading the arrays, what
+    # `plantheme predict` does, never needs them (importlib.metadata alone took about 0.03 s).
+    import platform
+    from importlib import metadata
+
     versions = {"python": platform.python_version(), "plantheme": __version__}
     for name in _VERSIONED:
         try:
@@ -97,6 +97,10 @@ def save_model(model: ThemeModel, card: ModelCard, out_dir: Path) -> ModelCard:
     """Write ``model`` and its card to ``out_dir`` atomically; return the completed card."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    import shutil
+    import tempfile
+    from datetime import datetime, timezone
+
     import joblib  # here, not at the top: loading the arrays (predict, tag, the service) never needs it
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
@@ -169,6 +173,8 @@ def load_card(model_dir: Path) -> ModelCard:
 
 
 def _check_sklearn(card: ModelCard, card_path: Path) -> None:
+    from importlib import metadata
+
     trained = card.versions.get("scikit-learn", "")
     installed = metadata.version("scikit-learn")
     if trained.split(".")[:2] != installed.split(".")[:2]:

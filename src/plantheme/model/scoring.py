@@ -17,7 +17,7 @@ import numpy as np
 
 from .context import ContextModel
 from .evidence import Evidence, Prediction, WordEvidence, predictions_of
-from .ngrams import NgramTfidf
+from .ngrams import CsrRows, NgramTfidf
 from ..text.normalize import normalize_sentence
 from ..themes import THEME_IDS
 
@@ -31,11 +31,12 @@ class Classification:
     ``proba`` has one row per text and one column per theme in taxonomy
     order; ``winners`` is each row's predicted column. ``class_winners`` is the
     same choice as a row of the classifier's weights and ``features`` the
-    TF-IDF rows the classifier read (both for explaining a decision).
+    TF-IDF rows the classifier read (both for explaining a decision), as plain
+    arrays (``features.to_scipy()`` for a ``scipy.sparse`` matrix).
     """
 
     texts: list[str]
-    features: Any
+    features: CsrRows
     proba: np.ndarray
     winners: np.ndarray
     class_winners: np.ndarray
@@ -49,14 +50,14 @@ class Classification:
         return self.proba[np.arange(len(self.winners)), self.winners].tolist()
 
 
-def class_probabilities(X: Any, coef_t: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+def class_probabilities(X: CsrRows, coef_t: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """``LogisticRegression.predict_proba`` on rows ``X``, columns in the classifier's class order.
 
     Without scikit-learn's per-call input validation, which cost about 1 ms
     per call, three times the arithmetic for a document's sentences
     (``tests/test_model.py`` checks the numbers equal scikit-learn's).
     """
-    decision = X @ coef_t + intercept
+    decision = X.dot(coef_t) + intercept
     if decision.shape[1] == 1:
         # Binary: the logistic function of the one decision value, which is
         # the softmax of (0, value).
@@ -67,7 +68,7 @@ def class_probabilities(X: Any, coef_t: np.ndarray, intercept: np.ndarray) -> np
     return decision
 
 
-def classify_rows(texts: list[str], X: Any, coef_t: np.ndarray, intercept: np.ndarray,
+def classify_rows(texts: list[str], X: CsrRows, coef_t: np.ndarray, intercept: np.ndarray,
                   classes: Sequence[str]) -> Classification:
     """Classify TF-IDF rows ``X`` (of ``texts``) with a linear model over ``classes``."""
     proba = class_probabilities(X, coef_t, intercept)
@@ -84,16 +85,21 @@ def classify_rows(texts: list[str], X: Any, coef_t: np.ndarray, intercept: np.nd
                           winners=to_taxonomy[class_winners], class_winners=class_winners)
 
 
-def empty_classification() -> Classification:
-    """The classification of no texts."""
+def empty_classification(n_features: int = 0) -> Classification:
+    """The classification of no texts (over ``n_features`` TF-IDF columns)."""
     none = np.zeros(0, dtype=np.int64)
-    return Classification(texts=[], features=None, proba=np.zeros((0, len(THEME_IDS))),
+    return Classification(texts=[], features=CsrRows.empty(n_features), proba=np.zeros((0, len(THEME_IDS))),
                           winners=none, class_winners=none)
 
 
 class Predictor:
     """What the pipeline (:class:`~plantheme.model.model.ThemeModel`) and the arrays
     (:class:`CompiledModel`) share: predictions are a classification, explained."""
+
+    # The id of the model folder it was loaded from ("unsaved" otherwise), and the
+    # document context stage when the model has one (fields of the subclasses).
+    model_id: str
+    context: ContextModel | None
 
     def classify(self, texts: Sequence[str], *, normalized: bool = False) -> Classification:
         raise NotImplementedError
@@ -139,7 +145,7 @@ class CompiledModel(Predictor):
     def classify(self, texts: Sequence[str], *, normalized: bool = False) -> Classification:
         """Theme probabilities of each text (see :meth:`plantheme.model.model.ThemeModel.classify`)."""
         if not len(texts):
-            return empty_classification()
+            return empty_classification(len(self.tfidf.vocabulary_codes))
         clean = list(texts) if normalized else [normalize_sentence(text) for text in texts]
         X = self.tfidf.transform(clean)
         return classify_rows(clean, X, self.coef_t, self.intercept, self.classes)

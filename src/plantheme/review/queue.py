@@ -39,7 +39,7 @@ from ..text.structure import Outline, outline_of
 from ..themes import THEME_IDS
 
 if TYPE_CHECKING:
-    from ..model.model import ThemeModel
+    from ..model.scoring import Predictor
 
 __all__ = [
     "STRATEGIES", "Candidate", "CandidatePool", "ReviewItem", "TagOutput", "Selection", "answer_key",
@@ -196,7 +196,7 @@ def _fallback_outline(normalized: Sequence[str], skip: Sequence[bool]) -> Outlin
 
 
 def _document_scores(
-    model: ThemeModel, folder: Path | None, doc: str, rows: Sequence[dict[str, Any]], max_chars: int,
+    model: Predictor, folder: Path | None, doc: str, rows: Sequence[dict[str, Any]], max_chars: int,
 ) -> tuple[list[str], np.ndarray, sp.csr_matrix, Outline]:
     """Normalised texts, eight scores, TF-IDF rows and outline of one document's tagged sentences."""
     spans = [(int(row["start"]), int(row["end"])) for row in rows]
@@ -223,10 +223,10 @@ def _document_scores(
     given = [row.get("scores") for row in rows]
     if all(isinstance(scores, dict) for scores in given):  # the output carries scores: they are the truth
         proba = np.array([[float(scores.get(theme, 0.0)) for theme in THEME_IDS] for scores in given])  # type: ignore[union-attr]
-    return normalized, proba, sp.csr_matrix(result.features), outline
+    return normalized, proba, result.features.to_scipy(), outline
 
 
-def read_candidates(output: TagOutput, model: ThemeModel, *, max_chars: int) -> CandidatePool:
+def read_candidates(output: TagOutput, model: Predictor, *, max_chars: int) -> CandidatePool:
     """Every sentence of a tag output as a candidate, scored and featurised by ``model``."""
     candidates: list[Candidate] = []
     probas: list[np.ndarray] = []
@@ -363,7 +363,7 @@ def eligible_rows(pool: CandidatePool, labelled_texts: Sequence[str], answered: 
 
 
 def build_queue(
-    pool: CandidatePool, model: ThemeModel, size: int, *, labelled_texts: Sequence[str] = (),
+    pool: CandidatePool, model: Predictor, size: int, *, labelled_texts: Sequence[str] = (),
     answered: set[str] | frozenset[str] = frozenset(), strategy: str = "margin", near_duplicate: float = 0.9,
     min_chars: int = 4, evidence: int = 5,
 ) -> list[ReviewItem]:
@@ -372,8 +372,8 @@ def build_queue(
     eligible = eligible_rows(pool, labelled_texts, set(answered), min_chars)
     labelled = None
     if labelled_texts:
-        labelled = sp.csr_matrix(model.classify([normalize_sentence(t) for t in labelled_texts],
-                                                normalized=True).features)
+        labelled = model.classify([normalize_sentence(t) for t in labelled_texts],
+                                  normalized=True).features.to_scipy()
     chosen = choose_rows(pool.proba, pool.features, eligible, size, strategy=strategy, labelled=labelled,
                          near_duplicate=near_duplicate)
     candidates = [pool.candidates[c.row] for c in chosen]

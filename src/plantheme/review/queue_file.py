@@ -18,7 +18,7 @@ from .queue import ReviewItem, TagOutput, build_queue, read_candidates
 from .store import QUEUE_FILE, LabelStore
 
 if TYPE_CHECKING:
-    from ..model.model import ThemeModel
+    from ..model.scoring import Predictor
 
 __all__ = ["QueueOrigin", "queue_for", "read_saved_queue", "write_saved_queue"]
 
@@ -54,7 +54,7 @@ def write_saved_queue(path: Path, origin: QueueOrigin, items: list[ReviewItem]) 
 
 
 def queue_for(
-    output: TagOutput, model: ThemeModel, store: LabelStore, size: int, *, strategy: str = "margin",
+    output: TagOutput, model: Predictor, store: LabelStore, size: int, *, strategy: str = "margin",
     near_duplicate: float = 0.9, min_chars: int = 4, max_chars: int = 2_000_000,
 ) -> list[ReviewItem]:
     """The queue of the labels folder of ``store`` for ``output``: the saved one when it was chosen

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from .sentences import RESPONSIBILITY_NOTE
+
 __all__ = ["is_boilerplate"]
 
 # Field labels that open a line of furniture. After normalisation the colon is
@@ -77,6 +79,8 @@ def is_boilerplate(unit: str) -> bool:
     if not text:
         return True
     if _FIELD.match(text):
+        return True
+    if text[0] in "（(" and RESPONSIBILITY_NOTE.match(text):
         return True
     if text[-1].isdigit() and _TOC_LINE.search(text):
         return True

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["MAX_SENTENCE_CHARS", "Sentence", "split_sentences"]
+__all__ = ["MAX_SENTENCE_CHARS", "RESPONSIBILITY_NOTE", "Sentence", "split_sentences"]
 
 # A run-on "sentence" longer than this (a table flattened into one line, a
 # document with no punctuation) is cut at commas so one unit stays readable
@@ -38,6 +38,17 @@ _UNIT = re.compile(f"(?=\\S){_BODY}(?:{_END})?")
 _SOFT_BREAK = re.compile(r"[，、,：:]")
 # A unit made only of punctuation or symbols belongs to the sentence before it.
 _HAS_CONTENT = re.compile(r"[^\W_]", re.UNICODE)
+# A responsibility note closing a task ("…新增停车位2000个（区发改局牵头，各街道办具体负责）。"):
+# a unit of its own, so the task is classified by what it says, not by the offices named in
+# the note (区生态环境分局 reads as ecology), and the note is furniture. It must carry a role
+# label ("牵头单位：") or a named office in a role ("区城管局牵头"), and follow a task of at
+# least four characters.
+RESPONSIBILITY_NOTE = re.compile(
+    r"[（(](?=[^（）()]*(?:(?:牵头|责任|配合|协办|主办)(?:单位|部门|领导)?[：:]"
+    r"|[区县市镇省州乡旗][^（）()，、；：:]{1,12}?(?:局|委|办|厅|部|中心|政府|公司|小组)(?:牵头|负责|配合)))"
+    r"[^（）()]{2,120}[）)]\s*[。；;.]?$"
+)
+_MIN_TASK_CHARS = 4
 
 
 class Sentence(NamedTuple):
@@ -63,6 +74,21 @@ def _cut_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, in
     return pieces
 
 
+def _split_note(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``[start, end)``, or the task and its closing responsibility note as two spans."""
+    if text[end - 1] not in "）)。；;." or end - start < _MIN_TASK_CHARS + 6:
+        return [(start, end)]
+    # Only the last bracket can close the unit: one match attempt, not a scan (every unit passes here).
+    opening = max(text.rfind("（", start, end), text.rfind("(", start, end))
+    note = RESPONSIBILITY_NOTE.match(text, opening, end) if opening > start else None
+    if note is None:
+        return [(start, end)]
+    task_end = start + len(text[start:note.start()].rstrip())
+    if task_end - start < _MIN_TASK_CHARS:
+        return [(start, end)]
+    return [(start, task_end), (note.start(), end)]
+
+
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
     """Split ``text`` (normalised) into sentence units, in order, covering every non-space character."""
     units: list[tuple[int, int]] = []
@@ -77,5 +103,5 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[Sent
         elif e - s > max_chars:
             units.extend(_cut_long(text, s, e, max_chars))
         else:
-            units.append((s, e))
+            units.extend(_split_note(text, s, e))
     return [Sentence(s, e, text[s:e]) for s, e in units]

@@ -67,12 +67,14 @@ def _clean(tokens: Iterable[str]) -> list[str]:
 @lru_cache(maxsize=1)
 def fast_cut() -> Callable[[str], list[str]]:
     """The raw rjieba segmenter with the policy terms (punctuation and numbers kept)."""
+    # Importing rjieba builds its module's segmenter, dictionary and all; that one takes the
+    # policy terms: a second rjieba.Jieba() loaded the dictionary again, about 0.18 s of the
+    # start-up of every `plantheme predict` (benchmarks/startup.py).
     import rjieba
 
-    segmenter = rjieba.Jieba()
     for term in load_policy_terms():
-        segmenter.add_word(term, TERM_FREQUENCY, None)
-    return segmenter.cut
+        rjieba.add_word(term, TERM_FREQUENCY, None)
+    return rjieba.cut
 
 
 @lru_cache(maxsize=1)

@@ -6,11 +6,14 @@ import csv
 import json
 from pathlib import Path
 
+import click
 import pytest
 
 from conftest import TINY_ROWS
 from plantheme.cli import main
 from plantheme.themes import THEME_IDS
+
+COMMANDS = ("train", "evaluate", "extract", "predict", "tag", "review", "compare", "serve")
 
 
 @pytest.fixture
@@ -129,9 +132,9 @@ def test_evaluate_names_file_and_line_of_a_bad_theme(tiny_model_dir: Path, tmp_p
 
 
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["evaluate"])
-    assert exit_info.value.code == 2
+    assert main(["evaluate"]) == 2
+    err = capsys.readouterr().err
+    assert err == "plantheme: error: Missing argument 'FILE'; see 'plantheme evaluate --help'\n"
 
 
 def test_train_never_overwrites_a_model_unasked(labels_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,20 +149,78 @@ def test_train_never_overwrites_a_model_unasked(labels_dir: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["train", "--jobs", "0"], "not a positive number"),
-    (["train", "--folds", "-1"], "not a positive number"),
-    (["train", "--jobs", "x"], "not a whole number"),
-    (["train", "--pseudo-threshold", "0"], "not in (0, 1]"),
-    (["train", "--pseudo-weight", "1.5"], "not in (0, 1]"),
-    (["serve", "--port", "70000"], "not a port"),
-    (["review", "out", "--labels", "l", "--port", "-1"], "not a port"),
+    (["train", "--jobs", "0"], "'--jobs': 0 is not a positive number"),
+    (["train", "--folds", "-1"], "'--folds': -1 is not a number of folds (2 or more)"),
+    (["train", "--folds", "1"], "'--folds': 1 is not a number of folds (2 or more)"),
+    (["train", "--jobs", "x"], "'--jobs': 'x' is not a whole number"),
+    (["train", "--show-errors", "-3"], "'--show-errors': -3 is not a count (0 or more)"),
+    (["train", "--pseudo-threshold", "0"], "'--pseudo-threshold': 0 is not in (0, 1]"),
+    (["train", "--pseudo-weight", "1.5"], "'--pseudo-weight': 1.5 is not in (0, 1]"),
+    (["train", "--pseudo-weight", "nan"], "'--pseudo-weight': nan is not in (0, 1]"),
+    (["train", "--features", "words"], "'--features': 'words' is not one of"),
+    (["tag", "docs", "--jobs", "-1"], "'--jobs': -1 is not a positive number"),
+    (["tag", "docs", "--jobs", "0"], "'--jobs': 0 is not a positive number"),
+    (["predict", "--evidence", "-1", "推进。"], "'--evidence': -1 is not a count (0 or more)"),
+    (["serve", "--port", "70000"], "'--port': 70000 is not a port (0 to 65535)"),
+    (["serve", "--port", "-1"], "'--port': -1 is not a port (0 to 65535)"),
+    (["serve", "--workers", "0"], "'--workers': 0 is not a positive number"),
+    (["review", "out", "--labels", "l", "--port", "-1"], "'--port': -1 is not a port (0 to 65535)"),
+    (["review", "out", "--labels", "l", "--size", "0"], "'--size': 0 is not a positive number"),
+    (["review", "out", "--labels", "l", "--format", "csv"], "'--format': 'csv' is not one of"),
+    (["tag", "docs", "--scheduler", "local:0"], "'--scheduler'"),
+    (["train", "--jbos", "2"], "No such option '--jbos'. (Did you mean one of: '--folds', '--jobs'?)"),
+    (["evaluate"], "Missing argument 'FILE'"),
+    (["review", "out"], "Missing option '--labels'"),
+    (["nosuch"], "No such command 'nosuch'"),
 ])
-def test_bad_numbers_are_refused_by_the_parser(args: list[str], message: str,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code == 2
+def test_bad_arguments_are_one_line_naming_the_option(args: list[str], message: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("plantheme: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"see 'plantheme {args[0]} --help'" in err or args == ["nosuch"]
+
+
+@pytest.mark.parametrize(("variable", "value", "command", "message"), [
+    ("PLANTHEME_PORT", "eighty", ["serve"], "'--port' (env var: 'PLANTHEME_PORT'): 'eighty' is not a whole number"),
+    ("PLANTHEME_WORKERS", "0", ["serve"], "'--workers' (env var: 'PLANTHEME_WORKERS'): 0 is not a positive number"),
+    ("PLANTHEME_REVIEW_SIZE", "-5", ["review", "out", "--labels", "l"],
+     "'--size' (env var: 'PLANTHEME_REVIEW_SIZE'): -5 is not a positive number"),
+])
+def test_bad_environment_values_are_refused_by_the_parser(variable: str, value: str, command: list[str],
+                                                          message: str, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(command) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_model_variable_is_read_by_every_command(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANTHEME_MODEL_DIR", "/nonexistent/model")
+    assert main(["predict", "推进。"]) == 1
+    assert "/nonexistent/model: no model folder there" in capsys.readouterr().err
+    assert main(["predict", "--model", str(tiny_model_dir), "推进河长制。"]) == 0  # the option wins
+
+
+@pytest.mark.parametrize(("args", "spread"), [
+    (["--data", "a", "b", "--out", "m", "c"], ["--data", "a", "--data", "b", "--out", "m", "c"]),
+    (["--data=a", "b", "--force"], ["--data=a", "--data", "b", "--force"]),
+    (["--unlabelled", "u", "v", "--exclude", "x", "y"],
+     ["--unlabelled", "u", "--unlabelled", "v", "--exclude", "x", "--exclude", "y"]),
+    (["--data", "a", "--", "b"], ["--data", "a", "--", "b"]),
+    (["--out", "a", "b"], ["--out", "a", "b"]),
+])
+def test_variadic_options_take_every_value_up_to_the_next_option(args: list[str], spread: list[str]) -> None:
+    from plantheme.cli import _spread
+
+    assert _spread(args, {"--data", "--unlabelled", "--exclude"}) == spread
+
+
+def test_a_stray_value_after_a_plain_option_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--out", "m", "extra"]) == 2
+    assert "Got unexpected extra argument (extra)" in capsys.readouterr().err
 
 
 def test_train_with_documents_reports_the_context_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -295,10 +356,8 @@ def test_training_on_two_rows_is_one_clear_line(tmp_path: Path, capsys: pytest.C
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
     from plantheme import __version__
 
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--version"])
-    assert exit_info.value.code == 0
-    assert capsys.readouterr().out.strip() == f"plantheme {__version__}"
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"plantheme {__version__}\n"
 
 
 def test_evaluate_a_gbk_csv_and_refuse_a_bad_header_in_one_line(
@@ -424,10 +483,99 @@ def test_help_names_exit_statuses_file_types_and_every_variable(capsys: pytest.C
     from plantheme.readers.documents import SUPPORTED_SUFFIXES
     from plantheme.settings import Settings
 
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--help"])
-    assert exit_info.value.code == 0
-    text = " ".join(capsys.readouterr().out.split())  # the epilog is wrapped
-    assert "exit status: 0 done; 1 an error" in text and "130 interrupted" in text
-    assert all(suffix in text for suffix in SUPPORTED_SUFFIXES) and ".jsonl" in text
-    assert all(f"PLANTHEME_{name.upper()}" in text for name in Settings.model_fields)
+    for command in ([], *([name] for name in COMMANDS)):
+        assert main([*command, "--help"]) == 0
+        text = " ".join(capsys.readouterr().out.split())  # the epilog is wrapped
+        assert text.startswith(" ".join(["Usage: plantheme", *command]))
+        assert "exit status: 0 done; 1 an error" in text and "130 interrupted" in text
+        assert all(suffix in text for suffix in SUPPORTED_SUFFIXES) and ".jsonl" in text
+        assert all(f"PLANTHEME_{name.upper()}" in text for name in Settings.model_fields)
+
+
+def test_without_a_command_the_help_goes_to_stderr_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == "" and printed.err.startswith("Usage: plantheme [OPTIONS] COMMAND")
+    assert [line.split()[0] for line in printed.err.split("Commands:")[1].splitlines()
+            if line.startswith("  ") and not line.startswith("   ")] == list(COMMANDS)
+
+
+@pytest.mark.parametrize(("command", "shown"), [
+    (["serve"], ["--port PORT", "[env var: PLANTHEME_PORT; default: {port};"]),
+    (["serve"], ["--host HOST", "[env var: PLANTHEME_HOST; default: {host}]"]),
+    (["serve"], ["--workers N", "[env var: PLANTHEME_WORKERS; default: {workers};"]),
+    (["review"], ["--size N", "[env var: PLANTHEME_REVIEW_SIZE; default: {review_size};"]),
+    (["review"], ["--port P", "[env var: PLANTHEME_REVIEW_PORT; default: {review_port};"]),
+    (["predict"], ["--model DIR", "[env var: PLANTHEME_MODEL_DIR; default: {model_dir}]", "--evidence N",
+                   "[default: 5; x>=0]"]),
+    (["tag"], ["--jobs N", "[default: (all cores); x>=1]"]),
+    (["train"], ["--jobs N", "[default: 1; x>=1]", "--folds N", "[default: 5; x>=2]", "--data DIR..."]),
+])
+def test_help_shows_defaults_from_the_settings_and_their_variables(command: list[str], shown: list[str],
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from plantheme.settings import Settings
+
+    defaults = {name: field.default for name, field in Settings.model_fields.items()}
+    assert main([*command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(" ".join(piece.format(**defaults).split()) in text for piece in shown)
+
+
+def _command(name: str) -> click.Command:
+    from plantheme.cli import cli
+
+    found = cli.get_command(click.Context(cli), name)
+    assert found is not None
+    return found
+
+
+def _readme_usages() -> list[tuple[str, str]]:
+    """(command, usage) of every `plantheme COMMAND ...` heading and usage block in the README's Command line."""
+    from plantheme.settings import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Command line\n")[1].split("\n## ")[0]
+    import re
+
+    usages = re.findall(r"^### `plantheme (\w+)([^`]*)`", section, flags=re.M)
+    # A usage block: a line `plantheme COMMAND ...` (no $ prompt), its continuation lines indented.
+    usages += [(command, rest.replace("\n", " ")) for command, rest in
+               re.findall(r"^plantheme (\w+)((?: [^\n]*)(?:\n {8,}[^\n]*)*)", section, flags=re.M)]
+    return usages
+
+
+def test_every_readme_usage_names_options_the_command_has(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    usages = _readme_usages()
+    assert {command for command, _ in usages} == set(COMMANDS)
+    for command, usage in usages:
+        options = {name: param for param in _command(command).params for name in param.opts}
+        for name, metavar in re.findall(r"\[?(--[\w-]+)(?:[ =]([A-Z][\w.,=]*(?: \.\.\.)?))?", usage):
+            assert name in options, f"README: plantheme {command} {name}: no such option"
+            if metavar and metavar.isupper():
+                assert metavar.rstrip(" .") == options[name].metavar.rstrip("."), (command, name, metavar)
+
+
+@pytest.mark.parametrize("command", ["tag", "review", "serve"])
+def test_the_full_readme_usage_blocks_list_every_option(command: str) -> None:
+    block = " ".join(usage for name, usage in _readme_usages() if name == command)
+    missing = [opt for param in _command(command).params for opt in param.opts[:1]
+               if opt.startswith("--") and opt not in block]
+    assert not missing, f"README's usage of plantheme {command} lacks {missing}"
+
+
+def test_python_m_plantheme_is_the_command_line() -> None:
+    import subprocess
+    import sys
+
+    from plantheme import __version__
+
+    done = subprocess.run([sys.executable, "-m", "plantheme", "--version"], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"plantheme {__version__}\n", "")
+    done = subprocess.run([sys.executable, "-m", "plantheme", "train", "--jobs", "0"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == "plantheme: error: Invalid value for '--jobs': 0 is not a positive number;" \
+                          " see 'plantheme train --help'\n"

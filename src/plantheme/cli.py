@@ -1,13 +1,12 @@
-"""The ``plantheme`` command line: thin wrappers over the library functions.
+"""The ``plantheme`` command line (click): thin wrappers over the library functions.
 
 Errors the user can fix are one line on stderr and a non-zero exit status,
-never a traceback: 1 for a failed run, 2 for bad arguments.
+never a traceback: 1 for a failed run, 2 for bad arguments. Commands import
+what they need when they run, so that ``--help`` and ``predict`` start fast.
 """
 
 from __future__ import annotations
 
-import argparse
-import textwrap
 import json
 import os
 import signal
@@ -15,11 +14,15 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, BinaryIO
+
+import click
+from click.core import ParameterSource
 
 from . import __version__
 from .errors import PlanthemeError
-from .settings import REPO_ROOT, is_checkout, load_settings
+from .settings import ENV_PREFIX, REPO_ROOT, is_checkout, load_settings
 
 if TYPE_CHECKING:
     from .tagging.corpus_tagging import TagOptions, TagRunResult
@@ -45,6 +48,42 @@ def _load(model_dir: Path | None):  # type: ignore[no-untyped-def]
     return model, card
 
 
+# The arguments of tag and review: typed records built from the parsed options (not dataclasses, which
+# cost 0.5 ms of start-up each, measured; these cost microseconds).
+class TagArguments(SimpleNamespace):
+    """What ``plantheme tag`` was given, as the parser read it (checked further by :func:`_tag_options`)."""
+
+    dir: Path
+    out: Path | None
+    model: Path | None
+    jobs: int | None
+    scheduler: str | None
+    glob: str | None
+    quiet: bool
+    follow_links: bool
+    wait: bool
+    text_field: str | None
+    id_field: str | None
+    meta_fields: str | None
+    meta: Path | None
+    meta_pattern: tuple[str, ...]
+
+
+class ReviewArguments(SimpleNamespace):
+    """What ``plantheme review`` was given, as the parser read it."""
+
+    out: Path | None
+    labels: Path
+    size: int | None
+    strategy: str
+    export: Path | None
+    format: str
+    import_file: Path | None
+    port: int | None
+    who: str | None
+    model: Path | None
+
+
 # --- train ---------------------------------------------------------------------
 
 
@@ -59,38 +98,39 @@ def _train_out(out: Path | None, force: bool) -> Path:
     return out
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
+def _cmd_train(*, data: tuple[Path, ...], out: Path | None, force: bool, folds: int, features: str | None,
+               no_context: bool, jobs: int, show_errors: int, unlabelled: tuple[Path, ...],
+               exclude: tuple[Path, ...], pseudo_threshold: float, pseudo_weight: float) -> int:
+    """``plantheme train``: grouped-CV model selection, the report on stdout, the model folder written."""
     from .training.evaluate import format_report
     from .training.labels import read_documents_dir, read_labelled_dir
     from .model.persistence import save_model
     from .training.pseudo import read_exclusions, read_unlabelled
     from .training.train import SelfTraining, candidate_grid, train_model
 
-    out = _train_out(args.out, args.force)
-    rows = [row for folder in args.data for row in read_labelled_dir(folder)]
-    documents = [doc for folder in args.data for doc in read_documents_dir(folder)]
-    sources = ", ".join(str(folder) for folder in args.data)
+    out = _train_out(out, force)
+    rows = [row for folder in data for row in read_labelled_dir(folder)]
+    documents = [doc for folder in data for doc in read_documents_dir(folder)]
+    sources = ", ".join(str(folder) for folder in data)
     _say(f"read {len(rows)} labelled sentences ({len(documents)} whole documents) from {sources}")
     themes = len({row.theme for row in rows})
     if len(rows) < MIN_TRAIN_ROWS or themes < 2:
         raise PlanthemeError(f"{sources}: need at least {MIN_TRAIN_ROWS} rows and 2 themes to train"
                              f" (found {len(rows)} rows, {themes} theme{'s' if themes != 1 else ''})")
-    if args.folds < 2:
-        raise PlanthemeError(f"--folds {args.folds}: give at least 2")
     self_training = None
-    if args.unlabelled:
-        unlabelled = read_unlabelled(args.unlabelled, read_exclusions(args.exclude),
-                                     max_chars=load_settings().max_document_chars, progress=_say)
-        _say(f"read {len(unlabelled)} unlabelled documents to self-train on")
-        self_training = SelfTraining(unlabelled, threshold=args.pseudo_threshold, weight=args.pseudo_weight)
+    if unlabelled:
+        documents_to_label = read_unlabelled(list(unlabelled), read_exclusions(list(exclude)),
+                                             max_chars=load_settings().max_document_chars, progress=_say)
+        _say(f"read {len(documents_to_label)} unlabelled documents to self-train on")
+        self_training = SelfTraining(documents_to_label, threshold=pseudo_threshold, weight=pseudo_weight)
     try:
-        result = train_model(rows, grid=candidate_grid(args.features), folds=args.folds, n_jobs=args.jobs,
-                             progress=_say, documents=documents if args.context else (),
+        result = train_model(rows, grid=candidate_grid(features), folds=folds, n_jobs=jobs,
+                             progress=_say, documents=() if no_context else documents,
                              self_training=self_training)
     except ValueError as exc:  # scikit-learn refuses a fold (e.g. one theme only in its training part)
         raise PlanthemeError(f"{sources}: cannot train on these rows: {exc}".replace("\n", " ")) from None
     # Every folder trained on, as given (the files and their rows are in training["files"]).
-    result.card.training["data"] = [str(folder) for folder in args.data]
+    result.card.training["data"] = [str(folder) for folder in data]
     card = save_model(result.model, result.card, out)
     print(f"chosen by grouped {card.cv['folds']}-fold CV: "
           + ", ".join(f"{k}={v}" for k, v in result.params.items()))
@@ -110,9 +150,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         for C, report in ctx.candidates:
             print(f"  C={C}: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}")
         print(f"  {'kept, C=' + str(ctx.chosen_C) if ctx.chosen_C is not None else 'not kept (no better than alone)'}")
-    if args.show_errors:
-        print(f"\nmisclassified in CV (first {args.show_errors}): true -> predicted | source | text")
-        for row, predicted in result.misclassified[: args.show_errors]:
+    if show_errors:
+        print(f"\nmisclassified in CV (first {show_errors}): true -> predicted | source | text")
+        for row, predicted in result.misclassified[:show_errors]:
             print(f"{row.theme} -> {predicted} | {Path(row.file).name}:{row.line} | {row.text}")
     print(f"\nwrote model {card.model_id} to {out}")
     return 0
@@ -130,41 +170,46 @@ def _is_span_file(path: Path) -> bool:
     return {"path", "start", "end"} <= set(read_columns(path))
 
 
-def _cmd_evaluate_documents(args: argparse.Namespace) -> int:
+def _cmd_evaluate_documents(*, file: Path, root: Path | None, by_document: bool, model_dir: Path | None,
+                            as_json: bool) -> int:
     from .readers.documents import read_document
     from .training.evaluate import evaluate_documents, format_document_scores
     from .training.labels import read_span_labels
 
-    if args.root is None:
-        raise PlanthemeError(f"{args.file}: span labels point into documents; give their folder with --root DIR")
-    if not args.root.is_dir():
-        raise PlanthemeError(f"{args.root}: no such folder")
-    rows = read_span_labels(args.file)
-    model, _ = _load(args.model)
+    if root is None:
+        raise PlanthemeError(f"{file}: span labels point into documents; give their folder with --root DIR")
+    if not root.is_dir():
+        raise PlanthemeError(f"{root}: no such folder")
+    folder = root  # narrowed for read_text
+    rows = read_span_labels(file)
+    model, _ = _load(model_dir)
     max_chars = load_settings().max_document_chars
 
     def read_text(path: str) -> str:
-        return read_document(args.root / path, max_chars=max_chars).text
+        return read_document(folder / path, max_chars=max_chars).text
 
     scores = evaluate_documents(model, rows, read_text)
-    if args.json:
-        print(json.dumps({"model": model.model_id, "file": str(args.file), **scores.to_dict()},
+    if as_json:
+        print(json.dumps({"model": model.model_id, "file": str(file), **scores.to_dict()},
                          ensure_ascii=False))
     else:
-        print(f"model {model.model_id} on {args.file} (documents under {args.root})")
-        print(format_document_scores(scores, per_document=args.by_document))
+        print(f"model {model.model_id} on {file} (documents under {root})")
+        print(format_document_scores(scores, per_document=by_document))
     return 0
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
+def _cmd_evaluate(*, file: Path, root: Path | None, by_document: bool, model_dir: Path | None,
+                  as_json: bool) -> int:
+    """``plantheme evaluate FILE``: scores on labelled sentences, or on span labels of documents."""
     from .training.evaluate import evaluate_stream, format_report
     from .training.labels import iter_labelled_file
 
-    if _is_span_file(args.file):
-        return _cmd_evaluate_documents(args)
-    model, _ = _load(args.model)
+    if _is_span_file(file):
+        return _cmd_evaluate_documents(file=file, root=root, by_document=by_document, model_dir=model_dir,
+                                       as_json=as_json)
+    model, _ = _load(model_dir)
     problems: list[str] = []
-    rows = _good_rows(iter_labelled_file(args.file), problems)
+    rows = _good_rows(iter_labelled_file(file), problems)
     # Streamed in batches: a file of any size is scored with one batch in memory.
     report = evaluate_stream(model, rows)
     if problems:
@@ -172,12 +217,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         more = len(problems) - 20
         raise PlanthemeError(shown + (f"\n… and {more} more bad rows" if more > 0 else ""))
     if not report.n:
-        raise PlanthemeError(f"{args.file}: no labelled rows")
-    if args.json:
-        print(json.dumps({"model": model.model_id, "file": str(args.file), **report.to_dict()},
+        raise PlanthemeError(f"{file}: no labelled rows")
+    if as_json:
+        print(json.dumps({"model": model.model_id, "file": str(file), **report.to_dict()},
                          ensure_ascii=False))
     else:
-        print(f"model {model.model_id} on {args.file}")
+        print(f"model {model.model_id} on {file}")
         print(format_report(report))
     return 0
 
@@ -241,11 +286,12 @@ def _predict_batch(model: Any, batch: list[tuple[int, str]], evidence: int) -> l
         return [out for item in batch for out in _predict_batch(model, [item], evidence)]
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
-    model, _ = _load(args.model)
+def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: int) -> int:
+    """``plantheme predict``: one JSON line per text argument, or per stdin line."""
+    model, _ = _load(model_dir)
     write = sys.stdout.write
-    if args.text:
-        for text, prediction in zip(args.text, model.predict(list(args.text), evidence=args.evidence)):
+    if texts:
+        for text, prediction in zip(texts, model.predict(list(texts), evidence=evidence)):
             write(json.dumps({"text": text, **prediction.to_dict()}, ensure_ascii=False) + "\n")
         return 0
     if sys.stdin.isatty():
@@ -256,8 +302,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     pending: list[tuple[int, str | None, str]] = []
 
     def flush() -> None:
-        texts = [(number, text) for number, text, _ in pending if text is not None]
-        results = iter(_predict_batch(model, texts, args.evidence) if texts else [])
+        batch = [(number, text) for number, text, _ in pending if text is not None]
+        results = iter(_predict_batch(model, batch, evidence) if batch else [])
         for number, text, error in pending:
             out = next(results) if text is not None else {"line": number, "error": error}
             write(json.dumps(out, ensure_ascii=False) + "\n")
@@ -279,22 +325,23 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 # --- extract -------------------------------------------------------------------
 
 
-def _cmd_extract(args: argparse.Namespace) -> int:
+def _cmd_extract(*, file: Path, normalized: bool) -> int:
+    """``plantheme extract FILE``: the document's text as ``tag`` reads it (or as the model reads it)."""
     from .readers.documents import UnreadableDocument, read_document
     from .text.normalize import normalize
 
     try:
-        text = read_document(args.file, max_chars=load_settings().max_document_chars).text
+        text = read_document(file, max_chars=load_settings().max_document_chars).text
     except UnreadableDocument as problem:
-        raise PlanthemeError(f"{args.file}: {problem.reason}") from None
-    sys.stdout.write(normalize(text).text if args.normalized else text)
+        raise PlanthemeError(f"{file}: {problem.reason}") from None
+    sys.stdout.write(normalize(text).text if normalized else text)
     return 0
 
 
 # --- tag -----------------------------------------------------------------------
 
 
-def _tag_options(args: argparse.Namespace) -> TagOptions | str:
+def _tag_options(args: TagArguments) -> TagOptions | str:
     """The run's options from the command line, or the message saying which argument is wrong."""
     from joblib import cpu_count
 
@@ -308,9 +355,7 @@ def _tag_options(args: argparse.Namespace) -> TagOptions | str:
         return f"{folder}: no such folder"
     if not folder.is_dir():
         return f"{folder}: not a folder; give the folder of documents to tag"
-    jobs = cpu_count() if args.jobs is None else args.jobs
-    if jobs < 1:
-        return f"--jobs {args.jobs}: give a number of processes of at least 1"
+    jobs = cpu_count() if args.jobs is None else args.jobs  # the parser refuses fewer than 1
     if args.scheduler is not None and args.jobs is not None:
         return "--jobs and --scheduler: give one; with a scheduler the cluster's workers tag"
     if args.out is None and not folder.resolve().name:
@@ -380,7 +425,7 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _cmd_tag(args: argparse.Namespace) -> int:
+def _cmd_tag(args: TagArguments) -> int:
     """``plantheme tag DIR``: 0 (all tagged or skipped), 1 (any failed, or the run failed),
     2 (bad arguments, or the output folder is in use)."""
     from .tagging.corpus_tagging import tag_folder
@@ -413,16 +458,16 @@ def _cmd_tag(args: argparse.Namespace) -> int:
 # --- compare -------------------------------------------------------------------
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
+def _cmd_compare(*, out: Path, a: str, b: str, as_json: bool) -> int:
     """``plantheme compare OUT A B``: each theme's share in A and B and their difference."""
     from .analysis.comparison import (
         compare_selections, comparison_as_json, format_comparison, read_tagged_corpus,
     )
     from .tagging.tag_outputs import MANIFEST_JSON
 
-    corpus = read_tagged_corpus(Path(args.out) / MANIFEST_JSON)
-    comparison = compare_selections(corpus, args.a, args.b)
-    if args.json:
+    corpus = read_tagged_corpus(out / MANIFEST_JSON)
+    comparison = compare_selections(corpus, a, b)
+    if as_json:
         print(json.dumps(comparison_as_json(comparison), ensure_ascii=False))
     else:
         print(format_comparison(comparison))
@@ -432,16 +477,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 # --- serve ---------------------------------------------------------------------
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
+def _cmd_serve(*, host: str | None, port: int | None, model_dir: Path | None, workers: int | None) -> int:
+    """``plantheme serve``: the HTTP service until interrupted (its own checks give 1 or 2)."""
     from plantheme_service.run import serve
 
-    return serve(host=args.host, port=args.port, model_dir=args.model, workers=args.workers)
+    return serve(host=host, port=port, model_dir=model_dir, workers=workers)
 
 
 # --- review --------------------------------------------------------------------
 
 
-def _cmd_review(args: argparse.Namespace) -> int:
+def _cmd_review(args: ReviewArguments) -> int:
     """``plantheme review OUT --labels DIR``: import answers, export the queue, or serve the labelling page."""
     from .review.store import LABELS_FILE, LabelStore
 
@@ -461,9 +507,9 @@ def _cmd_review(args: argparse.Namespace) -> int:
             _say(f"plantheme: left out {problem}")
         print(f"imported {added} labels from {args.import_file} into {store.folder / LABELS_FILE}"
               f" ({len(imported.answers) - added} already there, {len(imported.left_out)} left out)")
-        if args.out is None:
-            return 0
-    items, model_id = _review_queue(args, store)
+    if args.out is None:  # labels imported, nothing to choose from
+        return 0
+    items, model_id = _review_queue(args, args.out, store)
     if args.export is not None:
         from .review.exchange import export_queue
 
@@ -473,21 +519,21 @@ def _cmd_review(args: argparse.Namespace) -> int:
     return _serve_review(args, store, items, model_id)
 
 
-def _review_queue(args: argparse.Namespace, store: Any) -> tuple[list[Any], str]:
+def _review_queue(args: ReviewArguments, out: Path, store: Any) -> tuple[list[Any], str]:
     from .model.persistence import load_predictor
     from .review.queue import read_tag_output
     from .review.queue_file import queue_for
 
-    output = read_tag_output(args.out)
+    output = read_tag_output(out)
     for problem in output.problems[:20]:
         _say(f"plantheme: left out {problem}")
     settings = load_settings(model_dir=args.model)
-    # The model that tagged the output, unless --model (or PLANTHEME_MODEL_DIR) names another.
-    model_dir = args.model or (output.model_dir if output.model_dir and output.model_dir.is_dir() and
-                               "PLANTHEME_MODEL_DIR" not in os.environ else settings.model_dir)
+    # The model that tagged the output, unless --model (or PLANTHEME_MODEL_DIR, read into it) names another.
+    model_dir = args.model or (output.model_dir if output.model_dir and output.model_dir.is_dir()
+                               else settings.model_dir)
     model, _ = load_predictor(model_dir)
     if output.model_id and model.model_id != output.model_id:
-        _say(f"plantheme: note: {args.out} was tagged with {output.model_id}; guesses come from {model.model_id}")
+        _say(f"plantheme: note: {out} was tagged with {output.model_id}; guesses come from {model.model_id}")
     size = args.size or settings.review_size
     items = queue_for(output, model, store, size, strategy=args.strategy,
                       near_duplicate=settings.review_near_duplicate, min_chars=settings.review_min_chars,
@@ -495,7 +541,7 @@ def _review_queue(args: argparse.Namespace, store: Any) -> tuple[list[Any], str]
     return items, model.model_id
 
 
-def _serve_review(args: argparse.Namespace, store: Any, items: list[Any], model_id: str) -> int:
+def _serve_review(args: ReviewArguments, store: Any, items: list[Any], model_id: str) -> int:
     import getpass
 
     from .review.server import ReviewSession, make_server
@@ -525,49 +571,140 @@ def _serve_review(args: argparse.Namespace, store: Any, items: list[Any], model_
     return 0
 
 
-# --- parser --------------------------------------------------------------------
+# --- the command line: types, options and commands -------------------------------------
 
 
-def _number(convert: Callable[[str], Any], kind: str, accept: Callable[[Any], bool],
-            requirement: str) -> Callable[[str], Any]:
-    """An argparse type: ``convert`` the value (else "is not a ``kind``"), then check it (else "is not
-    ``requirement``"), so every numeric option is refused the same way, by the parser."""
-    def check(value: str) -> Any:
+class _WholeNumber(click.IntRange):
+    """A whole number within bounds, refused in words: "'x' is not a whole number", "0 is not a
+    positive number" (click's own range type shows the bounds in help; its messages show x>=1)."""
+
+    def __init__(self, min: int | None = None, max: int | None = None, *, requirement: str) -> None:
+        super().__init__(min=min, max=max)
+        self.requirement = requirement
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         try:
-            number = convert(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a {kind}") from None
-        if not accept(number):
-            raise argparse.ArgumentTypeError(f"{value} is not {requirement}")
+            number = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        if not _within(number, self):
+            self.fail(f"{number} is not {self.requirement}", param, ctx)
         return number
-    return check
 
 
-_positive_int = _number(int, "whole number", lambda n: n >= 1, "a positive number")
-_port = _number(int, "whole number", lambda n: 0 <= n <= 65535, "a port (0 to 65535)")
-_share = _number(float, "number", lambda x: 0.0 < x <= 1.0, "in (0, 1]")
+class _Share(click.FloatRange):
+    """A number in (0, 1], refused in words like :class:`_WholeNumber`."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0.0, max=1.0, min_open=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not _within(number, self):
+            self.fail(f"{value} is not in (0, 1]", param, ctx)
+        return number
 
 
-def _scheduler(value: str) -> str:
+def _within(number: float, bounds: click.IntRange | click.FloatRange) -> bool:
+    """True when ``number`` is inside the range's bounds (NaN is inside none)."""
+    low = bounds.min is None or (number > bounds.min if bounds.min_open else number >= bounds.min)
+    high = bounds.max is None or (number < bounds.max if bounds.max_open else number <= bounds.max)
+    return bool(low and high)
+
+
+POSITIVE = _WholeNumber(min=1, requirement="a positive number")
+FOLDS = _WholeNumber(min=2, requirement="a number of folds (2 or more)")
+COUNT = _WholeNumber(min=0, requirement="a count (0 or more)")
+PORT = _WholeNumber(min=0, max=65535, requirement="a port (0 to 65535)")
+SHARE = _Share()
+PATH = click.Path(path_type=Path)
+
+
+class _SchedulerAddress(click.ParamType):
     """``tcp://HOST:PORT`` or ``local:N`` (checked without importing Dask)."""
-    from .tagging.document_jobs import parse_scheduler
 
-    try:
-        parse_scheduler(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from .tagging.document_jobs import parse_scheduler
+
+        try:
+            parse_scheduler(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value)
 
 
-def _help_epilog() -> str:
+class _SettingOption(click.Option):
+    """An option backed by the settings object: ``PLANTHEME_<SETTING>`` is its environment variable
+    and its help shows the setting's default, read from :class:`~plantheme.settings.Settings` when help
+    is printed. Its own default stays None, so that the command asks the settings for the value."""
+
+    def __init__(self, *args: Any, setting: str, show_setting_default: bool = True, **kwargs: Any) -> None:
+        kwargs.update(envvar=f"{ENV_PREFIX}{setting.upper()}", show_envvar=True)
+        super().__init__(*args, **kwargs)
+        self.setting = setting
+        self.show_setting_default = show_setting_default
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        # Name the variable only when the bad value came from it (click names it always).
+        if ctx is not None and self.name and ctx.get_parameter_source(self.name) is ParameterSource.ENVIRONMENT:
+            return super().get_error_hint(ctx)
+        return click.Parameter.get_error_hint(self, ctx)
+
+    def get_help_extra(self, ctx: click.Context) -> Any:
+        from .settings import Settings
+
+        extra = super().get_help_extra(ctx)
+        if self.show_setting_default:
+            extra["default"] = str(Settings.model_fields[self.setting].default)
+        return extra
+
+
+class _Variadic(click.Option):
+    """An option taking one or more values, ``--data a b`` (and repeatable, ``--data a --data b``):
+    :meth:`_Command.parse_args` spreads the values, since click options take a fixed number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(multiple=True)
+        super().__init__(*args, **kwargs)
+
+
+def _spread(args: list[str], variadic: set[str]) -> list[str]:
+    """``--data a b --out c`` as ``--data a --data b --out c``: every value after a variadic option,
+    up to the next option (or ``--``), gets the option's name before it."""
+    spread: list[str] = []
+    current: str | None = None  # the variadic option being read
+    first = False  # its first value comes next, as for any option
+    for index, arg in enumerate(args):
+        if arg == "--":
+            spread.extend(args[index:])
+            break
+        if arg.startswith("-") and arg != "-":
+            name, equals, _ = arg.partition("=")
+            current = name if name in variadic else None
+            first = current is not None and not equals
+            spread.append(arg)
+        elif current is not None and not first:
+            spread.extend((current, arg))
+        else:
+            first = False
+            spread.append(arg)
+    return spread
+
+
+def _help_epilog() -> list[str]:
     """What every command shares: exit statuses, the files read, the PLANTHEME_* variables
     (from the readers' suffixes and the settings object, so the help cannot drift from them)."""
     from .readers.documents import SUPPORTED_SUFFIXES
     from .readers.folder_scan import RECORD_SUFFIXES
-    from .settings import Settings
+    from .settings import setting_variables
 
-    variables = ", ".join(f"PLANTHEME_{name.upper()}" for name in Settings.model_fields)
-    paragraphs = [
+    variables = ", ".join(setting_variables())
+    return [
         "exit status: 0 done; 1 an error, one line on stderr (for tag: also any file that failed,"
         " its outputs still written); 2 bad arguments, or an output folder another run is writing;"
         " 130 interrupted.",
@@ -575,166 +712,265 @@ def _help_epilog() -> str:
         f" Big5, UTF-16 told apart), and files of records: {' '.join(sorted(RECORD_SUFFIXES))}.",
         f"environment: every limit and default is read from a variable: {variables}; see README, Limits.",
     ]
-    return "\n\n".join(textwrap.fill(paragraph, 79) for paragraph in paragraphs)
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose top-level help ends with :func:`_help_epilog`, built only when
-    help is printed (it imports the readers and the settings, which a command may not need)."""
-
-    def format_help(self) -> str:
-        if self.epilog is None and self.prog == "plantheme":
-            self.epilog = _help_epilog()
-        return super().format_help()
+def _write_epilog(formatter: click.HelpFormatter) -> None:
+    # Built when help is printed: it imports the readers and the settings, which a command may not need.
+    for paragraph in _help_epilog():
+        formatter.write_paragraph()
+        formatter.write_text(paragraph)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
-    parser = _Parser(
-        prog="plantheme",
-        description="Tag sentences of Chinese local-government plans with their policy theme.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"plantheme {__version__}",
-                        help="print plantheme's version and exit")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class _Command(click.Command):
+    """A subcommand: variadic options spread before parsing, the shared epilog in its help."""
 
-    p = sub.add_parser(
-        "train", help="train a model on labelled sentences and documents (grouped CV report)",
-        description="Train on every CSV/JSONL/XLSX file under --data (sentences: columns text, theme,"
-                    " optional source, default the file name; *.documents.jsonl are whole"
-                    " labelled documents for the context stage). Never overwrites a model unasked: without"
-                    " --out it writes a new folder under models/; an existing --out needs --force.")
-    p.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_LABELS], metavar="DIR",
-                   help="folders or files of labelled CSV/JSONL/XLSX (default: the shipped labels/)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="model folder to write (default: a new models/model-DATE-TIME)")
-    p.add_argument("--force", action="store_true", help="replace the model folder --out if it exists")
-    p.add_argument("--folds", type=_positive_int, default=5, help="grouped CV folds (default 5)")
-    p.add_argument("--features", choices=("word", "char", "union"), default=None,
-                   help="only try this feature set (default: character n-grams, 1-2 and 1-3)")
-    p.add_argument("--no-context", dest="context", action="store_false",
-                   help="do not train the document context stage")
-    p.add_argument("--jobs", type=_positive_int, default=1, help="parallel CV folds (default 1)")
-    p.add_argument("--show-errors", type=int, default=0, metavar="N",
-                   help="also print the first N rows misclassified in CV")
-    p.add_argument("--unlabelled", type=Path, nargs="+", default=[], metavar="DIR",
-                   help="folders of unlabelled documents to self-train on: the first model tags them and"
-                        " its confident sentences become extra, down-weighted rows (default: none)")
-    p.add_argument("--exclude", type=Path, nargs="+", default=[], metavar="FILE",
-                   help="paths or globs (relative to each --unlabelled folder) not to self-train on, one per"
-                        " line, or span-label CSVs whose documents to leave out (keep a dev set honest)")
-    p.add_argument("--pseudo-threshold", type=_share, default=0.9, metavar="P",
-                   help="confidence a pseudo-label needs, in (0, 1] (default 0.9)")
-    p.add_argument("--pseudo-weight", type=_share, default=0.3, metavar="W",
-                   help="sample weight of a pseudo-label against a human label's 1, in (0, 1] (default 0.3)")
-    p.set_defaults(func=_cmd_train)
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        variadic = {name for param in self.params if isinstance(param, _Variadic) for name in param.opts}
+        return super().parse_args(ctx, _spread(args, variadic) if variadic else args)
 
-    p = sub.add_parser(
-        "evaluate", help="score a model on labelled sentences, or on span labels of whole documents",
-        description="FILE is a CSV/JSONL/XLSX of sentences (fields text, theme), or a CSV of span labels"
-                    " (path, start, end, theme; optional genre, sha) pointing into documents under --root:"
-                    " those are tagged as `plantheme tag` tags them (context included) and each label is"
-                    " matched to the tagged sentence that covers it.")
-    p.add_argument("file", type=Path, help="labelled sentences, or span labels")
-    p.add_argument("--root", type=Path, default=None, help="folder the span labels' paths are relative to")
-    p.add_argument("--by-document", action="store_true", help="span labels: also a line per document")
-    p.add_argument("--model", type=Path, default=None, help="model folder (default: models/default)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=_cmd_evaluate)
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _write_epilog(formatter)
 
-    p = sub.add_parser("extract", help="print a document's text as plantheme reads it (spans index it)")
-    p.add_argument("file", type=Path, help=".txt, .md, .html, .docx or .pdf file")
-    p.add_argument("--normalized", action="store_true", help="print the normalised text instead")
-    p.set_defaults(func=_cmd_extract)
 
-    p = sub.add_parser("predict", help="predict the theme of texts (arguments or stdin lines)")
-    p.add_argument("text", nargs="*", help="texts to classify; none: one per line on stdin")
-    p.add_argument("--model", type=Path, default=None, help="model folder (default: models/default)")
-    p.add_argument("--evidence", type=int, default=5, metavar="N",
-                   help="tokens of evidence per prediction (default 5)")
-    p.set_defaults(func=_cmd_predict)
+# name -> the function building that command, in the order of work (how help lists them).
+_COMMANDS: dict[str, Callable[[], click.Command]] = {}
 
-    p = sub.add_parser("tag", help="tag every sentence of every document in a folder")
-    p.add_argument("dir", type=Path, help="folder of documents (searched recursively)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: DIR-tags beside DIR)")
-    p.add_argument("--model", type=Path, default=None, help="model folder (default: models/default)")
-    p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
-    p.add_argument("--scheduler", type=_scheduler, default=None, metavar="ADDRESS",
-                   help="tag on a Dask cluster instead: tcp://HOST:PORT of its scheduler, or local:N for"
-                        " N local Dask worker processes (needs pip install 'plantheme[dask]')")
-    p.add_argument("--glob", default=None, metavar="PATTERN",
-                   help="only files whose path relative to DIR matches PATTERN, e.g. '**/*.txt'")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--follow-links", action="store_true",
-                   help="also follow links to files outside DIR (default: only links inside it)")
-    p.add_argument("--wait", action="store_true",
-                   help="wait for another run writing to the same output folder (default: exit 2)")
-    p.add_argument("--text-field", default=None, metavar="NAME",
-                   help="field of .jsonl records / column of .csv files holding a document's text"
-                        " (default for .jsonl: content, text or 正文; .csv files are read only with it)")
-    p.add_argument("--id-field", default=None, metavar="NAME",
-                   help="field naming each record (default: its record number); documents are FILE#ID")
-    p.add_argument("--meta-fields", default=None, metavar="A,B",
-                   help="record fields carried into documents.csv columns")
-    p.add_argument("--meta", type=Path, default=None, metavar="FILE.csv",
-                   help="metadata table: a 'path' column (relative to DIR, as in documents.csv) and one"
-                        " column per field (year, place, level ...)")
-    p.add_argument("--meta-pattern", action="append", default=None, metavar="NAME=REGEX",
-                   help="a field from each document's path: NAME=REGEX (the first group, else the match),"
-                        " or a regex with named groups such as '(?P<year>20\\d\\d)'; repeatable")
-    p.set_defaults(func=_cmd_tag)
 
-    p = sub.add_parser(
-        "review", help="choose the sentences worth labelling and label them in a local page",
-        description="Choose the sentences of a `plantheme tag` output the model is least sure of (diverse,"
-                    " balanced across predicted themes, no furniture or duplicates of labelled text) and"
-                    " serve a labelling page on 127.0.0.1; every answer is appended to DIR/review-labels.csv"
-                    " at once. Train on it with `plantheme train --data labels/ DIR`.")
-    p.add_argument("out", type=Path, nargs="?", default=None, help="output folder of `plantheme tag`")
-    p.add_argument("--labels", type=Path, required=True, metavar="DIR", help="folder the answers are written to")
-    p.add_argument("--size", type=_positive_int, default=None, metavar="N",
-                   help="sentences in the queue (default 200, PLANTHEME_REVIEW_SIZE)")
-    p.add_argument("--strategy", choices=("margin", "entropy", "random"), default="margin",
-                   help="uncertainty measure (default margin); random is the baseline")
-    p.add_argument("--export", type=Path, default=None, metavar="FILE",
-                   help="write the queue to FILE instead of serving it")
-    p.add_argument("--format", choices=("jsonl", "label-studio", "prodigy"), default="jsonl",
-                   help="format of --export (default jsonl)")
-    p.add_argument("--import", dest="import_file", type=Path, default=None, metavar="FILE",
-                   help="add the labels of a Label Studio JSON export (.json) or Prodigy answers (.jsonl)")
-    p.add_argument("--port", type=_port, default=None, help="port on 127.0.0.1 (default 8765; 0: any free one)")
-    p.add_argument("--who", default=None, help="name written with each answer (default: the user name)")
-    p.add_argument("--model", type=Path, default=None,
-                   help="model for the guesses (default: the one that tagged OUT)")
-    p.set_defaults(func=_cmd_review)
+def _lazy(name: str) -> Callable[[Callable[[], click.Command]], Callable[[], click.Command]]:
+    """Register the function building command ``name``: a run builds only its own command (start-up)."""
+    def register(build: Callable[[], click.Command]) -> Callable[[], click.Command]:
+        _COMMANDS[name] = build
+        return build
+    return register
 
-    p = sub.add_parser(
-        "compare", help="two documents or groups of a tagged folder: each theme's share and difference",
-        description="A and B are document paths as in documents.csv, or groups field=value (year=2024)."
-                    " Prints each theme's corrected share in A and B and A - B with its 95% bootstrap"
-                    " interval; a difference is clear when that interval excludes 0.")
-    p.add_argument("out", type=Path, help="output folder of `plantheme tag`")
-    p.add_argument("a", help="document path or field=value")
-    p.add_argument("b", help="document path or field=value")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser("serve", help="start the HTTP prediction service")
-    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=None, help="port (default 8000)")
-    p.add_argument("--model", type=Path, default=None, help="model folder (default: models/default)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
-    p.set_defaults(func=_cmd_serve)
-    return parser
+class _Group(click.Group):
+    """The ``plantheme`` group: its commands built when asked for, listed in the order of work."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            self.add_command(_COMMANDS[cmd_name](), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _write_epilog(formatter)
+
+
+def _model_option(name: str = "model_dir", help: str = "model folder", show_default: bool = True) -> Any:
+    """``--model DIR``, as every command that loads a model takes it (PLANTHEME_MODEL_DIR)."""
+    return click.option("--model", name, cls=_SettingOption, setting="model_dir", type=PATH, default=None,
+                        metavar="DIR", show_setting_default=show_default, help=help)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+             help="Tag sentences of Chinese local-government plans with their policy theme.")
+@click.version_option(__version__, "--version", prog_name="plantheme", message="%(prog)s %(version)s",
+                      help="print plantheme's version and exit")
+def cli() -> None:
+    """The group; each command does the work."""
+
+
+@_lazy("train")
+def _train_command() -> click.Command:
+    @click.command(
+        "train", cls=_Command, short_help="train a model on labelled sentences and documents (grouped CV report)",
+        help="Train on every CSV/JSONL/XLSX file under --data (sentences: columns text, theme, optional source,"
+             " default the file name; *.documents.jsonl are whole labelled documents for the context stage)."
+             " Never overwrites a model unasked: without --out it writes a new folder under models/; an existing"
+             " --out needs --force.")
+    @click.option("--data", cls=_Variadic, type=PATH, default=(DEFAULT_LABELS,), show_default=False, metavar="DIR...",
+                  help="folders or files of labelled CSV/JSONL/XLSX, one or more (default: the shipped labels/)")
+    @click.option("--out", type=PATH, default=None, metavar="DIR",
+                  help="model folder to write (default: a new models/model-DATE-TIME)")
+    @click.option("--force", is_flag=True, help="replace the model folder --out if it exists")
+    @click.option("--folds", type=FOLDS, default=5, metavar="N", help="grouped CV folds")
+    @click.option("--features", type=click.Choice(["word", "char", "union"]), default=None,
+                  help="only try this feature set (default: character n-grams, 1-2 and 1-3)")
+    @click.option("--no-context", is_flag=True, help="do not train the document context stage")
+    @click.option("--jobs", type=POSITIVE, default=1, metavar="N", help="parallel CV folds")
+    @click.option("--show-errors", type=COUNT, default=0, metavar="N", help="also print the first N rows misclassified in CV")
+    @click.option("--unlabelled", cls=_Variadic, type=PATH, default=(), show_default=False, metavar="DIR...",
+                  help="folders of unlabelled documents to self-train on: the first model tags them and its confident"
+                       " sentences become extra, down-weighted rows (default: none)")
+    @click.option("--exclude", cls=_Variadic, type=PATH, default=(), show_default=False, metavar="FILE...",
+                  help="paths or globs (relative to each --unlabelled folder) not to self-train on, one per line, or"
+                       " span-label CSVs whose documents to leave out (keep a dev set honest)")
+    @click.option("--pseudo-threshold", type=SHARE, default=0.9, metavar="P",
+                  help="confidence a pseudo-label needs, in (0, 1]")
+    @click.option("--pseudo-weight", type=SHARE, default=0.3, metavar="W",
+                  help="sample weight of a pseudo-label against a human label's 1, in (0, 1]")
+    def train(**options: Any) -> int:
+        return _cmd_train(**options)
+
+    return train
+
+
+@_lazy("evaluate")
+def _evaluate_command() -> click.Command:
+    @click.command(
+        "evaluate", cls=_Command, short_help="score a model on labelled sentences, or on span labels of whole documents",
+        help="FILE is a CSV/JSONL/XLSX of sentences (fields text, theme), or a CSV of span labels (path, start, end,"
+             " theme; optional genre, sha) pointing into documents under --root: those are tagged as `plantheme tag`"
+             " tags them (context included) and each label is matched to the tagged sentence that covers it.")
+    @click.argument("file", type=PATH)
+    @click.option("--root", type=PATH, default=None, metavar="DIR", help="folder the span labels' paths are relative to")
+    @click.option("--by-document", is_flag=True, help="span labels: also a line per document")
+    @_model_option()
+    @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+    def evaluate(**options: Any) -> int:
+        return _cmd_evaluate(**options)
+
+    return evaluate
+
+
+@_lazy("extract")
+def _extract_command() -> click.Command:
+    @click.command("extract", cls=_Command, help="print a document's text as plantheme reads it (spans index it)")
+    @click.argument("file", type=PATH)
+    @click.option("--normalized", is_flag=True, help="print the normalised text instead")
+    def extract(**options: Any) -> int:
+        return _cmd_extract(**options)
+
+    return extract
+
+
+@_lazy("predict")
+def _predict_command() -> click.Command:
+    @click.command("predict", cls=_Command, short_help="predict the theme of texts (arguments or stdin lines)", help="predict the theme of texts (arguments or stdin lines); one JSON line per text,"
+                                 " and per stdin line (an error object for an empty or unreadable one)")
+    @click.argument("texts", metavar="[TEXT]...", nargs=-1)
+    @_model_option()
+    @click.option("--evidence", type=COUNT, default=5, metavar="N", help="tokens of evidence per prediction")
+    def predict(**options: Any) -> int:
+        return _cmd_predict(**options)
+
+    return predict
+
+
+@_lazy("tag")
+def _tag_command() -> click.Command:
+    @click.command("tag", cls=_Command, help="tag every sentence of every document in a folder")
+    @click.argument("dir", type=PATH)
+    @click.option("--out", type=PATH, default=None, metavar="OUTDIR", help="output folder (default: DIR-tags beside DIR)")
+    @_model_option("model")
+    @click.option("--jobs", type=POSITIVE, default=None, metavar="N", show_default="all cores",
+                  help="parallel processes")
+    @click.option("--scheduler", type=_SchedulerAddress(), default=None, metavar="ADDRESS",
+                  help="tag on a Dask cluster instead: tcp://HOST:PORT of its scheduler, or local:N for N local Dask"
+                       " worker processes (needs pip install 'plantheme[dask]')")
+    @click.option("--glob", default=None, metavar="PATTERN",
+                  help="only files whose path relative to DIR matches PATTERN, e.g. '**/*.txt'")
+    @click.option("--quiet", is_flag=True, help="no progress bar")
+    @click.option("--follow-links", is_flag=True, help="also follow links to files outside DIR (default: only links inside it)")
+    @click.option("--wait", is_flag=True,
+                  help="wait for another run writing to the same output folder (default: exit 2)")
+    @click.option("--text-field", default=None, metavar="NAME",
+                  help="field of .jsonl records / column of .csv files holding a document's text (default for .jsonl:"
+                       " content, text or 正文; .csv files are read only with it)")
+    @click.option("--id-field", default=None, metavar="NAME",
+                  help="field naming each record (default: its record number); documents are FILE#ID")
+    @click.option("--meta-fields", default=None, metavar="A,B", help="record fields carried into documents.csv columns")
+    @click.option("--meta", type=PATH, default=None, metavar="FILE.csv",
+                  help="metadata table: a 'path' column (relative to DIR, as in documents.csv) and one column per field"
+                       " (year, place, level ...)")
+    @click.option("--meta-pattern", multiple=True, metavar="NAME=REGEX",
+                  help="a field from each document's path: NAME=REGEX (the first group, else the match), or a regex"
+                       " with named groups such as '(?P<year>20\\d\\d)'; repeatable")
+    def tag(**options: Any) -> int:
+        """``plantheme tag DIR``: 0 (all tagged or skipped), 1 (any failed, or the run failed),
+        2 (bad arguments, or the output folder is in use)."""
+        return _cmd_tag(TagArguments(**options))
+
+    return tag
+
+
+@_lazy("review")
+def _review_command() -> click.Command:
+    @click.command(
+        "review", cls=_Command, short_help="choose the sentences worth labelling and label them in a local page",
+        help="Choose the sentences of a `plantheme tag` output the model is least sure of (diverse, balanced across"
+             " predicted themes, no furniture or duplicates of labelled text) and serve a labelling page on"
+             " 127.0.0.1; every answer is appended to DIR/review-labels.csv at once. Train on it with"
+             " `plantheme train --data labels/ DIR`.")
+    @click.argument("out", type=PATH, required=False, default=None)
+    @click.option("--labels", type=PATH, required=True, metavar="DIR", help="folder the answers are written to")
+    @click.option("--size", cls=_SettingOption, setting="review_size", type=POSITIVE, default=None, metavar="N",
+                  help="sentences in the queue")
+    @click.option("--strategy", type=click.Choice(["margin", "entropy", "random"]), default="margin",
+                  help="uncertainty measure; random is the baseline")
+    @click.option("--export", type=PATH, default=None, metavar="FILE", help="write the queue to FILE instead of serving it")
+    @click.option("--format", type=click.Choice(["jsonl", "label-studio", "prodigy"]), default="jsonl",
+                  help="format of --export")
+    @click.option("--import", "import_file", type=PATH, default=None, metavar="FILE",
+                  help="add the labels of a Label Studio JSON export (.json) or Prodigy answers (.jsonl)")
+    @click.option("--port", cls=_SettingOption, setting="review_port", type=PORT, default=None, metavar="P",
+                  help="port on 127.0.0.1 (0: any free one)")
+    @click.option("--who", default=None, metavar="NAME", help="name written with each answer (default: the user name)")
+    @_model_option("model", help="model for the guesses (default: the one that tagged OUT)", show_default=False)
+    def review(**options: Any) -> int:
+        return _cmd_review(ReviewArguments(**options))
+
+    return review
+
+
+@_lazy("compare")
+def _compare_command() -> click.Command:
+    @click.command(
+        "compare", cls=_Command, short_help="two documents or groups of a tagged folder: each theme's share and difference",
+        help="A and B are document paths as in documents.csv, or groups field=value (year=2024). Prints each theme's"
+             " corrected share in A and B and A - B with its 95% bootstrap interval; a difference is clear when that"
+             " interval excludes 0.")
+    @click.argument("out", type=PATH)
+    @click.argument("a")
+    @click.argument("b")
+    @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+    def compare(**options: Any) -> int:
+        return _cmd_compare(**options)
+
+    return compare
+
+
+@_lazy("serve")
+def _serve_command() -> click.Command:
+    @click.command("serve", cls=_Command, help="start the HTTP prediction service")
+    @click.option("--host", cls=_SettingOption, setting="host", default=None, metavar="HOST",
+                  help="address to bind")
+    @click.option("--port", cls=_SettingOption, setting="port", type=PORT, default=None, metavar="PORT",
+                  help="port (0: any free one, which the log names)")
+    @_model_option()
+    @click.option("--workers", cls=_SettingOption, setting="workers", type=POSITIVE, default=None, metavar="N",
+                  help="worker processes")
+    def serve(**options: Any) -> int:
+        return _cmd_serve(**options)
+
+    return serve
+
+
+def _one_line(error: click.ClickException) -> str:
+    """click's message for a bad command line, on one line, with where to read the usage."""
+    message = " ".join(error.format_message().split()).rstrip(".")
+    context = getattr(error, "ctx", None)
+    return f"{message}; see '{context.command_path} --help'" if context is not None else message
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``plantheme`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``plantheme`` console script: runs one command and returns its exit status
+    (``--help`` and ``--version`` print and return 0; a bad command line prints one line and returns 2)."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return int(args.func(args))
+        with cli.make_context("plantheme", args) as ctx:
+            return int(cli.invoke(ctx))
+    except click.exceptions.Exit as done:  # --help, --version
+        return done.exit_code
+    except click.exceptions.NoArgsIsHelpError as no_command:  # plain `plantheme`: the help, as a usage error
+        no_command.show()
+        return no_command.exit_code
+    except click.ClickException as bad:
+        _say(f"plantheme: error: {_one_line(bad)}")
+        return bad.exit_code
     except PlanthemeError as exc:
         _say(f"plantheme: error: {exc}")
         return 1

@@ -59,7 +59,7 @@ def span_texts(path: Path, root: Path, part: int | None = None) -> tuple[list[st
             continue
         if row.path not in documents:
             documents[row.path] = read_document(root / row.path, max_chars=2_000_000).text
-        text = documents[row.path][row.start:row.end]
+        text = documents[row.path][row.start : row.end]
         if row.sha and hashlib.sha256(text.encode("utf-8")).hexdigest()[: len(row.sha)] != row.sha:
             continue
         texts.append(normalize_sentence(text))
@@ -78,9 +78,16 @@ def macro_f1(model: ThemeModel, texts: list[str], themes: list[str]) -> float:
     return score(themes, model.classify(texts, normalized=True).themes()).macro_f1
 
 
-def curve(strategy: str, seed: int, base: tuple[list[str], list[str]], pool: tuple[list[str], list[str]],
-          test: tuple[list[str], list[str]], rounds: int, per_round: int, weight: float = 1.0
-          ) -> list[tuple[int, float]]:
+def curve(
+    strategy: str,
+    seed: int,
+    base: tuple[list[str], list[str]],
+    pool: tuple[list[str], list[str]],
+    test: tuple[list[str], list[str]],
+    rounds: int,
+    per_round: int,
+    weight: float = 1.0,
+) -> list[tuple[int, float]]:
     """(labels added, macro-F1 on the test set) after each round of one strategy."""
     texts, themes = list(base[0]), list(base[1])
     weights = [1.0] * len(texts)
@@ -92,8 +99,9 @@ def curve(strategy: str, seed: int, base: tuple[list[str], list[str]], pool: tup
         if taken.all():
             break
         result = model.classify(pool_texts, normalized=True)
-        chosen = choose_rows(result.proba, result.features.tocsr(), ~taken, per_round, strategy=strategy,
-                             seed=seed + int(taken.sum()))
+        chosen = choose_rows(
+            result.proba, result.features.tocsr(), ~taken, per_round, strategy=strategy, seed=seed + int(taken.sum())
+        )
         for selection in chosen:
             taken[selection.row] = True
             texts.append(pool_texts[selection.row])
@@ -101,8 +109,11 @@ def curve(strategy: str, seed: int, base: tuple[list[str], list[str]], pool: tup
             weights.append(weight)
         model = fit(texts, themes, weights)
         points.append((int(taken.sum()), macro_f1(model, *test)))
-        print(f"  {strategy:>6} seed {seed}: {points[-1][0]:>3} labels, macro-F1 {points[-1][1]:.4f}",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {strategy:>6} seed {seed}: {points[-1][0]:>3} labels, macro-F1 {points[-1][1]:.4f}",
+            file=sys.stderr,
+            flush=True,
+        )
     return points
 
 
@@ -119,8 +130,11 @@ def main() -> int:
     parser.add_argument("--per-round", type=int, default=50)
     parser.add_argument("--random-seeds", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=3)
-    parser.add_argument("--same-documents", action="store_true",
-                        help="pool: every other label of each tune.csv document; test: the others (not rare.csv)")
+    parser.add_argument(
+        "--same-documents",
+        action="store_true",
+        help="pool: every other label of each tune.csv document; test: the others (not rare.csv)",
+    )
     parser.add_argument("--weight", type=float, default=1.0, help="sample weight of an added label (default 1)")
     parser.add_argument("--plot", type=Path, default=REPO_ROOT / "docs" / "active_learning.png")
     args = parser.parse_args()
@@ -135,18 +149,22 @@ def main() -> int:
         test = span_texts(REPO_ROOT / "devset" / "rare.csv", args.root)
     shipped, _ = load_model(DEFAULT_MODEL_DIR)
     where = "alternate labels of the same tune.csv documents" if args.same_documents else "tune.csv; test rare.csv"
-    print(f"{len(base[0])} labelled rows to start from; pool {len(pool[0])}, test {len(test[0])} dev-set"
-          f" sentences ({where}); an added label weighs {args.weight:g}")
-    print(f"shipped model {shipped.model_id}, sentence model alone on the test sentences: macro-F1"
-          f" {macro_f1(shipped, *test):.4f}")
+    print(
+        f"{len(base[0])} labelled rows to start from; pool {len(pool[0])}, test {len(test[0])} dev-set"
+        f" sentences ({where}); an added label weighs {args.weight:g}"
+    )
+    print(
+        f"shipped model {shipped.model_id}, sentence model alone on the test sentences: macro-F1"
+        f" {macro_f1(shipped, *test):.4f}"
+    )
     runs = [("margin", 0)] + [("random", seed) for seed in range(args.random_seeds)]
     curves = Parallel(n_jobs=args.jobs)(
         delayed(curve)(strategy, seed, base, pool, test, args.rounds, args.per_round, args.weight)
-        for strategy, seed in runs)
+        for strategy, seed in runs
+    )
     strategy_points = curves[0]
     random_curves = curves[1:]
-    random_points = [(n, float(np.mean([c[i][1] for c in random_curves])))
-                     for i, (n, _) in enumerate(random_curves[0])]
+    random_points = [(n, float(np.mean([c[i][1] for c in random_curves]))) for i, (n, _) in enumerate(random_curves[0])]
     print(f"\nlabels added | review strategy | random (mean of {len(random_curves)} seeds) | random per seed")
     for i, (n, f1) in enumerate(strategy_points):
         per_seed = ", ".join(f"{c[i][1]:.4f}" for c in random_curves if i < len(c))
@@ -154,8 +172,10 @@ def main() -> int:
         print(f"{n:>12} | {f1:.4f}          | {rand:<25} | {per_seed}")
     for name, points in (("review strategy", strategy_points), ("random", random_points)):
         needed = labels_for_gain(points, 0.05)
-        print(f"{name}: +5 points of macro-F1 {'after ' + str(needed) + ' labels' if needed else 'not reached'}"
-              f" (start {points[0][1]:.4f}, best {max(f for _, f in points):.4f})")
+        print(
+            f"{name}: +5 points of macro-F1 {'after ' + str(needed) + ' labels' if needed else 'not reached'}"
+            f" (start {points[0][1]:.4f}, best {max(f for _, f in points):.4f})"
+        )
     print(f"{time.time() - started:.0f} s")
     try:
         import matplotlib
@@ -170,10 +190,16 @@ def main() -> int:
     ax.plot(*zip(*random_points), marker="s", label=f"random (mean of {len(random_curves)} seeds)")
     ax.axhline(strategy_points[0][1] + 0.05, color="grey", linestyle=":", label="start + 5 points")
     ax.set_xlabel("dev-set labels added (devset/tune.csv" + (", every other label)" if args.same_documents else ")"))
-    ax.set_ylabel("macro-F1 on " + ("the other tune.csv labels" if args.same_documents else "devset/rare.csv")
-                  + " (sentence model)", fontsize=8)
-    ax.set_title("Labels chosen by plantheme review vs at random"
-                 + (f" (added labels weigh {args.weight:g})" if args.weight != 1 else ""))
+    ax.set_ylabel(
+        "macro-F1 on "
+        + ("the other tune.csv labels" if args.same_documents else "devset/rare.csv")
+        + " (sentence model)",
+        fontsize=8,
+    )
+    ax.set_title(
+        "Labels chosen by plantheme review vs at random"
+        + (f" (added labels weigh {args.weight:g})" if args.weight != 1 else "")
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -113,6 +113,7 @@ def main(folder: Path) -> None:
     files = sorted(p for p in folder.rglob("*.docx") if p.is_file())
     try:
         import docx  # noqa: F401
+
         have_before = True
     except ImportError:
         have_before = False
@@ -150,12 +151,16 @@ def main(folder: Path) -> None:
         both_read = [row for row in read if row["before"][0] == "read"]  # type: ignore[index]
         before_chars = sum(chars(row["before"][1]) for row in both_read)  # type: ignore[index]
         same_files_now = sum(chars(row["now"][1]) for row in both_read)  # type: ignore[index]
-        print(f"files read before and now: {len(both_read)}; before {before_chars:,}, now {same_files_now:,}"
-              f" (+{same_files_now - before_chars:,}, {same_files_now / before_chars - 1:+.2%})")
+        print(
+            f"files read before and now: {len(both_read)}; before {before_chars:,}, now {same_files_now:,}"
+            f" (+{same_files_now - before_chars:,}, {same_files_now / before_chars - 1:+.2%})"
+        )
         only_now = [row for row in read if row["before"][0] != "read"]  # type: ignore[index]
         print(f"files read only now: {len(only_now)}, {sum(chars(r['now'][1]) for r in only_now):,} characters")  # type: ignore[index]
-        gains = sorted(((chars(r["now"][1]) - chars(r["before"][1]), r["name"]) for r in both_read),  # type: ignore[index]
-                       reverse=True)
+        gains = sorted(
+            ((chars(r["now"][1]) - chars(r["before"][1]), r["name"]) for r in both_read),  # type: ignore[index]
+            reverse=True,
+        )
         changed = [g for g in gains if g[0]]
         print(f"files whose character count changed: {len(changed)}")
         for gain, name in changed[:10]:
@@ -172,8 +177,10 @@ def main(folder: Path) -> None:
                 still_present += n if line in new else 0
                 if line not in new:
                     print(f"  LOST in {row['name']}: a line of {len(line)} characters")
-        print(f"lines of the old reading missing now: {missing}, of which still read once now (repeats of"
-              f" vertically merged cells): {still_present}; lost: {missing - still_present}")
+        print(
+            f"lines of the old reading missing now: {missing}, of which still read once now (repeats of"
+            f" vertically merged cells): {still_present}; lost: {missing - still_present}"
+        )
 
     print("\n== text boxes and duplicates ==")
     boxed = [row for row in read if row["boxes"]]
@@ -182,10 +189,14 @@ def main(folder: Path) -> None:
         now_lines = Counter(row["now"][1].split("\n"))  # type: ignore[index]
         both_lines = Counter(row["both"].split("\n"))  # type: ignore[union-attr]
         doubled = sum((both_lines - now_lines).values())
-        before_lines = Counter(row["before"][1].split("\n")) if have_before and row["before"][0] == "read" else Counter()  # type: ignore[index]
-        print(f"  {row['name']}: {row['boxes']} w:txbxContent in {row['alternate']} mc:AlternateContent;"
-              f" lines now {sum(now_lines.values())}, before {sum(before_lines.values())},"
-              f" reading both branches would add {doubled} repeated lines")
+        before_lines = (
+            Counter(row["before"][1].split("\n")) if have_before and row["before"][0] == "read" else Counter()
+        )  # type: ignore[index]
+        print(
+            f"  {row['name']}: {row['boxes']} w:txbxContent in {row['alternate']} mc:AlternateContent;"
+            f" lines now {sum(now_lines.values())}, before {sum(before_lines.values())},"
+            f" reading both branches would add {doubled} repeated lines"
+        )
     repeated_now = repeated_extra = 0
     for row in read:
         lines = Counter(line for line in row["now"][1].split("\n") if line.strip())  # type: ignore[index]
@@ -193,22 +204,27 @@ def main(folder: Path) -> None:
         if have_before and row["before"][0] == "read":  # type: ignore[index]
             old = Counter(line for line in row["before"][1].split("\n") if line.strip())  # type: ignore[index]
             # Repeats now beyond those the old reading also had (the document's own repeats).
-            repeated_extra += sum(max(0, (n - 1) - max(0, old.get(line, 0) - 1)) for line, n in lines.items()
-                                  if n > 1 and line in old)
+            repeated_extra += sum(
+                max(0, (n - 1) - max(0, old.get(line, 0) - 1)) for line, n in lines.items() if n > 1 and line in old
+            )
     print(f"repeated lines now, all files: {repeated_now} (a line equal to an earlier line of its file)")
     if have_before:
         print(f"of which repeat more often than in the old reading of the same text: {repeated_extra}")
 
     print("\n== XML bytes per character of text (document.xml) ==")
     ratios = sorted(row["xml_bytes"] / max(1, chars(row["now"][1])) for row in read)  # type: ignore[index, operator]
-    print(f"median {statistics.median(ratios):.1f}, max {ratios[-1]:.1f}; budget {docx_module.XML_BYTES_PER_CHAR}"
-          f" bytes/char + {docx_module.XML_BYTES_ALLOWANCE:,} bytes")
+    print(
+        f"median {statistics.median(ratios):.1f}, max {ratios[-1]:.1f}; budget {docx_module.XML_BYTES_PER_CHAR}"
+        f" bytes/char + {docx_module.XML_BYTES_ALLOWANCE:,} bytes"
+    )
 
     print("\n== time per file (best of 3), milliseconds ==")
     for label in ("now", "before") if have_before else ("now",):
         times = [row[label][2] * 1000 for row in read if row[label][0] == "read"]  # type: ignore[index]
-        print(f"{label:>6}: median {statistics.median(times):.2f}, mean {statistics.mean(times):.2f},"
-              f" max {max(times):.2f} over {len(times)} files")
+        print(
+            f"{label:>6}: median {statistics.median(times):.2f}, mean {statistics.mean(times):.2f},"
+            f" max {max(times):.2f} over {len(times)} files"
+        )
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def clean_false_positives(paths: list[Path]) -> list[tuple[Path, str]]:
         chars += len(doc.text)
         for start, end in doc.garbled + doc.repaired:
             flagged_chars += end - start
-            stretches.append((path, doc.text[max(0, start - 8):end + 8].replace("\n", "⏎")))
+            stretches.append((path, doc.text[max(0, start - 8) : end + 8].replace("\n", "⏎")))
     print(f"clean corpus: {len(paths)} files, {chars:,} characters, {units:,} sentence units")
     print(f"  characters flagged: {flagged_chars} ({flagged_chars / chars:.5%})")
     print(f"  sentence units flagged: {flagged_units} ({flagged_units / units:.4%})")
@@ -80,10 +80,14 @@ def clean_sentences(paths: list[Path], rng: random.Random, n: int) -> list[str]:
 
 def detection(sentences: list[str], rng: random.Random, docs: int) -> None:
     """Generate mixed documents per kind of mojibake and print the rates."""
-    print(f"generated: {docs} documents per kind, 6 sentences each, every other one mojibake"
-          f" (pool: {len(sentences)} clean sentences)")
-    header = (f"  {'kind':24} {'chars found':>11} {'sent. found':>11} {'repaired':>9} "
-              f"{'clean flagged':>13} {'cuts inside':>11}")
+    print(
+        f"generated: {docs} documents per kind, 6 sentences each, every other one mojibake"
+        f" (pool: {len(sentences)} clean sentences)"
+    )
+    header = (
+        f"  {'kind':24} {'chars found':>11} {'sent. found':>11} {'repaired':>9} "
+        f"{'clean flagged':>13} {'cuts inside':>11}"
+    )
     print(header)
     for kind, garble in KINDS.items():
         bad_chars = found_chars = bad_sents = found_sents = repaired_ok = 0
@@ -138,8 +142,10 @@ def detection(sentences: list[str], rng: random.Random, docs: int) -> None:
                     if hit and shown < 3:
                         shown += 1
                         print(f"    clean flagged ({kind}): {raw!r} -> {doc.garbled} {doc.repaired}")
-        print(f"  {kind:24} {found_chars / bad_chars:>11.1%} {found_sents / bad_sents:>11.1%} "
-              f"{repaired_ok / bad_sents:>9.1%} {clean_flagged / clean_sents:>13.2%} {cuts:>11}")
+        print(
+            f"  {kind:24} {found_chars / bad_chars:>11.1%} {found_sents / bad_sents:>11.1%} "
+            f"{repaired_ok / bad_sents:>9.1%} {clean_flagged / clean_sents:>13.2%} {cuts:>11}"
+        )
 
 
 def main() -> None:
@@ -151,7 +157,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     paths = sorted(CORPUS.rglob("*.txt"))
     stretches = clean_false_positives(paths)
-    for path, stretch in stretches[:args.show]:
+    for path, stretch in stretches[: args.show]:
         print(f"    {path.parent.name}/{path.name}: {stretch}")
     detection(clean_sentences(paths, rng, 5000), rng, args.docs)
 

@@ -75,8 +75,10 @@ def real_reports(sample: int, rng: random.Random) -> None:
             else:
                 joined_all.append(item)
                 if not CONTINUATION.match(after) and (
-                        FIELD.match(before) or (HEADING_MARKER.match(before) and len(before) <= 60)
-                        or (len(before) <= 20 and not re.search("[，。；：、]", before) and len(after) > 40)):
+                    FIELD.match(before)
+                    or (HEADING_MARKER.match(before) and len(before) <= 60)
+                    or (len(before) <= 20 and not re.search("[，。；：、]", before) and len(after) > 40)
+                ):
                     joined_suspect.append(item)
     print(f"hebei_gaoyang: {len(paths)} files; line breaks kept {len(kept_all)}, joined {len(joined_all)}")
     print(f"  kept though mid-sentence (next line starts with a tiny clause or continuation mark): {len(kept_suspect)}")
@@ -99,10 +101,21 @@ def generated(rng: random.Random, docs: int) -> None:
     sentences = []
     for path in paths:
         doc = normalize(path.read_text(encoding="utf-8"))
-        sentences += [u.text for u in split_sentences(doc.text) if 12 <= len(u.text) <= 200
-                      and u.text[-1] in "。；" and not HEADING_MARKER.match(u.text)]
-    headings = ["一、总体要求", "（二）持续优化营商环境", "1.加快项目建设", "第三，切实加强民主法制建设",
-                "二〇二四年工作安排", "政府工作报告", "标题：某县政府工作报告", "发文单位：某县人民政府"]
+        sentences += [
+            u.text
+            for u in split_sentences(doc.text)
+            if 12 <= len(u.text) <= 200 and u.text[-1] in "。；" and not HEADING_MARKER.match(u.text)
+        ]
+    headings = [
+        "一、总体要求",
+        "（二）持续优化营商环境",
+        "1.加快项目建设",
+        "第三，切实加强民主法制建设",
+        "二〇二四年工作安排",
+        "政府工作报告",
+        "标题：某县政府工作报告",
+        "发文单位：某县人民政府",
+    ]
     unjoined = glued = wraps = heading_lines = 0
     for _ in range(docs):
         width = rng.choice([20, 28, 35, 40])
@@ -114,7 +127,7 @@ def generated(rng: random.Random, docs: int) -> None:
         lines = []
         for heading, paragraph in blocks:
             lines.append(heading)
-            lines += [paragraph[i:i + width] for i in range(0, len(paragraph), width)]
+            lines += [paragraph[i : i + width] for i in range(0, len(paragraph), width)]
         raw = "\n".join(lines)
         text = normalize(raw).text
         out_lines = text.split("\n")
@@ -125,8 +138,11 @@ def generated(rng: random.Random, docs: int) -> None:
                 if glued <= 5:
                     print("    glued:", next(line for line in out_lines if heading in line)[:60])
             wraps += (len(paragraph) - 1) // width
-            unjoined += sum(1 for line in out_lines if line and line in paragraph and line != paragraph
-                            and not line.endswith(("。", "；")))
+            unjoined += sum(
+                1
+                for line in out_lines
+                if line and line in paragraph and line != paragraph and not line.endswith(("。", "；"))
+            )
     print(f"generated: {docs} documents, hard-wrapped at 20-40 characters, 4 headings each")
     print(f"  wraps: {wraps}, left unjoined: {unjoined} ({unjoined / wraps:.2%})")
     print(f"  heading or title lines: {heading_lines}, glued to a neighbour: {glued} ({glued / heading_lines:.2%})")

@@ -148,7 +148,11 @@ def with_plantheme(data: bytes) -> list[str]:
 
 
 EXTRACTORS: dict[str, Callable[[bytes], list[str]]] = {
-    "pypdf": with_pypdf, "pypdf+clean": with_pypdf_cleaned, "pypdfium2": with_pypdfium2, "pdfminer.six": with_pdfminer, "plantheme": with_plantheme,
+    "pypdf": with_pypdf,
+    "pypdf+clean": with_pypdf_cleaned,
+    "pypdfium2": with_pypdfium2,
+    "pdfminer.six": with_pdfminer,
+    "plantheme": with_plantheme,
 }
 
 
@@ -178,7 +182,13 @@ def score(case: Case, text: str) -> dict[str, object]:
 
 
 def available(name: str) -> bool:
-    module = {"pypdf": "pypdf", "pypdf+clean": "pypdf", "pypdfium2": "pypdfium2", "pdfminer.six": "pdfminer", "plantheme": "plantheme"}[name]
+    module = {
+        "pypdf": "pypdf",
+        "pypdf+clean": "pypdf",
+        "pypdfium2": "pypdfium2",
+        "pdfminer.six": "pdfminer",
+        "plantheme": "plantheme",
+    }[name]
     try:
         __import__(module)
     except ImportError:
@@ -188,8 +198,10 @@ def available(name: str) -> bool:
 
 def fidelity_table() -> None:
     print("== fidelity: lines exact / chars exact / NUL / other control / extra spaces / order / kangxi ==")
-    print("   (each cell: L=lines exact, C=characters exact, o=order right, k=radicals as written;"
-          " '-' where not; then NUL, ctrl, +spaces counts when non-zero)")
+    print(
+        "   (each cell: L=lines exact, C=characters exact, o=order right, k=radicals as written;"
+        " '-' where not; then NUL, ctrl, +spaces counts when non-zero)"
+    )
     header = f"{'font':9} {'extractor':13}" + "".join(f" {case.name:>22}" for case in CASES)
     print(header)
     for font_kind, font in FONTS.items():
@@ -205,8 +217,10 @@ def fidelity_table() -> None:
                 except Exception as exc:  # noqa: BLE001 - a failing extractor is a result here
                     cells.append(f"{type(exc).__name__[:22]:>22}")
                     continue
-                flags = "".join(flag if result[key] else "-" for flag, key in
-                                (("L", "lines"), ("C", "chars"), ("o", "order"), ("k", "kangxi")))
+                flags = "".join(
+                    flag if result[key] else "-"
+                    for flag, key in (("L", "lines"), ("C", "chars"), ("o", "order"), ("k", "kangxi"))
+                )
                 counts = " ".join(f"{key}{result[key]}" for key in ("NUL", "ctrl", "+sp") if result[key])
                 cells.append(f"{(flags + ' ' + counts).strip():>22}")
             print(f"{font_kind:9} {name:13}" + "".join(f" {cell}" for cell in cells))

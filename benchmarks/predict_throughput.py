@@ -45,7 +45,7 @@ from plantheme.text.sentences import split_sentences  # noqa: E402
 CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 
 # The naive script, as a user would write it: no plantheme at all.
-NAIVE_SCRIPT = '''
+NAIVE_SCRIPT = """
 import csv, glob, logging, sys
 import jieba
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -63,7 +63,7 @@ model = make_pipeline(TfidfVectorizer(tokenizer=jieba.lcut, token_pattern=None),
 model.fit(texts, themes)
 lines = sys.stdin.read().splitlines()
 sys.stdout.write("\\n".join(model.predict(lines)) + "\\n")
-'''
+"""
 
 
 def corpus_sentences(corpus: Path, size: int) -> list[str]:
@@ -88,15 +88,16 @@ def whole_process_seconds(command: list[str], stdin: Path, stdout: Path) -> floa
         return time.perf_counter() - started
 
 
-def rates(predictors: dict[str, Callable[[Sequence[str]], object]], sentences: list[str],
-          batch: int, repeats: int) -> dict[str, float]:
+def rates(
+    predictors: dict[str, Callable[[Sequence[str]], object]], sentences: list[str], batch: int, repeats: int
+) -> dict[str, float]:
     """Median sentences per second of each predictor over ``repeats`` rounds, taking turns within a round."""
     seen: dict[str, list[float]] = {name: [] for name in predictors}
     for _ in range(repeats):
         for name, predict in predictors.items():
             start = time.perf_counter()
             for i in range(0, len(sentences), batch):
-                predict(sentences[i:i + batch])
+                predict(sentences[i : i + batch])
             seen[name].append(len(sentences) / (time.perf_counter() - start))
     return {name: statistics.median(values) for name, values in seen.items()}
 
@@ -155,22 +156,31 @@ def main() -> None:
     baseline = fit_baseline(args.labels)
     for warm in (model.predict, pickled.predict, baseline.predict):  # type: ignore[attr-defined]
         warm(sentences[:10])
-    measured = rates({
-        "predict": lambda batch: model.predict(batch),
-        "classify": lambda batch: model.classify(batch),
-        "pickle": lambda batch: pickled.predict(batch),
-        "baseline": baseline.predict,  # type: ignore[attr-defined]
-    }, sentences, args.batch, args.repeats)
+    measured = rates(
+        {
+            "predict": lambda batch: model.predict(batch),
+            "classify": lambda batch: model.classify(batch),
+            "pickle": lambda batch: pickled.predict(batch),
+            "baseline": baseline.predict,  # type: ignore[attr-defined]
+        },
+        sentences,
+        args.batch,
+        args.repeats,
+    )
 
     n = len(sentences)
     print(f"model {card.model_id}; {n:,} distinct sentences of {args.corpus}, one core")
     print(f"whole processes, {args.repeats} adjacent pairs (order alternating), seconds:")
-    for name, label in (("naive", "naive script (jieba + TfidfVectorizer + LinearSVC, training included)"),
-                        ("cli", "plantheme predict < sents.txt (default evidence, JSON out)")):
+    for name, label in (
+        ("naive", "naive script (jieba + TfidfVectorizer + LinearSVC, training included)"),
+        ("cli", "plantheme predict < sents.txt (default evidence, JSON out)"),
+    ):
         runs = ", ".join(f"{s:.2f}" for s in seconds[name])
         print(f"  {label:<72} median {statistics.median(seconds[name]):6.2f}  ({runs})")
-    print(f"  ratio naive / plantheme predict, median of the pairs ({', '.join(f'{r:.2f}' for r in ratios)})"
-          f"  {statistics.median(ratios):.2f}x (target >= 5x)")
+    print(
+        f"  ratio naive / plantheme predict, median of the pairs ({', '.join(f'{r:.2f}' for r in ratios)})"
+        f"  {statistics.median(ratios):.2f}x (target >= 5x)"
+    )
     print(f"in-process, batches of {args.batch}, median of {args.repeats} rounds, sentences/s:")
     print(f"  CompiledModel.predict (scores + evidence)     {measured['predict']:>9,.0f} (target >= 30,000)")
     print(f"  CompiledModel.classify (alone)                {measured['classify']:>9,.0f} (target >= 50,000)")

@@ -43,18 +43,25 @@ def generated_report(folder: Path, sentences: int) -> Path:
         writer = ReportWriter(sections, max_sentences=sentences)
         for number in range(sentences // 100):
             themes = [THEME_IDS[(number + k) % len(THEME_IDS)] for k in range(100)]
-            outcome = DocumentOutcome(path=f"县/report_{2000 + number % 25}_{number}.txt", status="tagged",
-                                      sentences=100, counts={t: themes.count(t) for t in THEME_IDS},
-                                      meta={"year": str(2000 + number % 25)})
-            records = [SentenceRecord(k, 0, len(SENTENCE), f"{SENTENCE}{number}-{k}", theme, 0.8765, ())
-                       for k, theme in enumerate(themes)]
+            outcome = DocumentOutcome(
+                path=f"县/report_{2000 + number % 25}_{number}.txt",
+                status="tagged",
+                sentences=100,
+                counts={t: themes.count(t) for t in THEME_IDS},
+                meta={"year": str(2000 + number % 25)},
+            )
+            records = [
+                SentenceRecord(k, 0, len(SENTENCE), f"{SENTENCE}{number}-{k}", theme, 0.8765, ())
+                for k, theme in enumerate(themes)
+            ]
             writer.add_document(outcome, iter(records))
             totals.add(outcome)
             outcomes.append(outcome)
     report = folder / "report.html"
     with report.open("w", encoding="utf-8") as out:
-        writer.write(out, sections_path, title="generated", model_id="none", totals=totals, outcomes=outcomes,
-                     folders=[])
+        writer.write(
+            out, sections_path, title="generated", model_id="none", totals=totals, outcomes=outcomes, folders=[]
+        )
     return report
 
 
@@ -70,8 +77,10 @@ _TIMED = """([event, action]) => new Promise((resolve) => {
     document.addEventListener(event, () => resolve(performance.now() - t), {once: true});
     (0, eval)(action);
 })"""
-_SEARCH = ("(() => { const q = document.getElementById('q'); q.value = 'WORD';"
-           " q.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter'})); })()")
+_SEARCH = (
+    "(() => { const q = document.getElementById('q'); q.value = 'WORD';"
+    " q.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter'})); })()"
+)
 
 
 def measure(report: Path, repeats: int) -> None:
@@ -92,11 +101,13 @@ def measure(report: Path, repeats: int) -> None:
             again.append(page.evaluate(_TIMED, ["plantheme:rendered", _SEARCH.replace("WORD", "幼儿园")]))
             page.close()
         browser.close()
-    print(f"{report}: {report.stat().st_size / 1e6:.2f} MB; median of {repeats}: first render "
-          f"{statistics.median(first):.0f} ms, navigation to rendered {statistics.median(ready):.0f} ms, "
-          f"opening the largest document {statistics.median(opened):.0f} ms, "
-          f"first search of every sentence {statistics.median(search):.0f} ms, "
-          f"second search {statistics.median(again):.0f} ms")
+    print(
+        f"{report}: {report.stat().st_size / 1e6:.2f} MB; median of {repeats}: first render "
+        f"{statistics.median(first):.0f} ms, navigation to rendered {statistics.median(ready):.0f} ms, "
+        f"opening the largest document {statistics.median(opened):.0f} ms, "
+        f"first search of every sentence {statistics.median(search):.0f} ms, "
+        f"second search {statistics.median(again):.0f} ms"
+    )
 
 
 def parse_args() -> argparse.Namespace:

@@ -119,8 +119,9 @@ def p99(values: list[float]) -> float:
 def _post_json(port: int, path: str, body: bytes, timeout: float = 120) -> list[int]:
     import httpx
 
-    response = httpx.post(f"http://{HOST}:{port}{path}", content=body,
-                          headers={"content-type": "application/json"}, timeout=timeout)
+    response = httpx.post(
+        f"http://{HOST}:{port}{path}", content=body, headers={"content-type": "application/json"}, timeout=timeout
+    )
     return [response.status_code]
 
 
@@ -180,22 +181,39 @@ def _held_connections(port: int, count: int, opening: bytes) -> list[int]:
 def abuse_cases(port: int) -> list[tuple[str, Callable[[], list[int]]]]:
     garbled = "\ufffdaaaaa;" * 20_000
     return [
-        ("tag 'a;' x 999,990 (2 MB)", lambda: _post_json(port, "/v1/tag", json.dumps({"text": "a;" * 999_990}).encode())),
-        ("predict split ['a;'x995]x1000", lambda: _post_json(
-            port, "/v1/predict", json.dumps({"texts": ["a;" * 995] * 1000, "split": True}).encode())),
-        ("tag garbled '\\ufffdaaaaa;' x 20,000", lambda: _post_json(
-            port, "/v1/tag", json.dumps({"text": garbled}).encode())),
-        ("tag garbled x 1,400 (under the sentence limit)", lambda: _post_json(
-            port, "/v1/tag", json.dumps({"text": "\ufffdaaaaa;" * 1_400}).encode())),
+        (
+            "tag 'a;' x 999,990 (2 MB)",
+            lambda: _post_json(port, "/v1/tag", json.dumps({"text": "a;" * 999_990}).encode()),
+        ),
+        (
+            "predict split ['a;'x995]x1000",
+            lambda: _post_json(port, "/v1/predict", json.dumps({"texts": ["a;" * 995] * 1000, "split": True}).encode()),
+        ),
+        (
+            "tag garbled '\\ufffdaaaaa;' x 20,000",
+            lambda: _post_json(port, "/v1/tag", json.dumps({"text": garbled}).encode()),
+        ),
+        (
+            "tag garbled x 1,400 (under the sentence limit)",
+            lambda: _post_json(port, "/v1/tag", json.dumps({"text": "\ufffdaaaaa;" * 1_400}).encode()),
+        ),
         ("one 50 MB header", lambda: _big_header(port)),
         ("1,000,000 headers", lambda: _many_headers(port)),
         ("500 idle connections", lambda: _held_connections(port, 500, b"")),
         ("500 partial-head connections", lambda: _held_connections(port, 500, b"GET /health HTTP/1.1\r\nHost: x\r\n")),
-        ("500 partial-body connections", lambda: _held_connections(
-            port, 500, b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       b"Content-Length: 1000\r\n\r\n{\"text\": ")),
-        ("JSON nested 100,000 deep", lambda: _post_json(
-            port, "/v1/predict", b'{"texts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")),
+        (
+            "500 partial-body connections",
+            lambda: _held_connections(
+                port,
+                500,
+                b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 1000\r\n\r\n{"text": ',
+            ),
+        ),
+        (
+            "JSON nested 100,000 deep",
+            lambda: _post_json(port, "/v1/predict", b'{"texts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        ),
         ("duplicate keys", lambda: _post_json(port, "/v1/tag", b'{"text": "a", "text": "b"}')),
         ("bad Content-Length", lambda: _raw(port, [b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n"])),
         ("HEAD /health", lambda: _raw(port, [b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"])),
@@ -204,8 +222,16 @@ def abuse_cases(port: int) -> list[tuple[str, Callable[[], list[int]]]]:
 
 # --- the concurrent load ---------------------------------------------------------------------
 
-_PHRASES = ["推动规上工业企业实施技术改造", "深入开展招商引资，力争全年签约项目18个", "加快推进镇区主干道路改造",
-            "新建高标准农田800亩", "全面落实河长制", "加快长者食堂建设", "深化安全生产专项整治", "重点做好以下工作"]
+_PHRASES = [
+    "推动规上工业企业实施技术改造",
+    "深入开展招商引资，力争全年签约项目18个",
+    "加快推进镇区主干道路改造",
+    "新建高标准农田800亩",
+    "全面落实河长制",
+    "加快长者食堂建设",
+    "深化安全生产专项整治",
+    "重点做好以下工作",
+]
 
 
 def _document(rng: random.Random, sentences: int) -> str:
@@ -232,9 +258,13 @@ async def _client(port: int, until: float, seed: int, statuses: dict[int, int]) 
 
 def load(port: int, clients: int, seconds: float) -> list[int]:
     """Run the clients in a separate process, so their CPU never delays this process's /health prober."""
-    done = subprocess.run([sys.executable, __file__, "--load-only", str(port), "--clients", str(clients),
-                           "--load-seconds", str(seconds)], capture_output=True, text=True,
-                          timeout=seconds + 120, check=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--load-only", str(port), "--clients", str(clients), "--load-seconds", str(seconds)],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=True,
+    )
     return [int(code) for code, n in json.loads(done.stdout).items() for _ in range(n)]
 
 
@@ -265,10 +295,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     port = free_port()
-    cap = int(args.cap_gb * 1024 ** 3)
+    cap = int(args.cap_gb * 1024**3)
     env = {**os.environ, "PLANTHEME_MODEL_DIR": str(args.model)}
-    command = ["prlimit", f"--as={cap}", sys.executable, "-m", "plantheme.cli", "serve",
-               "--host", HOST, "--port", str(port)]
+    command = [
+        "prlimit",
+        f"--as={cap}",
+        sys.executable,
+        "-m",
+        "plantheme.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+    ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     import httpx
 
@@ -286,18 +326,22 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(0)
     for _ in range(20):
         httpx.post(f"http://{HOST}:{port}/v1/tag", json={"text": _document(rng, 200)}, timeout=60)
-        httpx.post(f"http://{HOST}:{port}/v1/predict", json={"texts": [_document(rng, 20)], "split": True},
-                   timeout=60)
+        httpx.post(f"http://{HOST}:{port}/v1/predict", json={"texts": [_document(rng, 20)], "split": True}, timeout=60)
     sampler = Sampler(server.pid)
     prober = Prober(port)
     start_rss = rss_bytes(server.pid)
-    print(f"server pid {server.pid}, address-space cap {args.cap_gb:g} GB, RSS at start (after warm-up)"
-          f" {start_rss / MB:.0f} MB")
-    print(f"{'phase':48} {'statuses':28} {'time s':>7} {'peak MB':>8} {'growth MB':>9} {'after MB':>8}"
-          f" {'health p99 ms':>13}")
+    print(
+        f"server pid {server.pid}, address-space cap {args.cap_gb:g} GB, RSS at start (after warm-up)"
+        f" {start_rss / MB:.0f} MB"
+    )
+    print(
+        f"{'phase':48} {'statuses':28} {'time s':>7} {'peak MB':>8} {'growth MB':>9} {'after MB':>8}"
+        f" {'health p99 ms':>13}"
+    )
     ok = True
-    cases = abuse_cases(port) + [(f"{args.clients} clients for {args.load_seconds:g} s",
-                                  lambda: load(port, args.clients, args.load_seconds))]
+    cases = abuse_cases(port) + [
+        (f"{args.clients} clients for {args.load_seconds:g} s", lambda: load(port, args.clients, args.load_seconds))
+    ]
     for name, case in cases:
         before = sampler.mark()
         prober.take()
@@ -317,18 +361,28 @@ def main(argv: list[str] | None = None) -> int:
             counts[status] = counts.get(status, 0) + 1
         shown = ", ".join(f"{s}x{n}" if n > 1 else str(s) for s, n in sorted(counts.items()))
         health = p99(latencies) * 1000
-        print(f"{name:48} {shown:28} {elapsed:7.1f} {peak / MB:8.0f} {(peak - before) / MB:9.0f}"
-              f" {after / MB:8.0f} {health:13.1f}" + (f"  ({failures} /health failures)" if failures else ""))
-        bad = (any(s >= 500 or s < 0 for s in statuses) or peak - before > 500 * MB
-               or after > 1.1 * start_rss or health > 100 or failures or server.poll() is not None)
+        print(
+            f"{name:48} {shown:28} {elapsed:7.1f} {peak / MB:8.0f} {(peak - before) / MB:9.0f}"
+            f" {after / MB:8.0f} {health:13.1f}" + (f"  ({failures} /health failures)" if failures else "")
+        )
+        bad = (
+            any(s >= 500 or s < 0 for s in statuses)
+            or peak - before > 500 * MB
+            or after > 1.1 * start_rss
+            or health > 100
+            or failures
+            or server.poll() is not None
+        )
         ok = ok and not bad
         if server.poll() is not None:
             print("the server died")
             break
     prober.stop.set()
     sampler.stop.set()
-    print(f"RSS at start {start_rss / MB:.0f} MB, at end {rss_bytes(server.pid) / MB:.0f} MB;"
-          f" all targets {'met' if ok else 'NOT met'}")
+    print(
+        f"RSS at start {start_rss / MB:.0f} MB, at end {rss_bytes(server.pid) / MB:.0f} MB;"
+        f" all targets {'met' if ok else 'NOT met'}"
+    )
     server.send_signal(signal.SIGTERM)
     t0 = time.perf_counter()
     try:

@@ -99,8 +99,20 @@ def start_server(model: Path, workers: int, log_dir: Path) -> Server:
     """Start `plantheme serve` and wait until ``/health`` answers."""
     port = free_port()
     log_path = log_dir / "server.log"
-    command = [sys.executable, "-m", "plantheme.cli", "serve", "--host", HOST, "--port", str(port),
-               "--model", str(model), "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "plantheme.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--model",
+        str(model),
+        "--workers",
+        str(workers),
+    ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     server = Server(process, port, log_path)
@@ -174,8 +186,10 @@ class Connection:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
         assert self.reader is not None
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         self.writer.write(head.encode("ascii") + body)
         header = await self.reader.readuntil(b"\r\n\r\n")
         lines = header.decode("latin-1").split("\r\n")
@@ -251,8 +265,7 @@ def drive(port: int, bodies: Sequence[bytes], concurrency: int) -> Run:
 def single_bodies(sentences: Sequence[str], count: int, offset: int = 0) -> list[bytes]:
     """``count`` one-sentence request bodies, cycling through the sentences."""
     n = len(sentences)
-    return [json.dumps({"texts": [sentences[(offset + i) % n]]}, ensure_ascii=False).encode()
-            for i in range(count)]
+    return [json.dumps({"texts": [sentences[(offset + i) % n]]}, ensure_ascii=False).encode() for i in range(count)]
 
 
 def batches(sentences: Sequence[str], count: int, size: int) -> list[list[str]]:
@@ -293,23 +306,32 @@ def _ms(seconds: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "default",
-                        help="model folder to serve (default: models/default)")
-    parser.add_argument("--seeds", type=Path, default=REPO.parent / "shared" / "seeds",
-                        help="folder of seed documents *.txt (default: ../shared/seeds)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=REPO / "models" / "default",
+        help="model folder to serve (default: models/default)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=Path,
+        default=REPO.parent / "shared" / "seeds",
+        help="folder of seed documents *.txt (default: ../shared/seeds)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
-    parser.add_argument("--requests", type=int, default=2000,
-                        help="single-sentence requests per concurrency level (default 2000)")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="single-sentence requests per concurrency level (default 2000)"
+    )
     parser.add_argument("--batches", type=int, default=60, help="batch requests of 100 (default 60)")
-    parser.add_argument("--batch-concurrency", type=int, default=2,
-                        help="batch requests in flight at once (default 2)")
-    parser.add_argument("--rss-requests", type=int, default=20_000,
-                        help="requests of the memory run (default 20,000)")
+    parser.add_argument("--batch-concurrency", type=int, default=2, help="batch requests in flight at once (default 2)")
+    parser.add_argument("--rss-requests", type=int, default=20_000, help="requests of the memory run (default 20,000)")
     args = parser.parse_args(argv)
 
     sentences = seed_sentences(args.seeds)
-    print(f"{len(sentences)} seed sentences from {args.seeds}; model {args.model}; "
-          f"{os.cpu_count()} CPUs; server workers {args.workers}")
+    print(
+        f"{len(sentences)} seed sentences from {args.seeds}; model {args.model}; "
+        f"{os.cpu_count()} CPUs; server workers {args.workers}"
+    )
     # Other work on the machine takes cores from the server: say how busy it was.
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
@@ -329,15 +351,19 @@ def report(server: Server, sentences: list[str], args: argparse.Namespace) -> No
     rss_start, _ = memory_kib(pid)
 
     print("\nsingle-sentence POST /v1/predict")
-    print(f"{'concurrency':>11} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'req/s':>8}"
-          f" {'server CPU ms/req':>17} errors")
+    print(
+        f"{'concurrency':>11} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'req/s':>8}"
+        f" {'server CPU ms/req':>17} errors"
+    )
     for concurrency in (1, 8, 32):
         cpu_before = cpu_seconds(pid)
         run = drive(port, single_bodies(sentences, args.requests, offset=concurrency), concurrency)
         cpu = (cpu_seconds(pid) - cpu_before) / len(run.latencies)
-        print(f"{concurrency:>11} {len(run.latencies):>8} {_ms(run.percentile(50))} "
-              f"{_ms(run.percentile(95))} {_ms(run.percentile(99))} "
-              f"{len(run.latencies) / run.wall:>8.1f} {cpu * 1000:>17.2f} {run.errors}")
+        print(
+            f"{concurrency:>11} {len(run.latencies):>8} {_ms(run.percentile(50))} "
+            f"{_ms(run.percentile(95))} {_ms(run.percentile(99))} "
+            f"{len(run.latencies) / run.wall:>8.1f} {cpu * 1000:>17.2f} {run.errors}"
+        )
         if concurrency == 8:
             p99_c8 = run.percentile(99)
 
@@ -359,8 +385,10 @@ def report(server: Server, sentences: list[str], args: argparse.Namespace) -> No
     del model
     ratio = service_rate / local_rate
     print(f"\nbatches of {size} ({len(bodies)} requests, {args.batch_concurrency} in flight)")
-    print(f"  service     {service_rate:9.0f} sentences/s  (p50 {_ms(run.percentile(50)).strip()} ms"
-          f" per batch, errors {run.errors})")
+    print(
+        f"  service     {service_rate:9.0f} sentences/s  (p50 {_ms(run.percentile(50)).strip()} ms"
+        f" per batch, errors {run.errors})"
+    )
     print(f"  in-process  {local_rate:9.0f} sentences/s  (ThemeModel.predict, same batches)")
     print(f"  ratio       {ratio:9.2f}")
 
@@ -370,20 +398,22 @@ def report(server: Server, sentences: list[str], args: argparse.Namespace) -> No
     rss_end, peak = memory_kib(pid)
     growth = (rss_end - rss_start) / rss_start * 100
     print(f"  RSS at start {rss_start / 1024:8.1f} MiB")
-    print(f"  RSS after    {rss_end / 1024:8.1f} MiB  ({growth:+.1f}%; sampled max "
-          f"{max(sampler.samples or [rss_end]) / 1024:.1f} MiB; {len(run.latencies) / run.wall:.0f} req/s,"
-          f" p99 {_ms(run.percentile(99)).strip()} ms, errors {run.errors})")
+    print(
+        f"  RSS after    {rss_end / 1024:8.1f} MiB  ({growth:+.1f}%; sampled max "
+        f"{max(sampler.samples or [rss_end]) / 1024:.1f} MiB; {len(run.latencies) / run.wall:.0f} req/s,"
+        f" p99 {_ms(run.percentile(99)).strip()} ms, errors {run.errors})"
+    )
     print(f"  peak RSS     {peak / 1024:8.1f} MiB  (VmHWM)")
 
     print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print("\ntargets (2 cores):")
-    print(f"  p99 at concurrency 8 < 25 ms        {_ms(p99_c8).strip()} ms  "
-          f"{'met' if p99_c8 < 0.025 else 'NOT met'}")
+    print(f"  p99 at concurrency 8 < 25 ms        {_ms(p99_c8).strip()} ms  {'met' if p99_c8 < 0.025 else 'NOT met'}")
     print(f"  batch throughput >= 0.5 in-process  {ratio:.2f}  {'met' if ratio >= 0.5 else 'NOT met'}")
-    print(f"  RSS flat (within 5%)                {growth:+.1f}%  "
-          f"{'met' if abs(growth) <= 5 else 'NOT met'}")
-    print(f"  (single-sentence in-process predict for reference: "
-          f"{statistics.median(_local_single(args.model, sentences)) * 1000:.2f} ms)")
+    print(f"  RSS flat (within 5%)                {growth:+.1f}%  {'met' if abs(growth) <= 5 else 'NOT met'}")
+    print(
+        f"  (single-sentence in-process predict for reference: "
+        f"{statistics.median(_local_single(args.model, sentences)) * 1000:.2f} ms)"
+    )
 
 
 def _local_single(model_dir: Path, sentences: Sequence[str], count: int = 200) -> list[float]:

@@ -31,19 +31,34 @@ from pathlib import Path
 import numpy as np
 
 from plantheme.analysis.shares import (
-    Confusion, confusion_from_card, draw_confusion_rates, estimate_selections, estimate_shares,
+    Confusion,
+    confusion_from_card,
+    draw_confusion_rates,
+    estimate_selections,
+    estimate_shares,
     summarise_draws,
 )
 from plantheme.settings import DEFAULT_MODEL_DIR
 
 SCENARIOS = (  # (sentences per document, documents)
-    (50, 1), (200, 1), (1000, 1), (100, 10), (100, 30),
+    (50, 1),
+    (200, 1),
+    (1000, 1),
+    (100, 10),
+    (100, 30),
 )
 DOCUMENT_SPREAD = 20.0
 
 
-def _simulate(true_rates: np.ndarray, row_sentences: np.ndarray, sentences: int, documents: int,
-              simulations: int, replicates: int, seed: int) -> dict[str, float]:
+def _simulate(
+    true_rates: np.ndarray,
+    row_sentences: np.ndarray,
+    sentences: int,
+    documents: int,
+    simulations: int,
+    replicates: int,
+    seed: int,
+) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     n = len(true_rates)
     hits, hits_real, hits_plain, widths, truths = [], [], [], [], []
@@ -51,11 +66,9 @@ def _simulate(true_rates: np.ndarray, row_sentences: np.ndarray, sentences: int,
         seen = np.stack([rng.multinomial(total, row) for total, row in zip(row_sentences, true_rates)])
         confusion = Confusion(tuple(tuple(int(x) for x in row) for row in seen), "simulated")
         truth = rng.dirichlet(np.ones(n))
-        doc_shares = (rng.dirichlet(DOCUMENT_SPREAD * truth + 1e-3, size=documents) if documents > 1
-                      else truth[None])
+        doc_shares = rng.dirichlet(DOCUMENT_SPREAD * truth + 1e-3, size=documents) if documents > 1 else truth[None]
         true_counts = np.stack([rng.multinomial(sentences, shares) for shares in doc_shares])
-        counts = np.stack([sum(rng.multinomial(c, true_rates[t]) for t, c in enumerate(row))
-                           for row in true_counts])
+        counts = np.stack([sum(rng.multinomial(c, true_rates[t]) for t, c in enumerate(row)) for row in true_counts])
         (draws,) = estimate_selections([(f"sim{k}", counts)], confusion, replicates, seed + k)
         shares = summarise_draws("sim", documents, int(counts.sum()), draws).shares
         lo = np.array([s.lo for s in shares.values()])
@@ -105,24 +118,36 @@ def main() -> None:
     row_sentences = np.asarray(confusion.counts).sum(axis=1)
     accuracy = np.trace(np.asarray(confusion.counts)) / row_sentences.sum()
     print(f"true confusion rates: {confusion.source}; accuracy {accuracy:.3f}")
-    print(f"{args.simulations} simulated selections per scenario, {args.replicates} bootstrap replicates,"
-          f" true shares ~ Dirichlet(1); {len(true_rates)} intervals each")
+    print(
+        f"{args.simulations} simulated selections per scenario, {args.replicates} bootstrap replicates,"
+        f" true shares ~ Dirichlet(1); {len(true_rates)} intervals each"
+    )
     se = math.sqrt(0.95 * 0.05 / args.simulations)
     print(f"binomial sd of one theme's coverage over {args.simulations} selections: {se:.3f}\n")
-    header = (f"{'scenario':<26}{'coverage':>9}{'share<0.02':>16}{'realised':>10}{'variant':>9}{'width':>8}{'s':>6}")
+    header = f"{'scenario':<26}{'coverage':>9}{'share<0.02':>16}{'realised':>10}{'variant':>9}{'width':>8}{'s':>6}"
     print(header)
     for sentences, documents in SCENARIOS:
         started = time.perf_counter()
-        result = _simulate(true_rates, row_sentences, sentences, documents, args.simulations,
-                           args.replicates, args.seed + 1000 * documents + sentences)
-        what = (f"1 document, {sentences} sent." if documents == 1
-                else f"{documents} docs x {sentences} sent.")
+        result = _simulate(
+            true_rates,
+            row_sentences,
+            sentences,
+            documents,
+            args.simulations,
+            args.replicates,
+            args.seed + 1000 * documents + sentences,
+        )
+        what = f"1 document, {sentences} sent." if documents == 1 else f"{documents} docs x {sentences} sent."
         realised = f"{result['coverage_realised']:.3f}" if documents == 1 else "-"
-        print(f"{what:<26}{result['coverage']:>9.3f}{result['coverage_small']:>9.3f} (n={result['small']:>3})"
-              f"{realised:>10}{result['coverage_variant']:>9.3f}{result['width']:>8.3f}"
-              f"{time.perf_counter() - started:>6.1f}")
-    print("\nvariant: single documents with a multinomial redraw of their sentences; groups with the"
-          " plain 2.5-97.5 percentiles")
+        print(
+            f"{what:<26}{result['coverage']:>9.3f}{result['coverage_small']:>9.3f} (n={result['small']:>3})"
+            f"{realised:>10}{result['coverage_variant']:>9.3f}{result['width']:>8.3f}"
+            f"{time.perf_counter() - started:>6.1f}"
+        )
+    print(
+        "\nvariant: single documents with a multinomial redraw of their sentences; groups with the"
+        " plain 2.5-97.5 percentiles"
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,19 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # What the console script `plantheme` runs.
 ENTRY = "import sys; from plantheme.cli import main; sys.exit(main())"
 # Modules whose cumulative import time is reported when they are imported.
-WATCHED = ("numpy", "scipy.sparse", "sklearn", "pydantic", "pydantic_settings", "rjieba", "opencc",
-           "plantheme.settings", "plantheme.model.persistence", "plantheme.model.scoring", "plantheme.model.ngrams")
+WATCHED = (
+    "numpy",
+    "scipy.sparse",
+    "sklearn",
+    "pydantic",
+    "pydantic_settings",
+    "rjieba",
+    "opencc",
+    "plantheme.settings",
+    "plantheme.model.persistence",
+    "plantheme.model.scoring",
+    "plantheme.model.ngrams",
+)
 
 
 def _children_cpu() -> float:
@@ -36,14 +47,20 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(src: Path, sentence: str, importtime: bool = False, options: tuple[str, ...] = ()
-             ) -> tuple[float, float, str, str]:
+def run_once(
+    src: Path, sentence: str, importtime: bool = False, options: tuple[str, ...] = ()
+) -> tuple[float, float, str, str]:
     """Wall seconds, CPU seconds (user + system), stdout and stderr of one `plantheme predict SENTENCE` process."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     flags = ["-X", "importtime"] if importtime else []
     cpu, start = _children_cpu(), time.perf_counter()
-    done = subprocess.run([sys.executable, *flags, "-c", ENTRY, "predict", *options, sentence], env=env,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, *flags, "-c", ENTRY, "predict", *options, sentence],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return time.perf_counter() - start, _children_cpu() - cpu, done.stdout, done.stderr
 
 
@@ -53,7 +70,7 @@ def import_times(stderr: str) -> tuple[float, dict[str, float]]:
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, cumulative_us, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        self_us, cumulative_us, name = (part.strip() for part in line[len("import time:") :].split("|"))
         total += int(self_us) / 1e6
         if name in WATCHED:
             watched[name] = int(cumulative_us) / 1e6
@@ -66,8 +83,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--importtime-runs", type=int, default=3)
     parser.add_argument("--sentence", default="推进河长制。")
-    parser.add_argument("--no-evidence-too", action="store_true",
-                        help="also time this checkout with --evidence 0 (no word segmentation, no rjieba)")
+    parser.add_argument(
+        "--no-evidence-too",
+        action="store_true",
+        help="also time this checkout with --evidence 0 (no word segmentation, no rjieba)",
+    )
     args = parser.parse_args()
     trees = {"this checkout": SRC}
     if args.before is not None:
@@ -81,7 +101,7 @@ def main() -> None:
     cpu_times: dict[str, list[float]] = {name: [] for name, _, _ in variants}
     outputs: dict[str, set[str]] = {name: set() for name, _, _ in variants}
     for i in range(args.runs):
-        for name, src, options in (variants if i % 2 == 0 else list(reversed(variants))):
+        for name, src, options in variants if i % 2 == 0 else list(reversed(variants)):
             seconds, cpu, stdout, _ = run_once(src, args.sentence, options=options)
             times[name].append(seconds)
             cpu_times[name].append(cpu)
@@ -89,8 +109,10 @@ def main() -> None:
     print(f'plantheme predict "{args.sentence}", whole process, {args.runs} runs each, order alternating:')
     sources = {name: f"{src} {' '.join(options)}".strip() for name, src, options in variants}
     for name, values in times.items():
-        print(f"  {name:14s} median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f});"
-              f" CPU median {statistics.median(cpu_times[name]):.3f} s  [{sources[name]}]")
+        print(
+            f"  {name:14s} median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f});"
+            f" CPU median {statistics.median(cpu_times[name]):.3f} s  [{sources[name]}]"
+        )
     if len(trees) == 2:
         before, after = (statistics.median(times[name]) for name in trees)
         print(f"  before / this checkout: {before / after:.2f}x")

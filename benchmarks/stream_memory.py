@@ -50,8 +50,9 @@ def _measure(command: list[str], stdin_path: Path | None) -> tuple[float, int]:
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
     # A wrapper process per run: RUSAGE_CHILDREN then covers this run only.
-    out = subprocess.run([sys.executable, "-c", code, str(stdin_path or ""), *command],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(stdin_path or ""), *command], capture_output=True, text=True, check=True
+    ).stdout.split()
     return float(out[0]), int(out[1])
 
 
@@ -77,13 +78,14 @@ def main() -> None:
                 writer.writerows(lines)
             for name, command, stdin in (
                 ("predict", [args.plantheme, "predict", "--model", str(args.model), "--evidence", "0"], text_file),
-                ("evaluate", [args.plantheme, "evaluate", str(csv_file), "--model", str(args.model), "--json"],
-                 None),
+                ("evaluate", [args.plantheme, "evaluate", str(csv_file), "--model", str(args.model), "--json"], None),
             ):
                 runs = [_measure(command, stdin) for _ in range(args.repeats)]
                 size = os.path.getsize(stdin or csv_file) / 1e6
-                print(f"{name:<10}{n:>10,}{size:>8.1f}{statistics.median(r[0] for r in runs):>10.1f}"
-                      f"{max(r[1] for r in runs) / 1024:>13.0f}")
+                print(
+                    f"{name:<10}{n:>10,}{size:>8.1f}{statistics.median(r[0] for r in runs):>10.1f}"
+                    f"{max(r[1] for r in runs) / 1024:>13.0f}"
+                )
 
 
 if __name__ == "__main__":

@@ -47,16 +47,28 @@ def main() -> None:
             for k, plantheme in enumerate(order):
                 out = Path(tmp) / f"out-{k}"
                 shutil.rmtree(out, ignore_errors=True)
-                command = [plantheme, "tag", str(args.folder), "--out", str(out), "--model", str(args.model),
-                           "--jobs", str(args.jobs), "--quiet"]
+                command = [
+                    plantheme,
+                    "tag",
+                    str(args.folder),
+                    "--out",
+                    str(out),
+                    "--model",
+                    str(args.model),
+                    "--jobs",
+                    str(args.jobs),
+                    "--quiet",
+                ]
                 if args.glob:
                     command += ["--glob", args.glob]
                 times[plantheme]["first"].append(_run(command))
                 times[plantheme]["rerun"].append(_run(command))
     print(f"folder {args.folder}, --jobs {args.jobs}, glob {args.glob!r}, {args.repeats} runs each (median s)")
     for plantheme, measured in times.items():
-        print(f"  {plantheme}: first run {statistics.median(measured['first']):.2f} s,"
-              f" re-run {statistics.median(measured['rerun']):.2f} s")
+        print(
+            f"  {plantheme}: first run {statistics.median(measured['first']):.2f} s,"
+            f" re-run {statistics.median(measured['rerun']):.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -133,8 +133,10 @@ def write_copy(folder: Path, name: str, text: str, copy: int) -> int:
             data, path = text.encode("utf-8"), folder / f"{stem}.txt"
     elif kind == 2:
         body = "".join(f"<p>{html.escape(line)}</p>\n" for line in text.splitlines() if line.strip())
-        data = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(str(stem))}"
-                f"</title><style>p{{margin:0}}</style></head><body>\n{body}</body></html>").encode()
+        data = (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(str(stem))}"
+            f"</title><style>p{{margin:0}}</style></head><body>\n{body}</body></html>"
+        ).encode()
         path = folder / f"{stem}.html"
     else:
         data, path = text.encode("utf-8"), folder / f"{stem}.txt"
@@ -192,9 +194,19 @@ def run_tag(corpus: Path, out: Path, model: Path, jobs: int, scheduler: str = ""
     its workers, for the record); the workers are not in the process tree.
     """
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-m", "plantheme.cli", "tag", str(corpus), "--out", str(out),
-               "--model", str(model), "--quiet",
-               *(["--scheduler", scheduler] if scheduler else ["--jobs", str(jobs)])]
+    command = [
+        sys.executable,
+        "-m",
+        "plantheme.cli",
+        "tag",
+        str(corpus),
+        "--out",
+        str(out),
+        "--model",
+        str(model),
+        "--quiet",
+        *(["--scheduler", scheduler] if scheduler else ["--jobs", str(jobs)]),
+    ]
     peak = 0
     cpu_before = _children_cpu_seconds()
     started = time.perf_counter()
@@ -222,10 +234,17 @@ def run_tag(corpus: Path, out: Path, model: Path, jobs: int, scheduler: str = ""
     with (out / "sentences.jsonl").open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return RunFigures(jobs=jobs, seconds=seconds, documents=totals["tagged"],
-                      sentences=totals["sentences"], megabytes=totals["bytes_tagged"] / 1e6,
-                      peak_tree_rss_mb=peak / 2**20, cpu_seconds=cpu_seconds,
-                      sentences_sha256=digest.hexdigest(), scheduler=scheduler)
+    return RunFigures(
+        jobs=jobs,
+        seconds=seconds,
+        documents=totals["tagged"],
+        sentences=totals["sentences"],
+        megabytes=totals["bytes_tagged"] / 1e6,
+        peak_tree_rss_mb=peak / 2**20,
+        cpu_seconds=cpu_seconds,
+        sentences_sha256=digest.hexdigest(),
+        scheduler=scheduler,
+    )
 
 
 def side_by_side_seconds(corpus: Path, work: Path, model: Path) -> float:
@@ -240,9 +259,24 @@ def side_by_side_seconds(corpus: Path, work: Path, model: Path) -> float:
     for side in ("a", "b"):
         out = work / f"out-side-{side}"
         shutil.rmtree(out, ignore_errors=True)
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "plantheme.cli", "tag", str(corpus), "--out", str(out),
-             "--model", str(model), "--jobs", "1", "--quiet"]))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "plantheme.cli",
+                    "tag",
+                    str(corpus),
+                    "--out",
+                    str(out),
+                    "--model",
+                    str(model),
+                    "--jobs",
+                    "1",
+                    "--quiet",
+                ]
+            )
+        )
     for process in processes:
         process.wait()
     return time.perf_counter() - started
@@ -290,9 +324,24 @@ class DaskCluster:
         address_file = folder / "scheduler.json"
         address_file.unlink(missing_ok=True)
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        self.processes = [subprocess.Popen(
-            [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--no-dashboard", "--scheduler-file", str(address_file)], **quiet)]
+        self.processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dask",
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    str(address_file),
+                ],
+                **quiet,
+            )
+        ]
         deadline = time.monotonic() + 60
         while not (address_file.exists() and address_file.stat().st_size):  # start-up: nothing to wait on
             if time.monotonic() > deadline:
@@ -300,9 +349,24 @@ class DaskCluster:
                 sys.exit("the dask scheduler did not start")
             time.sleep(0.05)
         self.address = json.loads(address_file.read_text())["address"]
-        self.processes += [subprocess.Popen(
-            [sys.executable, "-m", "dask", "worker", self.address, "--nthreads", "1", "--no-dashboard",
-             "--local-directory", str(folder / f"worker-{i}")], **quiet) for i in range(workers)]
+        self.processes += [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dask",
+                    "worker",
+                    self.address,
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--local-directory",
+                    str(folder / f"worker-{i}"),
+                ],
+                **quiet,
+            )
+            for i in range(workers)
+        ]
         with Client(self.address, timeout=60) as client:
             client.wait_for_workers(workers, timeout=120)
 
@@ -362,8 +426,9 @@ def _vm_hwm_kb(pid: int) -> int:
 def cluster_comparison(corpus: Path, work: Path, model: Path, repeats: int) -> None:
     """Local --jobs 1 and 2 against a Dask cluster of 1 and 2 workers on this machine; medians."""
     size = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())
-    print(f"corpus: {corpus} ({size / 1e6:.1f} MB), cpus: {os.cpu_count()},"
-          f" load average before: {os.getloadavg()[0]:.2f}")
+    print(
+        f"corpus: {corpus} ({size / 1e6:.1f} MB), cpus: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}"
+    )
     print(f"available parallelism before (two spinning processes vs one): {available_parallelism():.2f}x")
     clusters = {n: DaskCluster(work / f"cluster-{n}", n) for n in (1, 2)}
     try:
@@ -379,9 +444,12 @@ def cluster_comparison(corpus: Path, work: Path, model: Path, repeats: int) -> N
                 if kind == "dask":
                     figures = replace(figures, worker_cpu_seconds=clusters[n].worker_cpu_seconds() - workers_before)
                 runs[(kind, n)].append(figures)
-                print(f"  run: {kind} {n}, {figures.seconds:.1f} s, client {figures.cpu_seconds:.1f} CPU s,"
-                      f" workers {figures.worker_cpu_seconds:.1f} CPU s,"
-                      f" client peak RSS {figures.peak_tree_rss_mb:.0f} MB", flush=True)
+                print(
+                    f"  run: {kind} {n}, {figures.seconds:.1f} s, client {figures.cpu_seconds:.1f} CPU s,"
+                    f" workers {figures.worker_cpu_seconds:.1f} CPU s,"
+                    f" client peak RSS {figures.peak_tree_rss_mb:.0f} MB",
+                    flush=True,
+                )
         for n, cluster in clusters.items():
             peaks = ", ".join(f"{mb:.0f}" for mb in cluster.worker_peak_rss_mb())
             print(f"  cluster of {n}: peak RSS of each worker process over all its runs: {peaks} MB")
@@ -391,11 +459,15 @@ def cluster_comparison(corpus: Path, work: Path, model: Path, repeats: int) -> N
     print(f"available parallelism after: {available_parallelism():.2f}x")
     medians = {c: statistics.median(r.seconds for r in rs) for c, rs in runs.items()}
     sample = runs[("local", 1)][0]
-    print(f"\n{sample.documents:,} documents, {sample.sentences:,} sentences, {sample.megabytes:.1f} MB tagged;"
-          f" median of {max(1, repeats)} runs each (wall clock, start-up included)")
+    print(
+        f"\n{sample.documents:,} documents, {sample.sentences:,} sentences, {sample.megabytes:.1f} MB tagged;"
+        f" median of {max(1, repeats)} runs each (wall clock, start-up included)"
+    )
     # On a shared machine wall time says what the host gave; CPU time says what the work cost.
-    print(f"{'how':<24} {'seconds':>8} {'sent/s':>8} {'MB/s':>6} {'client CPU s':>13} {'worker CPU s':>13}"
-          f" {'MB/CPU s':>9} {'client RSS MB':>14}")
+    print(
+        f"{'how':<24} {'seconds':>8} {'sent/s':>8} {'MB/s':>6} {'client CPU s':>13} {'worker CPU s':>13}"
+        f" {'MB/CPU s':>9} {'client RSS MB':>14}"
+    )
     cpu_totals = {}
     for (kind, n), rs in runs.items():
         cpu = statistics.median(r.cpu_seconds for r in rs)
@@ -404,14 +476,20 @@ def cluster_comparison(corpus: Path, work: Path, model: Path, repeats: int) -> N
         rss = max(r.peak_tree_rss_mb for r in rs)
         label = f"local --jobs {n}" if kind == "local" else f"dask, {n} worker{'s' if n > 1 else ''}"
         seconds = medians[(kind, n)]
-        print(f"{label:<24} {seconds:>8.2f} {sample.sentences / seconds:>8,.0f}"
-              f" {sample.megabytes / seconds:>6.2f} {cpu:>13.1f} {worker_cpu:>13.1f}"
-              f" {sample.megabytes / cpu_totals[(kind, n)]:>9.2f} {rss:>14.0f}")
+        print(
+            f"{label:<24} {seconds:>8.2f} {sample.sentences / seconds:>8,.0f}"
+            f" {sample.megabytes / seconds:>6.2f} {cpu:>13.1f} {worker_cpu:>13.1f}"
+            f" {sample.megabytes / cpu_totals[(kind, n)]:>9.2f} {rss:>14.0f}"
+        )
     for n in (1, 2):
-        print(f"dask {n} / local --jobs {n}: {medians[('dask', n)] / medians[('local', n)]:.2f}x the time,"
-              f" {cpu_totals[('dask', n)] / cpu_totals[('local', n)]:.2f}x the CPU time (client and workers)")
-    print(f"dask 2 workers vs 1: {medians[('dask', 1)] / medians[('dask', 2)]:.2f}x;"
-          f" local --jobs 2 vs 1: {medians[('local', 1)] / medians[('local', 2)]:.2f}x")
+        print(
+            f"dask {n} / local --jobs {n}: {medians[('dask', n)] / medians[('local', n)]:.2f}x the time,"
+            f" {cpu_totals[('dask', n)] / cpu_totals[('local', n)]:.2f}x the CPU time (client and workers)"
+        )
+    print(
+        f"dask 2 workers vs 1: {medians[('dask', 1)] / medians[('dask', 2)]:.2f}x;"
+        f" local --jobs 2 vs 1: {medians[('local', 1)] / medians[('local', 2)]:.2f}x"
+    )
     identical = len({r.sentences_sha256 for rs in runs.values() for r in rs}) == 1
     print(f"sentences.jsonl identical in every run: {identical}")
     if not identical:
@@ -435,13 +513,20 @@ def stage_breakdown(corpus: Path, model_dir: Path, documents: int) -> dict[str, 
     tag_text(model, "预热。", details=False)  # segmenter and converter set-up is not per sentence
     files = sorted(p for p in corpus.rglob("*") if p.is_file())
     files = random.Random(1).sample(files, min(documents, len(files)))
-    spent = {"read + decode": 0.0, "normalize": 0.0, "split": 0.0, "features + classify": 0.0,
-             "tag_text in all": 0.0, "JSON + CSV lines": 0.0}
+    spent = {
+        "read + decode": 0.0,
+        "normalize": 0.0,
+        "split": 0.0,
+        "features + classify": 0.0,
+        "tag_text in all": 0.0,
+        "JSON + CSV lines": 0.0,
+    }
     sentences = 0
     for path in files:
         started = time.perf_counter()
-        text = extract_text(read_file_bytes(path, max_chars=10**8), document_format(path) or "text",
-                            max_chars=10**8).text
+        text = extract_text(
+            read_file_bytes(path, max_chars=10**8), document_format(path) or "text", max_chars=10**8
+        ).text
         spent["read + decode"] += time.perf_counter() - started
         started = time.perf_counter()
         normalized = normalize(text).text
@@ -509,15 +594,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=float, default=50.0, help="corpus size to build (default 50)")
     parser.add_argument("--model", type=Path, default=REPO / "models" / "default", help="model folder")
-    parser.add_argument("--labels", type=Path, default=REPO / "labels",
-                        help="labelled sentences to fit the baseline on (default: labels/)")
-    parser.add_argument("--baseline-sample", type=int, default=20_000,
-                        help="corpus sentences the baseline predicts (default 20000)")
-    parser.add_argument("--repeats", type=int, default=4,
-                        help="runs per job count, in adjacent ABBA pairs; medians count (default 4)")
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=REPO / "labels",
+        help="labelled sentences to fit the baseline on (default: labels/)",
+    )
+    parser.add_argument(
+        "--baseline-sample", type=int, default=20_000, help="corpus sentences the baseline predicts (default 20000)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=4, help="runs per job count, in adjacent ABBA pairs; medians count (default 4)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--cluster", type=Path, default=None, metavar="DIR",
-                        help="instead: local --jobs 1/2 vs a Dask cluster of 1/2 workers, tagging DIR as it is")
+    parser.add_argument(
+        "--cluster",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="instead: local --jobs 1/2 vs a Dask cluster of 1/2 workers, tagging DIR as it is",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="plantheme-bench-"))
@@ -531,9 +627,11 @@ def main() -> None:
         corpus = work / "corpus"
         started = time.perf_counter()
         files, size = build_corpus(corpus, args.size_mb)
-        print(f"corpus: {files:,} files, {size / 1e6:.1f} MB in {corpus}"
-              f" (built in {time.perf_counter() - started:.1f} s); cpus: {os.cpu_count()};"
-              f" load average before: {os.getloadavg()[0]:.2f}")
+        print(
+            f"corpus: {files:,} files, {size / 1e6:.1f} MB in {corpus}"
+            f" (built in {time.perf_counter() - started:.1f} s); cpus: {os.cpu_count()};"
+            f" load average before: {os.getloadavg()[0]:.2f}"
+        )
         # Other processes on a shared machine take cores away: say how many there were.
         print(f"available parallelism before (two spinning processes vs one): {available_parallelism():.2f}x")
         # The speed of a shared machine drifts over minutes. Runs go in pairs in
@@ -544,20 +642,25 @@ def main() -> None:
         first = run_tag(corpus, work / "out-sample", args.model, 1)  # the sentences to sample; not counted
         texts = sample_sentences(work / "out-sample" / "sentences.jsonl", args.baseline_sample)
         baseline = fit_baseline(args.labels)
-        print(f"  (a first --jobs 1 run, not counted: {first.seconds:.1f} s; baseline fitted;"
-              f" {len(texts):,} corpus sentences sampled for it)", flush=True)
+        print(
+            f"  (a first --jobs 1 run, not counted: {first.seconds:.1f} s; baseline fitted;"
+            f" {len(texts):,} corpus sentences sampled for it)",
+            flush=True,
+        )
         runs: list[RunFigures] = []
         baselines: list[float] = []
         for repeat in range(max(1, args.repeats)):
-            for jobs in ((1, 2) if repeat % 2 == 0 else (2, 1)):
+            for jobs in (1, 2) if repeat % 2 == 0 else (2, 1):
                 if jobs == 1:
                     baselines.append(baseline_sentences_per_second(baseline, texts))
                 runs.append(run_tag(corpus, work / f"out-jobs{jobs}", args.model, jobs))
                 r = runs[-1]
-                print(f"  run: jobs {r.jobs}, {r.seconds:.1f} s, {r.cpu_seconds:.1f} CPU s,"
-                      f" peak RSS {r.peak_tree_rss_mb:.0f} MB"
-                      + (f"; baseline just before: {baselines[-1]:,.0f} sentences/s" if jobs == 1 else ""),
-                      flush=True)
+                print(
+                    f"  run: jobs {r.jobs}, {r.seconds:.1f} s, {r.cpu_seconds:.1f} CPU s,"
+                    f" peak RSS {r.peak_tree_rss_mb:.0f} MB"
+                    + (f"; baseline just before: {baselines[-1]:,.0f} sentences/s" if jobs == 1 else ""),
+                    flush=True,
+                )
         ones = [r for r in runs if r.jobs == 1]
         twos = [r for r in runs if r.jobs == 2]
         pair_ratios = [a.seconds / b.seconds for a, b in zip(ones, twos)]
@@ -566,35 +669,50 @@ def main() -> None:
         two = sorted(twos, key=lambda r: r.seconds)[(len(twos) - 1) // 2]
         side_by_side = side_by_side_seconds(corpus, work, args.model)
         print(f"available parallelism after: {available_parallelism():.2f}x")
-        print(f"\n{'jobs':>4} {'seconds':>8} {'docs':>7} {'sentences':>10} {'MB':>6}"
-              f" {'docs/s':>8} {'sent/s':>8} {'MB/s':>6} {'peak RSS MB':>12} {'CPU s':>7}")
+        print(
+            f"\n{'jobs':>4} {'seconds':>8} {'docs':>7} {'sentences':>10} {'MB':>6}"
+            f" {'docs/s':>8} {'sent/s':>8} {'MB/s':>6} {'peak RSS MB':>12} {'CPU s':>7}"
+        )
         for r in (one, two):
-            print(f"{r.jobs:>4} {r.seconds:>8.1f} {r.documents:>7,} {r.sentences:>10,} {r.megabytes:>6.1f}"
-                  f" {r.documents_per_second:>8.1f} {r.sentences_per_second:>8,.0f}"
-                  f" {r.megabytes_per_second:>6.2f} {r.peak_tree_rss_mb:>12.0f} {r.cpu_seconds:>7.1f}")
+            print(
+                f"{r.jobs:>4} {r.seconds:>8.1f} {r.documents:>7,} {r.sentences:>10,} {r.megabytes:>6.1f}"
+                f" {r.documents_per_second:>8.1f} {r.sentences_per_second:>8,.0f}"
+                f" {r.megabytes_per_second:>6.2f} {r.peak_tree_rss_mb:>12.0f} {r.cpu_seconds:>7.1f}"
+            )
         children_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"largest single process (getrusage children): {children_max:.0f} MB")
         identical = len({r.sentences_sha256 for r in runs}) == 1
         print(f"sentences.jsonl identical for jobs 1 and 2: {identical}")
 
         base = statistics.median(baselines)
-        print(f"\nnaive baseline (jieba.lcut + TfidfVectorizer + LinearSVC, one core, {len(texts):,}"
-              f" corpus sentences): median {base:,.0f} sentences/s over {len(baselines)} timings")
-        print(f"plantheme tag --jobs 1 (reading, writing and start-up included) / baseline timed just"
-              f" before it: {', '.join(f'{x:.2f}' for x in baseline_ratios)}")
+        print(
+            f"\nnaive baseline (jieba.lcut + TfidfVectorizer + LinearSVC, one core, {len(texts):,}"
+            f" corpus sentences): median {base:,.0f} sentences/s over {len(baselines)} timings"
+        )
+        print(
+            f"plantheme tag --jobs 1 (reading, writing and start-up included) / baseline timed just"
+            f" before it: {', '.join(f'{x:.2f}' for x in baseline_ratios)}"
+        )
         speedup = statistics.median(baseline_ratios)
         scaling = statistics.median(pair_ratios)
-        print(f"jobs 2 / jobs 1 per pair of adjacent runs: {', '.join(f'{x:.2f}' for x in pair_ratios)};"
-              f" fastest runs: {min(r.seconds for r in ones) / min(r.seconds for r in twos):.2f}")
+        print(
+            f"jobs 2 / jobs 1 per pair of adjacent runs: {', '.join(f'{x:.2f}' for x in pair_ratios)};"
+            f" fastest runs: {min(r.seconds for r in ones) / min(r.seconds for r in twos):.2f}"
+        )
         peak = max(r.peak_tree_rss_mb for r in runs)
-        print(f"jobs 1 vs baseline: {speedup:.2f}x, median of those (target >= 5x)"
-              f" {'ok' if speedup >= 5 else 'MISSED'}")
-        print(f"jobs 2 vs jobs 1:   {scaling:.2f}x, median of the pairs (target >= 1.7x)"
-              f" {'ok' if scaling >= 1.7 else 'MISSED'}")
+        print(
+            f"jobs 1 vs baseline: {speedup:.2f}x, median of those (target >= 5x) {'ok' if speedup >= 5 else 'MISSED'}"
+        )
+        print(
+            f"jobs 2 vs jobs 1:   {scaling:.2f}x, median of the pairs (target >= 1.7x)"
+            f" {'ok' if scaling >= 1.7 else 'MISSED'}"
+        )
         ceiling = 2 * one.seconds / side_by_side
-        print(f"  two independent --jobs 1 runs side by side: {side_by_side:.1f} s for twice the work,"
-              f" so this machine gives at most {ceiling:.2f}x to two processes on this workload;"
-              f" jobs 2 reaches {scaling / ceiling:.0%} of that")
+        print(
+            f"  two independent --jobs 1 runs side by side: {side_by_side:.1f} s for twice the work,"
+            f" so this machine gives at most {ceiling:.2f}x to two processes on this workload;"
+            f" jobs 2 reaches {scaling / ceiling:.0%} of that"
+        )
         print(f"peak RSS:           {peak:.0f} MB (target < 1024 MB) {'ok' if peak < 1024 else 'MISSED'}")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         print("\nwhere one job's time goes (µs per sentence, in-process, 150 documents):")

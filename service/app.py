@@ -54,8 +54,7 @@ PREDICT_PATH = "/v1/predict"
 TAG_PATH = "/v1/tag"
 # Where the Swagger UI and ReDoc scripts, styles and icon of /docs and /redoc are served.
 DOCS_ASSETS_PATH = "/docs-assets"
-GET_PATHS = ("/health", "/v1/themes", "/v1/model", "/docs", "/redoc", "/openapi.json",
-             "/docs/oauth2-redirect")
+GET_PATHS = ("/health", "/v1/themes", "/v1/model", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect")
 
 _DESCRIPTION = """
 给中国地方政府工作计划、政府工作报告中的每一句话标注政策主题（八类）。
@@ -77,8 +76,7 @@ def _loaded(request: Request) -> LoadedModel:
     return loaded
 
 
-def check_sentences(texts: Sequence[str], fields: Sequence[str], limit: int,
-                    cancel: threading.Event) -> None:
+def check_sentences(texts: Sequence[str], fields: Sequence[str], limit: int, cancel: threading.Event) -> None:
     """Refuse (413) texts that hold more than ``limit`` sentences together, before classifying any."""
     total = 0
     for text, field in zip(texts, fields):
@@ -87,9 +85,13 @@ def check_sentences(texts: Sequence[str], fields: Sequence[str], limit: int,
         total += count_sentences(text, limit - total)
         if total > limit:
             where = "the request's texts" if len(texts) > 1 else field
-            raise ApiError(413, "too_many_sentences",
-                           f"{where} hold more than {limit:,} sentences; the limit is {limit:,} per request"
-                           " (PLANTHEME_MAX_SENTENCES); send the document in parts", field)
+            raise ApiError(
+                413,
+                "too_many_sentences",
+                f"{where} hold more than {limit:,} sentences; the limit is {limit:,} per request"
+                " (PLANTHEME_MAX_SENTENCES); send the document in parts",
+                field,
+            )
 
 
 def json_answer(body: Any, limit: int) -> Response:
@@ -99,9 +101,13 @@ def json_answer(body: Any, limit: int) -> Response:
     """
     data = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
     if len(data) > limit:
-        raise ApiError(413, "response_too_large",
-                       f"the answer would be {len(data):,} bytes; the limit is {limit:,}"
-                       " (PLANTHEME_MAX_RESPONSE_BYTES); send fewer or shorter texts", None)
+        raise ApiError(
+            413,
+            "response_too_large",
+            f"the answer would be {len(data):,} bytes; the limit is {limit:,}"
+            " (PLANTHEME_MAX_RESPONSE_BYTES); send fewer or shorter texts",
+            None,
+        )
     return Response(data, media_type="application/json")
 
 
@@ -137,8 +143,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(StartupFailureMiddleware)  # type: ignore[arg-type]
     body_errors = _error_responses(400, 408, 413, 415, 422, 503)
 
-    @app.post(PREDICT_PATH, response_model=PredictResponse, responses=body_errors, tags=["predict"],
-              summary="预测文本主题 · predict the theme of texts")
+    @app.post(
+        PREDICT_PATH,
+        response_model=PredictResponse,
+        responses=body_errors,
+        tags=["predict"],
+        summary="预测文本主题 · predict the theme of texts",
+    )
     async def predict(
         request: Request,
         body: Annotated[PredictRequest, Body(openapi_examples=PREDICT_EXAMPLES)],  # type: ignore[valid-type]
@@ -149,29 +160,36 @@ def create_app(settings: Settings) -> FastAPI:
         if body.split:  # type: ignore[attr-defined]
             # Whole documents: counted, tagged and encoded in the work pool, a text at a time.
             def work(cancel: threading.Event) -> Response:
-                check_sentences(texts, [f"texts[{i}]" for i in range(len(texts))],
-                                settings.max_sentences, cancel)
+                check_sentences(texts, [f"texts[{i}]" for i in range(len(texts))], settings.max_sentences, cancel)
                 results = []
                 for text in texts:
                     if cancel.is_set():
                         raise Cancelled()
                     results.append(document_body(loaded.model, text, low_confidence=settings.low_confidence))
-                return json_answer({"model": loaded.model.model_id, "results": results},
-                                   settings.max_response_bytes)
+                return json_answer({"model": loaded.model.model_id, "results": results}, settings.max_response_bytes)
 
             return await loaded.guard.run(request, work)
         # Sentences go through the batcher's thread (merged with concurrent requests).
         try:
-            predictions = await asyncio.wait_for(asyncio.wrap_future(loaded.batcher.submit(texts)),
-                                                 settings.request_timeout_s)
+            predictions = await asyncio.wait_for(
+                asyncio.wrap_future(loaded.batcher.submit(texts)), settings.request_timeout_s
+            )
         except asyncio.TimeoutError:
-            raise ApiError(503, "deadline_exceeded",
-                           f"the request took longer than {settings.request_timeout_s:g} s"
-                           " (PLANTHEME_REQUEST_TIMEOUT_S); send fewer or shorter texts") from None
+            raise ApiError(
+                503,
+                "deadline_exceeded",
+                f"the request took longer than {settings.request_timeout_s:g} s"
+                " (PLANTHEME_REQUEST_TIMEOUT_S); send fewer or shorter texts",
+            ) from None
         return {"model": loaded.model.model_id, "results": [prediction_body(p) for p in predictions]}
 
-    @app.post(TAG_PATH, response_model=TagResponse, responses=body_errors, tags=["predict"],
-              summary="整篇文档分句标注 · tag every sentence of one document")
+    @app.post(
+        TAG_PATH,
+        response_model=TagResponse,
+        responses=body_errors,
+        tags=["predict"],
+        summary="整篇文档分句标注 · tag every sentence of one document",
+    )
     async def tag(
         request: Request,
         body: Annotated[TagRequest, Body(openapi_examples=TAG_EXAMPLES)],  # type: ignore[valid-type]
@@ -189,20 +207,17 @@ def create_app(settings: Settings) -> FastAPI:
 
         return await loaded.guard.run(request, work)
 
-    @app.get("/v1/themes", response_model=ThemesResponse, tags=["reference"],
-             summary="八类政策主题 · the eight themes")
+    @app.get("/v1/themes", response_model=ThemesResponse, tags=["reference"], summary="八类政策主题 · the eight themes")
     async def themes() -> Any:
         """The eight theme ids with their Chinese names and descriptions, in taxonomy order."""
         return themes_body()
 
-    @app.get("/v1/model", response_model=ModelCardOut, tags=["reference"],
-             summary="模型信息 · the loaded model's card")
+    @app.get("/v1/model", response_model=ModelCardOut, tags=["reference"], summary="模型信息 · the loaded model's card")
     async def model_card(request: Request) -> Any:
         """Training data counts, cross-validation metrics, parameters, versions and creation time."""
         return card_body(_loaded(request).card)
 
-    @app.get("/health", response_model=HealthResponse, tags=["operations"],
-             summary="存活检查 · liveness")
+    @app.get("/health", response_model=HealthResponse, tags=["operations"], summary="存活检查 · liveness")
     async def health(request: Request) -> Any:
         """Answers as long as the server runs (also during a large batch), with the model id."""
         return {"status": "ok", "model": _loaded(request).model.model_id}

@@ -25,16 +25,29 @@ __all__ = ["ApiError", "error_response", "install_error_handlers", "field_name",
 log = logging.getLogger("plantheme_service")
 
 _STATUS_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 408: "request_timeout",
-    413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request",
-    429: "too_many_requests", 500: "internal_error", 503: "unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    408: "request_timeout",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
 }
 
 _TYPE_NAMES = {
-    "string_type": "a string", "bool_type": "true or false", "list_type": "a list",
-    "dict_type": "a JSON object", "model_type": "a JSON object",
-    "model_attributes_type": "a JSON object", "int_type": "an integer",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a JSON object",
+    "model_type": "a JSON object",
+    "model_attributes_type": "a JSON object",
+    "int_type": "an integer",
 }
 
 
@@ -50,7 +63,10 @@ class ApiError(Exception):
 
 
 def error_response(
-    status: int, code: str, message: str, field: str | None = None,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """The JSON response of one error, in the service's one error shape."""
@@ -128,8 +144,8 @@ def _json_type(value: Any) -> str:
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     # One error shape means one error: the first, in field order, is the one to fix first.
-    status, code, message, field = describe(errors[0]) if errors else (
-        422, "invalid_request", "the request is not valid", None
+    status, code, message, field = (
+        describe(errors[0]) if errors else (422, "invalid_request", "the request is not valid", None)
     )
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"

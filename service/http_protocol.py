@@ -91,9 +91,13 @@ class GuardedH11Protocol(H11Protocol):
             return
         if self.conn.our_state is h11.IDLE and self.conn.trailing_data[0]:
             # Part of a head arrived: say why the connection closes.
-            self._send_error(408, "request_timeout",
-                             f"the request line and headers took longer than {self.header_timeout_s:g} s"
-                             " (PLANTHEME_HEADER_TIMEOUT_S)", None)
+            self._send_error(
+                408,
+                "request_timeout",
+                f"the request line and headers took longer than {self.header_timeout_s:g} s"
+                " (PLANTHEME_HEADER_TIMEOUT_S)",
+                None,
+            )
         else:
             self.transport.close()
 
@@ -101,9 +105,13 @@ class GuardedH11Protocol(H11Protocol):
         exc = self._protocol_error
         status = exc.error_status_hint if exc is not None else 400
         if status == 431:
-            self._send_error(431, "headers_too_large",
-                             f"the request line and headers are larger than {self.max_header_bytes:,} bytes"
-                             " (PLANTHEME_MAX_HEADER_BYTES)", "headers")
+            self._send_error(
+                431,
+                "headers_too_large",
+                f"the request line and headers are larger than {self.max_header_bytes:,} bytes"
+                " (PLANTHEME_MAX_HEADER_BYTES)",
+                "headers",
+            )
         else:
             reason = f": {exc}" if exc is not None and str(exc) else ""
             self._send_error(400, "bad_request", f"the request is not valid HTTP/1.1{reason}", None)
@@ -111,11 +119,13 @@ class GuardedH11Protocol(H11Protocol):
     def _send_error(self, status: int, code: str, message: str, field: str | None) -> None:
         self._cancel_head_timer()
         body = error_bytes(code, message, field)
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"connection", b"close")]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
         # h11 refuses to send once the peer broke the protocol: write the response by hand.
         head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode()
         head += b"".join(name + b": " + value + b"\r\n" for name, value in headers) + b"\r\n"
         self.transport.write(head + body)
         self.transport.close()
-

@@ -40,9 +40,16 @@ def is_json_media_type(content_type: str) -> bool:
 class RequestLimitMiddleware:
     """Refuse bodies over ``max_body_bytes`` (413) and POSTs to ``json_paths`` that are not JSON (415)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, json_paths: Iterable[str], *,
-                 max_header_count: int = 100, max_header_bytes: int = 16_384,
-                 body_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        json_paths: Iterable[str],
+        *,
+        max_header_count: int = 100,
+        max_header_bytes: int = 16_384,
+        body_timeout_s: float = 10.0,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.json_paths = frozenset(json_paths)
@@ -55,35 +62,64 @@ class RequestLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if len(scope["headers"]) > self.max_header_count:
-            await self._refuse(scope, receive, send, 431, "too_many_headers",
-                               f"the request has {len(scope['headers']):,} headers; the limit is"
-                               f" {self.max_header_count:,} (PLANTHEME_MAX_HEADER_COUNT)", "headers")
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                431,
+                "too_many_headers",
+                f"the request has {len(scope['headers']):,} headers; the limit is"
+                f" {self.max_header_count:,} (PLANTHEME_MAX_HEADER_COUNT)",
+                "headers",
+            )
             return
         # The server bounds a head that arrives in pieces; one that arrives whole is measured here.
         head_bytes = sum(len(k) + len(v) + 4 for k, v in scope["headers"])
         if head_bytes > self.max_header_bytes:
-            await self._refuse(scope, receive, send, 431, "headers_too_large",
-                               f"the request headers are {head_bytes:,} bytes; the limit is"
-                               f" {self.max_header_bytes:,} (PLANTHEME_MAX_HEADER_BYTES)", "headers")
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                431,
+                "headers_too_large",
+                f"the request headers are {head_bytes:,} bytes; the limit is"
+                f" {self.max_header_bytes:,} (PLANTHEME_MAX_HEADER_BYTES)",
+                "headers",
+            )
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         limit = self.max_body_bytes
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                await self._refuse(scope, receive, send, 400, "bad_request",
-                                   "Content-Length is not a number", "Content-Length")
+                await self._refuse(
+                    scope, receive, send, 400, "bad_request", "Content-Length is not a number", "Content-Length"
+                )
                 return
             if int(declared) > limit:
-                await self._refuse(scope, receive, send, 413, "body_too_large",
-                                   _too_large(limit, f"Content-Length is {int(declared):,}"), "body")
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    413,
+                    "body_too_large",
+                    _too_large(limit, f"Content-Length is {int(declared):,}"),
+                    "body",
+                )
                 return
         if scope["method"] == "POST" and scope["path"] in self.json_paths:
             content_type = headers.get("content-type", "")
             if not is_json_media_type(content_type):
                 got = f"got {content_type!r}" if content_type else "no Content-Type was sent"
-                await self._refuse(scope, receive, send, 415, "unsupported_media_type",
-                                   f"send the body as application/json; {got}", "Content-Type")
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    415,
+                    "unsupported_media_type",
+                    f"send the body as application/json; {got}",
+                    "Content-Type",
+                )
                 return
 
         chunks: list[bytes] = []
@@ -94,17 +130,24 @@ class RequestLimitMiddleware:
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
-                await self._refuse(scope, receive, send, 408, "request_timeout",
-                                   f"the request body took longer than {self.body_timeout_s:g} s to arrive"
-                                   " (PLANTHEME_BODY_TIMEOUT_S)", "body")
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    408,
+                    "request_timeout",
+                    f"the request body took longer than {self.body_timeout_s:g} s to arrive (PLANTHEME_BODY_TIMEOUT_S)",
+                    "body",
+                )
                 return
             if message["type"] == "http.disconnect":
                 return  # the client went away; nobody to answer
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await self._refuse(scope, receive, send, 413, "body_too_large",
-                                   _too_large(limit, "the body sent is larger"), "body")
+                await self._refuse(
+                    scope, receive, send, 413, "body_too_large", _too_large(limit, "the body sent is larger"), "body"
+                )
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -114,8 +157,7 @@ class RequestLimitMiddleware:
         if scope["method"] == "POST" and scope["path"] in self.json_paths:
             problem = json_problem(body)
             if problem is not None:
-                await self._refuse(scope, receive, send, 400, "invalid_json", problem, "body",
-                                   close=False)
+                await self._refuse(scope, receive, send, 400, "invalid_json", problem, "body", close=False)
                 return
         replayed = False
 
@@ -130,12 +172,18 @@ class RequestLimitMiddleware:
 
     @staticmethod
     async def _refuse(
-        scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str, field: str,
-        *, close: bool = True,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        code: str,
+        message: str,
+        field: str,
+        *,
+        close: bool = True,
     ) -> None:
         # Connection: close, because the unread rest of the body cannot be skipped on keep-alive.
-        response = error_response(status, code, message, field,
-                                  headers={"Connection": "close"} if close else None)
+        response = error_response(status, code, message, field, headers={"Connection": "close"} if close else None)
         await response(scope, receive, send)
 
 

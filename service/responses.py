@@ -16,8 +16,7 @@ from plantheme.themes import THEMES
 if TYPE_CHECKING:  # the pickled pipeline, for word or union models only: scikit-learn is imported when one loads
     from plantheme.model.model import ThemeModel
 
-__all__ = ["prediction_body", "document_body", "themes_body", "card_body", "count_sentences",
-           "COUNT_CHUNK_CHARS"]
+__all__ = ["prediction_body", "document_body", "themes_body", "card_body", "count_sentences", "COUNT_CHUNK_CHARS"]
 
 # Sentences are counted a piece of the normalised text at a time, so counting a
 # million of them never holds a million at once and stops at the limit.
@@ -40,15 +39,17 @@ def document_body(model: CompiledModel | ThemeModel, raw: str, *, low_confidence
     sentences = []
     for sentence in tagged.sentences:
         assert sentence.prediction is not None  # tag_text gives details by default
-        sentences.append({
-            "index": sentence.index,
-            "start": sentence.start,
-            "end": sentence.end,
-            "text": sentence.text,
-            "normalized": sentence.normalized,
-            "flags": list(sentence.flags),
-            "prediction": prediction_body(sentence.prediction),
-        })
+        sentences.append(
+            {
+                "index": sentence.index,
+                "start": sentence.start,
+                "end": sentence.end,
+                "text": sentence.text,
+                "normalized": sentence.normalized,
+                "flags": list(sentence.flags),
+                "prediction": prediction_body(sentence.prediction),
+            }
+        )
     return {
         "sentences": sentences,
         "counts": tagged.counts,

@@ -74,10 +74,15 @@ def serve(
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     if settings.workers == 1:
         # The lifespan loads the model; a failure there is logged as its one-line message.
-        server = uvicorn.Server(uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, lifespan="on",
-            **server_options(settings),  # type: ignore[arg-type]
-        ))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                lifespan="on",
+                **server_options(settings),  # type: ignore[arg-type]
+            )
+        )
         try:
             server.run()
         except SystemExit:
@@ -97,8 +102,12 @@ def serve(
     os.environ.update(settings.to_environment())
     try:
         uvicorn.run(
-            "plantheme_service.app:app_from_environment", factory=True, host=settings.host,
-            port=settings.port, workers=settings.workers, lifespan="on",
+            "plantheme_service.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            lifespan="on",
             **server_options(settings),  # type: ignore[arg-type]
         )
     except SystemExit as exc:

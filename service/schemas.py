@@ -19,10 +19,23 @@ from plantheme.tagging.tagging import BOILERPLATE, GARBLED, LOW_CONFIDENCE, REPA
 from plantheme.themes import THEME_IDS
 
 __all__ = [
-    "ErrorDetail", "ErrorResponse", "Evidence", "Scores", "PredictionOut", "SentenceOut",
-    "DocumentOut", "PredictResponse", "TagResponse", "ThemeOut", "ThemesResponse",
-    "ModelCardOut", "HealthResponse", "RequestModels", "request_models",
-    "PREDICT_EXAMPLES", "TAG_EXAMPLES",
+    "ErrorDetail",
+    "ErrorResponse",
+    "Evidence",
+    "Scores",
+    "PredictionOut",
+    "SentenceOut",
+    "DocumentOut",
+    "PredictResponse",
+    "TagResponse",
+    "ThemeOut",
+    "ThemesResponse",
+    "ModelCardOut",
+    "HealthResponse",
+    "RequestModels",
+    "request_models",
+    "PREDICT_EXAMPLES",
+    "TAG_EXAMPLES",
 ]
 
 # Literal over the taxonomy's ids, so the schema lists the eight values.
@@ -95,8 +108,7 @@ class DocumentOut(BaseModel):
     """A text split into sentences, with per-theme sentence counts and shares."""
 
     sentences: list[SentenceOut]
-    counts: dict[str, int] = Field(
-        description="content sentences per theme, all eight themes (furniture not counted)")
+    counts: dict[str, int] = Field(description="content sentences per theme, all eight themes (furniture not counted)")
     shares: dict[str, float] = Field(description="fraction of the content sentences per theme")
     dominant: ThemeId | None = Field(  # type: ignore[valid-type]
         description="the most frequent theme; null for a text without content sentences"
@@ -104,7 +116,8 @@ class DocumentOut(BaseModel):
     garbled: bool = Field(description="the text holds mis-decoded (mojibake) runs")
     boilerplate: int = Field(
         description="furniture units (责任单位 lines, 发布日期 lines, page numbers …): theme `other`,"
-                    " flag `boilerplate`, left out of counts and shares")
+        " flag `boilerplate`, left out of counts and shares"
+    )
 
 
 class PredictResponse(BaseModel):
@@ -190,11 +203,13 @@ PREDICT_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "batch": {
         "summary": "多句，按顺序返回",
-        "value": {"texts": [
-            "深入开展招商引资，力争全年签约项目18个、总投资100亿元。",
-            "全面落实河长制，推进流域水环境综合治理。",
-            "提高低保和养老保险保障水平，确保医保参保率达到96%。",
-        ]},
+        "value": {
+            "texts": [
+                "深入开展招商引资，力争全年签约项目18个、总投资100亿元。",
+                "全面落实河长制，推进流域水环境综合治理。",
+                "提高低保和养老保险保障水平，确保医保参保率达到96%。",
+            ]
+        },
     },
     "split": {
         "summary": "先分句再分类",
@@ -208,14 +223,16 @@ PREDICT_EXAMPLES: dict[str, dict[str, Any]] = {
 TAG_EXAMPLES: dict[str, dict[str, Any]] = {
     "document": {
         "summary": "一段工作计划",
-        "value": {"text": (
-            "2024年是实施十四五规划的攻坚之年。\n"
-            "（一）做强实体经济\n"
-            "推动规上工业企业实施技术改造，加快智改数转步伐。"
-            "深入开展招商引资，力争全年签约项目18个。\n"
-            "（二）增进民生福祉\n"
-            "加快长者食堂和居家养老服务中心建设。"
-        )},
+        "value": {
+            "text": (
+                "2024年是实施十四五规划的攻坚之年。\n"
+                "（一）做强实体经济\n"
+                "推动规上工业企业实施技术改造，加快智改数转步伐。"
+                "深入开展招商引资，力争全年签约项目18个。\n"
+                "（二）增进民生福祉\n"
+                "加快长者食堂和居家养老服务中心建设。"
+            )
+        },
     },
 }
 
@@ -230,12 +247,8 @@ class RequestModels:
 
 def request_models(settings: Settings) -> RequestModels:
     """Build the request models for the limits in ``settings``."""
-    text = Annotated[
-        str, StringConstraints(max_length=settings.max_text_chars), AfterValidator(_usable_text)
-    ]
-    document = Annotated[
-        str, StringConstraints(max_length=settings.max_document_chars), AfterValidator(_usable_text)
-    ]
+    text = Annotated[str, StringConstraints(max_length=settings.max_text_chars), AfterValidator(_usable_text)]
+    document = Annotated[str, StringConstraints(max_length=settings.max_document_chars), AfterValidator(_usable_text)]
     predict = create_model(
         "PredictRequest",
         __base__=_StrictBody,
@@ -243,14 +256,24 @@ def request_models(settings: Settings) -> RequestModels:
             f"1 to {settings.max_batch:,} texts of at most {settings.max_text_chars:,} characters"
             " each; results come back in the same order."
         ),
-        texts=(Annotated[list[text], Field(  # type: ignore[valid-type, arg-type, maybe-unrecognized-str-typeform]
-            min_length=1, max_length=settings.max_batch,
-            description="the texts to classify (sentences, or paragraphs with \"split\": true)",
-        )], ...),
-        split=(bool, Field(
-            default=False,
-            description="split each text into sentences first and classify every sentence",
-        )),
+        texts=(
+            Annotated[
+                list[text],
+                Field(  # type: ignore[valid-type, arg-type, maybe-unrecognized-str-typeform]
+                    min_length=1,
+                    max_length=settings.max_batch,
+                    description='the texts to classify (sentences, or paragraphs with "split": true)',
+                ),
+            ],
+            ...,
+        ),
+        split=(
+            bool,
+            Field(
+                default=False,
+                description="split each text into sentences first and classify every sentence",
+            ),
+        ),
     )
     tag = create_model(
         "TagRequest",

@@ -59,8 +59,7 @@ class WorkGuard:
         gone = asyncio.ensure_future(_disconnected(request))
         try:
             waiting: set[asyncio.Future[Any]] = {job, gone}
-            done, _ = await asyncio.wait(waiting, timeout=self.deadline_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(waiting, timeout=self.deadline_s, return_when=asyncio.FIRST_COMPLETED)
         finally:
             if not job.done():
                 cancel.set()
@@ -71,9 +70,12 @@ class WorkGuard:
         if gone in done:
             # Nobody will read the answer; the status is for the access log only.
             raise ApiError(499, "client_closed_request", "the client disconnected")
-        raise ApiError(503, "deadline_exceeded",
-                       f"the request took longer than {self.deadline_s:g} s (PLANTHEME_REQUEST_TIMEOUT_S);"
-                       " send fewer or shorter texts")
+        raise ApiError(
+            503,
+            "deadline_exceeded",
+            f"the request took longer than {self.deadline_s:g} s (PLANTHEME_REQUEST_TIMEOUT_S);"
+            " send fewer or shorter texts",
+        )
 
 
 async def _disconnected(request: Request) -> None:

@@ -114,21 +114,30 @@ def tiny_model(tiny_model_dir: Path) -> ThemeModel:
 def tiny_documents() -> list[dict[str, object]]:
     """Six small labelled documents (the ``*.documents.jsonl`` record format) built from TINY_ROWS:
     a title naming the theme, a heading, the theme's sentences, a safeguard line and furniture."""
-    names = {"industry": "产业发展", "investment": "招商引资", "urban_construction": "城镇建设",
-             "rural_revitalisation": "乡村振兴", "ecology": "生态环境保护", "welfare": "民生保障"}
+    names = {
+        "industry": "产业发展",
+        "investment": "招商引资",
+        "urban_construction": "城镇建设",
+        "rural_revitalisation": "乡村振兴",
+        "ecology": "生态环境保护",
+        "welfare": "民生保障",
+    }
     documents = []
     for number, (theme, name) in enumerate(names.items(), start=1):
-        documents.append({
-            "doc": f"tiny-d{number}", "genre": "implementation_plan",
-            "paragraphs": [
-                [[theme, f"XX县{name}工作方案"]],
-                [["other", "一、重点任务"]],
-                [[theme, text] for text in TINY_ROWS[theme][:3]],
-                [["other", "加强组织领导。"]],
-                [["other", "责任单位：县发改局"]],
-                [[theme, TINY_ROWS[theme][3]]],
-            ],
-        })
+        documents.append(
+            {
+                "doc": f"tiny-d{number}",
+                "genre": "implementation_plan",
+                "paragraphs": [
+                    [[theme, f"XX县{name}工作方案"]],
+                    [["other", "一、重点任务"]],
+                    [[theme, text] for text in TINY_ROWS[theme][:3]],
+                    [["other", "加强组织领导。"]],
+                    [["other", "责任单位：县发改局"]],
+                    [[theme, TINY_ROWS[theme][3]]],
+                ],
+            }
+        )
     return documents
 
 
@@ -136,8 +145,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling Google's hosts,
 # which this closed network refuses; a fresh profile keeps runs independent.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 
@@ -154,8 +169,10 @@ def browser():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
-        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM}: run the README's test command, "
-                    "which installs it (apt-get install chromium)")
+        pytest.fail(
+            f"browser tests need Debian's chromium at {CHROMIUM}: run the README's test command, "
+            "which installs it (apt-get install chromium)"
+        )
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -166,7 +183,7 @@ def browser():  # type: ignore[no-untyped-def]
 
 # A sitecustomize.py for the tagging processes of a test (PLANTHEME_TEST_CRASH set): a file whose
 # name starts with "crash" kills the process that tags it, as a worker killed for memory would die.
-CRASHING_SITECUSTOMIZE = '''
+CRASHING_SITECUSTOMIZE = """
 import os
 if os.environ.get("PLANTHEME_TEST_CRASH"):
     import plantheme.tagging.document_jobs as document_jobs
@@ -178,15 +195,20 @@ if os.environ.get("PLANTHEME_TEST_CRASH"):
         return real_tag_file(job, config)
 
     document_jobs.tag_file = crashing_tag_file
-'''
+"""
 
 
 REVIEW_DOCUMENTS = {
-    "a/县政府工作报告.txt": "XX县2024年工作计划\n\n一、产业发展\n" + "".join(TINY_ROWS["industry"][:3])
-    + "推进重点项目和乡村产业融合发展，带动农民增收。\n二、生态环境\n" + "".join(TINY_ROWS["ecology"][:3])
+    "a/县政府工作报告.txt": "XX县2024年工作计划\n\n一、产业发展\n"
+    + "".join(TINY_ROWS["industry"][:3])
+    + "推进重点项目和乡村产业融合发展，带动农民增收。\n二、生态环境\n"
+    + "".join(TINY_ROWS["ecology"][:3])
     + "\n责任单位：县发改局\n",
-    "b/镇工作要点.txt": "XX镇2024年工作要点\n\n（一）民生保障\n" + "".join(TINY_ROWS["welfare"][:3])
-    + "加强城市管理和平安建设，整治占道经营。\n（二）基层治理\n" + "".join(TINY_ROWS["governance"][:3]) + "\n",
+    "b/镇工作要点.txt": "XX镇2024年工作要点\n\n（一）民生保障\n"
+    + "".join(TINY_ROWS["welfare"][:3])
+    + "加强城市管理和平安建设，整治占道经营。\n（二）基层治理\n"
+    + "".join(TINY_ROWS["governance"][:3])
+    + "\n",
 }
 
 
@@ -202,6 +224,7 @@ def review_tag_output(tmp_path_factory: pytest.TempPathFactory, tiny_char_model_
         (docs / name).parent.mkdir(parents=True, exist_ok=True)
         (docs / name).write_text(text, encoding="utf-8")
     out = root / "docs-tags"
-    assert main(["tag", str(docs), "--out", str(out), "--model", str(tiny_char_model_dir), "--jobs", "1",
-                 "--quiet"]) == 0
+    assert (
+        main(["tag", str(docs), "--out", str(out), "--model", str(tiny_char_model_dir), "--jobs", "1", "--quiet"]) == 0
+    )
     return out

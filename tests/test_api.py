@@ -14,8 +14,10 @@ from plantheme.errors import PlanthemeError
 
 
 def test_import_plantheme_loads_no_heavy_library() -> None:
-    code = ("import sys, plantheme; print([m for m in ('numpy', 'sklearn', 'scipy', 'pydantic', 'jieba',"
-            " 'plantheme.api') if m in sys.modules])")
+    code = (
+        "import sys, plantheme; print([m for m in ('numpy', 'sklearn', 'scipy', 'pydantic', 'jieba',"
+        " 'plantheme.api') if m in sys.modules])"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -32,19 +34,23 @@ def test_load_model_predict_and_tag_text(tiny_model_dir: Path) -> None:
     assert [p.theme for p in predictions] == ["ecology", "welfare"]
     text = "一、生态环境\n全面落实河长制，推进流域水环境综合治理。新建幼儿园2所。"
     doc = plantheme.tag_text(model, text)
-    assert [text[s.start:s.end] for s in doc.sentences] == [s.text for s in doc.sentences]
+    assert [text[s.start : s.end] for s in doc.sentences] == [s.text for s in doc.sentences]
     assert doc.sentences[-1].theme == "welfare" and doc.sentences[-1].prediction is not None
     assert sum(doc.counts.values()) == len(doc.sentences)
 
 
-@pytest.mark.parametrize(("fixture", "loaded"), [("tiny_char_model_dir", "CompiledModel"),
-                                                  ("tiny_model_dir", "ThemeModel")])
-def test_load_model_reads_the_arrays_and_the_pickle_only_without_them(request: pytest.FixtureRequest, fixture: str,
-                                                                      loaded: str) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "loaded"), [("tiny_char_model_dir", "CompiledModel"), ("tiny_model_dir", "ThemeModel")]
+)
+def test_load_model_reads_the_arrays_and_the_pickle_only_without_them(
+    request: pytest.FixtureRequest, fixture: str, loaded: str
+) -> None:
     # A character model predicts from model.npz without scikit-learn; a word or union model has only its pickle.
     model_dir = request.getfixturevalue(fixture)
-    code = ("import sys, plantheme; model = plantheme.load_model(sys.argv[1]); model.predict(['推进河长制。']);"
-            " print(type(model).__name__, 'sklearn' in sys.modules, 'scipy' in sys.modules)")
+    code = (
+        "import sys, plantheme; model = plantheme.load_model(sys.argv[1]); model.predict(['推进河长制。']);"
+        " print(type(model).__name__, 'sklearn' in sys.modules, 'scipy' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code, str(model_dir)], capture_output=True, text=True, check=True)
     assert done.stdout.split() == [loaded, *(["False", "False"] if loaded == "CompiledModel" else ["True", "True"])]
 

@@ -30,7 +30,9 @@ def labels_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_train_writes_a_model_and_prints_the_report(labels_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_writes_a_model_and_prints_the_report(
+    labels_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "models" / "mine"
     assert main(["train", "--data", str(labels_dir), "--out", str(out), "--features", "word", "--folds", "3"]) == 0
     printed = capsys.readouterr()
@@ -39,7 +41,9 @@ def test_train_writes_a_model_and_prints_the_report(labels_dir: Path, tmp_path: 
     assert (out / "model.joblib").is_file() and (out / "model.json").is_file()
 
 
-def test_predict_and_evaluate(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_and_evaluate(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["predict", "--model", str(tiny_model_dir), "全面落实河长制。", "新建幼儿园2所。"]) == 0
     lines = capsys.readouterr().out.splitlines()
     results = [json.loads(line) for line in lines]
@@ -48,6 +52,7 @@ def test_predict_and_evaluate(tiny_model_dir: Path, tmp_path: Path, capsys: pyte
     assert all(list(r["scores"]) == list(THEME_IDS) for r in results)
 
     import io
+
     monkeypatch.setattr("sys.stdin", io.StringIO("推进河长制。\n\n加强消防安全。\n"))
     assert main(["predict", "--model", str(tiny_model_dir)]) == 0
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -55,8 +60,11 @@ def test_predict_and_evaluate(tiny_model_dir: Path, tmp_path: Path, capsys: pyte
 
     test_file = tmp_path / "test.jsonl"
     test_file.write_text(
-        "\n".join(json.dumps({"text": t, "theme": th}, ensure_ascii=False)
-                  for th, rows in TINY_ROWS.items() for t in rows[:2]), encoding="utf-8")
+        "\n".join(
+            json.dumps({"text": t, "theme": th}, ensure_ascii=False) for th, rows in TINY_ROWS.items() for t in rows[:2]
+        ),
+        encoding="utf-8",
+    )
     assert main(["evaluate", str(test_file), "--model", str(tiny_model_dir), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 16
@@ -65,9 +73,9 @@ def test_predict_and_evaluate(tiny_model_dir: Path, tmp_path: Path, capsys: pyte
     assert "macro-F1" in capsys.readouterr().out
 
 
-def test_character_model_commands_use_its_arrays(tiny_char_model_dir: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_character_model_commands_use_its_arrays(
+    tiny_char_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """predict and evaluate (sentences, documents) run on model.npz and give what the pickle gives."""
     from plantheme.model import persistence
     from plantheme.training.evaluate import evaluate_documents, evaluate_model
@@ -82,12 +90,17 @@ def test_character_model_commands_use_its_arrays(tiny_char_model_dir: Path, tmp_
     texts = [t for rows in TINY_ROWS.values() for t in rows[:2]]
     assert main(["predict", "--model", str(tiny_char_model_dir), *texts]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [json.dumps({"text": t, **p.to_dict()}, ensure_ascii=False)
-                     for t, p in zip(texts, full.predict(texts))]
+    assert lines == [
+        json.dumps({"text": t, **p.to_dict()}, ensure_ascii=False) for t, p in zip(texts, full.predict(texts))
+    ]
 
     labelled = tmp_path / "test.jsonl"
-    labelled.write_text("\n".join(json.dumps({"text": t, "theme": th}, ensure_ascii=False)
-                                  for th, rows in TINY_ROWS.items() for t in rows[:2]), encoding="utf-8")
+    labelled.write_text(
+        "\n".join(
+            json.dumps({"text": t, "theme": th}, ensure_ascii=False) for th, rows in TINY_ROWS.items() for t in rows[:2]
+        ),
+        encoding="utf-8",
+    )
     assert main(["evaluate", str(labelled), "--model", str(tiny_char_model_dir), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = [row for row in read_labelled_file(labelled) if not isinstance(row, str)]
@@ -100,8 +113,9 @@ def test_character_model_commands_use_its_arrays(tiny_char_model_dir: Path, tmp_
     (docs / "a.txt").write_text(text, encoding="utf-8")
     spans = tmp_path / "spans.csv"
     second = text.index("新建")
-    spans.write_text(f"path,start,end,theme\na.txt,0,{second - 1},ecology\na.txt,{second},{len(text)},welfare\n",
-                     encoding="utf-8")
+    spans.write_text(
+        f"path,start,end,theme\na.txt,0,{second - 1},ecology\na.txt,{second},{len(text)},welfare\n", encoding="utf-8"
+    )
     assert main(["evaluate", str(spans), "--root", str(docs), "--model", str(tiny_char_model_dir), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     expected = evaluate_documents(full, read_span_labels(spans), lambda path: (docs / path).read_text(encoding="utf-8"))
@@ -124,7 +138,9 @@ def test_errors_are_one_line_not_tracebacks(argv: list[str], message: str, capsy
     assert "Traceback" not in err
 
 
-def test_evaluate_names_file_and_line_of_a_bad_theme(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_names_file_and_line_of_a_bad_theme(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("text,theme\n推进河长制。,ecology\n加强管理。,safety\n", encoding="utf-8")
     assert main(["evaluate", str(bad), "--model", str(tiny_model_dir)]) == 1
@@ -137,44 +153,52 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert err == "plantheme: error: Missing argument 'FILE'; see 'plantheme evaluate --help'\n"
 
 
-def test_train_never_overwrites_a_model_unasked(labels_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_never_overwrites_a_model_unasked(
+    labels_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "existing"
     out.mkdir()
     assert main(["train", "--data", str(labels_dir), "--out", str(out), "--features", "char", "--folds", "3"]) == 1
     assert "exists; pass --force" in capsys.readouterr().err
     assert not any(out.iterdir())
-    assert main(["train", "--data", str(labels_dir), "--out", str(out), "--features", "char", "--folds", "3",
-                 "--force"]) == 0
+    assert (
+        main(["train", "--data", str(labels_dir), "--out", str(out), "--features", "char", "--folds", "3", "--force"])
+        == 0
+    )
     assert (out / "model.json").is_file()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["train", "--jobs", "0"], "'--jobs': 0 is not a positive number"),
-    (["train", "--folds", "-1"], "'--folds': -1 is not a number of folds (2 or more)"),
-    (["train", "--folds", "1"], "'--folds': 1 is not a number of folds (2 or more)"),
-    (["train", "--jobs", "x"], "'--jobs': 'x' is not a whole number"),
-    (["train", "--show-errors", "-3"], "'--show-errors': -3 is not a count (0 or more)"),
-    (["train", "--pseudo-threshold", "0"], "'--pseudo-threshold': 0 is not in (0, 1]"),
-    (["train", "--pseudo-weight", "1.5"], "'--pseudo-weight': 1.5 is not in (0, 1]"),
-    (["train", "--pseudo-weight", "nan"], "'--pseudo-weight': nan is not in (0, 1]"),
-    (["train", "--features", "words"], "'--features': 'words' is not one of"),
-    (["tag", "docs", "--jobs", "-1"], "'--jobs': -1 is not a positive number"),
-    (["tag", "docs", "--jobs", "0"], "'--jobs': 0 is not a positive number"),
-    (["predict", "--evidence", "-1", "推进。"], "'--evidence': -1 is not a count (0 or more)"),
-    (["serve", "--port", "70000"], "'--port': 70000 is not a port (0 to 65535)"),
-    (["serve", "--port", "-1"], "'--port': -1 is not a port (0 to 65535)"),
-    (["serve", "--workers", "0"], "'--workers': 0 is not a positive number"),
-    (["review", "out", "--labels", "l", "--port", "-1"], "'--port': -1 is not a port (0 to 65535)"),
-    (["review", "out", "--labels", "l", "--size", "0"], "'--size': 0 is not a positive number"),
-    (["review", "out", "--labels", "l", "--format", "csv"], "'--format': 'csv' is not one of"),
-    (["tag", "docs", "--scheduler", "local:0"], "'--scheduler'"),
-    (["train", "--jbos", "2"], "No such option '--jbos'. (Did you mean one of: '--folds', '--jobs'?)"),
-    (["evaluate"], "Missing argument 'FILE'"),
-    (["review", "out"], "Missing option '--labels'"),
-    (["nosuch"], "No such command 'nosuch'"),
-])
-def test_bad_arguments_are_one_line_naming_the_option(args: list[str], message: str,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--jobs", "0"], "'--jobs': 0 is not a positive number"),
+        (["train", "--folds", "-1"], "'--folds': -1 is not a number of folds (2 or more)"),
+        (["train", "--folds", "1"], "'--folds': 1 is not a number of folds (2 or more)"),
+        (["train", "--jobs", "x"], "'--jobs': 'x' is not a whole number"),
+        (["train", "--show-errors", "-3"], "'--show-errors': -3 is not a count (0 or more)"),
+        (["train", "--pseudo-threshold", "0"], "'--pseudo-threshold': 0 is not in (0, 1]"),
+        (["train", "--pseudo-weight", "1.5"], "'--pseudo-weight': 1.5 is not in (0, 1]"),
+        (["train", "--pseudo-weight", "nan"], "'--pseudo-weight': nan is not in (0, 1]"),
+        (["train", "--features", "words"], "'--features': 'words' is not one of"),
+        (["tag", "docs", "--jobs", "-1"], "'--jobs': -1 is not a positive number"),
+        (["tag", "docs", "--jobs", "0"], "'--jobs': 0 is not a positive number"),
+        (["predict", "--evidence", "-1", "推进。"], "'--evidence': -1 is not a count (0 or more)"),
+        (["serve", "--port", "70000"], "'--port': 70000 is not a port (0 to 65535)"),
+        (["serve", "--port", "-1"], "'--port': -1 is not a port (0 to 65535)"),
+        (["serve", "--workers", "0"], "'--workers': 0 is not a positive number"),
+        (["review", "out", "--labels", "l", "--port", "-1"], "'--port': -1 is not a port (0 to 65535)"),
+        (["review", "out", "--labels", "l", "--size", "0"], "'--size': 0 is not a positive number"),
+        (["review", "out", "--labels", "l", "--format", "csv"], "'--format': 'csv' is not one of"),
+        (["tag", "docs", "--scheduler", "local:0"], "'--scheduler'"),
+        (["train", "--jbos", "2"], "No such option '--jbos'. (Did you mean one of: '--folds', '--jobs'?)"),
+        (["evaluate"], "Missing argument 'FILE'"),
+        (["review", "out"], "Missing option '--labels'"),
+        (["nosuch"], "No such command 'nosuch'"),
+    ],
+)
+def test_bad_arguments_are_one_line_naming_the_option(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("plantheme: error: ") and message in err
@@ -182,36 +206,54 @@ def test_bad_arguments_are_one_line_naming_the_option(args: list[str], message: 
     assert f"see 'plantheme {args[0]} --help'" in err or args == ["nosuch"]
 
 
-@pytest.mark.parametrize(("variable", "value", "command", "message"), [
-    ("PLANTHEME_PORT", "eighty", ["serve"], "'--port' (env var: 'PLANTHEME_PORT'): 'eighty' is not a whole number"),
-    ("PLANTHEME_WORKERS", "0", ["serve"], "'--workers' (env var: 'PLANTHEME_WORKERS'): 0 is not a positive number"),
-    ("PLANTHEME_REVIEW_SIZE", "-5", ["review", "out", "--labels", "l"],
-     "'--size' (env var: 'PLANTHEME_REVIEW_SIZE'): -5 is not a positive number"),
-])
-def test_bad_environment_values_are_refused_by_the_parser(variable: str, value: str, command: list[str],
-                                                          message: str, capsys: pytest.CaptureFixture[str],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "command", "message"),
+    [
+        ("PLANTHEME_PORT", "eighty", ["serve"], "'--port' (env var: 'PLANTHEME_PORT'): 'eighty' is not a whole number"),
+        ("PLANTHEME_WORKERS", "0", ["serve"], "'--workers' (env var: 'PLANTHEME_WORKERS'): 0 is not a positive number"),
+        (
+            "PLANTHEME_REVIEW_SIZE",
+            "-5",
+            ["review", "out", "--labels", "l"],
+            "'--size' (env var: 'PLANTHEME_REVIEW_SIZE'): -5 is not a positive number",
+        ),
+    ],
+)
+def test_bad_environment_values_are_refused_by_the_parser(
+    variable: str,
+    value: str,
+    command: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(variable, value)
     assert main(command) == 2
     assert message in capsys.readouterr().err
 
 
-def test_the_model_variable_is_read_by_every_command(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_model_variable_is_read_by_every_command(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PLANTHEME_MODEL_DIR", "/nonexistent/model")
     assert main(["predict", "推进。"]) == 1
     assert "/nonexistent/model: no model folder there" in capsys.readouterr().err
     assert main(["predict", "--model", str(tiny_model_dir), "推进河长制。"]) == 0  # the option wins
 
 
-@pytest.mark.parametrize(("args", "spread"), [
-    (["--data", "a", "b", "--out", "m", "c"], ["--data", "a", "--data", "b", "--out", "m", "c"]),
-    (["--data=a", "b", "--force"], ["--data=a", "--data", "b", "--force"]),
-    (["--unlabelled", "u", "v", "--exclude", "x", "y"],
-     ["--unlabelled", "u", "--unlabelled", "v", "--exclude", "x", "--exclude", "y"]),
-    (["--data", "a", "--", "b"], ["--data", "a", "--", "b"]),
-    (["--out", "a", "b"], ["--out", "a", "b"]),
-])
+@pytest.mark.parametrize(
+    ("args", "spread"),
+    [
+        (["--data", "a", "b", "--out", "m", "c"], ["--data", "a", "--data", "b", "--out", "m", "c"]),
+        (["--data=a", "b", "--force"], ["--data=a", "--data", "b", "--force"]),
+        (
+            ["--unlabelled", "u", "v", "--exclude", "x", "y"],
+            ["--unlabelled", "u", "--unlabelled", "v", "--exclude", "x", "--exclude", "y"],
+        ),
+        (["--data", "a", "--", "b"], ["--data", "a", "--", "b"]),
+        (["--out", "a", "b"], ["--out", "a", "b"]),
+    ],
+)
 def test_variadic_options_take_every_value_up_to_the_next_option(args: list[str], spread: list[str]) -> None:
     from plantheme.cli import _spread
 
@@ -229,7 +271,8 @@ def test_train_with_documents_reports_the_context_stage(tmp_path: Path, capsys: 
     folder = tmp_path / "labels"
     folder.mkdir()
     (folder / "docs.documents.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in tiny_documents()), encoding="utf-8")
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in tiny_documents()), encoding="utf-8"
+    )
     with (folder / "rest.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "theme", "source"])
@@ -260,15 +303,19 @@ def test_extract_of_an_unreadable_file_is_one_line(tmp_path: Path, capsys: pytes
     assert err.startswith("plantheme: error: ") and "broken.docx" in err and "Traceback" not in err
 
 
-def test_evaluate_span_labels_on_documents(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_span_labels_on_documents(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     text = "全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所，改善义务教育办学条件。"
     (docs / "a.txt").write_text(text, encoding="utf-8")
     spans = tmp_path / "spans.csv"
     second = text.index("新建")
-    spans.write_text(f"path,start,end,theme,genre\na.txt,0,{second - 1},ecology,plan\n"
-                     f"a.txt,{second},{len(text)},welfare,plan\n", encoding="utf-8")
+    spans.write_text(
+        f"path,start,end,theme,genre\na.txt,0,{second - 1},ecology,plan\na.txt,{second},{len(text)},welfare,plan\n",
+        encoding="utf-8",
+    )
     assert main(["evaluate", str(spans), "--model", str(tiny_model_dir)]) == 1
     assert "give their folder with --root" in capsys.readouterr().err
     assert main(["evaluate", str(spans), "--root", str(docs), "--model", str(tiny_model_dir), "--json"]) == 0
@@ -292,35 +339,50 @@ class _Stdin:
 
 
 def test_predict_answers_every_stdin_line_in_order_across_batches(
-        tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import plantheme.cli as cli_module
 
     monkeypatch.setattr(cli_module, "PREDICT_BATCH", 3)
     monkeypatch.setattr(cli_module, "PREDICT_MAX_LINE_BYTES", 200)
     lines = [
-        "全面落实河长制。".encode(), b"", "新建幼儿园2所。".encode("gbk"), b"   ",
-        "推进招商引资。".encode() + b"\r", b"x" * 500, "加强消防安全。".encode(),
+        "全面落实河长制。".encode(),
+        b"",
+        "新建幼儿园2所。".encode("gbk"),
+        b"   ",
+        "推进招商引资。".encode() + b"\r",
+        b"x" * 500,
+        "加强消防安全。".encode(),
     ]
     monkeypatch.setattr("sys.stdin", _Stdin(b"\n".join(lines)))  # no newline after the last line
     assert main(["predict", "--model", str(tiny_model_dir)]) == 0
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(answers) == len(lines)
     assert [a.get("text") for a in answers] == [
-        "全面落实河长制。", None, None, None, "推进招商引资。", None, "加强消防安全。"]
+        "全面落实河长制。",
+        None,
+        None,
+        None,
+        "推进招商引资。",
+        None,
+        "加强消防安全。",
+    ]
     assert answers[1] == {"line": 2, "error": "empty line"}
     assert answers[2]["line"] == 3 and answers[2]["error"].startswith("not valid UTF-8")
     assert answers[5] == {"line": 6, "error": "line longer than 200 bytes"}
 
 
-def test_predict_of_an_empty_stdin_is_one_line(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_of_an_empty_stdin_is_one_line(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("sys.stdin", _Stdin(b""))
     assert main(["predict", "--model", str(tiny_model_dir)]) == 1
     assert "no text to predict" in capsys.readouterr().err
 
 
 def test_evaluate_streams_in_batches_and_scores_as_the_whole_file(
-        tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from plantheme.training.evaluate import evaluate_model, evaluate_stream
     from plantheme.training.labels import read_labelled_file
     from plantheme.model.persistence import load_model
@@ -361,7 +423,8 @@ def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_evaluate_a_gbk_csv_and_refuse_a_bad_header_in_one_line(
-        tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = tmp_path / "gbk.csv"
     good.write_bytes("text,theme\n全面落实河长制。,ecology\n新建幼儿园2所。,welfare\n".encode("gbk"))
     assert main(["evaluate", str(good), "--model", str(tiny_model_dir), "--json"]) == 0
@@ -387,18 +450,37 @@ def tagged_by_year(tiny_model_dir: Path, tmp_path: Path) -> Path:
         (root / place / "report_2019.txt").write_text(REPORT_2019, encoding="utf-8")
         (root / place / "report_2024.txt").write_text(REPORT_2024, encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["tag", str(root), "--out", str(out), "--model", str(tiny_model_dir), "--jobs", "1", "--quiet",
-                 "--meta-pattern", r"year=_(\d{4})", "--meta-pattern", r"(?P<place>^[^/]+)"]) == 0
+    assert (
+        main(
+            [
+                "tag",
+                str(root),
+                "--out",
+                str(out),
+                "--model",
+                str(tiny_model_dir),
+                "--jobs",
+                "1",
+                "--quiet",
+                "--meta-pattern",
+                r"year=_(\d{4})",
+                "--meta-pattern",
+                r"(?P<place>^[^/]+)",
+            ]
+        )
+        == 0
+    )
     return out
 
 
-def test_compare_prints_each_theme_with_its_difference(tagged_by_year: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_prints_each_theme_with_its_difference(
+    tagged_by_year: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["compare", str(tagged_by_year), "year=2019", "year=2024"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "A  year=2019: 3 documents, 9 content sentences"
     assert out[1] == "B  year=2024: 3 documents, 9 content sentences"
-    rows = {line.split()[0]: line for line in out[4:4 + len(THEME_IDS)]}
+    rows = {line.split()[0]: line for line in out[4 : 4 + len(THEME_IDS)]}
     assert list(rows) == list(THEME_IDS)
     assert out[-2].startswith("clear differences (95% interval excludes 0): ")
     assert "no confusion matrix" in out[-1]
@@ -420,19 +502,24 @@ def test_compare_json_agrees_with_groups_csv(tagged_by_year: Path, capsys: pytes
     assert result["a"] == {"selector": "year=2019", "documents": 3, "content_sentences": 9}
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["year=1999", "year=2019"], "no document or group 'year=1999'"),
-    (["place=丁镇", "year=2019"], "fields: year, place"),
-])
-def test_compare_of_an_unknown_selection_is_one_line(tagged_by_year: Path, capsys: pytest.CaptureFixture[str],
-                                                    args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["year=1999", "year=2019"], "no document or group 'year=1999'"),
+        (["place=丁镇", "year=2019"], "fields: year, place"),
+    ],
+)
+def test_compare_of_an_unknown_selection_is_one_line(
+    tagged_by_year: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     assert main(["compare", str(tagged_by_year), *args]) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_compare_of_a_folder_that_was_never_tagged_is_one_line(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_of_a_folder_that_was_never_tagged_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["compare", str(tmp_path), "a", "b"]) == 1
     assert "manifest.json: not there; give the output folder of `plantheme tag`" in capsys.readouterr().err
 
@@ -442,38 +529,98 @@ def test_train_on_labels_and_review_labels_records_both(labels_dir: Path, tmp_pa
 
     mine = tmp_path / "mine"
     store = LabelStore(mine)
-    for i, (text, theme) in enumerate([("推进污水管网建设和雨污分流改造。", "ecology"), ("开展养老服务提升行动。", "welfare")]):
-        store.add(Answer(doc="我的文件.txt", start=20 * i, end=20 * i + len(text), text=text, answer=theme,
-                         guess="other", who="tester", when=f"2026-01-01T00:00:0{i}"))
-    store.add(Answer(doc="我的文件.txt", start=99, end=104, text="跳过的句子", answer="skip", guess="other",
-                     who="tester", when="2026-01-01T00:00:09"))
+    for i, (text, theme) in enumerate(
+        [("推进污水管网建设和雨污分流改造。", "ecology"), ("开展养老服务提升行动。", "welfare")]
+    ):
+        store.add(
+            Answer(
+                doc="我的文件.txt",
+                start=20 * i,
+                end=20 * i + len(text),
+                text=text,
+                answer=theme,
+                guess="other",
+                who="tester",
+                when=f"2026-01-01T00:00:0{i}",
+            )
+        )
+    store.add(
+        Answer(
+            doc="我的文件.txt",
+            start=99,
+            end=104,
+            text="跳过的句子",
+            answer="skip",
+            guess="other",
+            who="tester",
+            when="2026-01-01T00:00:09",
+        )
+    )
     out = tmp_path / "model"
-    assert main(["train", "--data", str(labels_dir), str(mine), "--out", str(out), "--features", "char",
-                 "--folds", "3", "--no-context"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(labels_dir),
+                str(mine),
+                "--out",
+                str(out),
+                "--features",
+                "char",
+                "--folds",
+                "3",
+                "--no-context",
+            ]
+        )
+        == 0
+    )
     training = json.loads((out / "model.json").read_text(encoding="utf-8"))["training"]
     assert training["data"] == [str(labels_dir), str(mine)]
     assert training["rows"] == sum(len(texts) for texts in TINY_ROWS.values()) + 2  # the skip is no row
     assert "review-labels.csv" in {entry["file"] for entry in training["files"]}
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["review", "--labels", "x"], "give the output folder of `plantheme tag`"),
-    (["review", "/nonexistent-out", "--labels", "x"], "/nonexistent-out: not a `plantheme tag` output folder"),
-    (["review", "--labels", "x", "--import", "/nonexistent.json"], "--import /nonexistent.json: no such file"),
-])
-def test_review_errors_are_one_line(argv: list[str], message: str, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["review", "--labels", "x"], "give the output folder of `plantheme tag`"),
+        (["review", "/nonexistent-out", "--labels", "x"], "/nonexistent-out: not a `plantheme tag` output folder"),
+        (["review", "--labels", "x", "--import", "/nonexistent.json"], "--import /nonexistent.json: no such file"),
+    ],
+)
+def test_review_errors_are_one_line(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_review_exports_the_queue(review_tag_output: Path, tiny_char_model_dir: Path, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_review_exports_the_queue(
+    review_tag_output: Path, tiny_char_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "queue.json"
-    assert main(["review", str(review_tag_output), "--labels", str(tmp_path / "mine"), "--size", "5",
-                 "--export", str(out), "--format", "label-studio", "--model", str(tiny_char_model_dir)]) == 0
+    assert (
+        main(
+            [
+                "review",
+                str(review_tag_output),
+                "--labels",
+                str(tmp_path / "mine"),
+                "--size",
+                "5",
+                "--export",
+                str(out),
+                "--format",
+                "label-studio",
+                "--model",
+                str(tiny_char_model_dir),
+            ]
+        )
+        == 0
+    )
     assert "wrote 5 sentences" in capsys.readouterr().out
     tasks = json.loads(out.read_text(encoding="utf-8"))
     assert len(tasks) == 5 and all(task["data"]["doc"].endswith(".txt") for task in tasks)
@@ -496,23 +643,37 @@ def test_without_a_command_the_help_goes_to_stderr_with_status_2(capsys: pytest.
     assert main([]) == 2
     printed = capsys.readouterr()
     assert printed.out == "" and printed.err.startswith("Usage: plantheme [OPTIONS] COMMAND")
-    assert [line.split()[0] for line in printed.err.split("Commands:")[1].splitlines()
-            if line.startswith("  ") and not line.startswith("   ")] == list(COMMANDS)
+    assert [
+        line.split()[0]
+        for line in printed.err.split("Commands:")[1].splitlines()
+        if line.startswith("  ") and not line.startswith("   ")
+    ] == list(COMMANDS)
 
 
-@pytest.mark.parametrize(("command", "shown"), [
-    (["serve"], ["--port PORT", "[env var: PLANTHEME_PORT; default: {port};"]),
-    (["serve"], ["--host HOST", "[env var: PLANTHEME_HOST; default: {host}]"]),
-    (["serve"], ["--workers N", "[env var: PLANTHEME_WORKERS; default: {workers};"]),
-    (["review"], ["--size N", "[env var: PLANTHEME_REVIEW_SIZE; default: {review_size};"]),
-    (["review"], ["--port P", "[env var: PLANTHEME_REVIEW_PORT; default: {review_port};"]),
-    (["predict"], ["--model DIR", "[env var: PLANTHEME_MODEL_DIR; default: {model_dir}]", "--evidence N",
-                   "[default: 5; x>=0]"]),
-    (["tag"], ["--jobs N", "[default: (all cores); x>=1]"]),
-    (["train"], ["--jobs N", "[default: 1; x>=1]", "--folds N", "[default: 5; x>=2]", "--data DIR..."]),
-])
-def test_help_shows_defaults_from_the_settings_and_their_variables(command: list[str], shown: list[str],
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (["serve"], ["--port PORT", "[env var: PLANTHEME_PORT; default: {port};"]),
+        (["serve"], ["--host HOST", "[env var: PLANTHEME_HOST; default: {host}]"]),
+        (["serve"], ["--workers N", "[env var: PLANTHEME_WORKERS; default: {workers};"]),
+        (["review"], ["--size N", "[env var: PLANTHEME_REVIEW_SIZE; default: {review_size};"]),
+        (["review"], ["--port P", "[env var: PLANTHEME_REVIEW_PORT; default: {review_port};"]),
+        (
+            ["predict"],
+            [
+                "--model DIR",
+                "[env var: PLANTHEME_MODEL_DIR; default: {model_dir}]",
+                "--evidence N",
+                "[default: 5; x>=0]",
+            ],
+        ),
+        (["tag"], ["--jobs N", "[default: (all cores); x>=1]"]),
+        (["train"], ["--jobs N", "[default: 1; x>=1]", "--folds N", "[default: 5; x>=2]", "--data DIR..."]),
+    ],
+)
+def test_help_shows_defaults_from_the_settings_and_their_variables(
+    command: list[str], shown: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     from plantheme.settings import Settings
 
     defaults = {name: field.default for name, field in Settings.model_fields.items()}
@@ -539,8 +700,10 @@ def _readme_usages() -> list[tuple[str, str]]:
 
     usages = re.findall(r"^### `plantheme (\w+)([^`]*)`", section, flags=re.M)
     # A usage block: a line `plantheme COMMAND ...` (no $ prompt), its continuation lines indented.
-    usages += [(command, rest.replace("\n", " ")) for command, rest in
-               re.findall(r"^plantheme (\w+)((?: [^\n]*)(?:\n {8,}[^\n]*)*)", section, flags=re.M)]
+    usages += [
+        (command, rest.replace("\n", " "))
+        for command, rest in re.findall(r"^plantheme (\w+)((?: [^\n]*)(?:\n {8,}[^\n]*)*)", section, flags=re.M)
+    ]
     return usages
 
 
@@ -560,8 +723,9 @@ def test_every_readme_usage_names_options_the_command_has(capsys: pytest.Capture
 @pytest.mark.parametrize("command", ["tag", "review", "serve"])
 def test_the_full_readme_usage_blocks_list_every_option(command: str) -> None:
     block = " ".join(usage for name, usage in _readme_usages() if name == command)
-    missing = [opt for param in _command(command).params for opt in param.opts[:1]
-               if opt.startswith("--") and opt not in block]
+    missing = [
+        opt for param in _command(command).params for opt in param.opts[:1] if opt.startswith("--") and opt not in block
+    ]
     assert not missing, f"README's usage of plantheme {command} lacks {missing}"
 
 
@@ -571,11 +735,13 @@ def test_python_m_plantheme_is_the_command_line() -> None:
 
     from plantheme import __version__
 
-    done = subprocess.run([sys.executable, "-m", "plantheme", "--version"], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([sys.executable, "-m", "plantheme", "--version"], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, f"plantheme {__version__}\n", "")
-    done = subprocess.run([sys.executable, "-m", "plantheme", "train", "--jobs", "0"], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "plantheme", "train", "--jobs", "0"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr == "plantheme: error: Invalid value for '--jobs': 0 is not a positive number;" \
-                          " see 'plantheme train --help'\n"
+    assert (
+        done.stderr == "plantheme: error: Invalid value for '--jobs': 0 is not a positive number;"
+        " see 'plantheme train --help'\n"
+    )

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from plantheme.analysis.comparison import (
-    TaggedCorpus, compare_selections, comparison_as_json, format_comparison, read_tagged_corpus,
+    TaggedCorpus,
+    compare_selections,
+    comparison_as_json,
+    format_comparison,
+    read_tagged_corpus,
 )
 from plantheme.analysis.shares import Confusion, DocumentCounts, analyse_corpus
 from plantheme.errors import PlanthemeError
@@ -19,8 +23,15 @@ CONFUSION = Confusion(tuple(tuple(180 if i == j else 5 for j in range(N)) for i 
 
 
 def _corpus(documents: list[DocumentCounts]) -> TaggedCorpus:
-    return TaggedCorpus(source="out/manifest.json", documents=tuple(documents), meta_fields=("year",),
-                        confusion=CONFUSION, confusion_source=CONFUSION.source, replicates=500, seed=0)
+    return TaggedCorpus(
+        source="out/manifest.json",
+        documents=tuple(documents),
+        meta_fields=("year",),
+        confusion=CONFUSION,
+        confusion_source=CONFUSION.source,
+        replicates=500,
+        seed=0,
+    )
 
 
 def _docs() -> list[DocumentCounts]:
@@ -59,10 +70,13 @@ def test_compare_gives_the_shares_of_groups_csv() -> None:
     assert comparison.b == analysis.documents["a3.txt"]
 
 
-@pytest.mark.parametrize(("a", "message"), [
-    ("year=1999", "no document or group 'year=1999'"),
-    ("nothing.txt", "fields: year"),
-])
+@pytest.mark.parametrize(
+    ("a", "message"),
+    [
+        ("year=1999", "no document or group 'year=1999'"),
+        ("nothing.txt", "fields: year"),
+    ],
+)
 def test_an_unknown_selection_is_named(a: str, message: str) -> None:
     with pytest.raises(PlanthemeError, match=message):
         compare_selections(_corpus(_docs()), a, "year=2019")
@@ -78,17 +92,21 @@ def test_text_and_json_say_the_same() -> None:
     comparison = compare_selections(_corpus(_docs()), "year=2019", "year=2024")
     text = format_comparison(comparison)
     data = comparison_as_json(comparison)
-    assert [t["theme"] for t in data["themes"] if t["clear"]] == \
-        [line.split()[0] for line in text.splitlines()[4:4 + N] if line.rstrip().endswith("yes")]
+    assert [t["theme"] for t in data["themes"] if t["clear"]] == [
+        line.split()[0] for line in text.splitlines()[4 : 4 + N] if line.rstrip().endswith("yes")
+    ]
     assert "A  year=2019: 6 documents" in text and "test matrix" in text
     assert data["a"]["selector"] == "year=2019" and data["replicates"] == 500
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "not there; give the output folder"),
-    ("{}", "written without theme shares"),
-    ('{"shares": {}, "files": []}', "damaged manifest"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "not there; give the output folder"),
+        ("{}", "written without theme shares"),
+        ('{"shares": {}, "files": []}', "damaged manifest"),
+    ],
+)
 def test_a_missing_or_old_manifest_is_one_clear_error(tmp_path: Path, content: str | None, message: str) -> None:
     path = tmp_path / "manifest.json"
     if content is not None:
@@ -98,11 +116,19 @@ def test_a_missing_or_old_manifest_is_one_clear_error(tmp_path: Path, content: s
 
 
 def test_the_manifest_gives_back_documents_and_settings(tmp_path: Path) -> None:
-    manifest = {"shares": {"confusion": [list(row) for row in CONFUSION.counts], "confusion_source": "m",
-                           "replicates": 300, "seed": 4, "meta_fields": ["year"]},
-                "files": [{"path": "a.txt", "status": "tagged", "counts": dict.fromkeys(THEME_IDS, 1),
-                           "meta": {"year": "2024"}},
-                          {"path": "b.txt", "status": "failed"}]}
+    manifest = {
+        "shares": {
+            "confusion": [list(row) for row in CONFUSION.counts],
+            "confusion_source": "m",
+            "replicates": 300,
+            "seed": 4,
+            "meta_fields": ["year"],
+        },
+        "files": [
+            {"path": "a.txt", "status": "tagged", "counts": dict.fromkeys(THEME_IDS, 1), "meta": {"year": "2024"}},
+            {"path": "b.txt", "status": "failed"},
+        ],
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     corpus = read_tagged_corpus(tmp_path / "manifest.json")
     assert corpus.documents == (DocumentCounts("a.txt", (1,) * N, {"year": "2024"}),)

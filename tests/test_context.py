@@ -23,12 +23,13 @@ def _proba(rows: list[int]) -> np.ndarray:
 
 def test_features_read_title_headings_and_neighbours() -> None:
     proba = _proba([0, 1, 2, 3, 4])
-    outline = Outline(levels=(None, 1, None, None, None), nearest_heading=(-1, -1, 1, 1, 1),
-                      top_heading=(-1, -1, 1, 1, 1), title=0)
+    outline = Outline(
+        levels=(None, 1, None, None, None), nearest_heading=(-1, -1, 1, 1, 1), top_heading=(-1, -1, 1, 1, 1), title=0
+    )
     skip = [False, False, False, True, False]  # unit 3 is furniture
     X = context_features(proba, outline, skip)
     assert X.shape == (5, N_CONTEXT_FEATURES)
-    title, nearest, top, prev, nxt, mean = (X[:, N * k:N * (k + 1)] for k in range(1, 7))
+    title, nearest, top, prev, nxt, mean = (X[:, N * k : N * (k + 1)] for k in range(1, 7))
     assert np.allclose(title, proba[0])
     assert np.allclose(nearest[2], proba[1]) and np.allclose(nearest[0], 0)
     assert np.allclose(top[4], proba[1])
@@ -36,10 +37,10 @@ def test_features_read_title_headings_and_neighbours() -> None:
     assert np.allclose(prev[4], proba[2]) and np.allclose(nxt[2], proba[4])
     assert np.allclose(prev[0], 0) and np.allclose(nxt[4], 0)
     assert np.allclose(mean[0], proba[[0, 1, 2, 4]].mean(axis=0))
-    indicators = X[:, 7 * N:]
-    assert indicators[:, 0].tolist() == [1, 1, 1, 1, 1]           # a title
-    assert indicators[:, 1].tolist() == [0, 0, 1, 1, 1]           # a heading above
-    assert indicators[:, 3].tolist() == [0, 1, 0, 0, 0]           # is a heading
+    indicators = X[:, 7 * N :]
+    assert indicators[:, 0].tolist() == [1, 1, 1, 1, 1]  # a title
+    assert indicators[:, 1].tolist() == [0, 0, 1, 1, 1]  # a heading above
+    assert indicators[:, 3].tolist() == [0, 1, 0, 0, 0]  # is a heading
 
 
 def test_empty_document() -> None:

@@ -29,8 +29,10 @@ from plantheme.tagging.run_lock import lock_output_folder
 from plantheme.tagging.tag_outputs import GENERATIONS, OUTPUT_NAMES
 from plantheme.themes import THEME_IDS
 
-PLAN = ("力争新培育专精特新企业3家、高新技术企业5家。全面落实河长制，推进流域水环境综合治理。\n"
-        "新建幼儿园2所，改善义务教育办学条件。压实安全生产责任，开展燃气和消防隐患排查整治。\n")
+PLAN = (
+    "力争新培育专精特新企业3家、高新技术企业5家。全面落实河长制，推进流域水环境综合治理。\n"
+    "新建幼儿园2所，改善义务教育办学条件。压实安全生产责任，开展燃气和消防隐患排查整治。\n"
+)
 
 
 def run(folder: Path, out: Path, model_dir: Path, **options: object) -> corpus_tagging.TagRunResult:
@@ -58,8 +60,7 @@ def write(root: Path, name: str | bytes, text: str = PLAN) -> Path:
 
 
 def cli(folder: Path, out: Path, model_dir: Path, *extra: str) -> int:
-    return main(["tag", str(folder), "--out", str(out), "--model", str(model_dir), "--jobs", "1",
-                 "--quiet", *extra])
+    return main(["tag", str(folder), "--out", str(out), "--model", str(model_dir), "--jobs", "1", "--quiet", *extra])
 
 
 # --- 1. one file never takes the run down --------------------------------------------
@@ -82,14 +83,18 @@ def test_a_file_name_that_is_not_utf8_is_tagged_and_named_readably(tiny_model_di
     assert json.dumps("bad\\xffname.txt") in (out / "report.html").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("target", "error"), [
-    ("extract_text", RuntimeError("parser bug")),
-    ("extract_text", MemoryError()),
-    ("tag_text", IndexError("tagger bug")),
-    ("render_sentences", UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")),
-])
-def test_any_exception_on_one_file_is_a_failed_entry(tiny_model_dir, tmp_path: Path, monkeypatch,
-                                                    target: str, error: BaseException) -> None:
+@pytest.mark.parametrize(
+    ("target", "error"),
+    [
+        ("extract_text", RuntimeError("parser bug")),
+        ("extract_text", MemoryError()),
+        ("tag_text", IndexError("tagger bug")),
+        ("render_sentences", UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")),
+    ],
+)
+def test_any_exception_on_one_file_is_a_failed_entry(
+    tiny_model_dir, tmp_path: Path, monkeypatch, target: str, error: BaseException
+) -> None:
     root = tmp_path / "docs"
     write(root, "a.txt")
     write(root, "boom.txt", PLAN + "爆炸。\n")
@@ -142,8 +147,7 @@ def test_links_outside_are_skipped_and_fifos_never_opened(tiny_model_dir, tmp_pa
 
 
 @pytest.mark.parametrize("name", ["new\nline.txt", "carriage\rreturn.txt", 'quote",comma.txt'])
-def test_names_with_line_breaks_quotes_and_commas_stay_one_csv_field(tiny_model_dir, tmp_path: Path,
-                                                                     name: str) -> None:
+def test_names_with_line_breaks_quotes_and_commas_stay_one_csv_field(tiny_model_dir, tmp_path: Path, name: str) -> None:
     root = tmp_path / "docs"
     write(root, name)
     write(root, "plain.txt")
@@ -164,8 +168,9 @@ def _visible(out: Path) -> set[Path]:
     return {Path(os.path.realpath(out / name)).parent for name in OUTPUT_NAMES if (out / name).exists()}
 
 
-def test_a_crash_at_any_step_leaves_the_old_outputs_or_the_new_ones(tiny_model_dir, tmp_path: Path,
-                                                                     monkeypatch) -> None:
+def test_a_crash_at_any_step_leaves_the_old_outputs_or_the_new_ones(
+    tiny_model_dir, tmp_path: Path, monkeypatch
+) -> None:
     root = tmp_path / "docs"
     write(root, "a.txt")
     out = tmp_path / "out"
@@ -179,14 +184,16 @@ def test_a_crash_at_any_step_leaves_the_old_outputs_or_the_new_ones(tiny_model_d
         files = manifest(out)["totals"]["files"]
         assert files in (1, 2)
         assert len({row["path"] for row in csv_rows(out / "documents.csv")}) == files
-        assert {json.loads(line)["doc"] for line in (out / "sentences.jsonl").read_text(
-            encoding="utf-8").splitlines()} == ({"a.txt"} if files == 1 else {"a.txt", "b.txt"})
+        assert {
+            json.loads(line)["doc"] for line in (out / "sentences.jsonl").read_text(encoding="utf-8").splitlines()
+        } == ({"a.txt"} if files == 1 else {"a.txt", "b.txt"})
         seen.append((step, files))
 
     for name in ("sync_file", "_replace_link", "remove_stale_generations"):
         real = getattr(tag_outputs, name)
-        monkeypatch.setattr(tag_outputs, name,
-                            lambda *a, _real=real, _name=name, **k: (check(_name), _real(*a, **k))[1])
+        monkeypatch.setattr(
+            tag_outputs, name, lambda *a, _real=real, _name=name, **k: (check(_name), _real(*a, **k))[1]
+        )
     real_rename = os.rename
     monkeypatch.setattr(tag_outputs.os, "rename", lambda *a: (check("rename"), real_rename(*a))[1])
     run(root, out, tiny_model_dir, jobs=1)
@@ -199,8 +206,7 @@ def test_a_crash_at_any_step_leaves_the_old_outputs_or_the_new_ones(tiny_model_d
     assert len(list((out / GENERATIONS).iterdir())) == 1
 
 
-def test_a_killed_run_leaves_the_previous_outputs_and_its_leftovers_are_removed(
-        tiny_model_dir, tmp_path: Path) -> None:
+def test_a_killed_run_leaves_the_previous_outputs_and_its_leftovers_are_removed(tiny_model_dir, tmp_path: Path) -> None:
     root = tmp_path / "docs"
     write(root, "a.txt")
     out = tmp_path / "out"
@@ -232,8 +238,7 @@ def test_an_output_folder_of_an_older_version_is_converted(tiny_model_dir, tmp_p
 # --- 5. one run per output folder -----------------------------------------------------------
 
 
-def test_a_second_run_into_the_same_folder_exits_2_naming_the_holder(tiny_model_dir, tmp_path: Path,
-                                                                      capsys) -> None:
+def test_a_second_run_into_the_same_folder_exits_2_naming_the_holder(tiny_model_dir, tmp_path: Path, capsys) -> None:
     root = tmp_path / "docs"
     write(root, "a.txt")
     out = tmp_path / "out"
@@ -253,15 +258,19 @@ def _no_space(*args, **kwargs):  # type: ignore[no-untyped-def]
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-@pytest.mark.parametrize(("target", "attribute"), [
-    (corpus_tagging, "write_documents_csv"),
-    (corpus_tagging, "write_manifest"),
-    (corpus_tagging, "publish_generation"),
-    (corpus_tagging.TagCache, "write"),
-    (corpus_tagging, "new_generation"),
-])
-def test_a_full_disk_is_one_line_and_keeps_the_previous_outputs(tiny_model_dir, tmp_path: Path, monkeypatch,
-                                                                capsys, target, attribute: str) -> None:
+@pytest.mark.parametrize(
+    ("target", "attribute"),
+    [
+        (corpus_tagging, "write_documents_csv"),
+        (corpus_tagging, "write_manifest"),
+        (corpus_tagging, "publish_generation"),
+        (corpus_tagging.TagCache, "write"),
+        (corpus_tagging, "new_generation"),
+    ],
+)
+def test_a_full_disk_is_one_line_and_keeps_the_previous_outputs(
+    tiny_model_dir, tmp_path: Path, monkeypatch, capsys, target, attribute: str
+) -> None:
     root = tmp_path / "docs"
     write(root, "a.txt")
     out = tmp_path / "out"
@@ -305,7 +314,7 @@ def test_a_read_only_output_folder_is_one_line(tiny_model_dir, tmp_path: Path, c
 
 # --- 6. signals: no worker survives its run ---------------------------------------------------
 
-_SITECUSTOMIZE = '''
+_SITECUSTOMIZE = """
 import os, threading
 markers = os.environ.get("PLANTHEME_TEST_MARKERS")
 if markers:
@@ -318,7 +327,7 @@ if markers:
         threading.Event().wait()  # a document that takes for ever: the run is interrupted while tagging
 
     document_jobs.tag_file = blocking_tag_file
-'''
+"""
 
 
 def _children(pid: int) -> set[int]:
@@ -368,8 +377,9 @@ def _wait_for_exit(pid: int, timeout: float = 60.0) -> bool:
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_dir, tmp_path: Path,
-                                                                   signum: int, status: int) -> None:
+def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(
+    tiny_model_dir, tmp_path: Path, signum: int, status: int
+) -> None:
     root = tmp_path / "docs"
     for i in range(6):
         write(root, f"d{i}.txt")
@@ -381,11 +391,29 @@ def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_di
     os.mkfifo(markers)
     # Opened for reading and writing: never blocks, and reads wait for a worker's line.
     marker_fd = os.open(markers, os.O_RDWR)
-    env = {**os.environ, "PLANTHEME_TEST_MARKERS": str(markers),
-           "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        "PLANTHEME_TEST_MARKERS": str(markers),
+        "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "plantheme.cli", "tag", str(root), "--out", str(out), "--model",
-         str(tiny_model_dir), "--jobs", "2", "--quiet"], env=env, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "plantheme.cli",
+            "tag",
+            str(root),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_model_dir),
+            "--jobs",
+            "2",
+            "--quiet",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
     try:
         tagging = {int(line) for line in _read_when_ready(marker_fd).split()}
         assert tagging, "no worker started tagging"
@@ -403,8 +431,11 @@ def test_an_interrupted_run_leaves_no_worker_and_no_temporary_file(tiny_model_di
     assert not [pid for pid in tagging if _alive(pid)], "a worker outlived its run"
     assert all(_wait_for_exit(pid) for pid in descendants), "a helper process outlived its run"
     assert not list((out / GENERATIONS).iterdir())
-    assert not [p for p in (out / CACHE_FOLDER).iterdir() if p.name.endswith(".tmp")] \
-        if (out / CACHE_FOLDER).exists() else True
+    assert (
+        not [p for p in (out / CACHE_FOLDER).iterdir() if p.name.endswith(".tmp")]
+        if (out / CACHE_FOLDER).exists()
+        else True
+    )
 
 
 @pytest.mark.slow  # worker processes started twice: several seconds
@@ -415,12 +446,31 @@ def test_a_worker_process_that_dies_fails_only_its_file(tiny_model_dir, tmp_path
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(CRASHING_SITECUSTOMIZE, encoding="utf-8")
-    env = {**os.environ, "PLANTHEME_TEST_CRASH": "1",
-           "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        "PLANTHEME_TEST_CRASH": "1",
+        "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "plantheme.cli", "tag", str(root), "--out", str(out), "--model",
-         str(tiny_model_dir), "--jobs", "2", "--quiet"], env=env, capture_output=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "plantheme.cli",
+            "tag",
+            str(root),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_model_dir),
+            "--jobs",
+            "2",
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stderr.decode()
     assert b"Traceback" not in done.stderr
     found = entries(out)
@@ -433,17 +483,21 @@ def test_a_worker_process_that_dies_fails_only_its_file(tiny_model_dir, tmp_path
 
 def _records(path: Path, *records: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n"
-                            for r in records), encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records),
+        encoding="utf-8",
+    )
 
 
 def test_jsonl_records_are_documents_of_their_own(tiny_model_dir, tmp_path: Path) -> None:
     root = tmp_path / "docs"
-    _records(root / "reports.jsonl",
-             {"title": "甲", "content": PLAN, "year": 2020},
-             "{broken",
-             {"title": "丙", "year": 2022},
-             {"title": "丁", "content": "全面落实河长制。", "year": 2023})
+    _records(
+        root / "reports.jsonl",
+        {"title": "甲", "content": PLAN, "year": 2020},
+        "{broken",
+        {"title": "丙", "year": 2022},
+        {"title": "丁", "content": "全面落实河长制。", "year": 2023},
+    )
     _records(root / "meta.jsonl", {"filename": "a.txt", "year": 2020})
     (root / "_metadata.csv").write_text("filename,title\na.txt,甲\n", encoding="utf-8")
     write(root, "plain.txt")
@@ -486,13 +540,15 @@ def test_a_csv_with_its_text_column_named(tiny_model_dir, tmp_path: Path) -> Non
     assert found["_metadata.csv"]["status"] == "skipped" and "no column '正文'" in found["_metadata.csv"]["reason"]
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--meta-fields", "status"], "already a column"),
-    (["--meta-fields", "a,a"], "named twice"),
-    (["--text-field", " "], "--text-field"),
-])
-def test_record_options_are_checked(tiny_model_dir, tmp_path: Path, capsys, extra: list[str],
-                                    message: str) -> None:
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--meta-fields", "status"], "already a column"),
+        (["--meta-fields", "a,a"], "named twice"),
+        (["--text-field", " "], "--text-field"),
+    ],
+)
+def test_record_options_are_checked(tiny_model_dir, tmp_path: Path, capsys, extra: list[str], message: str) -> None:
     root = tmp_path / "docs"
     write(root, "a.txt")
     assert cli(root, tmp_path / "out", tiny_model_dir, *extra) == 2
@@ -511,7 +567,8 @@ def test_the_library_holds_no_command_line_code() -> None:
         assert "argparse" not in source
     assert not hasattr(plantheme.tagging.tagging, "run_tag_command")
     assert "corpus_tagging" not in Path(plantheme.tagging.tagging.__file__).read_text(encoding="utf-8").replace(
-        "see corpus_tagging", "")
+        "see corpus_tagging", ""
+    )
 
 
 def test_a_record_with_a_lone_surrogate_fails_alone(tiny_model_dir, tmp_path: Path) -> None:
@@ -533,8 +590,7 @@ def test_option_values_that_are_not_utf8_are_refused(tiny_model_dir, tmp_path: P
     assert "--glob: not valid UTF-8" in capsys.readouterr().err
 
 
-def test_a_cache_entry_deleted_during_the_run_fails_its_file_only(tiny_model_dir, tmp_path: Path,
-                                                                  monkeypatch) -> None:
+def test_a_cache_entry_deleted_during_the_run_fails_its_file_only(tiny_model_dir, tmp_path: Path, monkeypatch) -> None:
     root = tmp_path / "docs"
     write(root, "a.txt")
     write(root, "b.txt", PLAN + "第二份。\n")
@@ -584,8 +640,11 @@ def model_with_confusion(tiny_model_dir: Path, tmp_path_factory: pytest.TempPath
     folder = tmp_path_factory.mktemp("models") / "tiny-cv"
     shutil.copytree(tiny_model_dir, folder)
     card = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-    card["cv"] = {"folds": 5, "themes": list(THEME_IDS),
-                  "confusion": [[90 if i == j else 2 for j in range(8)] for i in range(8)]}
+    card["cv"] = {
+        "folds": 5,
+        "themes": list(THEME_IDS),
+        "confusion": [[90 if i == j else 2 for j in range(8)] for i in range(8)],
+    }
     (folder / "model.json").write_text(json.dumps(card), encoding="utf-8")
     return folder
 
@@ -599,12 +658,14 @@ def _meta_corpus(tmp_path: Path) -> Path:
     return root
 
 
-def test_meta_table_and_pattern_reach_documents_groups_and_manifest(
-        model_with_confusion: Path, tmp_path: Path) -> None:
+def test_meta_table_and_pattern_reach_documents_groups_and_manifest(model_with_confusion: Path, tmp_path: Path) -> None:
     root = _meta_corpus(tmp_path)
     table = tmp_path / "meta.csv"
-    table.write_text("path,place,level\ncounty/report_2019.txt,高阳县,县\ncounty/report_2024.txt,高阳县,县\n"
-                     "town/plan_2024.txt,某镇,乡镇\n", encoding="utf-8")
+    table.write_text(
+        "path,place,level\ncounty/report_2019.txt,高阳县,县\ncounty/report_2024.txt,高阳县,县\n"
+        "town/plan_2024.txt,某镇,乡镇\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     assert cli(root, out, model_with_confusion, "--meta", str(table), "--meta-pattern", r"year=_(20\d\d)") == 0
     docs = {row["path"]: row for row in csv_rows(out / "documents.csv")}
@@ -622,11 +683,18 @@ def test_meta_table_and_pattern_reach_documents_groups_and_manifest(
     assert list(groups[0])[:4] == ["field", "value", "documents", "content_sentences"]
     assert list(groups[0])[4:7] == ["share_industry", "share_industry_lo", "share_industry_hi"]
     found = {(g["field"], g["value"]): g for g in groups}
-    assert set(found) == {("year", "2019"), ("year", "2024"), ("place", "高阳县"), ("place", "某镇"),
-                          ("level", "县"), ("level", "乡镇")}
+    assert set(found) == {
+        ("year", "2019"),
+        ("year", "2024"),
+        ("place", "高阳县"),
+        ("place", "某镇"),
+        ("level", "县"),
+        ("level", "乡镇"),
+    }
     assert found[("year", "2024")]["documents"] == "2"
-    content = sum(int(docs[p][f"{t}_count"]) for p in ("county/report_2024.txt", "town/plan_2024.txt")
-                  for t in THEME_IDS)
+    content = sum(
+        int(docs[p][f"{t}_count"]) for p in ("county/report_2024.txt", "town/plan_2024.txt") for t in THEME_IDS
+    )
     assert int(found[("year", "2024")]["content_sentences"]) == content
 
     shares = manifest(out)["shares"]
@@ -643,17 +711,24 @@ def test_without_a_confusion_matrix_shares_are_the_predicted_ones(tiny_model_dir
     assert csv_rows(out / "groups.csv") == [] and manifest(out)["shares"]["confusion"] is None
 
 
-@pytest.mark.parametrize(("table", "extra", "status", "message"), [
-    ("path,year\ncounty/report_2019.txt,2019\nnowhere.txt,2020\n", [], 1,
-     "meta.csv:3: 'nowhere.txt' is not a document of"),
-    ("path,year\ncounty/report_2019.txt\n", [], 2, "meta.csv:2: 1 fields, the header has 2"),
-    ("name,year\n", [], 2, "meta.csv:1: no 'path' column"),
-    (None, ["--meta-pattern", r"20\d\d"], 2, "--meta-pattern '20\\\\d\\\\d': name the field"),
-    (None, ["--meta-pattern", "status=(x)"], 2, "status: already a column of documents.csv"),
-])
-def test_bad_metadata_is_one_line_naming_file_and_line(tiny_model_dir: Path, tmp_path: Path, capsys,
-                                                       table: str | None, extra: list[str], status: int,
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "extra", "status", "message"),
+    [
+        (
+            "path,year\ncounty/report_2019.txt,2019\nnowhere.txt,2020\n",
+            [],
+            1,
+            "meta.csv:3: 'nowhere.txt' is not a document of",
+        ),
+        ("path,year\ncounty/report_2019.txt\n", [], 2, "meta.csv:2: 1 fields, the header has 2"),
+        ("name,year\n", [], 2, "meta.csv:1: no 'path' column"),
+        (None, ["--meta-pattern", r"20\d\d"], 2, "--meta-pattern '20\\\\d\\\\d': name the field"),
+        (None, ["--meta-pattern", "status=(x)"], 2, "status: already a column of documents.csv"),
+    ],
+)
+def test_bad_metadata_is_one_line_naming_file_and_line(
+    tiny_model_dir: Path, tmp_path: Path, capsys, table: str | None, extra: list[str], status: int, message: str
+) -> None:
     root = _meta_corpus(tmp_path)
     if table is not None:
         (tmp_path / "meta.csv").write_text(table, encoding="utf-8")
@@ -664,8 +739,7 @@ def test_bad_metadata_is_one_line_naming_file_and_line(tiny_model_dir: Path, tmp
     assert not (tmp_path / "out" / "documents.csv").exists()
 
 
-def test_a_record_row_of_the_table_is_checked_against_the_records(tiny_model_dir: Path, tmp_path: Path,
-                                                                  capsys) -> None:
+def test_a_record_row_of_the_table_is_checked_against_the_records(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
     root = tmp_path / "docs"
     _records(root / "reports.jsonl", {"content": PLAN, "year": 2020}, {"content": PLAN, "year": 2021})
     table = tmp_path / "meta.csv"

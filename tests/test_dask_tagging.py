@@ -33,9 +33,12 @@ pytest.importorskip("distributed")
 from plantheme.tagging.dask_workers import ModelShipment, _batches  # noqa: E402  (after the skip: it imports Dask)
 
 SENTENCES = [
-    "力争新培育专精特新企业{n}家、高新技术企业5家。", "全面落实河长制，推进流域水环境综合治理。",
-    "新建幼儿园{n}所，改善义务教育办学条件。", "压实安全生产责任，开展燃气和消防隐患排查整治。",
-    "深入开展招商引资，力争全年签约项目{n}个。", "发展壮大村集体经济，力争村均收入达{n}万元以上。",
+    "力争新培育专精特新企业{n}家、高新技术企业5家。",
+    "全面落实河长制，推进流域水环境综合治理。",
+    "新建幼儿园{n}所，改善义务教育办学条件。",
+    "压实安全生产责任，开展燃气和消防隐患排查整治。",
+    "深入开展招商引资，力争全年签约项目{n}个。",
+    "发展壮大村集体经济，力争村均收入达{n}万元以上。",
 ]
 SENTENCE_OUTPUTS = ("sentences.jsonl", "sentences.csv")
 SRC = Path(plantheme.__file__).resolve().parents[1]
@@ -45,17 +48,17 @@ def make_corpus(root: Path, documents: int) -> None:
     """``documents`` distinct plans, a GB18030 one, a JSONL file of records, a broken DOCX."""
     root.mkdir(parents=True)
     for n in range(documents):
-        text = "\n".join(line.format(n=n + 1) for line in SENTENCES[n % 3:] + SENTENCES[:n % 3])
+        text = "\n".join(line.format(n=n + 1) for line in SENTENCES[n % 3 :] + SENTENCES[: n % 3])
         (root / f"plan-{n:03d}.txt").write_text(f"第{n}号工作计划\n{text}\n", encoding="utf-8")
     (root / "gbk.txt").write_bytes("全面落实河长制，推进污水管网建设。\n".encode("gb18030"))
     records = [{"content": SENTENCES[i].format(n=i)} for i in range(4)]
-    (root / "feed.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-                                     + "{not json\n", encoding="utf-8")
+    (root / "feed.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records) + "{not json\n", encoding="utf-8"
+    )
     (root / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
 
 
-def run(folder: Path, out: Path, model_dir: Path, cluster: ClusterOptions | None = None,
-        jobs: int = 1) -> TagRunResult:
+def run(folder: Path, out: Path, model_dir: Path, cluster: ClusterOptions | None = None, jobs: int = 1) -> TagRunResult:
     return tag_folder(TagOptions(folder=folder, out_dir=out, model_dir=model_dir, jobs=jobs, cluster=cluster))
 
 
@@ -91,28 +94,51 @@ def test_the_cli_and_a_local_run_never_import_dask(tiny_model_dir: Path, tmp_pat
         f" model_dir=Path({str(tiny_model_dir)!r}), jobs=1))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(SRC)})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert (tmp_path / "out" / "sentences.jsonl").stat().st_size > 0
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("tcp://127.0.0.1:8786", ("tcp://127.0.0.1:8786", None)),
-    ("tcp://scheduler.cluster.local:8786", ("tcp://scheduler.cluster.local:8786", None)),
-    ("tcp://[::1]:8786", ("tcp://[::1]:8786", None)),
-    ("local:1", ("local", 1)),
-    ("local:16", ("local", 16)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("tcp://127.0.0.1:8786", ("tcp://127.0.0.1:8786", None)),
+        ("tcp://scheduler.cluster.local:8786", ("tcp://scheduler.cluster.local:8786", None)),
+        ("tcp://[::1]:8786", ("tcp://[::1]:8786", None)),
+        ("local:1", ("local", 1)),
+        ("local:16", ("local", 16)),
+    ],
+)
 def test_scheduler_addresses_that_are_accepted(value: str, expected: tuple[str, int | None]) -> None:
     assert parse_scheduler(value) == expected
 
 
-@pytest.mark.parametrize("value", ["local:0", "local:", "local:two", "local:²", "tcp://host", "tcp://:8786",
-                                   "tcp://host:0", "tcp://host:70000", "127.0.0.1:8786", "http://h:1", ""])
-def test_scheduler_addresses_are_refused_by_the_parser(value: str, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "value",
+    [
+        "local:0",
+        "local:",
+        "local:two",
+        "local:²",
+        "tcp://host",
+        "tcp://:8786",
+        "tcp://host:0",
+        "tcp://host:70000",
+        "127.0.0.1:8786",
+        "http://h:1",
+        "",
+    ],
+)
+def test_scheduler_addresses_are_refused_by_the_parser(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "docs").mkdir()
     assert main(["tag", str(tmp_path / "docs"), "--scheduler", value]) == 2
     err = capsys.readouterr().err
@@ -125,8 +151,9 @@ def test_jobs_and_a_scheduler_together_are_refused(tmp_path: Path, capsys) -> No
     assert "--jobs and --scheduler" in capsys.readouterr().err
 
 
-def test_without_dask_installed_the_message_says_how_to_get_it(tiny_model_dir: Path, tmp_path: Path,
-                                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_without_dask_installed_the_message_says_how_to_get_it(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     make_corpus(tmp_path / "docs", 1)
     monkeypatch.setitem(sys.modules, "plantheme.tagging.dask_workers", None)  # import fails as if absent
     with pytest.raises(PlanthemeError, match=r"pip install 'plantheme\[dask\]'"):
@@ -138,15 +165,17 @@ class _Job:
     size: int
 
 
-@pytest.mark.parametrize(("sizes", "limit", "expected"), [
-    ([], 10, []),
-    ([3, 3, 3, 3], 6, [(0, 1), (2, 3)]),
-    ([3, 3, 3], 6, [(0, 1), (2,)]),
-    ([100, 1, 1], 6, [(0,), (1, 2)]),
-    ([1, 1, 1], 1, [(0,), (1,), (2,)]),
-])
-def test_documents_are_batched_in_order_by_bytes(sizes: list[int], limit: int, expected: list[tuple[int, ...]]
-                                                 ) -> None:
+@pytest.mark.parametrize(
+    ("sizes", "limit", "expected"),
+    [
+        ([], 10, []),
+        ([3, 3, 3, 3], 6, [(0, 1), (2, 3)]),
+        ([3, 3, 3], 6, [(0, 1), (2,)]),
+        ([100, 1, 1], 6, [(0,), (1, 2)]),
+        ([1, 1, 1], 1, [(0,), (1,), (2,)]),
+    ],
+)
+def test_documents_are_batched_in_order_by_bytes(sizes: list[int], limit: int, expected: list[tuple[int, ...]]) -> None:
     assert list(_batches([_Job(size) for size in sizes], limit)) == expected  # type: ignore[arg-type]
 
 
@@ -155,7 +184,8 @@ def test_a_truncated_entry_from_a_worker_is_not_stored(tmp_path: Path) -> None:
     source.folder.mkdir()
     (source.folder / "k.entry").write_bytes(
         b'{"cache_format": 5, "format": "text", "encoding": "utf-8", "sentences": 1, "counts": {},'
-        b' "dominant": "", "garbled": 0, "low_confidence": 0, "jsonl_bytes": 4, "csv_bytes": 2}\nabc\nde')
+        b' "dominant": "", "garbled": 0, "low_confidence": 0, "jsonl_bytes": 4, "csv_bytes": 2}\nabc\nde'
+    )
     target = TagCache(tmp_path / "client")
     target.store_entry("k", source.entry_bytes("k"))
     assert target.summary("k") is not None
@@ -191,7 +221,8 @@ def test_the_model_reaches_a_worker_whole_or_not_at_all(tiny_char_model_dir: Pat
 
 
 def test_a_local_cluster_writes_what_a_local_run_writes_and_its_cache_serves_a_local_rerun(
-        tiny_model_dir: Path, tmp_path: Path) -> None:
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
     docs = tmp_path / "docs"
     make_corpus(docs, 12)
     run(docs, tmp_path / "local", tiny_model_dir)
@@ -216,7 +247,7 @@ def test_a_local_cluster_writes_what_a_local_run_writes_and_its_cache_serves_a_l
 
 # Imported by each `dask worker` (--preload). With PLANTHEME_TEST_HOLD set, the worker's first task
 # (or the task of the file named there) blocks on an Event that is never set, after setting "held".
-_PRELOAD = '''
+_PRELOAD = """
 import os
 from distributed import Event
 from plantheme.tagging import dask_workers
@@ -235,7 +266,7 @@ def tag_file(job, config):
 
 tag_file.__wrapped__ = _tag_file
 dask_workers.tag_file = tag_file
-'''
+"""
 
 
 @dataclass
@@ -248,8 +279,11 @@ class _Cluster:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]),
-            **extra}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        **extra,
+    }
 
 
 def _start_cluster(folder: Path, holds: list[str]) -> _Cluster:
@@ -261,19 +295,53 @@ def _start_cluster(folder: Path, holds: list[str]) -> _Cluster:
     preload.write_text(_PRELOAD, encoding="utf-8")
     address_file = folder / "scheduler.json"
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-         "--scheduler-file", str(address_file)],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "dask",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(address_file),
+        ],
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # Start-up: the scheduler writes its address once it listens.
     if not _wait_for(lambda: address_file.exists() and address_file.stat().st_size > 0, 60):
         scheduler.kill()
         raise RuntimeError("the dask scheduler did not start")
     address = json.loads(address_file.read_text())["address"]
-    workers = [subprocess.Popen(
-        [sys.executable, "-m", "dask", "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-         "--host", "127.0.0.1", "--preload", str(preload), "--local-directory", str(folder / f"w{i}")],
-        env=_env(PLANTHEME_TEST_HOLD=hold), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for i, hold in enumerate(holds)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dask",
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+                "--preload",
+                str(preload),
+                "--local-directory",
+                str(folder / f"w{i}"),
+            ],
+            env=_env(PLANTHEME_TEST_HOLD=hold),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i, hold in enumerate(holds)
+    ]
     cluster = _Cluster(address, scheduler, workers)
     with Client(address, timeout=30) as client:
         client.wait_for_workers(len(holds), timeout=60)
@@ -308,10 +376,25 @@ def _wait_for_event(address: str, name: str, timeout: float = 120) -> bool:
 
 def _tag_cli(folder: Path, out: Path, model: Path, scheduler: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "plantheme.cli", "tag", str(folder), "--out", str(out), "--model", str(model),
-         "--scheduler", scheduler, "--quiet"],
-        env=_env(PLANTHEME_DASK_BATCH_BYTES="1", **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        [
+            sys.executable,
+            "-m",
+            "plantheme.cli",
+            "tag",
+            str(folder),
+            "--out",
+            str(out),
+            "--model",
+            str(model),
+            "--scheduler",
+            scheduler,
+            "--quiet",
+        ],
+        env=_env(PLANTHEME_DASK_BATCH_BYTES="1", **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture
@@ -323,8 +406,9 @@ def clusters() -> Iterator[list[_Cluster]]:
 
 
 @pytest.mark.slow  # a scheduler and two worker processes: about 10 s
-def test_a_worker_killed_mid_run_loses_and_repeats_nothing(tiny_model_dir: Path, tmp_path: Path,
-                                                           clusters: list[_Cluster]) -> None:
+def test_a_worker_killed_mid_run_loses_and_repeats_nothing(
+    tiny_model_dir: Path, tmp_path: Path, clusters: list[_Cluster]
+) -> None:
     docs = tmp_path / "docs"
     make_corpus(docs, 30)
     run(docs, tmp_path / "local", tiny_model_dir)
@@ -342,8 +426,9 @@ def test_a_worker_killed_mid_run_loses_and_repeats_nothing(tiny_model_dir: Path,
 
 
 @pytest.mark.slow  # two clusters started: about 20 s
-def test_a_run_whose_scheduler_stops_ends_clearly_and_resumes(tiny_model_dir: Path, tmp_path: Path,
-                                                              clusters: list[_Cluster]) -> None:
+def test_a_run_whose_scheduler_stops_ends_clearly_and_resumes(
+    tiny_model_dir: Path, tmp_path: Path, clusters: list[_Cluster]
+) -> None:
     docs = tmp_path / "docs"
     make_corpus(docs, 30)
     run(docs, tmp_path / "local", tiny_model_dir)
@@ -371,8 +456,11 @@ def test_a_run_whose_scheduler_stops_ends_clearly_and_resumes(tiny_model_dir: Pa
     _, err = tagging.communicate(timeout=300)
     assert tagging.returncode == 1, err
     assert_same_outputs(out, tmp_path / "local")
-    reused = [entry for entry in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
-              if entry.get("reused")]
+    reused = [
+        entry
+        for entry in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
+        if entry.get("reused")
+    ]
     assert len({entry["path"].split("#")[0] for entry in reused}) == stored
 
 
@@ -387,9 +475,25 @@ def test_a_file_that_kills_every_worker_is_failed_alone(tiny_model_dir: Path, tm
     env = _env(PLANTHEME_TEST_CRASH="1")
     env["PYTHONPATH"] = os.pathsep.join([str(site), env["PYTHONPATH"]])
     done = subprocess.run(
-        [sys.executable, "-m", "plantheme.cli", "tag", str(docs), "--out", str(tmp_path / "out"), "--model",
-         str(tiny_model_dir), "--scheduler", "local:2", "--quiet"], env=env, capture_output=True, text=True,
-        timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "plantheme.cli",
+            "tag",
+            str(docs),
+            "--out",
+            str(tmp_path / "out"),
+            "--model",
+            str(tiny_model_dir),
+            "--scheduler",
+            "local:2",
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     files = manifest_files(tmp_path / "out")

@@ -17,8 +17,15 @@ import pytest
 
 from plantheme.readers import documents
 from plantheme.readers.documents import (
-    EMPTY_FILE, NO_TEXT_LAYER, UnreadableDocument, decode_text, docx_to_text, extract_text,
-    html_to_text, pdf_to_text, read_document,
+    EMPTY_FILE,
+    NO_TEXT_LAYER,
+    UnreadableDocument,
+    decode_text,
+    docx_to_text,
+    extract_text,
+    html_to_text,
+    pdf_to_text,
+    read_document,
 )
 from plantheme.readers.docx_text import xml_byte_limit
 from plantheme.readers.pdf_text import strip_controls
@@ -59,8 +66,9 @@ _DOCUMENT_NAMESPACES = (
 
 def docx_paragraph(*runs: str) -> str:
     """A ``w:p`` of runs; each run is text, or raw run content when it starts with ``<``."""
-    body = "".join(run if run.startswith("<") else f'<w:r><w:t xml:space="preserve">{escape(run)}</w:t></w:r>'
-                   for run in runs)
+    body = "".join(
+        run if run.startswith("<") else f'<w:r><w:t xml:space="preserve">{escape(run)}</w:t></w:r>' for run in runs
+    )
     return f"<w:p>{body}</w:p>"
 
 
@@ -75,8 +83,11 @@ def docx_package(body: str, parts: dict[str, str] | None = None, document_rels: 
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         package.writestr("[Content_Types].xml", _CONTENT_TYPES)
         package.writestr("_rels/.rels", _PACKAGE_RELS)
-        package.writestr("word/document.xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                         f"<w:document {_DOCUMENT_NAMESPACES}><w:body>{body}<w:sectPr/></w:body></w:document>")
+        package.writestr(
+            "word/document.xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            f"<w:document {_DOCUMENT_NAMESPACES}><w:body>{body}<w:sectPr/></w:body></w:document>",
+        )
         if document_rels:
             package.writestr("word/_rels/document.xml.rels", document_rels)
         for name, xml in (parts or {}).items():
@@ -201,8 +212,7 @@ def test_html_text_skips_scripts_and_styles_and_breaks_lines_at_blocks() -> None
 
 
 def test_docx_text_reads_paragraphs_and_tables_in_order_with_merged_cells_once() -> None:
-    data = build_docx(["第一段。", "第二段。"], [["合并的标题", "x", "y"], ["甲", "乙", "丙"]],
-                      merge_first_row=True)
+    data = build_docx(["第一段。", "第二段。"], [["合并的标题", "x", "y"], ["甲", "乙", "丙"]], merge_first_row=True)
     assert docx_to_text(data).split("\n") == ["第一段。", "第二段。", "合并的标题", "甲", "乙", "丙"]
 
 
@@ -211,16 +221,16 @@ def test_docx_text_reads_paragraphs_and_tables_in_order_with_merged_cells_once()
 _TEXT_BOX = (
     # A Word 2010+ text box: DrawingML in mc:Choice, the same text as VML in mc:Fallback.
     '<w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wp:anchor><a:graphic><a:graphicData>'
-    '<wps:wsp><wps:txbx><w:txbxContent>{content}</w:txbxContent></wps:txbx></wps:wsp>'
-    '</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>'
-    '<mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent>{content}</w:txbxContent></v:textbox>'
-    '</v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>'
+    "<wps:wsp><wps:txbx><w:txbxContent>{content}</w:txbxContent></wps:txbx></wps:wsp>"
+    "</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>"
+    "<mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent>{content}</w:txbxContent></v:textbox>"
+    "</v:shape></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
 )
 _NOTES = (
     '<?xml version="1.0" encoding="UTF-8"?><w:{kind}s xmlns:w="' + W_NS + '">'
     '<w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{kind}>'
     '<w:{kind} w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:{kind}>'
-    '{notes}</w:{kind}s>'
+    "{notes}</w:{kind}s>"
 )
 _NOTE_RELS = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -233,62 +243,92 @@ _NOTE_RELS = (
 
 
 def _note(kind: str, note_id: int, text: str) -> str:
-    return (f'<w:{kind} w:id="{note_id}"><w:p><w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'
-            f'<w:{kind}Ref/></w:r><w:r><w:t xml:space="preserve"> {text}</w:t></w:r></w:p></w:{kind}>')
+    return (
+        f'<w:{kind} w:id="{note_id}"><w:p><w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'
+        f'<w:{kind}Ref/></w:r><w:r><w:t xml:space="preserve"> {text}</w:t></w:r></w:p></w:{kind}>'
+    )
 
 
 def test_docx_reads_body_tables_text_boxes_and_notes_in_order_each_once() -> None:
     table = (
-        '<w:tbl><w:tblPr/><w:tblGrid><w:gridCol/><w:gridCol/><w:gridCol/></w:tblGrid>'
+        "<w:tbl><w:tblPr/><w:tblGrid><w:gridCol/><w:gridCol/><w:gridCol/></w:tblGrid>"
         # python-docx raises on both of these cells (a continuation in the first row; a bad span).
-        '<w:tr>' + docx_cell("续表", properties='<w:vMerge w:val="continue"/>')
-        + docx_cell("跨列", properties='<w:gridSpan w:val="abc"/>') + '</w:tr>'
-        '<w:tr>' + docx_cell("责任单位", properties='<w:vMerge w:val="restart"/>')
-        + docx_cell("县发改局", "县财政局", properties='<w:gridSpan w:val="2"/>') + '</w:tr>'
-        '<w:tr>' + docx_cell("", properties='<w:vMerge/>') + docx_cell("牵头") + docx_cell("配合") + '</w:tr>'
-        '</w:tbl>'
+        "<w:tr>"
+        + docx_cell("续表", properties='<w:vMerge w:val="continue"/>')
+        + docx_cell("跨列", properties='<w:gridSpan w:val="abc"/>')
+        + "</w:tr>"
+        "<w:tr>"
+        + docx_cell("责任单位", properties='<w:vMerge w:val="restart"/>')
+        + docx_cell("县发改局", "县财政局", properties='<w:gridSpan w:val="2"/>')
+        + "</w:tr>"
+        "<w:tr>" + docx_cell("", properties="<w:vMerge/>") + docx_cell("牵头") + docx_cell("配合") + "</w:tr>"
+        "</w:tbl>"
     )
-    box = _TEXT_BOX.format(content=docx_paragraph("框内第一段。") + docx_paragraph("框内", "<w:r><w:tab/></w:r>", "第二段。"))
+    box = _TEXT_BOX.format(
+        content=docx_paragraph("框内第一段。") + docx_paragraph("框内", "<w:r><w:tab/></w:r>", "第二段。")
+    )
     body = (
         docx_paragraph("一、总体要求", '<w:r><w:footnoteReference w:id="2"/></w:r>')
-        + docx_paragraph("全面落实河长制，", "<w:r><w:br/></w:r>", "推进流域治理。",
-                         '<w:r><w:endnoteReference w:id="1"/></w:r>')
-        + docx_paragraph('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> PAGE </w:instrText>'
-                         '</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>', "3",
-                         '<w:r><w:fldChar w:fldCharType="end"/></w:r>',
-                         '<w:del><w:r><w:delText>删去的字</w:delText></w:r></w:del>')
+        + docx_paragraph(
+            "全面落实河长制，", "<w:r><w:br/></w:r>", "推进流域治理。", '<w:r><w:endnoteReference w:id="1"/></w:r>'
+        )
+        + docx_paragraph(
+            '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> PAGE </w:instrText>'
+            '</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>',
+            "3",
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r>',
+            "<w:del><w:r><w:delText>删去的字</w:delText></w:r></w:del>",
+        )
         + docx_paragraph("锚定段落", box)
         + table
         + '<w:sdt><w:sdtPr><w:alias w:val="x"/></w:sdtPr><w:sdtContent>'
-        + docx_paragraph("内容控件里的段落。") + '</w:sdtContent></w:sdt>'
+        + docx_paragraph("内容控件里的段落。")
+        + "</w:sdtContent></w:sdt>"
         + docx_paragraph("   ")
         + docx_paragraph("新建幼儿园2所。", '<w:r><w:footnoteReference w:id="1"/></w:r>')
     )
     parts = {
-        "word/footnotes.xml": _NOTES.format(kind="footnote", notes=_note("footnote", 1, "脚注一。")
-                                            + _note("footnote", 2, "脚注二。") + _note("footnote", 3, "未引用的脚注。")),
+        "word/footnotes.xml": _NOTES.format(
+            kind="footnote",
+            notes=_note("footnote", 1, "脚注一。")
+            + _note("footnote", 2, "脚注二。")
+            + _note("footnote", 3, "未引用的脚注。"),
+        ),
         "word/endnotes.xml": _NOTES.format(kind="endnote", notes=_note("endnote", 1, "尾注。")),
     }
     data = docx_package(body, parts, document_rels=_NOTE_RELS)
 
     assert extract_text(data, "docx", max_chars=10_000).text.split("\n") == [
         "一、总体要求",
-        "全面落实河长制，", "推进流域治理。",
+        "全面落实河长制，",
+        "推进流域治理。",
         "3",
         "锚定段落",
-        "框内第一段。", "框内\t第二段。",
-        "续表", "跨列", "责任单位", "县发改局", "县财政局", "牵头", "配合",
+        "框内第一段。",
+        "框内\t第二段。",
+        "续表",
+        "跨列",
+        "责任单位",
+        "县发改局",
+        "县财政局",
+        "牵头",
+        "配合",
         "内容控件里的段落。",
         "新建幼儿园2所。",
         # Footnotes in the order the body refers to them, then the unreferenced one; then endnotes.
-        " 脚注二。", " 脚注一。", " 未引用的脚注。",
+        " 脚注二。",
+        " 脚注一。",
+        " 未引用的脚注。",
         " 尾注。",
     ]
 
 
 def test_docx_text_box_without_alternate_content_is_read_once() -> None:
-    vml_only = ('<w:r><w:pict><v:shape><v:textbox><w:txbxContent>' + docx_paragraph("旧式文本框。")
-                + '</w:txbxContent></v:textbox></v:shape></w:pict></w:r>')
+    vml_only = (
+        "<w:r><w:pict><v:shape><v:textbox><w:txbxContent>"
+        + docx_paragraph("旧式文本框。")
+        + "</w:txbxContent></v:textbox></v:shape></w:pict></w:r>"
+    )
     data = docx_package(docx_paragraph(vml_only) + docx_paragraph("正文。"))
     assert docx_to_text(data).split("\n") == ["旧式文本框。", "正文。"]
 
@@ -297,8 +337,12 @@ def test_docx_main_part_is_found_through_the_package_relationships() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as package:
         package.writestr("_rels/.rels", _PACKAGE_RELS_TO.format(target="/word/document2.xml"))
-        package.writestr("word/document2.xml", f'<w:document xmlns:w="{W_NS}"><w:body>'
-                         + docx_paragraph("另一个文件名的正文。") + "</w:body></w:document>")
+        package.writestr(
+            "word/document2.xml",
+            f'<w:document xmlns:w="{W_NS}"><w:body>'
+            + docx_paragraph("另一个文件名的正文。")
+            + "</w:body></w:document>",
+        )
     assert docx_to_text(buffer.getvalue()) == "另一个文件名的正文。"
 
 
@@ -348,8 +392,10 @@ _BILLION_LAUGHS = (
         (_zip({"word/document.xml": _BILLION_LAUGHS}), "word/document.xml declares a DTD"),
         (_zip({f"word/media/{i}.bin": b"" for i in range(10_001)}), "zip of 10,001 members"),
         # lxml refuses XML nested deeper than 256 levels without huge_tree (left off on purpose).
-        (docx_package("<w:sdt><w:sdtContent>" * 200 + "</w:sdtContent></w:sdt>" * 200),
-         "word/document.xml is not well-formed XML"),
+        (
+            docx_package("<w:sdt><w:sdtContent>" * 200 + "</w:sdtContent></w:sdt>" * 200),
+            "word/document.xml is not well-formed XML",
+        ),
     ],
 )
 def test_broken_and_hostile_docx_files_fail_with_a_reason(data: bytes, reason: str) -> None:
@@ -377,7 +423,7 @@ def test_docx_zip_bomb_fails_fast_naming_the_part_and_the_limit() -> None:
 def test_docx_xml_budget_is_shared_by_the_parts() -> None:
     # document.xml and footnotes.xml are each under the limit, together over it.
     half = xml_byte_limit(1000) // 2 + (1 << 20)
-    body = f'<w:p><w:r><w:t>正文。</w:t></w:r></w:p>{" " * half}'
+    body = f"<w:p><w:r><w:t>正文。</w:t></w:r></w:p>{' ' * half}"
     notes = f'<w:footnotes xmlns:w="{W_NS}">{" " * half}</w:footnotes>'
     data = docx_package(body, {"word/footnotes.xml": notes})
     assert "正文。" in extract_text(data, "docx", max_chars=half).text  # a larger limit reads both
@@ -394,9 +440,9 @@ def test_docx_part_with_a_lying_size_header_fails() -> None:
     member = b"word/document.xml"
     for header, size_offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         start = data.find(header)
-        while data[start + (30 if header == b"PK\x03\x04" else 46):][:len(member)] != member:
+        while data[start + (30 if header == b"PK\x03\x04" else 46) :][: len(member)] != member:
             start = data.find(header, start + 1)
-        data[start + size_offset:start + size_offset + 4] = (10).to_bytes(4, "little")
+        data[start + size_offset : start + size_offset + 4] = (10).to_bytes(4, "little")
     with pytest.raises(UnreadableDocument) as caught:
         extract_text(bytes(data), "docx", max_chars=1000)
     assert caught.value.status == "failed"
@@ -411,7 +457,9 @@ def test_an_unexpected_error_inside_extraction_becomes_a_failure(monkeypatch: py
     with pytest.raises(UnreadableDocument) as caught:
         extract_text(build_docx(["正文。"]), "docx", max_chars=1000)
     assert (caught.value.status, caught.value.reason) == (
-        "failed", "could not extract the text (RuntimeError: boom second line)")
+        "failed",
+        "could not extract the text (RuntimeError: boom second line)",
+    )
 
 
 # --- PDF -------------------------------------------------------------------------
@@ -422,7 +470,7 @@ def test_the_shipped_font_subset_holds_every_character_the_pdf_tests_write() -> 
 
     # This module's texts and test_tagging's PLAN, which it writes into its fixture PDF.
     tagging = (Path(__file__).parent / "test_tagging.py").read_text(encoding="utf-8")
-    plan = tagging[tagging.index("\nPLAN = ("):tagging.index("\n)\n", tagging.index("\nPLAN = ("))]
+    plan = tagging[tagging.index("\nPLAN = (") : tagging.index("\n)\n", tagging.index("\nPLAN = ("))]
     texts = [Path(__file__).read_text(encoding="utf-8"), plan]
     needed = {c for c in "".join(texts) if ord(c) >= 0x2E80}
     for path in CJK_FONTS.values():
@@ -565,8 +613,16 @@ def test_scan_lists_every_file_once_and_the_folders_it_does_not_search(tmp_path:
     (root / ".git").mkdir()
     (root / "tags").mkdir()
     (root / "old-tags").mkdir()
-    for name in ("a.txt", "sub/b.md", "sub/c.png", ".hidden.txt", "README", ".git/config",
-                 "tags/sentences.csv", "old-tags/report.html"):
+    for name in (
+        "a.txt",
+        "sub/b.md",
+        "sub/c.png",
+        ".hidden.txt",
+        "README",
+        ".git/config",
+        "tags/sentences.csv",
+        "old-tags/report.html",
+    ):
         (root / name).write_text("内容", encoding="utf-8")
     (root / "old-tags" / "manifest.json").write_text('{\n  "generator": "plantheme tag"\n}', encoding="utf-8")
 

@@ -43,7 +43,7 @@ def test_themes_absent_from_the_data_are_not_scored_as_zero() -> None:
     assert "welfare" in data["absent"] and "ecology" in data["absent"]
     assert len(data["confusion"]) == len(THEME_IDS)  # the full matrix keeps the absent predictions
     lines = format_report(report).splitlines()
-    rows = [line.split()[0] for line in lines[1:lines.index("")] if not line.startswith("not in")]
+    rows = [line.split()[0] for line in lines[1 : lines.index("")] if not line.startswith("not in")]
     assert rows == ["industry", "investment"]
     absent_line = next(line for line in lines if line.startswith("not in the data"))
     assert "welfare (predicted 1x)" in absent_line and "ecology" in absent_line
@@ -76,21 +76,32 @@ def test_documents_are_tagged_and_labels_matched(tiny_model, tmp_path) -> None: 
     from plantheme.tagging.tagging import tag_text
 
     text = "全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所，改善义务教育办学条件。\n责任单位：县教育局"
-    rows = _spans_for(tmp_path, "a.txt", text, [
-        # a label that covers a little less than the sentence still finds it
-        ("全面落实河长制，推进流域水环境综合治理", "ecology"),
-        ("新建幼儿园2所，改善义务教育办学条件。", "welfare"),
-        ("责任单位：县教育局", "other"),
-    ])
+    rows = _spans_for(
+        tmp_path,
+        "a.txt",
+        text,
+        [
+            # a label that covers a little less than the sentence still finds it
+            ("全面落实河长制，推进流域水环境综合治理", "ecology"),
+            ("新建幼儿园2所，改善义务教育办学条件。", "welfare"),
+            ("责任单位：县教育局", "other"),
+        ],
+    )
     rows += _spans_for(tmp_path, "b.txt", "推进河长制。", [("推进河长制。", "ecology")])
-    scores = evaluate_documents(tiny_model, rows, lambda p: (tmp_path / p).read_text(encoding="utf-8")
-                                if p != "b.txt" else (_ for _ in ()).throw(OSError("unreadable")))
+    scores = evaluate_documents(
+        tiny_model,
+        rows,
+        lambda p: (
+            (tmp_path / p).read_text(encoding="utf-8") if p != "b.txt" else (_ for _ in ()).throw(OSError("unreadable"))
+        ),
+    )
     tagged = tag_text(tiny_model, text, details=False)
     assert scores.report.n == 3
     assert scores.failed == [("b.txt", "unreadable")]
     predicted = [tagged.sentences[0].theme, tagged.sentences[1].theme, "other"]
     assert scores.report.accuracy == pytest.approx(
-        sum(p == t for p, t in zip(predicted, ["ecology", "welfare", "other"])) / 3)
+        sum(p == t for p, t in zip(predicted, ["ecology", "welfare", "other"])) / 3
+    )
     assert set(scores.by_genre) == {"plan"} and set(scores.by_document) == {"a.txt"}
     printed = format_document_scores(scores, per_document=True)
     assert "sentence model alone" in printed and "a.txt" in printed and "failed (not scored): b.txt" in printed

@@ -20,8 +20,16 @@ from plantheme.settings import DEFAULT_MODEL_DIR, REPO_ROOT
 from plantheme.text.normalize import normalize
 from plantheme.text.sentences import split_sentences
 
-PROBES = ["全面落實河長制(zhì),推進流域水環境綜合治理。", "新建幼儿园2所。", "", "完全无关的一句话", "𠮷",
-          "专精特新专精特新企业企业", "a_b__c 河长制__", "１２３万元"]
+PROBES = [
+    "全面落實河長制(zhì),推進流域水環境綜合治理。",
+    "新建幼儿园2所。",
+    "",
+    "完全无关的一句话",
+    "𠮷",
+    "专精特新专精特新企业企业",
+    "a_b__c 河长制__",
+    "１２３万元",
+]
 SEEDS = REPO_ROOT.parent / "shared" / "seeds"
 LABELS = REPO_ROOT / "labels"
 
@@ -65,8 +73,9 @@ def mixed_sentences() -> list[str]:
 
 
 @pytest.mark.parametrize("evidence", [0, 1, 3, 5, 50])
-def test_tiny_model_same_predictions_as_the_pipeline(tiny_pair: tuple[ThemeModel, CompiledModel],
-                                                     evidence: int) -> None:
+def test_tiny_model_same_predictions_as_the_pipeline(
+    tiny_pair: tuple[ThemeModel, CompiledModel], evidence: int
+) -> None:
     full, compiled = tiny_pair
     sentences = mixed_sentences()
     assert len(sentences) > 200
@@ -129,8 +138,10 @@ def label_sentences(limit: int) -> list[str]:
     return rows[:limit]
 
 
-@pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "model.npz").is_file() or not SEEDS.is_dir(),
-                    reason="needs the shipped model and ../shared/seeds")
+@pytest.mark.skipif(
+    not (DEFAULT_MODEL_DIR / "model.npz").is_file() or not SEEDS.is_dir(),
+    reason="needs the shipped model and ../shared/seeds",
+)
 def test_shipped_model_same_predictions_on_seeds_and_labels() -> None:
     """The shipped model: the arrays give what the pickle gave, on the seed documents and labelled rows."""
     loaded = load_compiled(DEFAULT_MODEL_DIR)

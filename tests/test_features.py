@@ -17,6 +17,7 @@ def fold_digits(text: str) -> str:
     """What CharNgramTfidf(fold_digits=True) does to each character."""
     return re.sub("[0-9]", "0", text)
 
+
 TEXTS = [
     "全年开工项目30个、竣工11个，完成年度投资31.6亿元。",
     "全面落实河长制，推进流域水环境综合治理。",
@@ -35,8 +36,9 @@ def _as_dict(matrix, names) -> list[dict[str, float]]:  # type: ignore[no-untype
 @pytest.mark.parametrize("sublinear_tf", [True, False])
 def test_matches_sklearn(ngram_range: tuple[int, int], sublinear_tf: bool) -> None:
     ours = CharNgramTfidf(ngram_range=ngram_range, sublinear_tf=sublinear_tf).fit(TEXTS[:3])
-    ref = TfidfVectorizer(analyzer="char", preprocessor=fold_digits, lowercase=False,
-                          ngram_range=ngram_range, sublinear_tf=sublinear_tf).fit(TEXTS[:3])
+    ref = TfidfVectorizer(
+        analyzer="char", preprocessor=fold_digits, lowercase=False, ngram_range=ngram_range, sublinear_tf=sublinear_tf
+    ).fit(TEXTS[:3])
     assert sorted(ours.get_feature_names_out()) == sorted(ref.get_feature_names_out())
     got = _as_dict(ours.transform(TEXTS), ours.get_feature_names_out())
     want = _as_dict(ref.transform(TEXTS), ref.get_feature_names_out())
@@ -61,8 +63,9 @@ def test_bad_ngram_range() -> None:
 def test_matches_sklearn_on_arbitrary_text(texts: list[str]) -> None:
     texts = [t.replace("\x00", "") or "甲" for t in texts]
     ours = CharNgramTfidf().fit(texts)
-    ref = TfidfVectorizer(analyzer="char", preprocessor=fold_digits, lowercase=False,
-                          ngram_range=(1, 3), sublinear_tf=True)
+    ref = TfidfVectorizer(
+        analyzer="char", preprocessor=fold_digits, lowercase=False, ngram_range=(1, 3), sublinear_tf=True
+    )
     # sklearn's char analyzer folds whitespace runs to one space; compare on text without them
     if any(any(c.isspace() for c in t) for t in texts):
         return

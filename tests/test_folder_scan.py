@@ -56,18 +56,24 @@ def test_special_files_are_never_to_be_read(tmp_path: Path) -> None:
     os.symlink(root / "pipe.txt", root / "pipe-link.txt")
     os.symlink("/dev/zero", root / "zero.txt")
     fates = _fates(root, follow_links=True)
-    assert fates == {"pipe.txt": ("skipped", NOT_REGULAR), "pipe-link.txt": ("skipped", NOT_REGULAR),
-                     "zero.txt": ("skipped", NOT_REGULAR)}
+    assert fates == {
+        "pipe.txt": ("skipped", NOT_REGULAR),
+        "pipe-link.txt": ("skipped", NOT_REGULAR),
+        "zero.txt": ("skipped", NOT_REGULAR),
+    }
 
 
-@pytest.mark.parametrize(("raw", "text", "hex_bytes"), [
-    ("plan.txt", "plan.txt", ""),
-    ("规划/计划.txt", "规划/计划.txt", ""),
-    ("new\nline.txt", "new\nline.txt", ""),
-    (os.fsdecode(b"bad\xffname.txt"), "bad\\xffname.txt", b"bad\xffname.txt".hex()),
-    # GBK bytes: those that happen to form UTF-8 (e6 bb ae) read as that character.
-    (os.fsdecode("规划".encode("gbk") + b".txt"), "\\xb9滮.txt", ("规划".encode("gbk") + b".txt").hex()),
-])
+@pytest.mark.parametrize(
+    ("raw", "text", "hex_bytes"),
+    [
+        ("plan.txt", "plan.txt", ""),
+        ("规划/计划.txt", "规划/计划.txt", ""),
+        ("new\nline.txt", "new\nline.txt", ""),
+        (os.fsdecode(b"bad\xffname.txt"), "bad\\xffname.txt", b"bad\xffname.txt".hex()),
+        # GBK bytes: those that happen to form UTF-8 (e6 bb ae) read as that character.
+        (os.fsdecode("规划".encode("gbk") + b".txt"), "\\xb9滮.txt", ("规划".encode("gbk") + b".txt").hex()),
+    ],
+)
 def test_display_path(raw: str, text: str, hex_bytes: str) -> None:
     assert display_path(raw) == (text, hex_bytes)
     text.encode("utf-8")  # always writable to a UTF-8 output
@@ -83,9 +89,16 @@ def test_names_of_any_bytes_are_found_with_readable_paths(tmp_path: Path) -> Non
     assert scan_file.absolute.read_text(encoding="utf-8") == "推进河长制。"
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("a.jsonl", "jsonl"), ("a.CSV", "csv"), ("a.txt", "text"), ("a.pdf", "pdf"), ("a.xlsx", None),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("a.jsonl", "jsonl"),
+        ("a.CSV", "csv"),
+        ("a.txt", "text"),
+        ("a.pdf", "pdf"),
+        ("a.xlsx", None),
+    ],
+)
 def test_file_format(name: str, kind: str | None) -> None:
     assert file_format(name) == kind
 

@@ -12,7 +12,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from plantheme.errors import PlanthemeError
 from plantheme.training.labels import (
-    DOCUMENTS_SUFFIX, read_documents_dir, read_labelled_dir, read_labelled_documents, read_labelled_file,
+    DOCUMENTS_SUFFIX,
+    read_documents_dir,
+    read_labelled_dir,
+    read_labelled_documents,
+    read_labelled_file,
     read_span_labels,
 )
 from plantheme.text.normalize import normalize_sentence
@@ -26,11 +30,11 @@ MIN_TOTAL = 1200
 
 def test_reads_csv_and_jsonl(tmp_path: Path) -> None:
     csv_file = tmp_path / "a.csv"
-    csv_file.write_text("text,theme,source\n推进河长制。,ecology,doc1\n\"多行\n文本。\",other,doc1\n",
-                        encoding="utf-8")
+    csv_file.write_text('text,theme,source\n推进河长制。,ecology,doc1\n"多行\n文本。",other,doc1\n', encoding="utf-8")
     jsonl_file = tmp_path / "b.jsonl"
-    jsonl_file.write_text(json.dumps({"text": "新建幼儿园2所。", "theme": "welfare"}, ensure_ascii=False)
-                          + "\n\n", encoding="utf-8")
+    jsonl_file.write_text(
+        json.dumps({"text": "新建幼儿园2所。", "theme": "welfare"}, ensure_ascii=False) + "\n\n", encoding="utf-8"
+    )
     rows = read_labelled_file(csv_file) + read_labelled_file(jsonl_file)
     assert [(r.theme, r.line) for r in rows] == [("ecology", 2), ("other", 3), ("welfare", 1)]
     assert rows[1].text == "多行\n文本。"
@@ -40,12 +44,24 @@ def test_reads_csv_and_jsonl(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("bad.csv", "text,theme\n推进河长制。,ecology\n加强管理。,safety\n", r"bad\.csv:3: field 'theme': unknown theme 'safety'"),
+        (
+            "bad.csv",
+            "text,theme\n推进河长制。,ecology\n加强管理。,safety\n",
+            r"bad\.csv:3: field 'theme': unknown theme 'safety'",
+        ),
         ("bad.csv", "text,theme\n ,ecology\n", r"bad\.csv:2: field 'text' is empty"),
-        ("bad.jsonl", '{"text": "推进。", "theme": "ecology"}\n{"text": 3, "theme": "other"}\n', r"bad\.jsonl:2: field 'text' must be a string"),
+        (
+            "bad.jsonl",
+            '{"text": "推进。", "theme": "ecology"}\n{"text": 3, "theme": "other"}\n',
+            r"bad\.jsonl:2: field 'text' must be a string",
+        ),
         ("bad.jsonl", '{"text": "推进。", "theme": "ecology"}\nnot json\n', r"bad\.jsonl:2: not valid JSON"),
         ("bad.jsonl", '["a", "b"]\n', r"bad\.jsonl:1: not a JSON object"),
-        ("bad.jsonl", '{"text": "推进。", "theme": "ecology"}\n{"text": "推进。"}\n', r"bad\.jsonl:2: missing field 'theme'"),
+        (
+            "bad.jsonl",
+            '{"text": "推进。", "theme": "ecology"}\n{"text": "推进。"}\n',
+            r"bad\.jsonl:2: missing field 'theme'",
+        ),
         ("bad.txt", "x", r"expected a \.csv, \.jsonl, \.xlsx"),
     ],
 )
@@ -70,8 +86,9 @@ def test_without_a_source_the_file_name_is_the_source(tmp_path: Path) -> None:
         ("h.jsonl", '{"sentence": "推进。", "theme": "ecology"}\n' * 50, "'sentence', 'theme'", "'text'"),
     ],
 )
-def test_a_header_without_text_or_theme_is_one_error(tmp_path: Path, name: str, content: str, found: str,
-                                                    missing: str) -> None:
+def test_a_header_without_text_or_theme_is_one_error(
+    tmp_path: Path, name: str, content: str, found: str, missing: str
+) -> None:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     with pytest.raises(PlanthemeError) as raised:
@@ -87,7 +104,11 @@ ROWS = [("推进河长制。", "ecology", "报告甲"), ("新建幼儿園2所，
 
 @pytest.mark.parametrize("encoding", ["gb18030", "utf-16", "utf-8-sig", "utf-8", "big5"])
 def test_csv_in_the_encodings_tag_reads(tmp_path: Path, encoding: str) -> None:
-    rows = ROWS if encoding != "big5" else [("推進河長制。", "ecology", "報告甲"), ("新建幼兒園2所。", "welfare", "報告乙")]
+    rows = (
+        ROWS
+        if encoding != "big5"
+        else [("推進河長制。", "ecology", "報告甲"), ("新建幼兒園2所。", "welfare", "報告乙")]
+    )
     body = "text,theme,source\r\n" + "".join(f"{t},{th},{s}\r\n" for t, th, s in rows)
     path = tmp_path / "labels.csv"
     path.write_bytes(body.encode(encoding))
@@ -114,11 +135,22 @@ def _write_xlsx(path: Path, rows: list[list[object]]) -> None:
 
 def test_xlsx_with_the_same_columns(tmp_path: Path) -> None:
     path = tmp_path / "标注.xlsx"
-    _write_xlsx(path, [["text", "theme", "source", None], ["推进河长制。", "ecology", "报告甲", None],
-                       [None, None, None, None], ["新建幼儿园2所。", "welfare", None, None], [2024, "other", "x"]])
+    _write_xlsx(
+        path,
+        [
+            ["text", "theme", "source", None],
+            ["推进河长制。", "ecology", "报告甲", None],
+            [None, None, None, None],
+            ["新建幼儿园2所。", "welfare", None, None],
+            [2024, "other", "x"],
+        ],
+    )
     read = read_labelled_file(path)
     assert [(r.text, r.theme, r.source, r.line) for r in read] == [
-        ("推进河长制。", "ecology", "报告甲", 2), ("新建幼儿园2所。", "welfare", "标注.xlsx", 4), ("2024", "other", "x", 5)]
+        ("推进河长制。", "ecology", "报告甲", 2),
+        ("新建幼儿园2所。", "welfare", "标注.xlsx", 4),
+        ("2024", "other", "x", 5),
+    ]
     assert read_labelled_dir(tmp_path) == read
 
 
@@ -184,9 +216,12 @@ _SHORT_DOCUMENT_LINE = 12
 
 
 def test_no_exact_or_near_duplicates(shipped: list) -> None:
-    shipped = [row for row in shipped
-               if not row.file.endswith(DOCUMENTS_SUFFIX)
-               or (len(_key(row.text)) > _SHORT_DOCUMENT_LINE and row.theme != "other")]
+    shipped = [
+        row
+        for row in shipped
+        if not row.file.endswith(DOCUMENTS_SUFFIX)
+        or (len(_key(row.text)) > _SHORT_DOCUMENT_LINE and row.theme != "other")
+    ]
     keys = Counter(_key(row.text) for row in shipped)
     repeated = [k for k, n in keys.items() if n > 1]
     assert not repeated, f"duplicated after normalisation: {repeated[:5]}"
@@ -195,8 +230,11 @@ def test_no_exact_or_near_duplicates(shipped: list) -> None:
     similarity = (vectors @ vectors.T).tocoo()
     # Near copies matter across CV groups (they would sit on both sides of a fold);
     # a document may repeat its own title in a table heading.
-    near = [(i, j, v) for i, j, v in zip(similarity.row, similarity.col, similarity.data)
-            if i < j and v > 0.9 and shipped[i].group != shipped[j].group]
+    near = [
+        (i, j, v)
+        for i, j, v in zip(similarity.row, similarity.col, similarity.data)
+        if i < j and v > 0.9 and shipped[i].group != shipped[j].group
+    ]
     assert not near, [(shipped[i].text, shipped[j].text) for i, j, _ in near[:5]]
 
 
@@ -218,7 +256,7 @@ def test_documents_become_text_with_spans(tmp_path: Path) -> None:
     first = documents[0]
     assert first.text.split("\n")[0] == "XX县产业发展工作方案"
     sentences = [s for paragraph in records[0]["paragraphs"] for _, s in paragraph]  # type: ignore[attr-defined]
-    assert [first.text[s.start:s.end] for s in first.spans] == sentences
+    assert [first.text[s.start : s.end] for s in first.spans] == sentences
     assert first.genre == "implementation_plan"
     # Their sentences are training rows too, one CV group per document.
     rows = read_labelled_dir(tmp_path)
@@ -227,13 +265,19 @@ def test_documents_become_text_with_spans(tmp_path: Path) -> None:
     assert read_documents_dir(tmp_path) == documents
 
 
-@pytest.mark.parametrize(("record", "message"), [
-    ({"genre": "x", "paragraphs": [[["other", "a"]]]}, r":1: field 'doc'"),
-    ({"doc": "d", "paragraphs": []}, r":1: field 'paragraphs'"),
-    ({"doc": "d", "paragraphs": [[["safety", "加强管理。"]]]}, r"paragraphs\[0\]\[0\]: unknown theme 'safety'"),
-    ({"doc": "d", "paragraphs": [[["other", "两行\n文本"]]]}, r"paragraphs\[0\]\[0\]: the sentence is empty or holds a line break"),
-    ({"doc": "d", "paragraphs": [["other"]]}, r"paragraphs\[0\]\[0\] must be a \[theme, sentence\] pair"),
-])
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"genre": "x", "paragraphs": [[["other", "a"]]]}, r":1: field 'doc'"),
+        ({"doc": "d", "paragraphs": []}, r":1: field 'paragraphs'"),
+        ({"doc": "d", "paragraphs": [[["safety", "加强管理。"]]]}, r"paragraphs\[0\]\[0\]: unknown theme 'safety'"),
+        (
+            {"doc": "d", "paragraphs": [[["other", "两行\n文本"]]]},
+            r"paragraphs\[0\]\[0\]: the sentence is empty or holds a line break",
+        ),
+        ({"doc": "d", "paragraphs": [["other"]]}, r"paragraphs\[0\]\[0\] must be a \[theme, sentence\] pair"),
+    ],
+)
 def test_bad_documents_are_reported(tmp_path: Path, record: dict[str, object], message: str) -> None:
     path = _write_documents(tmp_path / "bad.documents.jsonl", [record])
     with pytest.raises(PlanthemeError, match=message):
@@ -242,20 +286,27 @@ def test_bad_documents_are_reported(tmp_path: Path, record: dict[str, object], m
 
 def test_span_labels(tmp_path: Path) -> None:
     path = tmp_path / "spans.csv"
-    path.write_text("path,start,end,theme,genre,sha\na/b.txt,0,12,ecology,work_report,abc\na/b.txt,20,30,other,,\n",
-                    encoding="utf-8")
+    path.write_text(
+        "path,start,end,theme,genre,sha\na/b.txt,0,12,ecology,work_report,abc\na/b.txt,20,30,other,,\n",
+        encoding="utf-8",
+    )
     rows = read_span_labels(path)
     assert [(r.path, r.start, r.end, r.theme, r.genre, r.sha, r.line) for r in rows] == [
-        ("a/b.txt", 0, 12, "ecology", "work_report", "abc", 2), ("a/b.txt", 20, 30, "other", "", "", 3)]
+        ("a/b.txt", 0, 12, "ecology", "work_report", "abc", 2),
+        ("a/b.txt", 20, 30, "other", "", "", 3),
+    ]
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("file,begin,theme\nx,1,other\n", r"the header lacks path, start, end; found file, begin, theme"),
-    ("path,start,end,theme\nx,a,3,other\n", r"spans\.csv:2: fields 'start' and 'end' must be integers"),
-    ("path,start,end,theme\nx,5,3,other\n", r"spans\.csv:2: span 5-3 is empty"),
-    ("path,start,end,theme\nx,1,3,safety\n", r"spans\.csv:2: field 'theme': unknown theme 'safety'"),
-    ("path,start,end,theme\n", r"no span labels"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("file,begin,theme\nx,1,other\n", r"the header lacks path, start, end; found file, begin, theme"),
+        ("path,start,end,theme\nx,a,3,other\n", r"spans\.csv:2: fields 'start' and 'end' must be integers"),
+        ("path,start,end,theme\nx,5,3,other\n", r"spans\.csv:2: span 5-3 is empty"),
+        ("path,start,end,theme\nx,1,3,safety\n", r"spans\.csv:2: field 'theme': unknown theme 'safety'"),
+        ("path,start,end,theme\n", r"no span labels"),
+    ],
+)
 def test_bad_span_labels(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "spans.csv"
     path.write_text(content, encoding="utf-8")

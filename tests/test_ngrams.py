@@ -16,15 +16,19 @@ def _random_rows(n_rows: int, n_columns: int, density: float, seed: int) -> sp.c
     return matrix
 
 
-@pytest.mark.parametrize(("n_rows", "n_columns", "density", "n_out"), [
-    (50, 300, 0.05, 8),   # a batch of sentences over eight themes
-    (50, 300, 0.05, 1),   # a binary classifier: one weight column
-    (7, 40, 0.0, 3),      # only empty rows
-    (0, 40, 0.0, 8),      # no rows
-    (200, 1000, 0.001, 8),  # most rows empty, some at the start and the end
-])
-def test_product_with_dense_weights_is_scipys_to_the_bit(n_rows: int, n_columns: int, density: float,
-                                                          n_out: int) -> None:
+@pytest.mark.parametrize(
+    ("n_rows", "n_columns", "density", "n_out"),
+    [
+        (50, 300, 0.05, 8),  # a batch of sentences over eight themes
+        (50, 300, 0.05, 1),  # a binary classifier: one weight column
+        (7, 40, 0.0, 3),  # only empty rows
+        (0, 40, 0.0, 8),  # no rows
+        (200, 1000, 0.001, 8),  # most rows empty, some at the start and the end
+    ],
+)
+def test_product_with_dense_weights_is_scipys_to_the_bit(
+    n_rows: int, n_columns: int, density: float, n_out: int
+) -> None:
     matrix = _random_rows(n_rows, n_columns, density, seed=n_rows + n_out)
     weights = np.random.default_rng(1).normal(size=(n_columns, n_out)) * 1e3
     rows = CsrRows.of(matrix)

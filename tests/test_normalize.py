@@ -52,19 +52,29 @@ def test_normalize_decisions(raw: str, expected: str) -> None:
     ("raw", "expected"),
     [
         # a hard-wrapped PDF paragraph is rejoined
-        ("推动永信科技等优质企业加快上市步伐，力争新\n培育专精特新企业1家、高新技术企业3家。实施火\n炬企业引进计划，吸引周边潜力型企业到镇落地。\n",
-         "推动永信科技等优质企业加快上市步伐，力争新培育专精特新企业1家、高新技术企业3家。实施火炬企业引进计划，吸引周边潜力型企业到镇落地。"),
+        (
+            "推动永信科技等优质企业加快上市步伐，力争新\n培育专精特新企业1家、高新技术企业3家。实施火\n炬企业引进计划，吸引周边潜力型企业到镇落地。\n",
+            "推动永信科技等优质企业加快上市步伐，力争新培育专精特新企业1家、高新技术企业3家。实施火炬企业引进计划，吸引周边潜力型企业到镇落地。",
+        ),
         # a long line cut mid-sentence, even across a blank line
-        ("进一步完善招商体制机制，深入开展全年、全域、全员招商，制定招商图谱，形成储备、在谈、签\n\n约、落地四项清单。",
-         "进一步完善招商体制机制，深入开展全年、全域、全员招商，制定招商图谱，形成储备、在谈、签约、落地四项清单。"),
+        (
+            "进一步完善招商体制机制，深入开展全年、全域、全员招商，制定招商图谱，形成储备、在谈、签\n\n约、落地四项清单。",
+            "进一步完善招商体制机制，深入开展全年、全域、全员招商，制定招商图谱，形成储备、在谈、签约、落地四项清单。",
+        ),
         # titles and headings stay on their own lines
-        ("蚶江镇2024年工作计划\n\n石狮市蚶江镇人民政府\n\n2024年是关键之年。",
-         "蚶江镇2024年工作计划\n石狮市蚶江镇人民政府\n2024年是关键之年。"),
-        ("要实现以上目标，重点抓好以下工作：\n一、推动产业攀高向强\n（一）加强产业平台建设。",
-         "要实现以上目标，重点抓好以下工作：\n一、推动产业攀高向强\n（一）加强产业平台建设。"),
+        (
+            "蚶江镇2024年工作计划\n\n石狮市蚶江镇人民政府\n\n2024年是关键之年。",
+            "蚶江镇2024年工作计划\n石狮市蚶江镇人民政府\n2024年是关键之年。",
+        ),
+        (
+            "要实现以上目标，重点抓好以下工作：\n一、推动产业攀高向强\n（一）加强产业平台建设。",
+            "要实现以上目标，重点抓好以下工作：\n一、推动产业攀高向强\n（一）加强产业平台建设。",
+        ),
         # a numbered heading glued to its first sub-heading by a gap
-        ("(一)紧紧抓住实体经济不放松,持续优化产业质量与效益 筑牢实体经济支撑。扎实开展经济普查。",
-         "（一）紧紧抓住实体经济不放松，持续优化产业质量与效益\n筑牢实体经济支撑。扎实开展经济普查。"),
+        (
+            "(一)紧紧抓住实体经济不放松,持续优化产业质量与效益 筑牢实体经济支撑。扎实开展经济普查。",
+            "（一）紧紧抓住实体经济不放松，持续优化产业质量与效益\n筑牢实体经济支撑。扎实开展经济普查。",
+        ),
     ],
 )
 def test_line_joining(raw: str, expected: str) -> None:
@@ -112,12 +122,15 @@ def test_clean_text_is_not_flagged(clean: str) -> None:
     assert normalize(clean).garbled == ()
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("规(guī)(huà)", "规"),  # a run of annotations goes whole
-    ("規(guī)劃(huà)", "规划"),
-    ("划*(a)", "划"),  # glued by removing markup: removed on the first pass, not the second
-    ("规(guī)(AI)", "规（AI）"),  # the run stops at the first bracket that is not pinyin
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("规(guī)(huà)", "规"),  # a run of annotations goes whole
+        ("規(guī)劃(huà)", "规划"),
+        ("划*(a)", "划"),  # glued by removing markup: removed on the first pass, not the second
+        ("规(guī)(AI)", "规（AI）"),  # the run stops at the first bracket that is not pinyin
+    ],
+)
 def test_pinyin_annotations_are_removed_in_one_pass(raw: str, expected: str) -> None:
     assert normalize(raw).text == expected
     assert normalize_sentence(expected) == expected
@@ -164,13 +177,16 @@ def test_plain_sentence_shortcut_equals_the_full_normaliser(raw: str) -> None:
     assert normalize_sentence(raw) == normalize(raw).text
 
 
-@pytest.mark.parametrize(("raw", "plain"), [
-    ("推進高質量發展，新增就業崗位1.2萬個（同比增長3.5%）。", True),
-    ("新建5G基站300个。", False),  # a Latin letter: the full normaliser
-    ("鍖婚櫌建设", False),  # mojibake: rare characters
-    ("⾯向未来", False),  # a Kangxi radical look-alike
-    ("加快 发展", False),
-])
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("推進高質量發展，新增就業崗位1.2萬個（同比增長3.5%）。", True),
+        ("新建5G基站300个。", False),  # a Latin letter: the full normaliser
+        ("鍖婚櫌建设", False),  # mojibake: rare characters
+        ("⾯向未来", False),  # a Kangxi radical look-alike
+        ("加快 发展", False),
+    ],
+)
 def test_which_sentences_are_plain(raw: str, plain: bool) -> None:
     assert (_plain_sentence().fullmatch(raw) is not None) == plain
     assert normalize_sentence(raw) == normalize(raw).text
@@ -244,7 +260,7 @@ def test_mojibake_whose_bytes_survive_is_repaired(codec: str, sentence: str) -> 
     start, end = doc.repaired[0]
     # The original keeps the mojibake; the repaired span maps back to all of it.
     assert doc.original == raw
-    assert raw[doc.offsets[start]:doc.offsets[end]] == garbled
+    assert raw[doc.offsets[start] : doc.offsets[end]] == garbled
     units = _flagged_units(raw)
     assert (sentence, False, True) in units
     assert normalize_sentence(raw) == doc.text
@@ -273,7 +289,7 @@ def test_mojibake_with_lost_bytes_is_flagged_whole(codec: str, replace_lost: boo
     assert all(garbled_flag for _, garbled_flag, _ in units[1:-1]), units
     # The run covers the mojibake, not the clean text around it.
     covered = sum(e - s for s, e in doc.garbled + doc.repaired)
-    assert covered >= 0.9 * len(doc.text[5:doc.text.index("\n")])
+    assert covered >= 0.9 * len(doc.text[5 : doc.text.index("\n")])
 
 
 def test_span_flags_agree_with_per_span_checks() -> None:
@@ -354,17 +370,22 @@ _SAVED_PAGE = (
     ("raw", "expected"),
     [
         # a word split by the line end after a long line, and the piece after it
-        ("全面推进乡村振兴，加快建设农业强国，持续增加农民收入，强化资产监管，尽快完善农村集体\n经济组\n织管理制度，加强监督。",
-         "全面推进乡村振兴，加快建设农业强国，持续增加农民收入，强化资产监管，尽快完善农村集体经济组织管理制度，加强监督。"),
+        (
+            "全面推进乡村振兴，加快建设农业强国，持续增加农民收入，强化资产监管，尽快完善农村集体\n经济组\n织管理制度，加强监督。",
+            "全面推进乡村振兴，加快建设农业强国，持续增加农民收入，强化资产监管，尽快完善农村集体经济组织管理制度，加强监督。",
+        ),
         # an inline link on a line of its own inside a running sentence
-        ("第二，持续加强民主\n法治\n建设。健全基层民主制度。",
-         "第二，持续加强民主法治建设。健全基层民主制度。"),
+        ("第二，持续加强民主\n法治\n建设。健全基层民主制度。", "第二，持续加强民主法治建设。健全基层民主制度。"),
         ("5、推进\n\n乡村振兴\n\n战略，壮大集体经济。", "5、推进乡村振兴战略，壮大集体经济。"),
         # ... but an opening word after a heading starts a new paragraph
-        ("四、加强政府自身建设\n新起点、新征程，我们要勇于担当。",
-         "四、加强政府自身建设\n新起点、新征程，我们要勇于担当。"),
-        ("第一，着力推进重点领域改革，为发展提供体制保障\n以产权制度改革为重点，加快推进国企改革。",
-         "第一，着力推进重点领域改革，为发展提供体制保障\n以产权制度改革为重点，加快推进国企改革。"),
+        (
+            "四、加强政府自身建设\n新起点、新征程，我们要勇于担当。",
+            "四、加强政府自身建设\n新起点、新征程，我们要勇于担当。",
+        ),
+        (
+            "第一，着力推进重点领域改革，为发展提供体制保障\n以产权制度改革为重点，加快推进国企改革。",
+            "第一，着力推进重点领域改革，为发展提供体制保障\n以产权制度改革为重点，加快推进国企改革。",
+        ),
         ("二、总体要求\n今年，全县经济稳中有进。", "二、总体要求\n今年，全县经济稳中有进。"),
         # table cells and menu items stay lines
         ("首页\n领导之窗\n政府信息公开\n互动交流", "首页\n领导之窗\n政府信息公开\n互动交流"),
@@ -380,16 +401,23 @@ def test_header_fields_of_a_saved_page_stay_lines() -> None:
     body = "现在，我代表县人民政府向大会作工作报告，请予审议。"
     text = normalize(_SAVED_PAGE + body).text
     lines = text.split("\n")
-    assert lines[:5] == ["标题：某县2024年政府工作报告", "发文单位：某县人民政府", "发文时间：2024-01-10",
-                         "报告人：某县人民政府县长", lines[4]]
+    assert lines[:5] == [
+        "标题：某县2024年政府工作报告",
+        "发文单位：某县人民政府",
+        "发文时间：2024-01-10",
+        "报告人：某县人民政府县长",
+        lines[4],
+    ]
     assert lines[4].startswith("来源URL：")
     assert lines[5:] == ["正文：", "政府工作报告", body]
 
 
 def test_fixed_width_wrap_is_rejoined_but_headings_stay() -> None:
-    paragraph = ("加快建设现代化产业体系，推动传统产业转型升级，培育壮大新兴产业，"
-                 "力争全年新增规模以上工业企业二十家，高新技术企业三十家，专精特新企业十家。")
-    wrapped = "\n".join(paragraph[i:i + 24] for i in range(0, len(paragraph), 24))
+    paragraph = (
+        "加快建设现代化产业体系，推动传统产业转型升级，培育壮大新兴产业，"
+        "力争全年新增规模以上工业企业二十家，高新技术企业三十家，专精特新企业十家。"
+    )
+    wrapped = "\n".join(paragraph[i : i + 24] for i in range(0, len(paragraph), 24))
     raw = "一、推动产业攀高向强\n" + wrapped + "\n（二）持续优化营商环境\n" + wrapped
     assert normalize(raw).text == ("一、推动产业攀高向强\n" + paragraph + "\n（二）持续优化营商环境\n" + paragraph)
 
@@ -413,10 +441,13 @@ def test_normalizing_twice_changes_nothing_with_mojibake(raw: str) -> None:
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
-@pytest.mark.parametrize("raw", [
-    "按其减免租金的30%给予补贴。（责任单位：市商务局、市体育局）\n实施贷款贴息。对贷款给予贴息。",
-    "落实减税政策（牵头单位：市税务局；配合单位：市财政局）\n加大会展扶持。",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "按其减免租金的30%给予补贴。（责任单位：市商务局、市体育局）\n实施贷款贴息。对贷款给予贴息。",
+        "落实减税政策（牵头单位：市税务局；配合单位：市财政局）\n加大会展扶持。",
+    ],
+)
 def test_a_responsibility_note_ends_its_paragraph(raw: str) -> None:
     # Joined, the note and the next task's heading became one unit, themed as furniture.
     assert normalize(raw).text.count("\n") == 1
@@ -426,8 +457,16 @@ def test_table_cells_after_a_long_cell_stay_on_their_own_lines() -> None:
     # A task table as DOCX extraction gives it, one cell per line: a long task cell may join
     # the next line (no closing mark), but the joined line's length must not pull in every
     # following cell ("财政部持续实施4政府部门…" was one 3,000-character unit).
-    cells = ["推动服务外包企业提升研发创新水平，通过国家科技计划引导和支持企业开展集成设计等研发", "科技部",
-             "持续实施", "4", "政府部门要不断拓宽购买服务领域，将可外包业务委托给专业服务企业", "财政部", "持续实施", "5"]
+    cells = [
+        "推动服务外包企业提升研发创新水平，通过国家科技计划引导和支持企业开展集成设计等研发",
+        "科技部",
+        "持续实施",
+        "4",
+        "政府部门要不断拓宽购买服务领域，将可外包业务委托给专业服务企业",
+        "财政部",
+        "持续实施",
+        "5",
+    ]
     lines = normalize("\n".join(cells)).text.split("\n")
     assert "持续实施" in lines and "4" in lines and "5" in lines
     assert len(lines) >= 6

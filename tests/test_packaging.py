@@ -31,15 +31,30 @@ def test_a_built_wheel_installed_elsewhere_predicts_with_the_shipped_model(tmp_p
     source.mkdir()
     for name in _SOURCES:
         if (REPO_ROOT / name).is_dir():
-            shutil.copytree(REPO_ROOT / name, source / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "model-*"))
+            shutil.copytree(
+                REPO_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "model-*")
+            )
         else:
             shutil.copy2(REPO_ROOT / name, source / name)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PLANTHEME_MODEL_DIR")}
     wheels = tmp_path / "wheels"
     # No build isolation: the build uses this interpreter's setuptools, so no network is needed.
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
-          str(source)], cwd=tmp_path, env=env)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(source),
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
     wheel = next(wheels.glob("plantheme-*.whl"))
     shutil.rmtree(source)  # the installed package must not lean on the tree it was built from
 
@@ -49,17 +64,26 @@ def test_a_built_wheel_installed_elsewhere_predicts_with_the_shipped_model(tmp_p
     python = bin_dir / "python"
     # The dependencies come from the running environment (a path entry, so its editable
     # plantheme hook is not loaded): the venv's own plantheme is the wheel's.
-    site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                     cwd=tmp_path, env=env).stdout.strip())
+    site = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp_path, env=env
+        ).stdout.strip()
+    )
     (site / "running-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
-         cwd=tmp_path, env=env)
+    _run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        cwd=tmp_path,
+        env=env,
+    )
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     done = _run([str(bin_dir / "plantheme"), "predict", "推进河长制。"], cwd=elsewhere, env=env)
     answer = json.loads(done.stdout)
     assert answer["theme"] == "ecology"
-    located = _run([str(python), "-c", "from plantheme.settings import DEFAULT_MODEL_DIR; print(DEFAULT_MODEL_DIR)"],
-                   cwd=elsewhere, env=env).stdout.strip()
+    located = _run(
+        [str(python), "-c", "from plantheme.settings import DEFAULT_MODEL_DIR; print(DEFAULT_MODEL_DIR)"],
+        cwd=elsewhere,
+        env=env,
+    ).stdout.strip()
     assert Path(located).is_relative_to(site), located

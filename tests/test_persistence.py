@@ -15,7 +15,13 @@ from plantheme.errors import PlanthemeError
 from plantheme.model.model import build_pipeline
 from plantheme.model.model import ThemeModel
 from plantheme.model.persistence import (
-    CARD_FILE, COMPILED_FILE, MODEL_FILE, ModelCard, load_compiled, load_model, save_model,
+    CARD_FILE,
+    COMPILED_FILE,
+    MODEL_FILE,
+    ModelCard,
+    load_compiled,
+    load_model,
+    save_model,
 )
 from plantheme.themes import THEME_IDS
 
@@ -57,7 +63,9 @@ def test_save_replaces_an_existing_model_atomically(tiny_model: ThemeModel, tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"], "temporary folders left behind"
 
 
-def test_interrupted_save_leaves_old_model_intact(tiny_model: ThemeModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_save_leaves_old_model_intact(
+    tiny_model: ThemeModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "m"
     save_model(ThemeModel(tiny_model.pipeline), ModelCard([], {}, {}, {}), out)
     import joblib  # persistence imports it when it saves (loading the arrays never needs it)
@@ -80,7 +88,10 @@ def test_interrupted_save_leaves_old_model_intact(tiny_model: ThemeModel, tmp_pa
         (lambda d: (d / CARD_FILE).unlink(), "model.json: missing"),
         (lambda d: (d / CARD_FILE).write_text("{not json"), "not a valid model card"),
         (lambda d: _edit_card(d, themes=["a", "b"]), "themes .* differ"),
-        (lambda d: _edit_card(d, versions={"scikit-learn": "0.24.2"}), "trained with scikit-learn 0.24.2.*install scikit-learn==0.24.2 or retrain"),
+        (
+            lambda d: _edit_card(d, versions={"scikit-learn": "0.24.2"}),
+            "trained with scikit-learn 0.24.2.*install scikit-learn==0.24.2 or retrain",
+        ),
         (lambda d: _edit_card(d, format_version=99), "model format 99"),
     ],
 )
@@ -183,7 +194,10 @@ def test_the_model_id_covers_the_context_stage(tmp_path: Path) -> None:
     stage = ContextModel(coef=np.zeros((N_CONTEXT_FEATURES, 8)), intercept=np.zeros(8))
     ids = set()
     for name, context in (("a", None), ("b", stage), ("c", dataclasses.replace(stage, intercept=np.ones(8)))):
-        card = save_model(dataclasses.replace(model, context=context),
-                          ModelCard(themes=[], training={}, cv={}, params={}), tmp_path / name / "m")
+        card = save_model(
+            dataclasses.replace(model, context=context),
+            ModelCard(themes=[], training={}, cv={}, params={}),
+            tmp_path / name / "m",
+        )
         ids.add(card.model_id)
     assert len(ids) == 3  # the tag cache is keyed by the id: a new stage must not reuse old results

@@ -26,8 +26,9 @@ def test_exclusions_come_from_lists_and_span_files(tmp_path: Path) -> None:
     listed = tmp_path / "exclude.txt"
     listed.write_text("# withheld\n**/SOURCE.md\n\nheld-out.txt\n", encoding="utf-8")
     spans = tmp_path / "dev.csv"
-    spans.write_text("path,start,end,theme\nreports/a_2023.txt,0,5,ecology\nreports/a_2023.txt,5,9,other\n",
-                     encoding="utf-8")
+    spans.write_text(
+        "path,start,end,theme\nreports/a_2023.txt,0,5,ecology\nreports/a_2023.txt,5,9,other\n", encoding="utf-8"
+    )
     assert read_exclusions([listed, spans]) == ["**/SOURCE.md", "held-out.txt", "reports/a_2023.txt"]
 
 
@@ -38,13 +39,17 @@ def test_an_exclusion_csv_without_paths_is_an_error(tmp_path: Path) -> None:
         read_exclusions([bad])
 
 
-@pytest.mark.parametrize(("exclude", "expected"), [
-    ((), ["held-out.txt", "reports/SOURCE.md", "reports/a_2023.txt", "reports/b_2024.txt"]),
-    (("**/SOURCE.md", "held-out.txt"), ["reports/a_2023.txt", "reports/b_2024.txt"]),
-    (("reports/*",), ["held-out.txt"]),
-])
-def test_unlabelled_documents_are_read_minus_exclusions(corpus: Path, exclude: tuple[str, ...],
-                                                          expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("exclude", "expected"),
+    [
+        ((), ["held-out.txt", "reports/SOURCE.md", "reports/a_2023.txt", "reports/b_2024.txt"]),
+        (("**/SOURCE.md", "held-out.txt"), ["reports/a_2023.txt", "reports/b_2024.txt"]),
+        (("reports/*",), ["held-out.txt"]),
+    ],
+)
+def test_unlabelled_documents_are_read_minus_exclusions(
+    corpus: Path, exclude: tuple[str, ...], expected: list[str]
+) -> None:
     documents = read_unlabelled([corpus], exclude)
     assert sorted(d.path for d in documents) == expected
     by_path = {d.path: d.text for d in documents}
@@ -58,7 +63,9 @@ def test_a_missing_unlabelled_folder_is_named(tmp_path: Path) -> None:
 
 
 def test_pseudo_labels_keep_confident_content_sentences(tiny_model) -> None:  # type: ignore[no-untyped-def]
-    documents = [UnlabelledDocument("c", "a.txt", "推进河长制，开展河道清淤。\n责任单位：区生态环境分局\n新建养老服务中心一处。")]
+    documents = [
+        UnlabelledDocument("c", "a.txt", "推进河长制，开展河道清淤。\n责任单位：区生态环境分局\n新建养老服务中心一处。")
+    ]
     every = pseudo_label(tiny_model, documents, threshold=1e-9, weight=0.3)
     # The 责任单位 line is furniture: themed by a rule, never learnt from.
     assert len(every.texts) == 2 and not any("责任单位" in t for t in every.texts)

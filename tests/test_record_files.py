@@ -12,8 +12,12 @@ from plantheme.readers.record_files import RecordOptions, read_records
 
 
 def _jsonl(path: Path, *lines: object) -> Path:
-    path.write_bytes(b"".join((line if isinstance(line, bytes) else json.dumps(line, ensure_ascii=False)
-                               .encode("utf-8")) + b"\n" for line in lines))
+    path.write_bytes(
+        b"".join(
+            (line if isinstance(line, bytes) else json.dumps(line, ensure_ascii=False).encode("utf-8")) + b"\n"
+            for line in lines
+        )
+    )
     return path
 
 
@@ -23,21 +27,31 @@ def _read(path: Path, kind: str = "jsonl", **options: object) -> list[tuple[str,
 
 
 def test_jsonl_records_one_bad_line_fails_alone(tmp_path: Path) -> None:
-    path = _jsonl(tmp_path / "a.jsonl",
-                  {"title": "一", "content": "推进河长制。", "year": 2020},
-                  b"{not json",
-                  b"",
-                  b"\xff\xfe not utf-8",
-                  [1, 2],
-                  {"title": "五"},
-                  {"content": 5},
-                  {"content": "  "},
-                  {"content": "长" * 1001},
-                  {"content": "新建幼儿园。"})
+    path = _jsonl(
+        tmp_path / "a.jsonl",
+        {"title": "一", "content": "推进河长制。", "year": 2020},
+        b"{not json",
+        b"",
+        b"\xff\xfe not utf-8",
+        [1, 2],
+        {"title": "五"},
+        {"content": 5},
+        {"content": "  "},
+        {"content": "长" * 1001},
+        {"content": "新建幼儿园。"},
+    )
     got = _read(path)
-    assert [g[:2] for g in got] == [("1", ""), ("2", "failed"), ("4", "failed"), ("5", "failed"),
-                                    ("6", "failed"), ("7", "failed"), ("8", "skipped"), ("9", "failed"),
-                                    ("10", "")]
+    assert [g[:2] for g in got] == [
+        ("1", ""),
+        ("2", "failed"),
+        ("4", "failed"),
+        ("5", "failed"),
+        ("6", "failed"),
+        ("7", "failed"),
+        ("8", "skipped"),
+        ("9", "failed"),
+        ("10", ""),
+    ]
     reasons = [g[2] for g in got]
     assert reasons[1].startswith("line 2: not valid JSON")
     assert reasons[2].startswith("line 4: not valid UTF-8")
@@ -47,12 +61,16 @@ def test_jsonl_records_one_bad_line_fails_alone(tmp_path: Path) -> None:
     assert "too long" in reasons[7]
 
 
-@pytest.mark.parametrize(("first", "options", "status", "words"), [
-    ({"title": "x", "url": "u"}, {}, "skipped", ["content, text, 正文", "title, url", "--text-field"]),
-    ({"title": "x"}, {"text_field": "body"}, "failed", ["'body'", "fields found: title"]),
-])
-def test_a_file_without_the_text_field(tmp_path: Path, first: dict, options: dict, status: str,
-                                       words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("first", "options", "status", "words"),
+    [
+        ({"title": "x", "url": "u"}, {}, "skipped", ["content, text, 正文", "title, url", "--text-field"]),
+        ({"title": "x"}, {"text_field": "body"}, "failed", ["'body'", "fields found: title"]),
+    ],
+)
+def test_a_file_without_the_text_field(
+    tmp_path: Path, first: dict, options: dict, status: str, words: list[str]
+) -> None:
     path = _jsonl(tmp_path / "m.jsonl", first, first)
     with pytest.raises(UnreadableDocument) as caught:
         _read(path, **options)
@@ -68,12 +86,15 @@ def test_default_text_fields(tmp_path: Path, field: str, value: str) -> None:
 
 
 def test_ids_meta_and_duplicates(tmp_path: Path) -> None:
-    path = _jsonl(tmp_path / "a.jsonl",
-                  {"id": "r-1", "content": "推进。", "year": 2020, "tags": ["a"]},
-                  {"id": "r-1", "content": "推进。"},
-                  {"content": "推进。"})
-    records = list(read_records(path, "jsonl", RecordOptions(id_field="id", meta_fields=("year", "tags")),
-                                max_chars=100))
+    path = _jsonl(
+        tmp_path / "a.jsonl",
+        {"id": "r-1", "content": "推进。", "year": 2020, "tags": ["a"]},
+        {"id": "r-1", "content": "推进。"},
+        {"content": "推进。"},
+    )
+    records = list(
+        read_records(path, "jsonl", RecordOptions(id_field="id", meta_fields=("year", "tags")), max_chars=100)
+    )
     assert [r.id for r in records] == ["r-1", "2", "3"]
     assert records[0].meta == {"year": "2020", "tags": '["a"]'}
     assert records[1].status == "failed" and "duplicate id 'r-1' (first on line 1)" in records[1].reason
@@ -88,12 +109,16 @@ def test_a_very_long_line_is_not_held_and_the_next_is_read(tmp_path: Path) -> No
     assert records[1].text == "ok"
 
 
-@pytest.mark.parametrize(("options", "status", "reason"), [
-    ({}, "skipped", "only with --text-field"),
-    ({"text_field": "body"}, "skipped", "no column 'body' (columns: filename, title)"),
-])
+@pytest.mark.parametrize(
+    ("options", "status", "reason"),
+    [
+        ({}, "skipped", "only with --text-field"),
+        ({"text_field": "body"}, "skipped", "no column 'body' (columns: filename, title)"),
+    ],
+)
 def test_csv_files_are_documents_only_when_the_text_field_names_a_column(
-        tmp_path: Path, options: dict, status: str, reason: str) -> None:
+    tmp_path: Path, options: dict, status: str, reason: str
+) -> None:
     path = tmp_path / "_metadata.csv"
     path.write_text("filename,title\na.txt,报告\n", encoding="utf-8")
     with pytest.raises(UnreadableDocument) as caught:
@@ -103,7 +128,7 @@ def test_csv_files_are_documents_only_when_the_text_field_names_a_column(
 
 def test_csv_rows_with_line_breaks_and_bad_rows(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
-    path.write_bytes("\ufeffid,正文\n1,\"第一行\n第二行\"\n2,a,extra\n".encode("utf-8") + b"3,\xff\n4,ok\n")
+    path.write_bytes('\ufeffid,正文\n1,"第一行\n第二行"\n2,a,extra\n'.encode("utf-8") + b"3,\xff\n4,ok\n")
     records = list(read_records(path, "csv", RecordOptions(text_field="正文", id_field="id"), max_chars=100))
     assert [(r.id, r.status) for r in records] == [("1", ""), ("2", "failed"), ("3", "failed"), ("4", "")]
     assert records[0].text == "第一行\n第二行"

@@ -24,20 +24,36 @@ SCRIPT_END = "</script><script>alert(2)</script><!--"
 def _outcome(path: str, themes: list[str], **fields: object) -> DocumentOutcome:
     counts = {theme: themes.count(theme) for theme in THEME_IDS}
     dominant = max(THEME_IDS, key=lambda t: (counts[t], -THEME_IDS.index(t))) if themes else ""
-    return DocumentOutcome(path=path, status="tagged", format="text", encoding="utf-8",
-                           sentences=len(themes), counts=counts, dominant=dominant, **fields)  # type: ignore[arg-type]
+    return DocumentOutcome(
+        path=path,
+        status="tagged",
+        format="text",
+        encoding="utf-8",
+        sentences=len(themes),
+        counts=counts,
+        dominant=dominant,
+        **fields,
+    )  # type: ignore[arg-type]
 
 
-def _records(texts: list[str], themes: list[str], confidence: float = 0.42,
-             flags: tuple[str, ...] = ("low_confidence",)) -> list[SentenceRecord]:
-    return [SentenceRecord(index=i, start=0, end=len(t), text=t, theme=theme, confidence=confidence, flags=flags)
-            for i, (t, theme) in enumerate(zip(texts, themes))]
+def _records(
+    texts: list[str], themes: list[str], confidence: float = 0.42, flags: tuple[str, ...] = ("low_confidence",)
+) -> list[SentenceRecord]:
+    return [
+        SentenceRecord(index=i, start=0, end=len(t), text=t, theme=theme, confidence=confidence, flags=flags)
+        for i, (t, theme) in enumerate(zip(texts, themes))
+    ]
 
 
-def render(documents: list[tuple[DocumentOutcome, list[SentenceRecord]]], tmp_path: Path,
-           others: list[DocumentOutcome] = (), folders: list[SkippedFolder] = (),  # type: ignore[assignment]
-           max_sentences: int = 100, analysis: CorpusAnalysis | None = None,
-           evidence: dict[str, tuple[tuple[str, float], ...]] | None = None) -> str:
+def render(
+    documents: list[tuple[DocumentOutcome, list[SentenceRecord]]],
+    tmp_path: Path,
+    others: list[DocumentOutcome] = (),
+    folders: list[SkippedFolder] = (),  # type: ignore[assignment]
+    max_sentences: int = 100,
+    analysis: CorpusAnalysis | None = None,
+    evidence: dict[str, tuple[tuple[str, float], ...]] | None = None,
+) -> str:
     sections_path = tmp_path / "sections.html"
     totals = RunTotals()
     with sections_path.open("w", encoding="utf-8") as sections:
@@ -48,9 +64,17 @@ def render(documents: list[tuple[DocumentOutcome, list[SentenceRecord]]], tmp_pa
     for outcome in others:
         totals.add(outcome)
     page = io.StringIO()
-    writer.write(page, sections_path, title="标题 " + HOSTILE, model_id="m-1", totals=totals,
-                 outcomes=[o for o, _ in documents] + list(others), folders=folders, analysis=analysis,
-                 evidence=evidence)
+    writer.write(
+        page,
+        sections_path,
+        title="标题 " + HOSTILE,
+        model_id="m-1",
+        totals=totals,
+        outcomes=[o for o, _ in documents] + list(others),
+        folders=folders,
+        analysis=analysis,
+        evidence=evidence,
+    )
     return page.getvalue()
 
 
@@ -64,8 +88,12 @@ def embedded(page: str, element_id: str) -> dict:
 
 def test_everything_from_documents_is_escaped(tmp_path: Path) -> None:
     themes = ["industry", "ecology"]
-    documents = [(_outcome(f"dir/{HOSTILE}{SCRIPT_END}.txt", themes, meta={"year": SCRIPT_END}),
-                  _records([HOSTILE, SCRIPT_END], themes))]
+    documents = [
+        (
+            _outcome(f"dir/{HOSTILE}{SCRIPT_END}.txt", themes, meta={"year": SCRIPT_END}),
+            _records([HOSTILE, SCRIPT_END], themes),
+        )
+    ]
     others = [DocumentOutcome(path=f"bad{HOSTILE}.txt", status="failed", reason=f"reason {HOSTILE}")]
     folders = [SkippedFolder(path=f".{HOSTILE}/", status="skipped", reason="hidden folder")]
     page = render(documents, tmp_path, others, folders)
@@ -91,8 +119,11 @@ def test_embedded_json_round_trips_and_never_holds_a_tag(value: object) -> None:
 def test_sentence_blocks_are_compressed_and_hold_no_markup(tmp_path: Path) -> None:
     text = "全面落实河长制，推进流域水环境综合治理，加快长者食堂和居家养老服务中心建设。"
     themes = ["ecology"] * 200
-    page = render([(_outcome("a.txt", themes), _records([text] * 200 + [SCRIPT_END], themes + ["other"]))],
-                  tmp_path, max_sentences=1000)
+    page = render(
+        [(_outcome("a.txt", themes), _records([text] * 200 + [SCRIPT_END], themes + ["other"]))],
+        tmp_path,
+        max_sentences=1000,
+    )
     block = re.search(r'<script type="application/gzip" id="s-0">(.*?)</script>', page, re.S)
     assert block and re.fullmatch(r"[A-Za-z0-9+/=]+", block.group(1))
     assert len(block.group(1)) < len(text.encode("utf-8")) * 10  # 200 copies: gzip must have found them
@@ -101,24 +132,33 @@ def test_sentence_blocks_are_compressed_and_hold_no_markup(tmp_path: Path) -> No
 
 def test_sentences_are_embedded_column_by_column(tmp_path: Path) -> None:
     themes = ["industry", "other", "welfare"]
-    records = [SentenceRecord(0, 0, 2, "甲。", "industry", 0.91, ()),
-               SentenceRecord(1, 2, 4, "乙。", "other", 0.334, ("boilerplate", "low_confidence")),
-               SentenceRecord(2, 4, 6, "丙。", "welfare", 0.5, ("garbled",))]
+    records = [
+        SentenceRecord(0, 0, 2, "甲。", "industry", 0.91, ()),
+        SentenceRecord(1, 2, 4, "乙。", "other", 0.334, ("boilerplate", "low_confidence")),
+        SentenceRecord(2, 4, 6, "丙。", "welfare", 0.5, ("garbled",)),
+    ]
     blob = embedded(render([(_outcome("a.txt", themes), records)], tmp_path), "s-0")
     assert blob["x"] == ["甲。", "乙。", "丙。"]
     assert [THEME_IDS[int(d)] for d in blob["t"]] == themes
     assert blob["c"] == [91, 33, 50]
-    assert [int(d, 16) for d in blob["f"]] == [0, FLAG_BITS["boilerplate"] | FLAG_BITS["low_confidence"],
-                                             FLAG_BITS["garbled"]]
+    assert [int(d, 16) for d in blob["f"]] == [
+        0,
+        FLAG_BITS["boilerplate"] | FLAG_BITS["low_confidence"],
+        FLAG_BITS["garbled"],
+    ]
     assert blob["cut"] == 0
 
 
-@pytest.mark.parametrize(("limit", "embedded_counts", "cut"), [(0, [0, 0], [1, 2]), (2, [1, 1], [0, 1]),
-                                                               (5, [1, 2], [0, 0])])
+@pytest.mark.parametrize(
+    ("limit", "embedded_counts", "cut"), [(0, [0, 0], [1, 2]), (2, [1, 1], [0, 1]), (5, [1, 2], [0, 0])]
+)
 def test_limit_is_shared_across_documents_and_every_document_stays_listed(
-        tmp_path: Path, limit: int, embedded_counts: list[int], cut: list[int]) -> None:
-    documents = [(_outcome(f"{name}.txt", ["other"] * n), _records(["句。"] * n, ["other"] * n))
-                 for name, n in (("a", 1), ("b", 2))]
+    tmp_path: Path, limit: int, embedded_counts: list[int], cut: list[int]
+) -> None:
+    documents = [
+        (_outcome(f"{name}.txt", ["other"] * n), _records(["句。"] * n, ["other"] * n))
+        for name, n in (("a", 1), ("b", 2))
+    ]
     page = render(documents, tmp_path, max_sentences=limit)
     assert embedded(page, "summary")["docs"]["path"] == ["a.txt", "b.txt"]
     assert [len(embedded(page, f"s-{k}")["x"]) for k in (0, 1)] == embedded_counts
@@ -145,16 +185,24 @@ def test_shares_and_groups_come_from_the_analysis_as_they_are(tmp_path: Path) ->
         return ThemeShares(key, documents, content, {t: industry if t == "industry" else rest for t in THEME_IDS})
 
     analysis = CorpusAnalysis(
-        meta_fields=("year",), meta={"a.txt": {"year": "2024"}},
+        meta_fields=("year",),
+        meta={"a.txt": {"year": "2024"}},
         documents={"a.txt": shares("a.txt", 1, 2, Interval(0.6123, 0.4, 0.81))},
-        groups={"year": (shares("year=2024", 1, 2, Interval(0.6123, 0.3, 0.9)),)})
+        groups={"year": (shares("year=2024", 1, 2, Interval(0.6123, 0.3, 0.9)),)},
+    )
     themes = ["industry", "welfare"]  # predicted: 50% industry; the estimate (61.23%) must win
-    page = render([(_outcome("a.txt", themes, meta={"year": "2024"}), _records(["甲。", "乙。"], themes))],
-                  tmp_path, analysis=analysis)
+    page = render(
+        [(_outcome("a.txt", themes, meta={"year": "2024"}), _records(["甲。", "乙。"], themes))],
+        tmp_path,
+        analysis=analysis,
+    )
     summary = embedded(page, "summary")
     industry = THEME_IDS.index("industry")
-    assert (summary["docs"]["share"][0][industry], summary["docs"]["lo"][0][industry],
-            summary["docs"]["hi"][0][industry]) == (6123, 4000, 8100)
+    assert (
+        summary["docs"]["share"][0][industry],
+        summary["docs"]["lo"][0][industry],
+        summary["docs"]["hi"][0][industry],
+    ) == (6123, 4000, 8100)
     group = summary["groups"]["year"][0]
     assert group["value"] == "2024" and group["documents"] == 1 and group["share"][2][industry] == 9000
     assert summary["fields"] == ["year"] and summary["values"]["year"] == ["2024"]
@@ -173,8 +221,11 @@ def test_examples_are_the_most_confident_unflagged_sentences(tmp_path: Path) -> 
 
 def test_examples_carry_the_evidence_words_they_were_given(tmp_path: Path) -> None:
     records = [SentenceRecord(0, 0, 6, "推进河长制。", "ecology", 0.9, ())]
-    page = render([(_outcome("a.txt", ["ecology"]), records)], tmp_path,
-                  evidence={"推进河长制。": (("河长制", 3.14159), ("推进", 0.2))})
+    page = render(
+        [(_outcome("a.txt", ["ecology"]), records)],
+        tmp_path,
+        evidence={"推进河长制。": (("河长制", 3.14159), ("推进", 0.2))},
+    )
     assert embedded(page, "summary")["examples"]["ecology"][0]["evidence"] == [["河长制", 3.14], ["推进", 0.2]]
 
 
@@ -191,8 +242,12 @@ def test_a_corpus_of_100000_sentences_makes_a_page_under_10_mb(tmp_path: Path) -
     documents = []
     for number in range(1_000):
         themes = [THEME_IDS[(number + k) % len(THEME_IDS)] for k in range(100)]
-        documents.append((_outcome(f"县/report_{2000 + number % 25}_{number}.txt", themes),
-                          _records([sentence] * 100, themes, confidence=0.8765, flags=())))
+        documents.append(
+            (
+                _outcome(f"县/report_{2000 + number % 25}_{number}.txt", themes),
+                _records([sentence] * 100, themes, confidence=0.8765, flags=()),
+            )
+        )
     page = render(documents, tmp_path, max_sentences=250_000)
     size = len(page.encode("utf-8"))
     assert size < 10_000_000, size
@@ -203,8 +258,10 @@ def test_a_corpus_of_100000_sentences_makes_a_page_under_10_mb(tmp_path: Path) -
 
 DOCUMENTS = {
     "county/report_2019.txt": "全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所，改善义务教育办学条件。\n",
-    "county/report_2024.txt": ("力争新培育专精特新企业3家、高新技术企业5家。深入开展招商引资，力争全年签约项目18个。\n"
-                               "全面落实河长制，推进流域水环境综合治理。加快长者食堂和居家养老服务中心建设。\n"),
+    "county/report_2024.txt": (
+        "力争新培育专精特新企业3家、高新技术企业5家。深入开展招商引资，力争全年签约项目18个。\n"
+        "全面落实河长制，推进流域水环境综合治理。加快长者食堂和居家养老服务中心建设。\n"
+    ),
     "town/plan_2024_" + "很长的文件名" * 12 + ".txt": "压实安全生产责任，开展燃气和消防隐患排查整治。\n",
 }
 
@@ -216,8 +273,24 @@ def tagged_report(tiny_model_dir: Path, tmp_path: Path) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["tag", str(root), "--out", str(out), "--model", str(tiny_model_dir), "--jobs", "1", "--quiet",
-                 "--meta-pattern", r"year=20\d\d"]) == 0
+    assert (
+        main(
+            [
+                "tag",
+                str(root),
+                "--out",
+                str(out),
+                "--model",
+                str(tiny_model_dir),
+                "--jobs",
+                "1",
+                "--quiet",
+                "--meta-pattern",
+                r"year=20\d\d",
+            ]
+        )
+        == 0
+    )
     return (out / "report.html").resolve()
 
 

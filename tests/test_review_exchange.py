@@ -17,13 +17,28 @@ from plantheme.training.labels import read_labelled_file
 
 def _item(i: int, text: str, guess: str) -> ReviewItem:
     scores = {theme: (0.6 if theme == guess else 0.4 / 7) for theme in THEME_IDS}
-    return ReviewItem(doc=f"d{i}.txt", index=i, start=10 * i, end=10 * i + len(text), text=text, guess=guess,
-                      scores=scores, evidence=("河长制",), title="标题", heading="一、重点任务", before="",
-                      after="", reason="margin 0.50")
+    return ReviewItem(
+        doc=f"d{i}.txt",
+        index=i,
+        start=10 * i,
+        end=10 * i + len(text),
+        text=text,
+        guess=guess,
+        scores=scores,
+        evidence=("河长制",),
+        title="标题",
+        heading="一、重点任务",
+        before="",
+        after="",
+        reason="margin 0.50",
+    )
 
 
-ITEMS = [_item(0, "全面落实河长制。", "ecology"), _item(1, "新建幼儿园2所。", "welfare"),
-         _item(2, "力争签约项目18个，\n总投资100亿元。", "investment")]
+ITEMS = [
+    _item(0, "全面落实河长制。", "ecology"),
+    _item(1, "新建幼儿园2所。", "welfare"),
+    _item(2, "力争签约项目18个，\n总投资100亿元。", "investment"),
+]
 
 
 def test_plain_export_has_the_documented_fields(tmp_path: Path) -> None:
@@ -41,14 +56,21 @@ def test_label_studio_round_trip(tmp_path: Path) -> None:
     # What Label Studio's JSON export adds: ids and annotations (one changed, one cancelled).
     for number, (task, choice) in enumerate(zip(tasks, ["ecology", "industry", "welfare"]), start=1):
         task["id"] = number
-        task["annotations"] = [{"completed_by": 7, "created_at": f"2026-01-0{number}T00:00:00Z",
-                                "was_cancelled": number == 3,
-                                "result": [{"from_name": "theme", "to_name": "text", "type": "choices",
-                                            "value": {"choices": [choice]}}]}]
+        task["annotations"] = [
+            {
+                "completed_by": 7,
+                "created_at": f"2026-01-0{number}T00:00:00Z",
+                "was_cancelled": number == 3,
+                "result": [
+                    {"from_name": "theme", "to_name": "text", "type": "choices", "value": {"choices": [choice]}}
+                ],
+            }
+        ]
     (tmp_path / "export.json").write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     imported = read_label_studio(tmp_path / "export.json")
     assert [(a.doc, a.start, a.end, a.text, a.answer, a.guess) for a in imported.answers] == [
-        (i.doc, i.start, i.end, i.text, theme, i.guess) for i, theme in zip(ITEMS[:2], ["ecology", "industry"])]
+        (i.doc, i.start, i.end, i.text, theme, i.guess) for i, theme in zip(ITEMS[:2], ["ecology", "industry"])
+    ]
     assert imported.answers[0].who == "7"
     assert len(imported.left_out) == 1 and "task 3" in imported.left_out[0]
 
@@ -75,10 +97,13 @@ def test_prodigy_round_trip(tmp_path: Path) -> None:
 
 def test_import_adds_labels_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     export_queue(ITEMS, tmp_path / "tasks.jsonl", "prodigy")
-    answers = [{**json.loads(line), "answer": "accept"}
-               for line in (tmp_path / "tasks.jsonl").read_text(encoding="utf-8").splitlines()]
-    (tmp_path / "answers.jsonl").write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in answers),
-                                            encoding="utf-8")
+    answers = [
+        {**json.loads(line), "answer": "accept"}
+        for line in (tmp_path / "tasks.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    (tmp_path / "answers.jsonl").write_text(
+        "\n".join(json.dumps(a, ensure_ascii=False) for a in answers), encoding="utf-8"
+    )
     labels = tmp_path / "mine"
     assert main(["review", "--labels", str(labels), "--import", str(tmp_path / "answers.jsonl")]) == 0
     assert main(["review", "--labels", str(labels), "--import", str(tmp_path / "answers.jsonl")]) == 0
@@ -88,11 +113,14 @@ def test_import_adds_labels_once(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert [(r.text, r.theme, r.group) for r in rows] == [(i.text, i.guess, i.doc) for i in ITEMS]
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("x.txt", "", r"expected a Label Studio export \(.json\) or Prodigy answers \(.jsonl\)"),
-    ("x.json", "{}", "expected a JSON list of tasks"),
-    ("x.json", "[broken", "not a readable Label Studio JSON export"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("x.txt", "", r"expected a Label Studio export \(.json\) or Prodigy answers \(.jsonl\)"),
+        ("x.json", "{}", "expected a JSON list of tasks"),
+        ("x.json", "[broken", "not a readable Label Studio JSON export"),
+    ],
+)
 def test_unreadable_imports_are_one_message(tmp_path: Path, name: str, content: str, message: str) -> None:
     from plantheme.errors import PlanthemeError
 

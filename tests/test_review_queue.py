@@ -12,8 +12,15 @@ import scipy.sparse as sp
 
 from plantheme.model.persistence import load_model, load_predictor
 from plantheme.review.queue import (
-    Candidate, CandidatePool, build_queue, choose_rows, dedup_key, eligible_rows, read_candidates,
-    read_tag_output, uncertainty,
+    Candidate,
+    CandidatePool,
+    build_queue,
+    choose_rows,
+    dedup_key,
+    eligible_rows,
+    read_candidates,
+    read_tag_output,
+    uncertainty,
 )
 from plantheme.themes import THEME_IDS
 
@@ -34,13 +41,16 @@ def _distinct(n: int) -> sp.csr_matrix:
     return sp.identity(n, format="csr")
 
 
-@pytest.mark.parametrize(("proba", "strategy", "expected"), [
-    ([[0.5, 0.5] + [0.0] * 6], "margin", 1.0),
-    ([[1.0] + [0.0] * 7], "margin", 0.0),
-    ([[0.7, 0.2, 0.1] + [0.0] * 5], "margin", 0.5),
-    ([[1 / 8] * 8], "entropy", 1.0),
-    ([[1.0] + [0.0] * 7], "entropy", 0.0),
-])
+@pytest.mark.parametrize(
+    ("proba", "strategy", "expected"),
+    [
+        ([[0.5, 0.5] + [0.0] * 6], "margin", 1.0),
+        ([[1.0] + [0.0] * 7], "margin", 0.0),
+        ([[0.7, 0.2, 0.1] + [0.0] * 5], "margin", 0.5),
+        ([[1 / 8] * 8], "entropy", 1.0),
+        ([[1.0] + [0.0] * 7], "entropy", 0.0),
+    ],
+)
 def test_uncertainty(proba: list[list[float]], strategy: str, expected: float) -> None:
     assert uncertainty(np.array(proba), strategy)[0] == pytest.approx(expected, abs=1e-6)
 
@@ -85,8 +95,19 @@ def test_random_strategy_is_seeded() -> None:
 
 
 def _candidate(text: str, flags: tuple[str, ...] = (), start: int = 0) -> Candidate:
-    return Candidate(doc="d.txt", index=start, start=start, end=start + len(text), text=text, normalized=text,
-                     flags=flags, title="", heading="", before="", after="")
+    return Candidate(
+        doc="d.txt",
+        index=start,
+        start=start,
+        end=start + len(text),
+        text=text,
+        normalized=text,
+        flags=flags,
+        title="",
+        heading="",
+        before="",
+        after="",
+    )
 
 
 def test_furniture_garbled_short_duplicate_and_answered_sentences_are_not_offered() -> None:
@@ -105,8 +126,9 @@ def test_furniture_garbled_short_duplicate_and_answered_sentences_are_not_offere
     assert [c.text for c, ok in zip(candidates, eligible) if ok] == ["推进河长制，治理水环境。", "加快长者食堂建设。"]
 
 
-@pytest.mark.parametrize(("a", "b"), [("新建幼儿园2所。", "新建幼儿园 2 所；"), ("推進河長制", "推进河长制"),
-                                      ("ＡＩ赋能。", "ai赋能")])
+@pytest.mark.parametrize(
+    ("a", "b"), [("新建幼儿园2所。", "新建幼儿园 2 所；"), ("推進河長制", "推进河长制"), ("ＡＩ赋能。", "ai赋能")]
+)
 def test_dedup_key_ignores_form(a: str, b: str) -> None:
     assert dedup_key(a) == dedup_key(b)
 
@@ -143,12 +165,14 @@ def test_the_arrays_choose_the_same_queue_as_the_pickle(review_tag_output: Path,
     assert np.array_equal(pools[0].proba, pools[1].proba)
     assert (pools[0].features != pools[1].features).nnz == 0
     labelled = [pools[0].candidates[0].text]
-    assert (build_queue(pools[0], compiled, 6, labelled_texts=labelled)
-            == build_queue(pools[1], full, 6, labelled_texts=labelled))
+    assert build_queue(pools[0], compiled, 6, labelled_texts=labelled) == build_queue(
+        pools[1], full, 6, labelled_texts=labelled
+    )
 
 
-def test_queue_without_the_documents_uses_the_sentences_alone(review_tag_output: Path, tiny_char_model_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_queue_without_the_documents_uses_the_sentences_alone(
+    review_tag_output: Path, tiny_char_model_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "tags"
     shutil.copytree(review_tag_output, out, symlinks=True)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -159,7 +183,10 @@ def test_queue_without_the_documents_uses_the_sentences_alone(review_tag_output:
         handle.write('{"doc": "x.txt", "index": 0}\nnot json\n')
     model, _ = load_model(tiny_char_model_dir)
     output = read_tag_output(out)
-    assert [p.split(": ", 1)[1] for p in output.problems] == ["missing field 'start'", "not valid JSON (Expecting value)"]
+    assert [p.split(": ", 1)[1] for p in output.problems] == [
+        "missing field 'start'",
+        "not valid JSON (Expecting value)",
+    ]
     pool = read_candidates(output, model, max_chars=100_000)
     by_text = {c.text: c for c in pool.candidates}
     assert by_text["全面落实河长制，推进流域水环境综合治理。"].heading == "二、生态环境"  # numbered: still a heading

@@ -22,8 +22,21 @@ from plantheme.training.labels import read_labelled_file
 
 def _item(i: int, text: str, guess: str) -> ReviewItem:
     scores = {theme: (0.55 if theme == guess else 0.45 / 7) for theme in THEME_IDS}
-    return ReviewItem(doc="d.txt", index=i, start=10 * i, end=10 * i + len(text), text=text, guess=guess,
-                      scores=scores, evidence=(), title="标题", heading="", before="", after="", reason="")
+    return ReviewItem(
+        doc="d.txt",
+        index=i,
+        start=10 * i,
+        end=10 * i + len(text),
+        text=text,
+        guess=guess,
+        scores=scores,
+        evidence=(),
+        title="标题",
+        heading="",
+        before="",
+        after="",
+        reason="",
+    )
 
 
 @pytest.fixture
@@ -41,8 +54,9 @@ def server(tmp_path: Path) -> Iterator[tuple[Any, ReviewSession]]:
         thread.join()
 
 
-def _request(httpd: Any, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-             ) -> tuple[int, dict[str, str], bytes]:
+def _request(
+    httpd: Any, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     host, port = httpd.server_address[:2]
     connection = http.client.HTTPConnection(host, port, timeout=10)
     data = json.dumps(body).encode() if body is not None else None
@@ -80,18 +94,33 @@ def test_answer_accept_and_undo(server: tuple[Any, ReviewSession], tmp_path: Pat
     assert state["done"] == 0 and state["item"]["text"] == "全面落实河长制。"
 
 
-@pytest.mark.parametrize(("method", "path", "body", "headers", "status", "message"), [
-    ("POST", "/api/answer", {"key": "0:8:d.txt", "answer": "safety"}, {}, 400, "field 'answer'"),
-    ("POST", "/api/answer", {"key": "nope", "answer": "ecology"}, {}, 400, "field 'key'"),
-    ("POST", "/api/answer", {"key": 3}, {}, 400, "must be strings"),
-    ("POST", "/api/answer", {"key": "0:8:d.txt", "answer": "ecology"}, {"Content-Type": "text/plain"}, 415,
-     "application/json"),
-    ("GET", "/api/state", None, {"Host": "evil.example:80"}, 403, "Host"),
-    ("GET", "/etc/passwd", None, {}, 404, "no page"),
-])
-def test_bad_requests_are_refused_with_a_message(server: tuple[Any, ReviewSession], method: str, path: str,
-                                                 body: Any, headers: dict[str, str], status: int, message: str
-                                                 ) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status", "message"),
+    [
+        ("POST", "/api/answer", {"key": "0:8:d.txt", "answer": "safety"}, {}, 400, "field 'answer'"),
+        ("POST", "/api/answer", {"key": "nope", "answer": "ecology"}, {}, 400, "field 'key'"),
+        ("POST", "/api/answer", {"key": 3}, {}, 400, "must be strings"),
+        (
+            "POST",
+            "/api/answer",
+            {"key": "0:8:d.txt", "answer": "ecology"},
+            {"Content-Type": "text/plain"},
+            415,
+            "application/json",
+        ),
+        ("GET", "/api/state", None, {"Host": "evil.example:80"}, 403, "Host"),
+        ("GET", "/etc/passwd", None, {}, 404, "no page"),
+    ],
+)
+def test_bad_requests_are_refused_with_a_message(
+    server: tuple[Any, ReviewSession],
+    method: str,
+    path: str,
+    body: Any,
+    headers: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
     got, _, answer = _request(server[0], method, path, body, headers)
     assert got == status and message in json.loads(answer)["error"]
     assert server[1].store.answers == ()
@@ -103,9 +132,27 @@ def test_bad_requests_are_refused_with_a_message(server: tuple[Any, ReviewSessio
 def _start_review(out: Path, labels: Path, model: Path) -> tuple[subprocess.Popen[str], str]:
     """``plantheme review`` as a subprocess on a free port, and the URL it printed."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "plantheme.cli", "review", str(out), "--labels", str(labels), "--port", "0",
-         "--model", str(model), "--who", "tester", "--size", "8"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "plantheme.cli",
+            "review",
+            str(out),
+            "--labels",
+            str(labels),
+            "--port",
+            "0",
+            "--model",
+            str(model),
+            "--who",
+            "tester",
+            "--size",
+            "8",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = process.stdout.readline()  # type: ignore[union-attr]
     if "http://127.0.0.1:" not in line:
         process.kill()
@@ -113,8 +160,9 @@ def _start_review(out: Path, labels: Path, model: Path) -> tuple[subprocess.Pope
     return process, line.split(" at ", 1)[1].split(" ", 1)[0]
 
 
-def test_label_by_keyboard_undo_kill_restart(browser: Any, review_tag_output: Path, tiny_char_model_dir: Path,
-                                             tmp_path: Path) -> None:
+def test_label_by_keyboard_undo_kill_restart(
+    browser: Any, review_tag_output: Path, tiny_char_model_dir: Path, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     labels = tmp_path / "mine"

@@ -12,8 +12,9 @@ from plantheme.training.labels import read_labelled_dir, read_labelled_file
 
 
 def _answer(text: str, answer: str, start: int, when: str, doc: str = "a/报告.txt") -> Answer:
-    return Answer(doc=doc, start=start, end=start + len(text), text=text, answer=answer, guess="industry",
-                  who="tester", when=when)
+    return Answer(
+        doc=doc, start=start, end=start + len(text), text=text, answer=answer, guess="industry", who="tester", when=when
+    )
 
 
 TEXTS = ["推进河长制，治理水环境。", "新建幼儿园2所，\n改善办学条件。", '开展"以商招商"，力争签约项目18个。']
@@ -27,7 +28,9 @@ def test_labels_are_a_training_file_and_skips_are_not(tmp_path: Path) -> None:
     assert store.add(_answer("其他句子。", "unsure", 60, "2026-01-01T00:00:04"))
     rows = read_labelled_dir(tmp_path / "mine")  # what `plantheme train --data` reads: only the labels
     assert [(r.text, r.theme, r.source, r.group) for r in rows] == [
-        (TEXTS[0], "ecology", "a/报告.txt", "a/报告.txt"), (TEXTS[1], "welfare", "a/报告.txt", "a/报告.txt")]
+        (TEXTS[0], "ecology", "a/报告.txt", "a/报告.txt"),
+        (TEXTS[1], "welfare", "a/报告.txt", "a/报告.txt"),
+    ]
     assert (tmp_path / "mine" / SET_ASIDE_FILE).is_file()
     assert store.counts()["ecology"] == 1 and store.counts()["industry"] == 0
     header = (tmp_path / "mine" / LABELS_FILE).read_bytes().split(b"\r\n")[0]

@@ -70,13 +70,27 @@ def test_tag_text_with_the_compiled_model(pair: tuple[ThemeModel, CompiledModel]
 def test_predict_on_the_command_line_imports_no_scikit_learn_scipy_or_pydantic(tiny_char_model_dir: Path) -> None:
     # The console script's own code path (`plantheme predict`), in a fresh process; the modules are
     # listed at exit, so this holds whatever the command line does on its way out.
-    code = ("import atexit, sys\n"
-            "atexit.register(lambda: print('heavy:', [m for m in ('sklearn', 'scipy', 'pydantic', 'joblib')"
-            " if m in sys.modules], file=sys.stderr))\n"
-            "from plantheme.cli import main\n"
-            "sys.exit(main())\n")
-    done = subprocess.run([sys.executable, "-c", code, "predict", "--model", str(tiny_char_model_dir),
-                           "全面落实河长制，推进流域水环境综合治理。"], capture_output=True, text=True, timeout=120)
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('heavy:', [m for m in ('sklearn', 'scipy', 'pydantic', 'joblib')"
+        " if m in sys.modules], file=sys.stderr))\n"
+        "from plantheme.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "predict",
+            "--model",
+            str(tiny_char_model_dir),
+            "全面落实河长制，推进流域水环境综合治理。",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     prediction = json.loads(done.stdout)
     assert prediction["theme"] == "ecology" and prediction["evidence"]  # evidence words: rjieba ran

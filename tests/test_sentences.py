@@ -15,10 +15,14 @@ from plantheme.text.sentences import split_sentences
     [
         ("加快发展。推进改革！是否可行？完善机制；", ["加快发展。", "推进改革！", "是否可行？", "完善机制；"]),
         ("他说：“要加快发展。”然后推进。", ["他说：“要加快发展。”", "然后推进。"]),
-        ("一、推动产业攀高向强\n（一）加强产业平台建设。按照整体布局推进。",
-         ["一、推动产业攀高向强", "（一）加强产业平台建设。", "按照整体布局推进。"]),
-        ("一是全力抓指标强经济。对照目标细化分解。二是全力抓招商。",
-         ["一是全力抓指标强经济。", "对照目标细化分解。", "二是全力抓招商。"]),
+        (
+            "一、推动产业攀高向强\n（一）加强产业平台建设。按照整体布局推进。",
+            ["一、推动产业攀高向强", "（一）加强产业平台建设。", "按照整体布局推进。"],
+        ),
+        (
+            "一是全力抓指标强经济。对照目标细化分解。二是全力抓招商。",
+            ["一是全力抓指标强经济。", "对照目标细化分解。", "二是全力抓招商。"],
+        ),
         ("主要预期目标是：税收增长7%，产值增长7%。", ["主要预期目标是：税收增长7%，产值增长7%。"]),
         ("没有结尾标点的最后一句", ["没有结尾标点的最后一句"]),
         ("加快发展。。。", ["加快发展。。。"]),
@@ -32,10 +36,14 @@ from plantheme.text.sentences import split_sentences
         ("任重道远………", ["任重道远………"]),
         ("首行  \n  次行  ", ["首行", "次行"]),
         # a task's closing responsibility note is a unit of its own (furniture), the task another
-        ("新增停车位2000个（区发改局牵头，各街道办具体负责）。下一项。",
-         ["新增停车位2000个", "（区发改局牵头，各街道办具体负责）。", "下一项。"]),
-        ("开展为老活动160场（主办：区民政局，协办：各街道办）；",
-         ["开展为老活动160场", "（主办：区民政局，协办：各街道办）；"]),
+        (
+            "新增停车位2000个（区发改局牵头，各街道办具体负责）。下一项。",
+            ["新增停车位2000个", "（区发改局牵头，各街道办具体负责）。", "下一项。"],
+        ),
+        (
+            "开展为老活动160场（主办：区民政局，协办：各街道办）；",
+            ["开展为老活动160场", "（主办：区民政局，协办：各街道办）；"],
+        ),
         ("建设停车场（牵头单位：区交通局）\n下一行", ["建设停车场", "（牵头单位：区交通局）", "下一行"]),
         # brackets that name no role and office, or follow too short a task, stay in the sentence
         ("完成投资5亿元（含配套资金）。", ["完成投资5亿元（含配套资金）。"]),
@@ -51,7 +59,7 @@ def test_split(text: str, expected: list[str]) -> None:
 def test_spans_index_the_text() -> None:
     text = "推进河长制。\n加强林长制；完善机制"
     for sentence in split_sentences(text):
-        assert text[sentence.start:sentence.end] == sentence.text
+        assert text[sentence.start : sentence.end] == sentence.text
 
 
 def test_run_on_text_is_cut_at_commas() -> None:
@@ -68,7 +76,7 @@ def _check_cover(text: str) -> None:
     last_end = 0
     for unit in units:
         assert last_end <= unit.start < unit.end <= len(text)
-        assert text[unit.start:unit.end] == unit.text == unit.text.strip()
+        assert text[unit.start : unit.end] == unit.text == unit.text.strip()
         for i in range(unit.start, unit.end):
             covered[i] += 1
         last_end = unit.end

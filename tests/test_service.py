@@ -28,7 +28,12 @@ from plantheme.themes import THEME_IDS, THEMES
 from plantheme_service import create_app
 from plantheme_service.lifespan import StartupFailureMiddleware
 from plantheme_service.schemas import (
-    ErrorResponse, HealthResponse, ModelCardOut, PredictResponse, TagResponse, ThemesResponse,
+    ErrorResponse,
+    HealthResponse,
+    ModelCardOut,
+    PredictResponse,
+    TagResponse,
+    ThemesResponse,
 )
 
 MAX_TEXT = 200
@@ -54,8 +59,11 @@ DOCUMENT = (
 def small_settings(model_dir: Path, **overrides: Any) -> Settings:
     """Settings for tests: the given model and small limits."""
     values: dict[str, Any] = dict(
-        model_dir=model_dir, max_text_chars=MAX_TEXT, max_batch=MAX_BATCH,
-        max_body_bytes=MAX_BODY, max_document_chars=MAX_DOCUMENT,
+        model_dir=model_dir,
+        max_text_chars=MAX_TEXT,
+        max_batch=MAX_BATCH,
+        max_body_bytes=MAX_BODY,
+        max_document_chars=MAX_DOCUMENT,
     )
     values.update(overrides)
     return Settings(**values)
@@ -166,7 +174,7 @@ def test_predict_split_gives_sentences_with_spans(client: TestClient, tiny_model
         assert [s["text"] for s in document["sentences"]] == [s.text for s in tagged.sentences]
         assert [s["prediction"]["theme"] for s in document["sentences"]] == [s.theme for s in tagged.sentences]
         for sentence in document["sentences"]:
-            assert text[sentence["start"]:sentence["end"]] == sentence["text"]
+            assert text[sentence["start"] : sentence["end"]] == sentence["text"]
         assert sum(document["counts"].values()) == len(document["sentences"])
     first = response.json()["results"][0]["sentences"]
     # The traditional-character sentence is read simplified but reported as sent.
@@ -187,7 +195,7 @@ def test_tag_is_the_tag_text_computation(client: TestClient, tiny_model: ThemeMo
     assert body.shares == pytest.approx(tagged.shares, abs=1e-4)
     assert body.garbled is False
     for sentence in body.sentences:
-        assert DOCUMENT[sentence.start:sentence.end] == sentence.text
+        assert DOCUMENT[sentence.start : sentence.end] == sentence.text
 
 
 def test_tag_flags_garbled_sentences(client: TestClient) -> None:
@@ -297,7 +305,8 @@ BAD_JSON_BODIES = [
 
 
 @pytest.mark.parametrize(
-    "path,payload,status,code,field", [case[1:] for case in BAD_JSON_BODIES],
+    "path,payload,status,code,field",
+    [case[1:] for case in BAD_JSON_BODIES],
     ids=[case[0] for case in BAD_JSON_BODIES],
 )
 def test_bad_json_bodies(client: TestClient, path: str, payload: Any, status: int, code: str, field: str) -> None:
@@ -306,15 +315,17 @@ def test_bad_json_bodies(client: TestClient, path: str, payload: Any, status: in
 
 
 def test_too_long_names_the_index_and_the_limit(client: TestClient) -> None:
-    error = assert_error(client.post("/v1/predict", json={"texts": ["a", "b", "c", LONG]}),
-                         422, "text_too_long", "texts[3]")
+    error = assert_error(
+        client.post("/v1/predict", json={"texts": ["a", "b", "c", LONG]}), 422, "text_too_long", "texts[3]"
+    )
     assert "texts[3]" in error["message"] and f"{MAX_TEXT:,}" in error["message"]
     assert f"{MAX_TEXT + 1:,}" in error["message"]
 
 
 def test_batch_error_names_the_limit(client: TestClient) -> None:
-    error = assert_error(client.post("/v1/predict", json={"texts": ["句子。"] * (MAX_BATCH + 1)}),
-                         422, "batch_too_large", "texts")
+    error = assert_error(
+        client.post("/v1/predict", json={"texts": ["句子。"] * (MAX_BATCH + 1)}), 422, "batch_too_large", "texts"
+    )
     assert f"the limit is {MAX_BATCH}" in error["message"]
 
 
@@ -335,7 +346,8 @@ BAD_RAW_BODIES = [
 
 
 @pytest.mark.parametrize(
-    "body,content_type,status,code,field", [case[1:] for case in BAD_RAW_BODIES],
+    "body,content_type,status,code,field",
+    [case[1:] for case in BAD_RAW_BODIES],
     ids=[case[0] for case in BAD_RAW_BODIES],
 )
 @pytest.mark.parametrize("path", ["/v1/predict", "/v1/tag"])
@@ -348,12 +360,19 @@ def test_bad_raw_bodies(
     assert_error(client.post(path, content=body, headers=headers), status, code, field)
 
 
-@pytest.mark.parametrize("content_type", [
-    "application/json", "application/json; charset=utf-8", "Application/JSON", "application/problem+json",
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/problem+json",
+    ],
+)
 def test_json_content_types_are_accepted(client: TestClient, content_type: str) -> None:
-    response = client.post("/v1/predict", content=json.dumps({"texts": ["句子。"]}).encode(),
-                           headers={"content-type": content_type})
+    response = client.post(
+        "/v1/predict", content=json.dumps({"texts": ["句子。"]}).encode(), headers={"content-type": content_type}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -361,7 +380,9 @@ def test_body_over_the_limit_by_content_length(client: TestClient) -> None:
     # Invalid JSON too: the size is refused before anything parses the body.
     error = assert_error(
         client.post("/v1/predict", content=b"{" * (MAX_BODY + 1), headers={"content-type": JSON}),
-        413, "body_too_large", "body",
+        413,
+        "body_too_large",
+        "body",
     )
     assert f"{MAX_BODY:,}" in error["message"]
 
@@ -382,15 +403,18 @@ def test_body_at_the_limit_is_parsed(client: TestClient) -> None:
     assert client.post("/v1/predict", content=body, headers={"content-type": JSON}).status_code == 200
 
 
-@pytest.mark.parametrize("method,path,status,code", [
-    ("GET", "/v2/predict", 404, "not_found"),
-    ("GET", "/", 404, "not_found"),
-    ("POST", "/v1/unknown", 404, "not_found"),
-    ("GET", "/v1/predict", 405, "method_not_allowed"),
-    ("PUT", "/v1/tag", 405, "method_not_allowed"),
-    ("POST", "/health", 405, "method_not_allowed"),
-    ("DELETE", "/v1/themes", 405, "method_not_allowed"),
-])
+@pytest.mark.parametrize(
+    "method,path,status,code",
+    [
+        ("GET", "/v2/predict", 404, "not_found"),
+        ("GET", "/", 404, "not_found"),
+        ("POST", "/v1/unknown", 404, "not_found"),
+        ("GET", "/v1/predict", 405, "method_not_allowed"),
+        ("PUT", "/v1/tag", 405, "method_not_allowed"),
+        ("POST", "/health", 405, "method_not_allowed"),
+        ("DELETE", "/v1/themes", 405, "method_not_allowed"),
+    ],
+)
 def test_unknown_routes_and_methods(client: TestClient, method: str, path: str, status: int, code: str) -> None:
     response = client.request(method, path)
     assert_error(response, status, code, None)
@@ -422,8 +446,13 @@ def test_streamed_body_is_not_read_past_the_limit() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/v1/predict", "query_string": b"",
-             "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/predict",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
+    }
     asyncio.run(RequestLimitMiddleware(app, max_body_bytes=1000, json_paths=["/v1/predict"])(scope, receive, send))
     assert reached == []
     assert received == 3  # 1,200 bytes: over the limit, stop reading
@@ -504,11 +533,14 @@ def test_without_lifespan_nothing_is_served(tiny_model_dir: Path) -> None:
 # --- the event loop stays free -------------------------------------------------
 
 
-@pytest.mark.parametrize("path,payload", [
-    ("/v1/predict", {"texts": SENTENCES}),
-    ("/v1/predict", {"texts": SENTENCES, "split": True}),
-    ("/v1/tag", {"text": DOCUMENT}),
-])
+@pytest.mark.parametrize(
+    "path,payload",
+    [
+        ("/v1/predict", {"texts": SENTENCES}),
+        ("/v1/predict", {"texts": SENTENCES, "split": True}),
+        ("/v1/tag", {"text": DOCUMENT}),
+    ],
+)
 def test_health_answers_while_a_prediction_runs(
     tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, path: str, payload: dict[str, Any]
 ) -> None:

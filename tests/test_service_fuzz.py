@@ -27,14 +27,44 @@ MAX_BATCH = 6
 MAX_BODY = 8_000
 MAX_DOCUMENT = 600
 
-FAST = settings(max_examples=80, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-LONG = settings(max_examples=1500, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FAST = settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+LONG = settings(
+    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 # Plan-like fragments, so that many texts tokenize into real features.
-FRAGMENTS = ["推进", "招商引资", "项目", "开工", "河长制", "污水", "养老", "网格化", "乡村振兴", "高标准农田",
-             "2024年", "（一）", "。", "，", "；", "\n", " ", "規劃", "guī", "锛屾", "?", "\ufffd", "１２", "**", "#"]
+FRAGMENTS = [
+    "推进",
+    "招商引资",
+    "项目",
+    "开工",
+    "河长制",
+    "污水",
+    "养老",
+    "网格化",
+    "乡村振兴",
+    "高标准农田",
+    "2024年",
+    "（一）",
+    "。",
+    "，",
+    "；",
+    "\n",
+    " ",
+    "規劃",
+    "guī",
+    "锛屾",
+    "?",
+    "\ufffd",
+    "１２",
+    "**",
+    "#",
+]
 
 any_text = st.one_of(
     st.text(max_size=MAX_TEXT + 10),
@@ -55,12 +85,16 @@ json_value = st.recursive(
 )
 
 predict_body = st.one_of(
-    st.fixed_dictionaries({"texts": st.lists(good_text, min_size=1, max_size=MAX_BATCH)},
-                          optional={"split": st.booleans()}),
-    st.fixed_dictionaries({"texts": st.lists(any_text, min_size=1, max_size=MAX_BATCH)},
-                          optional={"split": st.booleans()}),
-    st.fixed_dictionaries({"texts": st.lists(any_text | json_value, max_size=MAX_BATCH + 2)},
-                          optional={"split": json_value, "extra": json_value}),
+    st.fixed_dictionaries(
+        {"texts": st.lists(good_text, min_size=1, max_size=MAX_BATCH)}, optional={"split": st.booleans()}
+    ),
+    st.fixed_dictionaries(
+        {"texts": st.lists(any_text, min_size=1, max_size=MAX_BATCH)}, optional={"split": st.booleans()}
+    ),
+    st.fixed_dictionaries(
+        {"texts": st.lists(any_text | json_value, max_size=MAX_BATCH + 2)},
+        optional={"split": json_value, "extra": json_value},
+    ),
     json_value,
 )
 tag_body = st.one_of(
@@ -69,16 +103,29 @@ tag_body = st.one_of(
     st.fixed_dictionaries({"text": json_value}, optional={"extra": json_value}),
     json_value,
 )
-content_types = st.sampled_from([
-    "application/json", "application/json; charset=utf-8", "text/plain", "", "application/x-www-form-urlencoded",
-    "multipart/form-data; boundary=x", "application/vnd.api+json", "application/json; charset=latin-1",
-])
+content_types = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/vnd.api+json",
+        "application/json; charset=latin-1",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
 def client(tiny_model_dir: Path) -> Iterator[TestClient]:
-    settings_ = Settings(model_dir=tiny_model_dir, max_text_chars=MAX_TEXT, max_batch=MAX_BATCH,
-                         max_body_bytes=MAX_BODY, max_document_chars=MAX_DOCUMENT)
+    settings_ = Settings(
+        model_dir=tiny_model_dir,
+        max_text_chars=MAX_TEXT,
+        max_batch=MAX_BATCH,
+        max_body_bytes=MAX_BODY,
+        max_document_chars=MAX_DOCUMENT,
+    )
     # raise_server_exceptions=False: a bug must show up as the 500 it would be, not as an exception here.
     with TestClient(create_app(settings_), raise_server_exceptions=False) as test_client:
         yield test_client
@@ -123,8 +170,11 @@ def _raw(client: TestClient, path: str, body: bytes, content_type: str) -> None:
         ErrorResponse.model_validate(response.json())
 
 
-raw_body = st.one_of(st.binary(max_size=300), json_value.map(lambda v: json.dumps(v).encode()),
-                     predict_body.map(lambda v: json.dumps(v, ensure_ascii=False).encode("utf-8", "surrogatepass")))
+raw_body = st.one_of(
+    st.binary(max_size=300),
+    json_value.map(lambda v: json.dumps(v).encode()),
+    predict_body.map(lambda v: json.dumps(v, ensure_ascii=False).encode("utf-8", "surrogatepass")),
+)
 paths = st.sampled_from(["/v1/predict", "/v1/tag", "/v1/themes", "/health", "/v1/nope"])
 
 

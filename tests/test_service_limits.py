@@ -34,8 +34,9 @@ JSON = "application/json"
 
 @pytest.fixture(scope="module")
 def client(tiny_model_dir: Path) -> Iterator[TestClient]:
-    settings = small_settings(tiny_model_dir, max_sentences=MAX_SENTENCES, max_document_chars=1_000_000,
-                              max_body_bytes=1_000_000)
+    settings = small_settings(
+        tiny_model_dir, max_sentences=MAX_SENTENCES, max_document_chars=1_000_000, max_body_bytes=1_000_000
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -74,9 +75,14 @@ def test_sentence_count_is_the_split_of_the_normalised_text(seed: int) -> None:
         assert count_sentences(text, 10_000) == len(split_sentences(normalize(text).text))
 
 
-@pytest.mark.parametrize("text", [
-    "a;" * COUNT_CHUNK_CHARS, "x" * (COUNT_CHUNK_CHARS * 3), "加快；”" * COUNT_CHUNK_CHARS,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a;" * COUNT_CHUNK_CHARS,
+        "x" * (COUNT_CHUNK_CHARS * 3),
+        "加快；”" * COUNT_CHUNK_CHARS,
+    ],
+)
 def test_sentence_count_over_chunks_is_never_fewer_and_stops_past_the_limit(text: str) -> None:
     exact = len(split_sentences(normalize(text).text))
     assert count_sentences(text, 10 * exact) >= exact
@@ -89,8 +95,9 @@ def test_sentence_count_over_chunks_is_never_fewer_and_stops_past_the_limit(text
 
 def test_an_answer_over_the_byte_limit_is_refused(tiny_model_dir: Path) -> None:
     with TestClient(create_app(small_settings(tiny_model_dir, max_response_bytes=1_000))) as small:
-        error = assert_error(small.post("/v1/tag", json={"text": "全面落实河长制。" * 20}),
-                             413, "response_too_large", None)
+        error = assert_error(
+            small.post("/v1/tag", json={"text": "全面落实河长制。" * 20}), 413, "response_too_large", None
+        )
         assert "PLANTHEME_MAX_RESPONSE_BYTES" in error["message"]
         assert small.post("/v1/predict", json={"texts": ["全面落实河长制。"]}).status_code == 200
 
@@ -115,8 +122,9 @@ def test_the_deadline_answers_503_and_the_remaining_texts_are_not_tagged(
     settings = small_settings(tiny_model_dir, request_timeout_s=0.2, work_threads=1)
     with TestClient(create_app(settings)) as slow:
         texts = ["first。", "second。", "third。"]
-        error = assert_error(slow.post("/v1/predict", json={"texts": texts, "split": True}),
-                             503, "deadline_exceeded", None)
+        error = assert_error(
+            slow.post("/v1/predict", json={"texts": texts, "split": True}), 503, "deadline_exceeded", None
+        )
         assert "PLANTHEME_REQUEST_TIMEOUT_S" in error["message"]
         release.set()
         slow.app_state["plantheme"].guard.drain(30)  # the abandoned work has stopped
@@ -162,10 +170,13 @@ def test_a_client_that_disconnects_stops_the_work() -> None:
 # --- JSON the framework misreported or let through --------------------------------------
 
 
-@pytest.mark.parametrize("body,key", [
-    ('{"text": "一。", "text": "二。"}', "text"),
-    ('{"texts": ["一。"], "split": true, "split": false}', "split"),
-])
+@pytest.mark.parametrize(
+    "body,key",
+    [
+        ('{"text": "一。", "text": "二。"}', "text"),
+        ('{"texts": ["一。"], "split": true, "split": false}', "split"),
+    ],
+)
 def test_duplicate_keys_are_refused_by_name(client: TestClient, body: str, key: str) -> None:
     path = "/v1/tag" if '"text"' in body else "/v1/predict"
     error = assert_error(client.post(path, content=body, headers={"content-type": JSON}), 400, "invalid_json", "body")
@@ -175,14 +186,21 @@ def test_duplicate_keys_are_refused_by_name(client: TestClient, body: str, key: 
 @pytest.mark.parametrize("depth", [5_000, 50_000])
 def test_deep_nesting_is_reported_as_nesting(client: TestClient, depth: int) -> None:
     body = '{"texts": ' + "[" * depth + "]" * depth + "}"
-    error = assert_error(client.post("/v1/predict", content=body, headers={"content-type": JSON}),
-                         400, "invalid_json", "body")
+    error = assert_error(
+        client.post("/v1/predict", content=body, headers={"content-type": JSON}), 400, "invalid_json", "body"
+    )
     assert "nested too deeply" in error["message"]
 
 
-@pytest.mark.parametrize("body,problem", [
-    (b'{"a": 1}', None), (b'{"a": {"b": 1, "b": 2}}', "'b'"), (b"not json", None), (b"\xff", None),
-])
+@pytest.mark.parametrize(
+    "body,problem",
+    [
+        (b'{"a": 1}', None),
+        (b'{"a": {"b": 1, "b": 2}}', "'b'"),
+        (b"not json", None),
+        (b"\xff", None),
+    ],
+)
 def test_json_problem(body: bytes, problem: str | None) -> None:
     found = json_problem(body)
     assert (found is None) if problem is None else (problem in (found or ""))
@@ -244,8 +262,13 @@ def test_a_body_that_stops_arriving_is_answered_408() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/v1/predict", "query_string": b"",
-             "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/predict",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+    }
     middleware = RequestLimitMiddleware(app, max_body_bytes=1000, json_paths=["/v1/predict"], body_timeout_s=0.05)
     asyncio.run(middleware(scope, receive, send))
     assert reached == []

@@ -56,9 +56,11 @@ class _ObservedServer(uvicorn.Server):
 def running_server(settings: Settings) -> Iterator[str]:
     """Serve ``create_app(settings)`` with uvicorn in a thread; yields the base URL."""
     port = free_port()
-    server = _ObservedServer(uvicorn.Config(create_app(settings), host=HOST, port=port,
-                                            lifespan="on", log_level="warning",
-                                            **server_options(settings)))  # type: ignore[arg-type]
+    server = _ObservedServer(
+        uvicorn.Config(
+            create_app(settings), host=HOST, port=port, lifespan="on", log_level="warning", **server_options(settings)
+        )
+    )  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     assert server.up.wait(60) and server.started, "the server did not start"
@@ -98,10 +100,13 @@ def read_raw_response(sock: socket.socket, *, to_head: bool = False) -> tuple[in
 # --- serve(): argument and settings checks (no server starts) ------------------
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"workers": 0}, "--workers must be at least 1"),
-    ({"port": 70000}, "--port must be between 0 and 65535"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"workers": 0}, "--workers must be at least 1"),
+        ({"port": 70000}, "--port must be between 0 and 65535"),
+    ],
+)
 def test_serve_refuses_bad_options(kwargs: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert serve(**kwargs) == 2
     assert message in capsys.readouterr().err
@@ -173,8 +178,10 @@ def _predict_headers_sent(model_dir: Path, framing: str) -> Iterator[socket.sock
     with running_server(Settings(model_dir=model_dir, max_body_bytes=10_000)) as url:
         port = int(url.rsplit(":", 1)[1])
         with socket.create_connection((HOST, port), timeout=10) as sock:
-            sock.sendall(f"POST /v1/predict HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
-                         f"{framing}\r\n\r\n".encode())
+            sock.sendall(
+                f"POST /v1/predict HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+                f"{framing}\r\n\r\n".encode()
+            )
             yield sock
 
 
@@ -219,8 +226,9 @@ def _serve_command(*args: str) -> list[str]:
 @pytest.mark.slow
 def test_plantheme_serve_with_a_missing_model_exits_with_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "no-model"
-    done = subprocess.run(_serve_command("--port", str(free_port()), "--model", str(missing)),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        _serve_command("--port", str(free_port()), "--model", str(missing)), capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     (line,) = [ln for ln in done.stderr.splitlines() if str(missing) in ln]
@@ -232,8 +240,12 @@ def test_plantheme_serve_with_a_missing_model_exits_with_one_line(tmp_path: Path
 def test_plantheme_serve_answers_and_reads_the_environment(tiny_model_dir: Path, workers: int) -> None:
     port = free_port()
     env = {**os.environ, "PLANTHEME_MAX_BATCH": "2", "PLANTHEME_MODEL_DIR": str(tiny_model_dir)}
-    process = subprocess.Popen(_serve_command("--port", str(port), "--workers", str(workers)), env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        _serve_command("--port", str(port), "--workers", str(workers)),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         url = f"http://{HOST}:{port}"
         # uvicorn logs this once a worker's lifespan (the model load) is done.
@@ -257,8 +269,9 @@ def test_plantheme_serve_answers_and_reads_the_environment(tiny_model_dir: Path,
 
 
 def _guarded_settings(model_dir: Path) -> Settings:
-    return Settings(model_dir=model_dir, header_timeout_s=0.5, body_timeout_s=0.5, keep_alive_timeout_s=0.5,
-                    max_header_bytes=4_096)
+    return Settings(
+        model_dir=model_dir, header_timeout_s=0.5, body_timeout_s=0.5, keep_alive_timeout_s=0.5, max_header_bytes=4_096
+    )
 
 
 @pytest.fixture(scope="module")
@@ -300,23 +313,32 @@ def test_a_keep_alive_connection_is_closed_when_idle(guarded_port: int) -> None:
 @pytest.mark.slow
 def test_a_body_that_stops_arriving_is_answered_408(guarded_port: int) -> None:
     with socket.create_connection((HOST, guarded_port), timeout=10) as sock:
-        sock.sendall(b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100\r\n\r\n{\"text\": ")
+        sock.sendall(
+            b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"text": '
+        )
         status, body = read_response(sock)
     assert status == 408 and body["error"]["code"] == "request_timeout"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("head,status,code", [
-    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8_000 + b"\r\n\r\n", 431, "headers_too_large"),
-    (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(1_000)) + b"\r\n",
-     431, "too_many_headers"),
-    (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", 400, "bad_request"),
-    (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, "bad_request"),
-    (b"G(T /health HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
-    (b"BREW /health HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
-    (b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n", 200, None),
-], ids=["one-big-header", "many-headers", "bad-length", "two-lengths", "bad-method", "unknown-method", "head"])
+@pytest.mark.parametrize(
+    "head,status,code",
+    [
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8_000 + b"\r\n\r\n", 431, "headers_too_large"),
+        (
+            b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(1_000)) + b"\r\n",
+            431,
+            "too_many_headers",
+        ),
+        (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", 400, "bad_request"),
+        (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, "bad_request"),
+        (b"G(T /health HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+        (b"BREW /health HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
+        (b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n", 200, None),
+    ],
+    ids=["one-big-header", "many-headers", "bad-length", "two-lengths", "bad-method", "unknown-method", "head"],
+)
 def test_http_layer_answers_in_the_error_shape(guarded_port: int, head: bytes, status: int, code: str | None) -> None:
     with socket.create_connection((HOST, guarded_port), timeout=10) as sock:
         sock.sendall(head)

@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from plantheme.errors import PlanthemeError
-from plantheme.settings import (DEFAULT_MODEL_DIR, PACKAGED_MODELS, Settings, SettingsError, default_model_dir,
-                                is_checkout, load_settings, setting_variables)
+from plantheme.settings import (
+    DEFAULT_MODEL_DIR,
+    PACKAGED_MODELS,
+    Settings,
+    SettingsError,
+    default_model_dir,
+    is_checkout,
+    load_settings,
+    setting_variables,
+)
 
 
 def test_the_packaged_model_wins_when_the_package_carries_it(tmp_path: Path) -> None:
@@ -48,16 +56,20 @@ def test_variables_are_read_and_parsed(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert load_settings(port=9100, model_dir=None).port == 9100  # an argument beats the variable; None: not given
 
 
-@pytest.mark.parametrize(("variable", "value", "message"), [
-    ("PLANTHEME_PORT", "eighty", "PLANTHEME_PORT: should be a whole number, not 'eighty'"),
-    ("PLANTHEME_MAX_SENTENCES", "1.5", "PLANTHEME_MAX_SENTENCES: should be a whole number, not '1.5'"),
-    ("PLANTHEME_SHARE_REPLICATES", "99", "PLANTHEME_SHARE_REPLICATES: should be at least 100, not 99"),
-    ("PLANTHEME_REQUEST_TIMEOUT_S", "0", "PLANTHEME_REQUEST_TIMEOUT_S: should be greater than 0, not 0.0"),
-    ("PLANTHEME_REVIEW_PORT", "70000", "PLANTHEME_REVIEW_PORT: should be at most 65535, not 70000"),
-    ("PLANTHEME_LOW_CONFIDENCE", "half", "PLANTHEME_LOW_CONFIDENCE: should be a number, not 'half'"),
-])
-def test_a_bad_variable_is_one_message_naming_it(monkeypatch: pytest.MonkeyPatch, variable: str, value: str,
-                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("PLANTHEME_PORT", "eighty", "PLANTHEME_PORT: should be a whole number, not 'eighty'"),
+        ("PLANTHEME_MAX_SENTENCES", "1.5", "PLANTHEME_MAX_SENTENCES: should be a whole number, not '1.5'"),
+        ("PLANTHEME_SHARE_REPLICATES", "99", "PLANTHEME_SHARE_REPLICATES: should be at least 100, not 99"),
+        ("PLANTHEME_REQUEST_TIMEOUT_S", "0", "PLANTHEME_REQUEST_TIMEOUT_S: should be greater than 0, not 0.0"),
+        ("PLANTHEME_REVIEW_PORT", "70000", "PLANTHEME_REVIEW_PORT: should be at most 65535, not 70000"),
+        ("PLANTHEME_LOW_CONFIDENCE", "half", "PLANTHEME_LOW_CONFIDENCE: should be a number, not 'half'"),
+    ],
+)
+def test_a_bad_variable_is_one_message_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError) as caught:
         load_settings()
@@ -70,11 +82,15 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings(max_sentences=0, review_near_duplicate=1.5, workers=True)  # type: ignore[arg-type]
     assert [p.split(":")[0] for p in caught.value.problems] == [
-        "PLANTHEME_WORKERS", "PLANTHEME_MAX_SENTENCES", "PLANTHEME_REVIEW_NEAR_DUPLICATE"]
+        "PLANTHEME_WORKERS",
+        "PLANTHEME_MAX_SENTENCES",
+        "PLANTHEME_REVIEW_NEAR_DUPLICATE",
+    ]
 
 
-def test_settings_are_frozen_and_round_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                                                      tmp_path: Path) -> None:
+def test_settings_are_frozen_and_round_trip_through_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     settings = Settings(model_dir=tmp_path, port=1234, body_timeout_s=0.5)
     with pytest.raises(AttributeError):
         settings.port = 1  # type: ignore[misc]

@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from plantheme.analysis.shares import (
-    Confusion, DocumentCounts, analyse_corpus, confusion_from_card, estimate_selections, estimate_shares,
-    select_documents, summarise_draws,
+    Confusion,
+    DocumentCounts,
+    analyse_corpus,
+    confusion_from_card,
+    estimate_selections,
+    estimate_shares,
+    select_documents,
+    summarise_draws,
 )
 from plantheme.themes import THEME_IDS
 
@@ -35,7 +41,7 @@ def _lopsided_confusion() -> Confusion:
 TRUE_SHARES = [
     (0.30, 0.05, 0.10, 0.15, 0.10, 0.10, 0.10, 0.10),
     (0.0, 0.0, 0.5, 0.0, 0.25, 0.25, 0.0, 0.0),  # several themes absent
-    (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),    # a single-theme document
+    (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),  # a single-theme document
 ]
 
 
@@ -127,12 +133,21 @@ def test_groups_pool_the_documents_of_each_value() -> None:
     assert groups["year=2019"].shares["industry"].estimate == pytest.approx(9 / 18)
 
 
-@pytest.mark.parametrize(("selector", "expected"), [
-    ("a.txt", ["a.txt"]), ("year=2024", ["a.txt", "c.txt"]), ("year=1999", []), ("b.txt=x", []),
-])
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("a.txt", ["a.txt"]),
+        ("year=2024", ["a.txt", "c.txt"]),
+        ("year=1999", []),
+        ("b.txt=x", []),
+    ],
+)
 def test_selectors_name_a_document_or_a_group(selector: str, expected: list[str]) -> None:
-    docs = [DocumentCounts("a.txt", (1,) * N, {"year": "2024"}), DocumentCounts("b.txt", (1,) * N, {"year": "2019"}),
-            DocumentCounts("c.txt", (1,) * N, {"year": "2024"})]
+    docs = [
+        DocumentCounts("a.txt", (1,) * N, {"year": "2024"}),
+        DocumentCounts("b.txt", (1,) * N, {"year": "2019"}),
+        DocumentCounts("c.txt", (1,) * N, {"year": "2024"}),
+    ]
     assert [doc.key for doc in select_documents(docs, selector)] == expected
 
 
@@ -165,8 +180,7 @@ def _simulate_coverage(corpora: int, sentences: int, documents: int, replicates:
         confusion = Confusion(tuple(tuple(int(x) for x in row) for row in seen), "simulated")
         truth = rng.dirichlet(np.ones(N))
         doc_shares = rng.dirichlet(20 * truth + 1e-3, size=documents) if documents > 1 else truth[None]
-        counts = np.stack([
-            rng.multinomial(sentences, shares @ true_rates) for shares in doc_shares])
+        counts = np.stack([rng.multinomial(sentences, shares @ true_rates) for shares in doc_shares])
         (draws,) = estimate_selections([(f"sim{k}", counts)], confusion, replicates, seed + k)
         shares = summarise_draws("sim", documents, int(counts.sum()), draws).shares
         covered.append([shares[t].lo <= p <= shares[t].hi for t, p in zip(THEME_IDS, truth)])

@@ -8,33 +8,38 @@ from plantheme.text.sentences import split_sentences
 from plantheme.text.structure import heading_level, outline_of
 
 
-@pytest.mark.parametrize("unit, alone, level", [
-    ("第一章 总体要求", True, 0),
-    ("一、总体要求", True, 1),
-    ("（二）健全医疗保障体系", True, 2),
-    ("3.推进智慧医保", True, 3),
-    ("（4）强化基金监管", True, 4),
-    ("①完善制度", True, 5),
-    ("保障措施", True, 3),              # unnumbered, alone on its line
-    ("保障措施", False, None),          # the same words inside a paragraph
-    ("持续扩大覆盖面。", True, None),    # a sentence, not a heading
-    ("1.5万亩高标准农田全部建成。", True, None),
-    ("一、" + "很长的句子" * 12, True, None),
-])
+@pytest.mark.parametrize(
+    "unit, alone, level",
+    [
+        ("第一章 总体要求", True, 0),
+        ("一、总体要求", True, 1),
+        ("（二）健全医疗保障体系", True, 2),
+        ("3.推进智慧医保", True, 3),
+        ("（4）强化基金监管", True, 4),
+        ("①完善制度", True, 5),
+        ("保障措施", True, 3),  # unnumbered, alone on its line
+        ("保障措施", False, None),  # the same words inside a paragraph
+        ("持续扩大覆盖面。", True, None),  # a sentence, not a heading
+        ("1.5万亩高标准农田全部建成。", True, None),
+        ("一、" + "很长的句子" * 12, True, None),
+    ],
+)
 def test_heading_level(unit: str, alone: bool, level: int | None) -> None:
     assert heading_level(unit, alone) == level
 
 
-DOCUMENT = "\n".join([
-    "XX县医疗保障局2024年工作要点",
-    "一、完善医保制度",
-    "（一）扩大参保",
-    "持续扩大覆盖面。",
-    "（二）强化监管",
-    "严厉打击欺诈骗保。",
-    "二、保障措施",
-    "加强组织领导。",
-])
+DOCUMENT = "\n".join(
+    [
+        "XX县医疗保障局2024年工作要点",
+        "一、完善医保制度",
+        "（一）扩大参保",
+        "持续扩大覆盖面。",
+        "（二）强化监管",
+        "严厉打击欺诈骗保。",
+        "二、保障措施",
+        "加强组织领导。",
+    ]
+)
 
 
 def test_outline_nearest_and_top_heading_and_title() -> None:

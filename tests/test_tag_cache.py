@@ -17,9 +17,15 @@ RECORDS = [
     SentenceRecord(1, 6, 14, "推进\u2028河长制\x85和\x1c林长制。", "ecology", 0.4321, ("low_confidence",)),
     SentenceRecord(2, 15, 18, '他说"好"', "other", 0.5),
 ]
-SUMMARY = CachedSummary(format="text", encoding="utf-8", sentences=3,
-                        counts={"industry": 1, "ecology": 1, "other": 1}, dominant="industry",
-                        garbled=0, low_confidence=1)
+SUMMARY = CachedSummary(
+    format="text",
+    encoding="utf-8",
+    sentences=3,
+    counts={"industry": 1, "ecology": 1, "other": 1},
+    dominant="industry",
+    garbled=0,
+    low_confidence=1,
+)
 
 
 @pytest.fixture
@@ -54,9 +60,15 @@ def test_truncated_or_foreign_entries_do_not_count(cache: TagCache) -> None:
     assert cache.summary(TagCache.key("2" * 64, "x.txt", "model-1", 0.5)) is None  # no entry at all
 
 
-@pytest.mark.parametrize("field,value", [
-    ("sha256", "3" * 64), ("path", "y.txt"), ("model_id", "model-2"), ("low_confidence", 0.6),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("sha256", "3" * 64),
+        ("path", "y.txt"),
+        ("model_id", "model-2"),
+        ("low_confidence", 0.6),
+    ],
+)
 def test_key_changes_with_each_input(field: str, value: object) -> None:
     base = {"sha256": "0" * 64, "path": "x.txt", "model_id": "model-1", "low_confidence": 0.5}
     assert TagCache.key(**base) != TagCache.key(**{**base, field: value})  # type: ignore[arg-type]
@@ -79,8 +91,16 @@ def test_a_streamed_entry_reads_back_like_a_written_one(tmp_path) -> None:  # ty
     cache = TagCache(tmp_path / "cache")
     first = [SentenceRecord(0, 0, 3, "推进。", "ecology", 0.9)]
     second = [SentenceRecord(0, 0, 4, "新建。\u2028", "welfare", 0.8), SentenceRecord(1, 4, 6, "好", "other", 0.4)]
-    summary = CachedSummary(format="jsonl", encoding="utf-8", sentences=3, counts={}, dominant="", garbled=0,
-                            low_confidence=0, records=[{"doc": "a.jsonl#1"}, {"doc": "a.jsonl#2"}])
+    summary = CachedSummary(
+        format="jsonl",
+        encoding="utf-8",
+        sentences=3,
+        counts={},
+        dominant="",
+        garbled=0,
+        low_confidence=0,
+        records=[{"doc": "a.jsonl#1"}, {"doc": "a.jsonl#2"}],
+    )
     with cache.writer() as writer:
         writer.add(render_sentences("a.jsonl#1", first))
         writer.add(render_sentences("a.jsonl#2", second))

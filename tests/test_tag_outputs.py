@@ -10,13 +10,20 @@ from pathlib import Path
 import pytest
 
 from plantheme.tagging.tag_outputs import (
-    CURRENT, GENERATIONS, OUTPUT_NAMES, new_generation, publish_generation, render_sentences,
+    CURRENT,
+    GENERATIONS,
+    OUTPUT_NAMES,
+    new_generation,
+    publish_generation,
+    render_sentences,
 )
 from plantheme.tagging.tag_records import SentenceRecord
 
 
-@pytest.mark.parametrize("doc", ["a.txt", "new\nline.txt", "cr\rhere.txt", 'q"uote.txt', "c,omma.txt",
-                                 "bad\\xffname.txt#3", " lead space.txt"])
+@pytest.mark.parametrize(
+    "doc",
+    ["a.txt", "new\nline.txt", "cr\rhere.txt", 'q"uote.txt', "c,omma.txt", "bad\\xffname.txt#3", " lead space.txt"],
+)
 def test_a_document_path_is_one_csv_field_whatever_it_holds(doc: str) -> None:
     sentence = SentenceRecord(0, 0, 3, "推进。\n第二行", "ecology", 0.9, ("low_confidence",))
     rendered = render_sentences(doc, [sentence, sentence])

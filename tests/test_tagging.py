@@ -68,9 +68,10 @@ def build_corpus(root: Path) -> dict[str, Expected]:
         "nested/big5.txt": BIG5_TEXT.encode("big5"),
         "traditional_pinyin.txt": PINYIN_TRADITIONAL.encode("utf-8"),
         "utf16.txt": PLAN.encode("utf-16"),
-        "page.html": ("<html><head><title>工作报告</title><script>var x='<p>脚本</p>';</script>"
-                      "</head><body><p>" + PLAN.replace("\n", "</p><p>") + "</p></body></html>"
-                      ).encode("utf-8"),
+        "page.html": (
+            "<html><head><title>工作报告</title><script>var x='<p>脚本</p>';</script>"
+            "</head><body><p>" + PLAN.replace("\n", "</p><p>") + "</p></body></html>"
+        ).encode("utf-8"),
         "nested/report.docx": build_docx(PLAN.splitlines(), [["项目", "投资"], ["东埔片区", "10亿元"]]),
         "plan.pdf": build_pdf(PLAN.splitlines()[2:5])[0],
         "scan.pdf": build_scanned_pdf(),
@@ -147,11 +148,26 @@ def test_manifest_names_the_folders_not_searched(tagged) -> None:
     assert [(f["path"], f["status"]) for f in folders] == [(".git/", "skipped")]
 
 
-@pytest.mark.parametrize("name", [
-    "utf8.txt", "utf8_bom.md", "nested/deeper/gbk.txt", "nested/big5.txt", "traditional_pinyin.txt",
-    "utf16.txt", "page.html", "nested/report.docx", "plan.pdf", "scan.pdf", "empty.txt", "binary.txt",
-    "invalid.txt", "data.xlsx", ".hidden.txt",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "utf8.txt",
+        "utf8_bom.md",
+        "nested/deeper/gbk.txt",
+        "nested/big5.txt",
+        "traditional_pinyin.txt",
+        "utf16.txt",
+        "page.html",
+        "nested/report.docx",
+        "plan.pdf",
+        "scan.pdf",
+        "empty.txt",
+        "binary.txt",
+        "invalid.txt",
+        "data.xlsx",
+        ".hidden.txt",
+    ],
+)
 def test_manifest_status_encoding_and_reason_per_file(corpus, tagged, name: str) -> None:
     _, expected = corpus
     out, _ = tagged
@@ -172,7 +188,11 @@ def test_manifest_totals_model_and_timings(corpus, tagged, tiny_model: ThemeMode
     totals = manifest["totals"]
     statuses = [e.status for e in expected.values()]
     assert (totals["files"], totals["tagged"], totals["skipped"], totals["failed"]) == (
-        len(statuses), statuses.count("tagged"), statuses.count("skipped"), statuses.count("failed"))
+        len(statuses),
+        statuses.count("tagged"),
+        statuses.count("skipped"),
+        statuses.count("failed"),
+    )
     assert totals["sentences"] == len(read_jsonl(out)) == sum(totals["themes"].values()) + totals["boilerplate"]
     assert manifest["model"]["id"] == tiny_model.model_id
     assert manifest["generator"] == "plantheme tag"
@@ -194,8 +214,16 @@ def test_sentences_match_tag_text_on_the_library_side(corpus, tagged, tiny_model
         document = tag_text(tiny_model, text, low_confidence=0.5, evidence=0)
         written = [line for line in lines if line["doc"] == name]
         assert written == [
-            {"doc": name, "index": s.index, "start": s.start, "end": s.end, "text": s.text,
-             "theme": s.theme, "confidence": round(s.confidence, 4), "flags": list(s.flags)}
+            {
+                "doc": name,
+                "index": s.index,
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+                "theme": s.theme,
+                "confidence": round(s.confidence, 4),
+                "flags": list(s.flags),
+            }
             for s in document.sentences
         ], name
 
@@ -238,7 +266,8 @@ def test_sentences_csv_has_a_bom_and_the_same_rows(tagged) -> None:
     lines = read_jsonl(out)
     assert len(rows) == len(lines)
     assert [(r["doc"], int(r["index"]), r["text"], r["theme"]) for r in rows] == [
-        (line["doc"], line["index"], line["text"], line["theme"]) for line in lines]
+        (line["doc"], line["index"], line["text"], line["theme"]) for line in lines
+    ]
 
 
 def test_documents_csv_counts_shares_and_dominant(tagged) -> None:
@@ -269,7 +298,9 @@ def test_documents_csv_counts_shares_and_dominant(tagged) -> None:
 
 def sentence_blocks(page: str) -> list[dict]:
     """Every document's sentence block of a report, unpacked."""
-    return [unpack_block(text) for text in re.findall(r'<script type="application/gzip" id="s-\d+">(.*?)</script>', page)]
+    return [
+        unpack_block(text) for text in re.findall(r'<script type="application/gzip" id="s-\d+">(.*?)</script>', page)
+    ]
 
 
 def test_report_is_self_contained(tagged) -> None:
@@ -279,8 +310,10 @@ def test_report_is_self_contained(tagged) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     # Scripts are inline: the page's own and its JSON data, never one loaded from elsewhere.
     assert re.findall(r"<script[^>]*>", page.lower()) and all(
-        tag in ("<script>", '<script type="application/json" id="summary">') or tag.startswith(
-            '<script type="application/gzip" id="s-') for tag in re.findall(r"<script[^>]*>", page.lower()))
+        tag in ("<script>", '<script type="application/json" id="summary">')
+        or tag.startswith('<script type="application/gzip" id="s-')
+        for tag in re.findall(r"<script[^>]*>", page.lower())
+    )
     assert "@import" not in page and "url(" not in page
     assert 'name="viewport"' in page
 
@@ -368,7 +401,8 @@ def test_same_content_at_two_paths_and_a_renamed_file(tiny_model_dir, tmp_path: 
     run(root, out, tiny_model_dir, jobs=1)
     lines = read_jsonl(out)
     assert [line["text"] for line in lines if line["doc"] == "a.txt"] == [
-        line["text"] for line in lines if line["doc"] == "sub/a.txt"]
+        line["text"] for line in lines if line["doc"] == "sub/a.txt"
+    ]
     # The cached lines carry the path, so a renamed document is tagged again under its new name.
     (root / "a.txt").rename(root / "b.txt")
     result = run(root, out, tiny_model_dir, jobs=1)
@@ -436,7 +470,10 @@ def test_glob_limits_the_files_read(corpus, tiny_model_dir, tmp_path: Path) -> N
     entries = {e["path"]: e for e in read_manifest(tmp_path / "out")["files"]}
     assert set(entries) == set(expected)
     assert {p for p, e in entries.items() if e["status"] == "tagged"} == {
-        "nested/deeper/gbk.txt", "nested/big5.txt", "nested/report.docx"}
+        "nested/deeper/gbk.txt",
+        "nested/big5.txt",
+        "nested/report.docx",
+    }
     assert "--glob" in entries["utf8.txt"]["reason"]
 
 
@@ -466,8 +503,9 @@ def good_folder(tmp_path: Path) -> Path:
         (["{corpus}"], 1, "scan.pdf: failed: no text layer"),
     ],
 )
-def test_exit_status_and_messages(arguments, status, message, good_folder, corpus, tiny_model_dir,
-                                  tmp_path: Path, capsys) -> None:
+def test_exit_status_and_messages(
+    arguments, status, message, good_folder, corpus, tiny_model_dir, tmp_path: Path, capsys
+) -> None:
     a_file = tmp_path / "a-file.txt"
     a_file.write_text("x", encoding="utf-8")
     names = {"missing": tmp_path / "missing", "file": a_file, "good": good_folder, "corpus": corpus[0]}
@@ -485,29 +523,58 @@ def test_exit_status_and_messages(arguments, status, message, good_folder, corpu
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_damaged_model_is_one_message_whatever_the_jobs(good_folder, tiny_model_dir, tmp_path: Path,
-                                                          capsys, jobs: str) -> None:
+def test_a_damaged_model_is_one_message_whatever_the_jobs(
+    good_folder, tiny_model_dir, tmp_path: Path, capsys, jobs: str
+) -> None:
     damaged = tmp_path / "model"
     shutil.copytree(tiny_model_dir, damaged)
     with (damaged / "model.joblib").open("ab") as handle:
         handle.write(b"tampered")
-    assert main(["tag", str(good_folder), "--out", str(tmp_path / "out"), "--model", str(damaged),
-                 "--jobs", jobs, "--quiet"]) == 1
+    assert (
+        main(
+            [
+                "tag",
+                str(good_folder),
+                "--out",
+                str(tmp_path / "out"),
+                "--model",
+                str(damaged),
+                "--jobs",
+                jobs,
+                "--quiet",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "checksum does not match" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
-def test_failed_files_are_named_even_when_quiet_and_nothing_else_is_said(corpus, tiny_model_dir,
-                                                                        tmp_path: Path, capsys) -> None:
-    assert main(["tag", str(corpus[0]), "--out", str(tmp_path / "out"), "--model", str(tiny_model_dir),
-                 "--jobs", "1", "--quiet"]) == 1
+def test_failed_files_are_named_even_when_quiet_and_nothing_else_is_said(
+    corpus, tiny_model_dir, tmp_path: Path, capsys
+) -> None:
+    assert (
+        main(
+            [
+                "tag",
+                str(corpus[0]),
+                "--out",
+                str(tmp_path / "out"),
+                "--model",
+                str(tiny_model_dir),
+                "--jobs",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 1
+    )
     lines = capsys.readouterr().err.splitlines()
     assert sorted(line.split(":")[1].strip() for line in lines) == ["binary.txt", "invalid.txt", "scan.pdf"]
 
 
-def test_without_a_terminal_one_summary_line_and_the_default_output_folder(good_folder, tiny_model_dir,
-                                                                          capsys) -> None:
+def test_without_a_terminal_one_summary_line_and_the_default_output_folder(good_folder, tiny_model_dir, capsys) -> None:
     assert main(["tag", str(good_folder), "--model", str(tiny_model_dir), "--jobs", "1"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("tagged 2 documents")
@@ -553,33 +620,54 @@ def test_tag_text_of_empty_text_has_no_sentences(tiny_model: ThemeModel) -> None
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.text(max_size=60), confidence=st.floats(0, 1), flags=st.sampled_from(
-    [(), ("garbled",), ("low_confidence",), ("garbled", "low_confidence")]))
-def test_sentence_json_and_csv_are_what_the_json_and_csv_modules_read(text: str, confidence: float, flags: tuple[str, ...]) -> None:
-    record = SentenceRecord(index=3, start=5, end=9, text=text, theme="ecology",
-                            confidence=round(confidence, 4), flags=flags)
+@given(
+    text=st.text(max_size=60),
+    confidence=st.floats(0, 1),
+    flags=st.sampled_from([(), ("garbled",), ("low_confidence",), ("garbled", "low_confidence")]),
+)
+def test_sentence_json_and_csv_are_what_the_json_and_csv_modules_read(
+    text: str, confidence: float, flags: tuple[str, ...]
+) -> None:
+    record = SentenceRecord(
+        index=3, start=5, end=9, text=text, theme="ecology", confidence=round(confidence, 4), flags=flags
+    )
     line = record.to_json()
-    assert line == json.dumps({"index": 3, "start": 5, "end": 9, "text": text, "theme": "ecology",
-                               "confidence": round(confidence, 4), "flags": list(flags)}, ensure_ascii=False)
+    assert line == json.dumps(
+        {
+            "index": 3,
+            "start": 5,
+            "end": 9,
+            "text": text,
+            "theme": "ecology",
+            "confidence": round(confidence, 4),
+            "flags": list(flags),
+        },
+        ensure_ascii=False,
+    )
     assert SentenceRecord.from_json(line) == record
     rendered = render_sentences('dir/"odd, doc".txt', [record])
     assert json.loads(rendered.jsonl) == {"doc": 'dir/"odd, doc".txt', **json.loads(line)}
     rows = list(csv.reader(io.StringIO(rendered.csv, newline="")))
-    assert rows == [['dir/"odd, doc".txt', "3", "5", "9", "ecology", repr(record.confidence),
-                     ";".join(flags), text]]
+    assert rows == [['dir/"odd, doc".txt', "3", "5", "9", "ecology", repr(record.confidence), ";".join(flags), text]]
 
 
 def test_tagged_sentences_render_as_their_records(tiny_model: ThemeModel) -> None:
     # Workers render tag_text's sentences directly; the lines must be those of
     # the records the cache and the report read back.
     tagged = tag_text(tiny_model, PLAN, details=False)
-    records = [SentenceRecord(s.index, s.start, s.end, s.text, s.theme, round(s.confidence, 4), s.flags)
-               for s in tagged.sentences]
+    records = [
+        SentenceRecord(s.index, s.start, s.end, s.text, s.theme, round(s.confidence, 4), s.flags)
+        for s in tagged.sentences
+    ]
     assert tagged.sentences and all(s.prediction is None for s in tagged.sentences)
     assert render_sentences("a.txt", tagged.sentences) == render_sentences("a.txt", records)
     lines = render_sentences("a.txt", tagged.sentences).jsonl.splitlines()
-    assert [SentenceRecord.from_json(json.dumps({k: v for k, v in json.loads(line).items() if k != "doc"},
-                                                ensure_ascii=False)) for line in lines] == records
+    assert [
+        SentenceRecord.from_json(
+            json.dumps({k: v for k, v in json.loads(line).items() if k != "doc"}, ensure_ascii=False)
+        )
+        for line in lines
+    ] == records
 
 
 def test_details_add_the_prediction_without_changing_the_tags(tiny_model: ThemeModel) -> None:
@@ -596,20 +684,22 @@ def test_details_add_the_prediction_without_changing_the_tags(tiny_model: ThemeM
 # --- spans, furniture and the context stage -------------------------------------------
 
 
-@pytest.mark.parametrize("raw", [
-    "規(guī)劃先行，推進河長制。\r\n新建幼儿园 2 所。",
-    "**一、总体要求**\n\n全面落实河长制，\n推进流域治理。\n- 新建幼儿园2所。",
-    "  发布日期：2024-01-02\n\n关于印发方案的通知\n各乡镇：\n一、推进 河 长制。",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "規(guī)劃先行，推進河長制。\r\n新建幼儿园 2 所。",
+        "**一、总体要求**\n\n全面落实河长制，\n推进流域治理。\n- 新建幼儿园2所。",
+        "  发布日期：2024-01-02\n\n关于印发方案的通知\n各乡镇：\n一、推进 河 长制。",
+    ],
+)
 def test_spans_index_the_text_as_given(tiny_model: ThemeModel, raw: str) -> None:
     document = tag_text(tiny_model, raw, evidence=0)
     assert document.sentences
     for sentence in document.sentences:
-        assert raw[sentence.start:sentence.end] == sentence.text
+        assert raw[sentence.start : sentence.end] == sentence.text
     # Every non-space character is in exactly one sentence.
     covered = "".join(s.text for s in document.sentences)
-    assert sorted(c for c in covered if not c.isspace()) == sorted(
-        c for c in raw if not c.isspace())
+    assert sorted(c for c in covered if not c.isspace()) == sorted(c for c in raw if not c.isspace())
 
 
 def test_furniture_is_other_flagged_and_left_out_of_shares(tiny_model: ThemeModel) -> None:
@@ -618,8 +708,9 @@ def test_furniture_is_other_flagged_and_left_out_of_shares(tiny_model: ThemeMode
     furniture = [s for s in document.sentences if "boilerplate" in s.flags]
     assert [s.text for s in furniture] == ["责任单位：区生态环境分局", "- 3 -"]
     assert all(s.theme == "other" and s.confidence == 1.0 for s in furniture)
-    assert all(s.prediction is not None and s.prediction.theme == "other" and not s.prediction.evidence
-               for s in furniture)
+    assert all(
+        s.prediction is not None and s.prediction.theme == "other" and not s.prediction.evidence for s in furniture
+    )
     assert document.boilerplate == 2 and sum(document.counts.values()) == 2
     assert sum(document.shares.values()) == pytest.approx(1.0)
 
@@ -647,8 +738,13 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 def _shared_documents() -> list[Path]:
     folders = [SHARED / "seeds", SHARED / "corpus"]
-    return sorted(p for folder in folders if folder.is_dir() for p in folder.rglob("*")
-                  if p.is_file() and p.suffix.lower() in (".txt", ".docx"))
+    return sorted(
+        p
+        for folder in folders
+        if folder.is_dir()
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in (".txt", ".docx")
+    )
 
 
 @pytest.mark.skipif(not (SHARED / "corpus").is_dir(), reason="../shared/corpus is not beside the checkout")
@@ -670,15 +766,18 @@ def test_spans_are_exact_on_every_real_document(tiny_char_model_dir: Path) -> No
         except UnreadableDocument:
             continue  # a lock file or an empty file: reported by `plantheme tag`, nothing to check
     for path in sorted((SHARED / "corpus").rglob("*.jsonl")):  # many documents in one file
-        texts += [(f"{path.name}#{r.id}", r.text) for r in
-                  read_records(path, "jsonl", RecordOptions(), max_chars=10_000_000) if not r.status]
+        texts += [
+            (f"{path.name}#{r.id}", r.text)
+            for r in read_records(path, "jsonl", RecordOptions(), max_chars=10_000_000)
+            if not r.status
+        ]
     checked = 0
     for name, text in texts:
         document = tag_text(model, text, details=False)
         covered = bytearray(len(text))
         for sentence in document.sentences:
-            assert text[sentence.start:sentence.end] == sentence.text, (name, sentence.index)
-            covered[sentence.start:sentence.end] = b"\x01" * (sentence.end - sentence.start)
+            assert text[sentence.start : sentence.end] == sentence.text, (name, sentence.index)
+            covered[sentence.start : sentence.end] = b"\x01" * (sentence.end - sentence.start)
         missing = [i for i, flag in enumerate(covered) if not flag and not text[i].isspace()]
         assert not missing, (name, [text[i] for i in missing[:10]])
         checked += 1

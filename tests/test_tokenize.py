@@ -12,9 +12,7 @@ from plantheme.settings import REPO_ROOT
 from plantheme.text.tokenize import NUMBER_TOKEN, load_policy_terms, tokenize, tokenize_reference
 
 
-@pytest.mark.parametrize(
-    "term", ["专精特新", "招商引资", "高标准农田", "河长制", "人居环境", "百千万工程", "智改数转"]
-)
+@pytest.mark.parametrize("term", ["专精特新", "招商引资", "高标准农田", "河长制", "人居环境", "百千万工程", "智改数转"])
 def test_policy_terms_stay_whole(term: str) -> None:
     sentence = f"持续推进{term}工作，力争取得新成效。"
     assert term in tokenize(sentence)

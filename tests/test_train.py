@@ -144,8 +144,10 @@ def _document_training_data():  # type: ignore[no-untyped-def]
     rows = _document_rows(documents)
     # Sentences of the two themes without documents, in groups of their own.
     for theme in ("governance", "other"):
-        rows += [LabelledSentence(text, theme, "written", f"w-{theme}-{i % 2}", "w.csv", i)
-                 for i, text in enumerate(TINY_ROWS[theme])]
+        rows += [
+            LabelledSentence(text, theme, "written", f"w-{theme}-{i % 2}", "w.csv", i)
+            for i, text in enumerate(TINY_ROWS[theme])
+        ]
     return rows, documents
 
 
@@ -155,9 +157,15 @@ def test_context_stage_is_trained_out_of_fold_and_compared() -> None:
 
     rows, documents = _document_training_data()
     texts = [normalize_sentence(r.text) for r in rows]
-    stage, result = train_context({"features": "char", "C": 10.0, "char_ngram_max": 2}, texts,
-                                  [r.theme for r in rows], [r.group for r in rows], documents,
-                                  folds=3, grid=(0.1, 1.0))
+    stage, result = train_context(
+        {"features": "char", "C": 10.0, "char_ngram_max": 2},
+        texts,
+        [r.theme for r in rows],
+        [r.group for r in rows],
+        documents,
+        folds=3,
+        grid=(0.1, 1.0),
+    )
     assert result.documents == len(documents)
     # Furniture ("责任单位：…") is themed by rule and left out of the stage's training.
     assert result.units == sum(len(d.spans) - 1 for d in documents)
@@ -171,8 +179,9 @@ def test_train_model_records_the_context_stage_in_the_card() -> None:
     from plantheme.training.train import train_model
 
     rows, documents = _document_training_data()
-    result = train_model(rows, grid=[{"features": "char", "C": 10.0, "char_ngram_max": 2}], folds=3,
-                         documents=documents)
+    result = train_model(
+        rows, grid=[{"features": "char", "C": 10.0, "char_ngram_max": 2}], folds=3, documents=documents
+    )
     assert result.context is not None
     assert result.card.context["documents"] == len(documents)
     assert (result.model.context is None) == (result.context.chosen_C is None)
@@ -186,8 +195,14 @@ def test_context_stage_needs_documents() -> None:
     rows, documents = _document_training_data()
     texts = [normalize_sentence(r.text) for r in rows]
     with pytest.raises(PlanthemeError, match="needs labelled documents"):
-        train_context({"features": "char", "C": 10.0}, texts, [r.theme for r in rows],
-                      [r.group for r in rows], documents[:1], folds=3)
+        train_context(
+            {"features": "char", "C": 10.0},
+            texts,
+            [r.theme for r in rows],
+            [r.group for r in rows],
+            documents[:1],
+            folds=3,
+        )
 
 
 # --- self-training -------------------------------------------------------------------
@@ -220,12 +235,20 @@ def test_self_training_adds_confident_sentences_and_records_them() -> None:
     from plantheme.training.train import SelfTraining, train_model
 
     rows, documents = _document_training_data()
-    unlabelled = [UnlabelledDocument("corpus", "a.txt", "推进河长制，开展河道清淤。\n新建养老服务中心一处。\n责任单位：区民政局"),
-                  UnlabelledDocument("corpus", "b.txt", "加快培育高新技术企业。")]
+    unlabelled = [
+        UnlabelledDocument("corpus", "a.txt", "推进河长制，开展河道清淤。\n新建养老服务中心一处。\n责任单位：区民政局"),
+        UnlabelledDocument("corpus", "b.txt", "加快培育高新技术企业。"),
+    ]
     messages: list[str] = []
     grid = [{"features": "char", "C": 10.0, "char_ngram_max": 2}]
-    result = train_model(rows, grid=grid, folds=3, documents=documents, progress=messages.append,
-                         self_training=SelfTraining(unlabelled, threshold=0.2, weight=0.3))
+    result = train_model(
+        rows,
+        grid=grid,
+        folds=3,
+        documents=documents,
+        progress=messages.append,
+        self_training=SelfTraining(unlabelled, threshold=0.2, weight=0.3),
+    )
     record = result.card.self_training
     assert record["documents"] == 2 and record["weight"] == 0.3 and record["threshold"] == 0.2
     # Furniture (the 责任单位 line) is never a pseudo-label; the three content sentences are.
@@ -245,25 +268,33 @@ def test_self_training_with_a_threshold_nothing_reaches_changes_nothing() -> Non
     rows = _rows()
     grid = [{"features": "char", "C": 10.0}]
     plain = train_model(rows, grid=grid, folds=3)
-    none = train_model(rows, grid=grid, folds=3,
-                       self_training=SelfTraining([UnlabelledDocument("c", "a.txt", "推进河长制。")], threshold=1.0))
+    none = train_model(
+        rows,
+        grid=grid,
+        folds=3,
+        self_training=SelfTraining([UnlabelledDocument("c", "a.txt", "推进河长制。")], threshold=1.0),
+    )
     assert none.card.self_training["rows"] == 0
     assert none.report.macro_f1 == plain.report.macro_f1
     text = ["新建污水处理厂一座。"]
     assert none.model.classify(text).proba[0].tolist() == pytest.approx(plain.model.classify(text).proba[0].tolist())
 
 
-@pytest.mark.parametrize(("scores", "expected"), [
-    ([(0.03, 0.917), (0.1, 0.9227), (0.3, 0.9226), (1.0, 0.910)], 0.3),  # tied: the larger C
-    ([(0.03, 0.917), (0.1, 0.930), (0.3, 0.920), (1.0, 0.910)], 0.1),  # a clear best wins
-    ([(0.1, 0.80), (1.0, 0.801)], 1.0),
-])
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ([(0.03, 0.917), (0.1, 0.9227), (0.3, 0.9226), (1.0, 0.910)], 0.3),  # tied: the larger C
+        ([(0.03, 0.917), (0.1, 0.930), (0.3, 0.920), (1.0, 0.910)], 0.1),  # a clear best wins
+        ([(0.1, 0.80), (1.0, 0.801)], 1.0),
+    ],
+)
 def test_context_stage_ties_go_to_the_larger_C(scores: list[tuple[float, float]], expected: float) -> None:
     from plantheme.training.evaluate import score
     from plantheme.training.train import _choose_context_C
 
     def report(macro_f1: float):  # type: ignore[no-untyped-def]
         from dataclasses import replace
+
         return replace(score(["industry", "ecology"], ["industry", "ecology"]), macro_f1=macro_f1)
 
     assert _choose_context_C([(C, report(f1)) for C, f1 in scores])[0] == expected

@@ -13,8 +13,16 @@ from plantheme.tagging.corpus_tagging import TagOptions, tag_folder
 
 def _tag(root: Path, out: Path, model_dir: Path, max_sentences: int) -> None:
     meta = MetaSources(patterns=(parse_meta_pattern(r"year=(\d{4})"),))
-    tag_folder(TagOptions(folder=root, out_dir=out, model_dir=model_dir, meta=meta, share_replicates=200,
-                          xlsx_max_sentences=max_sentences))
+    tag_folder(
+        TagOptions(
+            folder=root,
+            out_dir=out,
+            model_dir=model_dir,
+            meta=meta,
+            share_replicates=200,
+            xlsx_max_sentences=max_sentences,
+        )
+    )
 
 
 @pytest.fixture

@@ -43,7 +43,9 @@ def load_model(model_dir: PathLike | None = None) -> CompiledModel | ThemeModel:
     return model
 
 
-def tag_text(model: CompiledModel | ThemeModel, text: str, *, evidence: int = 5, context: bool = True) -> TaggedDocument:
+def tag_text(
+    model: CompiledModel | ThemeModel, text: str, *, evidence: int = 5, context: bool = True
+) -> TaggedDocument:
     """Split one document's text into sentences and tag each, as ``plantheme tag`` does.
 
     Every sentence has its span in ``text`` (``text[s.start:s.end] == s.text``),
@@ -53,12 +55,19 @@ def tag_text(model: CompiledModel | ThemeModel, text: str, *, evidence: int = 5,
     """
     from .tagging.tagging import tag_text as tag_document
 
-    return tag_document(model, text, low_confidence=load_settings().low_confidence, details=True,
-                         evidence=evidence, context=context)
+    return tag_document(
+        model, text, low_confidence=load_settings().low_confidence, details=True, evidence=evidence, context=context
+    )
 
 
-def tag_folder(folder: PathLike, out_dir: PathLike | None = None, *, model_dir: PathLike | None = None,
-               jobs: int = 1, pattern: str | None = None) -> TagRunResult:
+def tag_folder(
+    folder: PathLike,
+    out_dir: PathLike | None = None,
+    *,
+    model_dir: PathLike | None = None,
+    jobs: int = 1,
+    pattern: str | None = None,
+) -> TagRunResult:
     """Tag every document under ``folder`` and write the outputs of ``plantheme tag`` to ``out_dir``.
 
     ``out_dir`` defaults to ``FOLDER-tags`` beside ``folder``; ``jobs`` processes
@@ -77,8 +86,13 @@ def tag_folder(folder: PathLike, out_dir: PathLike | None = None, *, model_dir: 
         raise PlanthemeError(f"jobs={jobs}: give a number of processes of at least 1")
     settings = load_settings(model_dir=Path(model_dir) if model_dir is not None else None)
     options = TagOptions(
-        folder=folder, out_dir=Path(out_dir) if out_dir is not None else default_out_dir(folder),
-        model_dir=settings.model_dir, jobs=jobs, pattern=pattern, low_confidence=settings.low_confidence,
-        max_document_chars=settings.max_document_chars, report_max_sentences=settings.report_max_sentences,
+        folder=folder,
+        out_dir=Path(out_dir) if out_dir is not None else default_out_dir(folder),
+        model_dir=settings.model_dir,
+        jobs=jobs,
+        pattern=pattern,
+        low_confidence=settings.low_confidence,
+        max_document_chars=settings.max_document_chars,
+        report_max_sentences=settings.report_max_sentences,
     )
     return tag_corpus(options)

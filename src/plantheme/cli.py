@@ -98,9 +98,21 @@ def _train_out(out: Path | None, force: bool) -> Path:
     return out
 
 
-def _cmd_train(*, data: tuple[Path, ...], out: Path | None, force: bool, folds: int, features: str | None,
-               no_context: bool, jobs: int, show_errors: int, unlabelled: tuple[Path, ...],
-               exclude: tuple[Path, ...], pseudo_threshold: float, pseudo_weight: float) -> int:
+def _cmd_train(
+    *,
+    data: tuple[Path, ...],
+    out: Path | None,
+    force: bool,
+    folds: int,
+    features: str | None,
+    no_context: bool,
+    jobs: int,
+    show_errors: int,
+    unlabelled: tuple[Path, ...],
+    exclude: tuple[Path, ...],
+    pseudo_threshold: float,
+    pseudo_weight: float,
+) -> int:
     """``plantheme train``: grouped-CV model selection, the report on stdout, the model folder written."""
     from .training.evaluate import format_report
     from .training.labels import read_documents_dir, read_labelled_dir
@@ -115,38 +127,53 @@ def _cmd_train(*, data: tuple[Path, ...], out: Path | None, force: bool, folds: 
     _say(f"read {len(rows)} labelled sentences ({len(documents)} whole documents) from {sources}")
     themes = len({row.theme for row in rows})
     if len(rows) < MIN_TRAIN_ROWS or themes < 2:
-        raise PlanthemeError(f"{sources}: need at least {MIN_TRAIN_ROWS} rows and 2 themes to train"
-                             f" (found {len(rows)} rows, {themes} theme{'s' if themes != 1 else ''})")
+        raise PlanthemeError(
+            f"{sources}: need at least {MIN_TRAIN_ROWS} rows and 2 themes to train"
+            f" (found {len(rows)} rows, {themes} theme{'s' if themes != 1 else ''})"
+        )
     self_training = None
     if unlabelled:
-        documents_to_label = read_unlabelled(list(unlabelled), read_exclusions(list(exclude)),
-                                             max_chars=load_settings().max_document_chars, progress=_say)
+        documents_to_label = read_unlabelled(
+            list(unlabelled),
+            read_exclusions(list(exclude)),
+            max_chars=load_settings().max_document_chars,
+            progress=_say,
+        )
         _say(f"read {len(documents_to_label)} unlabelled documents to self-train on")
         self_training = SelfTraining(documents_to_label, threshold=pseudo_threshold, weight=pseudo_weight)
     try:
-        result = train_model(rows, grid=candidate_grid(features), folds=folds, n_jobs=jobs,
-                             progress=_say, documents=() if no_context else documents,
-                             self_training=self_training)
+        result = train_model(
+            rows,
+            grid=candidate_grid(features),
+            folds=folds,
+            n_jobs=jobs,
+            progress=_say,
+            documents=() if no_context else documents,
+            self_training=self_training,
+        )
     except ValueError as exc:  # scikit-learn refuses a fold (e.g. one theme only in its training part)
         raise PlanthemeError(f"{sources}: cannot train on these rows: {exc}".replace("\n", " ")) from None
     # Every folder trained on, as given (the files and their rows are in training["files"]).
     result.card.training["data"] = [str(folder) for folder in data]
     card = save_model(result.model, result.card, out)
-    print(f"chosen by grouped {card.cv['folds']}-fold CV: "
-          + ", ".join(f"{k}={v}" for k, v in result.params.items()))
+    print(f"chosen by grouped {card.cv['folds']}-fold CV: " + ", ".join(f"{k}={v}" for k, v in result.params.items()))
     if card.self_training:
         st = card.self_training
-        print(f"self-trained on {st['rows']} sentences of {st['documents']} unlabelled documents"
-              f" (confidence >= {st['threshold']}, weight {st['weight']}); labels alone: macro-F1"
-              f" {card.cv['macro_f1']:.3f}, accuracy {card.cv['accuracy']:.3f}; with them (below):")
+        print(
+            f"self-trained on {st['rows']} sentences of {st['documents']} unlabelled documents"
+            f" (confidence >= {st['threshold']}, weight {st['weight']}); labels alone: macro-F1"
+            f" {card.cv['macro_f1']:.3f}, accuracy {card.cv['accuracy']:.3f}; with them (below):"
+        )
     print(format_report(result.report))
     print("\naccuracy by source (out of fold)")
     for source, (n, accuracy) in result.by_source.items():
         print(f"  {source:<40} {accuracy:.3f}  ({n} rows)")
     if result.context is not None:
         ctx = result.context
-        print(f"\ncontext stage, grouped CV over {ctx.documents} documents ({ctx.units} sentences):"
-              f" sentence model alone macro-F1 {ctx.sentence_only.macro_f1:.3f}")
+        print(
+            f"\ncontext stage, grouped CV over {ctx.documents} documents ({ctx.units} sentences):"
+            f" sentence model alone macro-F1 {ctx.sentence_only.macro_f1:.3f}"
+        )
         for C, report in ctx.candidates:
             print(f"  C={C}: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}")
         print(f"  {'kept, C=' + str(ctx.chosen_C) if ctx.chosen_C is not None else 'not kept (no better than alone)'}")
@@ -170,8 +197,9 @@ def _is_span_file(path: Path) -> bool:
     return {"path", "start", "end"} <= set(read_columns(path))
 
 
-def _cmd_evaluate_documents(*, file: Path, root: Path | None, by_document: bool, model_dir: Path | None,
-                            as_json: bool) -> int:
+def _cmd_evaluate_documents(
+    *, file: Path, root: Path | None, by_document: bool, model_dir: Path | None, as_json: bool
+) -> int:
     from .readers.documents import read_document
     from .training.evaluate import evaluate_documents, format_document_scores
     from .training.labels import read_span_labels
@@ -190,23 +218,22 @@ def _cmd_evaluate_documents(*, file: Path, root: Path | None, by_document: bool,
 
     scores = evaluate_documents(model, rows, read_text)
     if as_json:
-        print(json.dumps({"model": model.model_id, "file": str(file), **scores.to_dict()},
-                         ensure_ascii=False))
+        print(json.dumps({"model": model.model_id, "file": str(file), **scores.to_dict()}, ensure_ascii=False))
     else:
         print(f"model {model.model_id} on {file} (documents under {root})")
         print(format_document_scores(scores, per_document=by_document))
     return 0
 
 
-def _cmd_evaluate(*, file: Path, root: Path | None, by_document: bool, model_dir: Path | None,
-                  as_json: bool) -> int:
+def _cmd_evaluate(*, file: Path, root: Path | None, by_document: bool, model_dir: Path | None, as_json: bool) -> int:
     """``plantheme evaluate FILE``: scores on labelled sentences, or on span labels of documents."""
     from .training.evaluate import evaluate_stream, format_report
     from .training.labels import iter_labelled_file
 
     if _is_span_file(file):
-        return _cmd_evaluate_documents(file=file, root=root, by_document=by_document, model_dir=model_dir,
-                                       as_json=as_json)
+        return _cmd_evaluate_documents(
+            file=file, root=root, by_document=by_document, model_dir=model_dir, as_json=as_json
+        )
     model, _ = _load(model_dir)
     problems: list[str] = []
     rows = _good_rows(iter_labelled_file(file), problems)
@@ -219,8 +246,7 @@ def _cmd_evaluate(*, file: Path, root: Path | None, by_document: bool, model_dir
     if not report.n:
         raise PlanthemeError(f"{file}: no labelled rows")
     if as_json:
-        print(json.dumps({"model": model.model_id, "file": str(file), **report.to_dict()},
-                         ensure_ascii=False))
+        print(json.dumps({"model": model.model_id, "file": str(file), **report.to_dict()}, ensure_ascii=False))
     else:
         print(f"model {model.model_id} on {file}")
         print(format_report(report))
@@ -239,7 +265,9 @@ def _good_rows(rows: Iterator[Any], problems: list[str]) -> Iterator[Any]:
 # --- predict -------------------------------------------------------------------
 
 
-def _stdin_lines(stream: BinaryIO | _EncodedLines, max_bytes: int = PREDICT_MAX_LINE_BYTES) -> Iterator[tuple[int, str | None, str]]:
+def _stdin_lines(
+    stream: BinaryIO | _EncodedLines, max_bytes: int = PREDICT_MAX_LINE_BYTES
+) -> Iterator[tuple[int, str | None, str]]:
     """(line number, text, error) for each line of ``stream``: text, or None and why not.
 
     Bounded memory: a line longer than ``max_bytes`` is skipped in pieces.
@@ -370,8 +398,12 @@ def _tag_options(args: TagArguments) -> TagOptions | str:
     for option, value in (("--text-field", args.text_field), ("--id-field", args.id_field)):
         if value is not None and not value.strip():
             return f"{option}: the field name is empty"
-    for option, value in (("--glob", args.glob), ("--text-field", args.text_field),
-                          ("--id-field", args.id_field), ("--meta-fields", args.meta_fields)):
+    for option, value in (
+        ("--glob", args.glob),
+        ("--text-field", args.text_field),
+        ("--id-field", args.id_field),
+        ("--meta-fields", args.meta_fields),
+    ):
         try:
             (value or "").encode("utf-8")
         except UnicodeEncodeError:
@@ -395,18 +427,31 @@ def _tag_options(args: TagArguments) -> TagOptions | str:
     except PlanthemeError as exc:
         return str(exc)
     settings = load_settings(model_dir=args.model)
-    cluster = None if args.scheduler is None else ClusterOptions(
-        scheduler=args.scheduler, batch_bytes=settings.dask_batch_bytes,
-        connect_timeout_s=settings.dask_connect_timeout_s)
+    cluster = (
+        None
+        if args.scheduler is None
+        else ClusterOptions(
+            scheduler=args.scheduler,
+            batch_bytes=settings.dask_batch_bytes,
+            connect_timeout_s=settings.dask_connect_timeout_s,
+        )
+    )
     return TagOptions(
-        folder=folder, out_dir=out_dir, model_dir=settings.model_dir, jobs=jobs, pattern=args.glob,
-        low_confidence=settings.low_confidence, max_document_chars=settings.max_document_chars,
+        folder=folder,
+        out_dir=out_dir,
+        model_dir=settings.model_dir,
+        jobs=jobs,
+        pattern=args.glob,
+        low_confidence=settings.low_confidence,
+        max_document_chars=settings.max_document_chars,
         report_max_sentences=settings.report_max_sentences,
         progress=not args.quiet and sys.stderr.isatty(),
-        follow_links=args.follow_links, wait=args.wait,
+        follow_links=args.follow_links,
+        wait=args.wait,
         records=RecordOptions(text_field=args.text_field, id_field=args.id_field, meta_fields=meta),
         meta=MetaSources(patterns=patterns, table=table),
-        share_replicates=settings.share_replicates, share_seed=settings.share_seed,
+        share_replicates=settings.share_replicates,
+        share_seed=settings.share_seed,
         xlsx_max_sentences=settings.xlsx_max_sentences,
         cluster=cluster,
     )
@@ -415,9 +460,11 @@ def _tag_options(args: TagArguments) -> TagOptions | str:
 def _tag_summary(result: TagRunResult) -> str:
     totals = result.totals
     reused = f" ({totals.reused:,} reused)" if totals.reused else ""
-    return (f"tagged {totals.tagged:,} documents{reused}, skipped {totals.skipped:,},"
-            f" failed {totals.failed:,}: {totals.sentences:,} sentences in {result.seconds:.1f} s"
-            f" -> {result.out_dir}")
+    return (
+        f"tagged {totals.tagged:,} documents{reused}, skipped {totals.skipped:,},"
+        f" failed {totals.failed:,}: {totals.sentences:,} sentences in {result.seconds:.1f} s"
+        f" -> {result.out_dir}"
+    )
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -461,7 +508,10 @@ def _cmd_tag(args: TagArguments) -> int:
 def _cmd_compare(*, out: Path, a: str, b: str, as_json: bool) -> int:
     """``plantheme compare OUT A B``: each theme's share in A and B and their difference."""
     from .analysis.comparison import (
-        compare_selections, comparison_as_json, format_comparison, read_tagged_corpus,
+        compare_selections,
+        comparison_as_json,
+        format_comparison,
+        read_tagged_corpus,
     )
     from .tagging.tag_outputs import MANIFEST_JSON
 
@@ -492,11 +542,14 @@ def _cmd_review(args: ReviewArguments) -> int:
     from .review.store import LABELS_FILE, LabelStore
 
     if args.out is None and args.import_file is None:
-        raise PlanthemeError("give the output folder of `plantheme tag` to choose sentences from"
-                             " (or --import FILE to add labels)")
+        raise PlanthemeError(
+            "give the output folder of `plantheme tag` to choose sentences from (or --import FILE to add labels)"
+        )
     if args.out is not None and not (args.out / "manifest.json").is_file():
-        raise PlanthemeError(f"{args.out}: not a `plantheme tag` output folder (no manifest.json);"
-                             " tag a folder first with `plantheme tag DIR --out OUT`")
+        raise PlanthemeError(
+            f"{args.out}: not a `plantheme tag` output folder (no manifest.json);"
+            " tag a folder first with `plantheme tag DIR --out OUT`"
+        )
     store = LabelStore(args.labels)
     if args.import_file is not None:
         from .review.exchange import read_answers
@@ -505,8 +558,10 @@ def _cmd_review(args: ReviewArguments) -> int:
         added = sum(store.add(answer) for answer in imported.answers)
         for problem in imported.left_out[:20]:
             _say(f"plantheme: left out {problem}")
-        print(f"imported {added} labels from {args.import_file} into {store.folder / LABELS_FILE}"
-              f" ({len(imported.answers) - added} already there, {len(imported.left_out)} left out)")
+        print(
+            f"imported {added} labels from {args.import_file} into {store.folder / LABELS_FILE}"
+            f" ({len(imported.answers) - added} already there, {len(imported.left_out)} left out)"
+        )
     if args.out is None:  # labels imported, nothing to choose from
         return 0
     items, model_id = _review_queue(args, args.out, store)
@@ -529,15 +584,23 @@ def _review_queue(args: ReviewArguments, out: Path, store: Any) -> tuple[list[An
         _say(f"plantheme: left out {problem}")
     settings = load_settings(model_dir=args.model)
     # The model that tagged the output, unless --model (or PLANTHEME_MODEL_DIR, read into it) names another.
-    model_dir = args.model or (output.model_dir if output.model_dir and output.model_dir.is_dir()
-                               else settings.model_dir)
+    model_dir = args.model or (
+        output.model_dir if output.model_dir and output.model_dir.is_dir() else settings.model_dir
+    )
     model, _ = load_predictor(model_dir)
     if output.model_id and model.model_id != output.model_id:
         _say(f"plantheme: note: {out} was tagged with {output.model_id}; guesses come from {model.model_id}")
     size = args.size or settings.review_size
-    items = queue_for(output, model, store, size, strategy=args.strategy,
-                      near_duplicate=settings.review_near_duplicate, min_chars=settings.review_min_chars,
-                      max_chars=settings.max_document_chars)
+    items = queue_for(
+        output,
+        model,
+        store,
+        size,
+        strategy=args.strategy,
+        near_duplicate=settings.review_near_duplicate,
+        min_chars=settings.review_min_chars,
+        max_chars=settings.max_document_chars,
+    )
     return items, model.model_id
 
 
@@ -553,12 +616,17 @@ def _serve_review(args: ReviewArguments, store: Any, items: list[Any], model_id:
     try:
         server = make_server(session, port)
     except OSError as exc:
-        raise PlanthemeError(f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror or exc});"
-                             " give another port, or --port 0 for any free one") from None
+        raise PlanthemeError(
+            f"--port {port}: cannot listen on 127.0.0.1 ({exc.strerror or exc});"
+            " give another port, or --port 0 for any free one"
+        ) from None
     state = session.state()
-    print(f"labelling {state['total']} sentences ({state['done']} answered) at"
-          f" http://127.0.0.1:{server.server_address[1]}/ ; answers go to {store.folder / LABELS_FILE};"
-          " Ctrl-C stops", flush=True)
+    print(
+        f"labelling {state['total']} sentences ({state['done']} answered) at"
+        f" http://127.0.0.1:{server.server_address[1]}/ ; answers go to {store.folder / LABELS_FILE};"
+        " Ctrl-C stops",
+        flush=True,
+    )
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         server.serve_forever()
@@ -738,9 +806,11 @@ _COMMANDS: dict[str, Callable[[], click.Command]] = {}
 
 def _lazy(name: str) -> Callable[[Callable[[], click.Command]], Callable[[], click.Command]]:
     """Register the function building command ``name``: a run builds only its own command (start-up)."""
+
     def register(build: Callable[[], click.Command]) -> Callable[[], click.Command]:
         _COMMANDS[name] = build
         return build
+
     return register
 
 
@@ -761,14 +831,31 @@ class _Group(click.Group):
 
 def _model_option(name: str = "model_dir", help: str = "model folder", show_default: bool = True) -> Any:
     """``--model DIR``, as every command that loads a model takes it (PLANTHEME_MODEL_DIR)."""
-    return click.option("--model", name, cls=_SettingOption, setting="model_dir", type=PATH, default=None,
-                        metavar="DIR", show_setting_default=show_default, help=help)
+    return click.option(
+        "--model",
+        name,
+        cls=_SettingOption,
+        setting="model_dir",
+        type=PATH,
+        default=None,
+        metavar="DIR",
+        show_setting_default=show_default,
+        help=help,
+    )
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
-             help="Tag sentences of Chinese local-government plans with their policy theme.")
-@click.version_option(__version__, "--version", prog_name="plantheme", message="%(prog)s %(version)s",
-                      help="print plantheme's version and exit")
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+    help="Tag sentences of Chinese local-government plans with their policy theme.",
+)
+@click.version_option(
+    __version__,
+    "--version",
+    prog_name="plantheme",
+    message="%(prog)s %(version)s",
+    help="print plantheme's version and exit",
+)
 def cli() -> None:
     """The group; each command does the work."""
 
@@ -776,32 +863,73 @@ def cli() -> None:
 @_lazy("train")
 def _train_command() -> click.Command:
     @click.command(
-        "train", cls=_Command, short_help="train a model on labelled sentences and documents (grouped CV report)",
+        "train",
+        cls=_Command,
+        short_help="train a model on labelled sentences and documents (grouped CV report)",
         help="Train on every CSV/JSONL/XLSX file under --data (sentences: columns text, theme, optional source,"
-             " default the file name; *.documents.jsonl are whole labelled documents for the context stage)."
-             " Never overwrites a model unasked: without --out it writes a new folder under models/; an existing"
-             " --out needs --force.")
-    @click.option("--data", cls=_Variadic, type=PATH, default=(DEFAULT_LABELS,), show_default=False, metavar="DIR...",
-                  help="folders or files of labelled CSV/JSONL/XLSX, one or more (default: the shipped labels/)")
-    @click.option("--out", type=PATH, default=None, metavar="DIR",
-                  help="model folder to write (default: a new models/model-DATE-TIME)")
+        " default the file name; *.documents.jsonl are whole labelled documents for the context stage)."
+        " Never overwrites a model unasked: without --out it writes a new folder under models/; an existing"
+        " --out needs --force.",
+    )
+    @click.option(
+        "--data",
+        cls=_Variadic,
+        type=PATH,
+        default=(DEFAULT_LABELS,),
+        show_default=False,
+        metavar="DIR...",
+        help="folders or files of labelled CSV/JSONL/XLSX, one or more (default: the shipped labels/)",
+    )
+    @click.option(
+        "--out",
+        type=PATH,
+        default=None,
+        metavar="DIR",
+        help="model folder to write (default: a new models/model-DATE-TIME)",
+    )
     @click.option("--force", is_flag=True, help="replace the model folder --out if it exists")
     @click.option("--folds", type=FOLDS, default=5, metavar="N", help="grouped CV folds")
-    @click.option("--features", type=click.Choice(["word", "char", "union"]), default=None,
-                  help="only try this feature set (default: character n-grams, 1-2 and 1-3)")
+    @click.option(
+        "--features",
+        type=click.Choice(["word", "char", "union"]),
+        default=None,
+        help="only try this feature set (default: character n-grams, 1-2 and 1-3)",
+    )
     @click.option("--no-context", is_flag=True, help="do not train the document context stage")
     @click.option("--jobs", type=POSITIVE, default=1, metavar="N", help="parallel CV folds")
-    @click.option("--show-errors", type=COUNT, default=0, metavar="N", help="also print the first N rows misclassified in CV")
-    @click.option("--unlabelled", cls=_Variadic, type=PATH, default=(), show_default=False, metavar="DIR...",
-                  help="folders of unlabelled documents to self-train on: the first model tags them and its confident"
-                       " sentences become extra, down-weighted rows (default: none)")
-    @click.option("--exclude", cls=_Variadic, type=PATH, default=(), show_default=False, metavar="FILE...",
-                  help="paths or globs (relative to each --unlabelled folder) not to self-train on, one per line, or"
-                       " span-label CSVs whose documents to leave out (keep a dev set honest)")
-    @click.option("--pseudo-threshold", type=SHARE, default=0.9, metavar="P",
-                  help="confidence a pseudo-label needs, in (0, 1]")
-    @click.option("--pseudo-weight", type=SHARE, default=0.3, metavar="W",
-                  help="sample weight of a pseudo-label against a human label's 1, in (0, 1]")
+    @click.option(
+        "--show-errors", type=COUNT, default=0, metavar="N", help="also print the first N rows misclassified in CV"
+    )
+    @click.option(
+        "--unlabelled",
+        cls=_Variadic,
+        type=PATH,
+        default=(),
+        show_default=False,
+        metavar="DIR...",
+        help="folders of unlabelled documents to self-train on: the first model tags them and its confident"
+        " sentences become extra, down-weighted rows (default: none)",
+    )
+    @click.option(
+        "--exclude",
+        cls=_Variadic,
+        type=PATH,
+        default=(),
+        show_default=False,
+        metavar="FILE...",
+        help="paths or globs (relative to each --unlabelled folder) not to self-train on, one per line, or"
+        " span-label CSVs whose documents to leave out (keep a dev set honest)",
+    )
+    @click.option(
+        "--pseudo-threshold", type=SHARE, default=0.9, metavar="P", help="confidence a pseudo-label needs, in (0, 1]"
+    )
+    @click.option(
+        "--pseudo-weight",
+        type=SHARE,
+        default=0.3,
+        metavar="W",
+        help="sample weight of a pseudo-label against a human label's 1, in (0, 1]",
+    )
     def train(**options: Any) -> int:
         return _cmd_train(**options)
 
@@ -811,12 +939,17 @@ def _train_command() -> click.Command:
 @_lazy("evaluate")
 def _evaluate_command() -> click.Command:
     @click.command(
-        "evaluate", cls=_Command, short_help="score a model on labelled sentences, or on span labels of whole documents",
+        "evaluate",
+        cls=_Command,
+        short_help="score a model on labelled sentences, or on span labels of whole documents",
         help="FILE is a CSV/JSONL/XLSX of sentences (fields text, theme), or a CSV of span labels (path, start, end,"
-             " theme; optional genre, sha) pointing into documents under --root: those are tagged as `plantheme tag`"
-             " tags them (context included) and each label is matched to the tagged sentence that covers it.")
+        " theme; optional genre, sha) pointing into documents under --root: those are tagged as `plantheme tag`"
+        " tags them (context included) and each label is matched to the tagged sentence that covers it.",
+    )
     @click.argument("file", type=PATH)
-    @click.option("--root", type=PATH, default=None, metavar="DIR", help="folder the span labels' paths are relative to")
+    @click.option(
+        "--root", type=PATH, default=None, metavar="DIR", help="folder the span labels' paths are relative to"
+    )
     @click.option("--by-document", is_flag=True, help="span labels: also a line per document")
     @_model_option()
     @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
@@ -839,8 +972,13 @@ def _extract_command() -> click.Command:
 
 @_lazy("predict")
 def _predict_command() -> click.Command:
-    @click.command("predict", cls=_Command, short_help="predict the theme of texts (arguments or stdin lines)", help="predict the theme of texts (arguments or stdin lines); one JSON line per text,"
-                                 " and per stdin line (an error object for an empty or unreadable one)")
+    @click.command(
+        "predict",
+        cls=_Command,
+        short_help="predict the theme of texts (arguments or stdin lines)",
+        help="predict the theme of texts (arguments or stdin lines); one JSON line per text,"
+        " and per stdin line (an error object for an empty or unreadable one)",
+    )
     @click.argument("texts", metavar="[TEXT]...", nargs=-1)
     @_model_option()
     @click.option("--evidence", type=COUNT, default=5, metavar="N", help="tokens of evidence per prediction")
@@ -854,31 +992,63 @@ def _predict_command() -> click.Command:
 def _tag_command() -> click.Command:
     @click.command("tag", cls=_Command, help="tag every sentence of every document in a folder")
     @click.argument("dir", type=PATH)
-    @click.option("--out", type=PATH, default=None, metavar="OUTDIR", help="output folder (default: DIR-tags beside DIR)")
+    @click.option(
+        "--out", type=PATH, default=None, metavar="OUTDIR", help="output folder (default: DIR-tags beside DIR)"
+    )
     @_model_option("model")
-    @click.option("--jobs", type=POSITIVE, default=None, metavar="N", show_default="all cores",
-                  help="parallel processes")
-    @click.option("--scheduler", type=_SchedulerAddress(), default=None, metavar="ADDRESS",
-                  help="tag on a Dask cluster instead: tcp://HOST:PORT of its scheduler, or local:N for N local Dask"
-                       " worker processes (needs pip install 'plantheme[dask]')")
-    @click.option("--glob", default=None, metavar="PATTERN",
-                  help="only files whose path relative to DIR matches PATTERN, e.g. '**/*.txt'")
+    @click.option(
+        "--jobs", type=POSITIVE, default=None, metavar="N", show_default="all cores", help="parallel processes"
+    )
+    @click.option(
+        "--scheduler",
+        type=_SchedulerAddress(),
+        default=None,
+        metavar="ADDRESS",
+        help="tag on a Dask cluster instead: tcp://HOST:PORT of its scheduler, or local:N for N local Dask"
+        " worker processes (needs pip install 'plantheme[dask]')",
+    )
+    @click.option(
+        "--glob",
+        default=None,
+        metavar="PATTERN",
+        help="only files whose path relative to DIR matches PATTERN, e.g. '**/*.txt'",
+    )
     @click.option("--quiet", is_flag=True, help="no progress bar")
-    @click.option("--follow-links", is_flag=True, help="also follow links to files outside DIR (default: only links inside it)")
-    @click.option("--wait", is_flag=True,
-                  help="wait for another run writing to the same output folder (default: exit 2)")
-    @click.option("--text-field", default=None, metavar="NAME",
-                  help="field of .jsonl records / column of .csv files holding a document's text (default for .jsonl:"
-                       " content, text or 正文; .csv files are read only with it)")
-    @click.option("--id-field", default=None, metavar="NAME",
-                  help="field naming each record (default: its record number); documents are FILE#ID")
+    @click.option(
+        "--follow-links", is_flag=True, help="also follow links to files outside DIR (default: only links inside it)"
+    )
+    @click.option(
+        "--wait", is_flag=True, help="wait for another run writing to the same output folder (default: exit 2)"
+    )
+    @click.option(
+        "--text-field",
+        default=None,
+        metavar="NAME",
+        help="field of .jsonl records / column of .csv files holding a document's text (default for .jsonl:"
+        " content, text or 正文; .csv files are read only with it)",
+    )
+    @click.option(
+        "--id-field",
+        default=None,
+        metavar="NAME",
+        help="field naming each record (default: its record number); documents are FILE#ID",
+    )
     @click.option("--meta-fields", default=None, metavar="A,B", help="record fields carried into documents.csv columns")
-    @click.option("--meta", type=PATH, default=None, metavar="FILE.csv",
-                  help="metadata table: a 'path' column (relative to DIR, as in documents.csv) and one column per field"
-                       " (year, place, level ...)")
-    @click.option("--meta-pattern", multiple=True, metavar="NAME=REGEX",
-                  help="a field from each document's path: NAME=REGEX (the first group, else the match), or a regex"
-                       " with named groups such as '(?P<year>20\\d\\d)'; repeatable")
+    @click.option(
+        "--meta",
+        type=PATH,
+        default=None,
+        metavar="FILE.csv",
+        help="metadata table: a 'path' column (relative to DIR, as in documents.csv) and one column per field"
+        " (year, place, level ...)",
+    )
+    @click.option(
+        "--meta-pattern",
+        multiple=True,
+        metavar="NAME=REGEX",
+        help="a field from each document's path: NAME=REGEX (the first group, else the match), or a regex"
+        " with named groups such as '(?P<year>20\\d\\d)'; repeatable",
+    )
     def tag(**options: Any) -> int:
         """``plantheme tag DIR``: 0 (all tagged or skipped), 1 (any failed, or the run failed),
         2 (bad arguments, or the output folder is in use)."""
@@ -890,24 +1060,54 @@ def _tag_command() -> click.Command:
 @_lazy("review")
 def _review_command() -> click.Command:
     @click.command(
-        "review", cls=_Command, short_help="choose the sentences worth labelling and label them in a local page",
+        "review",
+        cls=_Command,
+        short_help="choose the sentences worth labelling and label them in a local page",
         help="Choose the sentences of a `plantheme tag` output the model is least sure of (diverse, balanced across"
-             " predicted themes, no furniture or duplicates of labelled text) and serve a labelling page on"
-             " 127.0.0.1; every answer is appended to DIR/review-labels.csv at once. Train on it with"
-             " `plantheme train --data labels/ DIR`.")
+        " predicted themes, no furniture or duplicates of labelled text) and serve a labelling page on"
+        " 127.0.0.1; every answer is appended to DIR/review-labels.csv at once. Train on it with"
+        " `plantheme train --data labels/ DIR`.",
+    )
     @click.argument("out", type=PATH, required=False, default=None)
     @click.option("--labels", type=PATH, required=True, metavar="DIR", help="folder the answers are written to")
-    @click.option("--size", cls=_SettingOption, setting="review_size", type=POSITIVE, default=None, metavar="N",
-                  help="sentences in the queue")
-    @click.option("--strategy", type=click.Choice(["margin", "entropy", "random"]), default="margin",
-                  help="uncertainty measure; random is the baseline")
-    @click.option("--export", type=PATH, default=None, metavar="FILE", help="write the queue to FILE instead of serving it")
-    @click.option("--format", type=click.Choice(["jsonl", "label-studio", "prodigy"]), default="jsonl",
-                  help="format of --export")
-    @click.option("--import", "import_file", type=PATH, default=None, metavar="FILE",
-                  help="add the labels of a Label Studio JSON export (.json) or Prodigy answers (.jsonl)")
-    @click.option("--port", cls=_SettingOption, setting="review_port", type=PORT, default=None, metavar="P",
-                  help="port on 127.0.0.1 (0: any free one)")
+    @click.option(
+        "--size",
+        cls=_SettingOption,
+        setting="review_size",
+        type=POSITIVE,
+        default=None,
+        metavar="N",
+        help="sentences in the queue",
+    )
+    @click.option(
+        "--strategy",
+        type=click.Choice(["margin", "entropy", "random"]),
+        default="margin",
+        help="uncertainty measure; random is the baseline",
+    )
+    @click.option(
+        "--export", type=PATH, default=None, metavar="FILE", help="write the queue to FILE instead of serving it"
+    )
+    @click.option(
+        "--format", type=click.Choice(["jsonl", "label-studio", "prodigy"]), default="jsonl", help="format of --export"
+    )
+    @click.option(
+        "--import",
+        "import_file",
+        type=PATH,
+        default=None,
+        metavar="FILE",
+        help="add the labels of a Label Studio JSON export (.json) or Prodigy answers (.jsonl)",
+    )
+    @click.option(
+        "--port",
+        cls=_SettingOption,
+        setting="review_port",
+        type=PORT,
+        default=None,
+        metavar="P",
+        help="port on 127.0.0.1 (0: any free one)",
+    )
     @click.option("--who", default=None, metavar="NAME", help="name written with each answer (default: the user name)")
     @_model_option("model", help="model for the guesses (default: the one that tagged OUT)", show_default=False)
     def review(**options: Any) -> int:
@@ -919,10 +1119,13 @@ def _review_command() -> click.Command:
 @_lazy("compare")
 def _compare_command() -> click.Command:
     @click.command(
-        "compare", cls=_Command, short_help="two documents or groups of a tagged folder: each theme's share and difference",
+        "compare",
+        cls=_Command,
+        short_help="two documents or groups of a tagged folder: each theme's share and difference",
         help="A and B are document paths as in documents.csv, or groups field=value (year=2024). Prints each theme's"
-             " corrected share in A and B and A - B with its 95% bootstrap interval; a difference is clear when that"
-             " interval excludes 0.")
+        " corrected share in A and B and A - B with its 95% bootstrap interval; a difference is clear when that"
+        " interval excludes 0.",
+    )
     @click.argument("out", type=PATH)
     @click.argument("a")
     @click.argument("b")
@@ -936,13 +1139,26 @@ def _compare_command() -> click.Command:
 @_lazy("serve")
 def _serve_command() -> click.Command:
     @click.command("serve", cls=_Command, help="start the HTTP prediction service")
-    @click.option("--host", cls=_SettingOption, setting="host", default=None, metavar="HOST",
-                  help="address to bind")
-    @click.option("--port", cls=_SettingOption, setting="port", type=PORT, default=None, metavar="PORT",
-                  help="port (0: any free one, which the log names)")
+    @click.option("--host", cls=_SettingOption, setting="host", default=None, metavar="HOST", help="address to bind")
+    @click.option(
+        "--port",
+        cls=_SettingOption,
+        setting="port",
+        type=PORT,
+        default=None,
+        metavar="PORT",
+        help="port (0: any free one, which the log names)",
+    )
     @_model_option()
-    @click.option("--workers", cls=_SettingOption, setting="workers", type=POSITIVE, default=None, metavar="N",
-                  help="worker processes")
+    @click.option(
+        "--workers",
+        cls=_SettingOption,
+        setting="workers",
+        type=POSITIVE,
+        default=None,
+        metavar="N",
+        help="worker processes",
+    )
     def serve(**options: Any) -> int:
         return _cmd_serve(**options)
 

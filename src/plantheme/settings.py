@@ -18,8 +18,17 @@ from typing import Any, ClassVar
 
 from .errors import PlanthemeError
 
-__all__ = ["DEFAULT_MODEL_DIR", "ENV_PREFIX", "REPO_ROOT", "Settings", "SettingsError", "default_model_dir",
-           "is_checkout", "load_settings", "setting_variables"]
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "ENV_PREFIX",
+    "REPO_ROOT",
+    "Settings",
+    "SettingsError",
+    "default_model_dir",
+    "is_checkout",
+    "load_settings",
+    "setting_variables",
+]
 
 ENV_PREFIX = "PLANTHEME_"
 
@@ -62,8 +71,7 @@ class SettingsError(PlanthemeError, ValueError):
         self.problems = tuple(problems)
 
 
-def _limit(default: Any, *, ge: float | None = None, gt: float | None = None,
-           le: float | None = None) -> Any:
+def _limit(default: Any, *, ge: float | None = None, gt: float | None = None, le: float | None = None) -> Any:
     """A setting's default with its bounds (kept in the field's metadata, checked by :class:`Settings`)."""
     bounds = {name: bound for name, bound in (("ge", ge), ("gt", gt), ("le", le)) if bound is not None}
     return field(default=default, metadata=bounds)

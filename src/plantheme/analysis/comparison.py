@@ -23,11 +23,23 @@ from ..errors import PlanthemeError
 from ..themes import THEME_IDS
 from .records import ThemeShares
 from .shares import (
-    Confusion, DocumentCounts, estimate_selections, interval_tail, select_documents, summarise_draws,
+    Confusion,
+    DocumentCounts,
+    estimate_selections,
+    interval_tail,
+    select_documents,
+    summarise_draws,
 )
 
-__all__ = ["TaggedCorpus", "Difference", "Comparison", "read_tagged_corpus", "compare_selections",
-           "format_comparison", "comparison_as_json"]
+__all__ = [
+    "TaggedCorpus",
+    "Difference",
+    "Comparison",
+    "read_tagged_corpus",
+    "compare_selections",
+    "format_comparison",
+    "comparison_as_json",
+]
 
 
 @dataclass(frozen=True)
@@ -57,23 +69,36 @@ def read_tagged_corpus(manifest_path: Path) -> TaggedCorpus:
         raise PlanthemeError(f"{manifest_path}: cannot read it ({exc})") from None
     shares = manifest.get("shares") if isinstance(manifest, dict) else None
     if not isinstance(shares, dict):
-        raise PlanthemeError(f"{manifest_path}: written without theme shares; tag the folder again"
-                             " with this plantheme")
+        raise PlanthemeError(f"{manifest_path}: written without theme shares; tag the folder again with this plantheme")
     try:
         documents = tuple(
-            DocumentCounts(key=entry["path"], counts=tuple(int(entry["counts"][t]) for t in THEME_IDS),
-                           meta={k: str(v) for k, v in entry.get("meta", {}).items()})
-            for entry in manifest["files"] if entry.get("status") == "tagged")
+            DocumentCounts(
+                key=entry["path"],
+                counts=tuple(int(entry["counts"][t]) for t in THEME_IDS),
+                meta={k: str(v) for k, v in entry.get("meta", {}).items()},
+            )
+            for entry in manifest["files"]
+            if entry.get("status") == "tagged"
+        )
         counts = shares.get("confusion")
-        confusion = (Confusion(tuple(tuple(int(n) for n in row) for row in counts), shares["confusion_source"])
-                     if counts else None)
-        return TaggedCorpus(source=str(manifest_path), documents=documents,
-                            meta_fields=tuple(shares["meta_fields"]), confusion=confusion,
-                            confusion_source=str(shares["confusion_source"]),
-                            replicates=int(shares["replicates"]), seed=int(shares["seed"]))
+        confusion = (
+            Confusion(tuple(tuple(int(n) for n in row) for row in counts), shares["confusion_source"])
+            if counts
+            else None
+        )
+        return TaggedCorpus(
+            source=str(manifest_path),
+            documents=documents,
+            meta_fields=tuple(shares["meta_fields"]),
+            confusion=confusion,
+            confusion_source=str(shares["confusion_source"]),
+            replicates=int(shares["replicates"]),
+            seed=int(shares["seed"]),
+        )
     except (KeyError, TypeError, ValueError) as exc:
-        raise PlanthemeError(f"{manifest_path}: damaged manifest ({type(exc).__name__}: {exc});"
-                             " tag the folder again") from None
+        raise PlanthemeError(
+            f"{manifest_path}: damaged manifest ({type(exc).__name__}: {exc}); tag the folder again"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -105,8 +130,10 @@ def _selection(corpus: TaggedCorpus, selector: str) -> np.ndarray:
     chosen = select_documents(corpus.documents, selector)
     if not chosen:
         fields = ", ".join(corpus.meta_fields) or "none in this corpus"
-        raise PlanthemeError(f"{corpus.source}: no document or group '{selector}' (a document's path as in"
-                             f" documents.csv, or field=value; fields: {fields})")
+        raise PlanthemeError(
+            f"{corpus.source}: no document or group '{selector}' (a document's path as in"
+            f" documents.csv, or field=value; fields: {fields})"
+        )
     counts = np.asarray([doc.counts for doc in chosen], dtype=np.int64)
     if counts.sum() == 0:
         raise PlanthemeError(f"{corpus.source}: '{selector}' has no content sentences to compare")
@@ -120,8 +147,9 @@ def compare_selections(corpus: TaggedCorpus, a: str, b: str) -> Comparison:
     their difference wider than it need be, never narrower.
     """
     counts_a, counts_b = _selection(corpus, a), _selection(corpus, b)
-    draws_a, draws_b = estimate_selections([(a, counts_a), (b, counts_b)], corpus.confusion,
-                                           corpus.replicates, corpus.seed)
+    draws_a, draws_b = estimate_selections(
+        [(a, counts_a), (b, counts_b)], corpus.confusion, corpus.replicates, corpus.seed
+    )
     shares_a = summarise_draws(a, len(counts_a), int(counts_a.sum()), draws_a)
     shares_b = summarise_draws(b, len(counts_b), int(counts_b.sum()), draws_b)
     diff = draws_a.replicates - draws_b.replicates
@@ -130,29 +158,47 @@ def compare_selections(corpus: TaggedCorpus, a: str, b: str) -> Comparison:
     tail = interval_tail(min(groups)) if groups else interval_tail(1)
     lo, hi = np.percentile(diff, [100 * tail, 100 * (1 - tail)], axis=0)
     point = draws_a.estimate - draws_b.estimate
-    differences = {theme: Difference(float(est), float(min(low, est)), float(max(high, est)))
-                   for theme, est, low, high in zip(THEME_IDS, point, lo, hi)}
-    return Comparison(a=shares_a, b=shares_b, differences=differences,
-                      confusion_source=corpus.confusion_source, replicates=corpus.replicates)
+    differences = {
+        theme: Difference(float(est), float(min(low, est)), float(max(high, est)))
+        for theme, est, low, high in zip(THEME_IDS, point, lo, hi)
+    }
+    return Comparison(
+        a=shares_a,
+        b=shares_b,
+        differences=differences,
+        confusion_source=corpus.confusion_source,
+        replicates=corpus.replicates,
+    )
 
 
 def _side(shares: ThemeShares) -> str:
-    return (f"{shares.key}: {shares.documents:,} document{'s' if shares.documents != 1 else ''},"
-            f" {shares.content_sentences:,} content sentences")
+    return (
+        f"{shares.key}: {shares.documents:,} document{'s' if shares.documents != 1 else ''},"
+        f" {shares.content_sentences:,} content sentences"
+    )
 
 
 def format_comparison(comparison: Comparison) -> str:
     """The comparison as a text table: shares of A and B, A − B with its interval, clear ones marked."""
-    lines = [f"A  {_side(comparison.a)}", f"B  {_side(comparison.b)}", "",
-             f"{'theme':<22}{'A':<22}{'B':<22}{'A - B':<25}clear"]
+    lines = [
+        f"A  {_side(comparison.a)}",
+        f"B  {_side(comparison.b)}",
+        "",
+        f"{'theme':<22}{'A':<22}{'B':<22}{'A - B':<25}clear",
+    ]
     for theme in THEME_IDS:
         a, b, d = comparison.a.shares[theme], comparison.b.shares[theme], comparison.differences[theme]
-        lines.append(f"{theme:<22}{a.estimate:.3f} [{a.lo:.3f}, {a.hi:.3f}]  {b.estimate:.3f} [{b.lo:.3f},"
-                     f" {b.hi:.3f}]  {d.estimate:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]  {'yes' if d.clear else ''}".rstrip())
+        lines.append(
+            f"{theme:<22}{a.estimate:.3f} [{a.lo:.3f}, {a.hi:.3f}]  {b.estimate:.3f} [{b.lo:.3f},"
+            f" {b.hi:.3f}]  {d.estimate:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]  {'yes' if d.clear else ''}".rstrip()
+        )
     clear = [theme for theme in THEME_IDS if comparison.differences[theme].clear]
-    lines += ["", "clear differences (95% interval excludes 0): " + (", ".join(clear) or "none"),
-              f"confusions corrected with: {comparison.confusion_source};"
-              f" intervals from {comparison.replicates:,} bootstrap replicates"]
+    lines += [
+        "",
+        "clear differences (95% interval excludes 0): " + (", ".join(clear) or "none"),
+        f"confusions corrected with: {comparison.confusion_source};"
+        f" intervals from {comparison.replicates:,} bootstrap replicates",
+    ]
     return "\n".join(lines)
 
 
@@ -162,15 +208,27 @@ def _interval(estimate: float, lo: float, hi: float) -> dict[str, float]:
 
 def comparison_as_json(comparison: Comparison) -> dict[str, Any]:
     """The comparison as one JSON-ready object."""
+
     def side(shares: ThemeShares) -> dict[str, Any]:
-        return {"selector": shares.key, "documents": shares.documents,
-                "content_sentences": shares.content_sentences}
+        return {"selector": shares.key, "documents": shares.documents, "content_sentences": shares.content_sentences}
 
     themes = []
     for theme in THEME_IDS:
         a, b, d = comparison.a.shares[theme], comparison.b.shares[theme], comparison.differences[theme]
-        themes.append({"theme": theme, "a": _interval(a.estimate, a.lo, a.hi), "b": _interval(b.estimate, b.lo, b.hi),
-                       "difference": _interval(d.estimate, d.lo, d.hi), "clear": d.clear})
-    return {"a": side(comparison.a), "b": side(comparison.b), "themes": themes,
-            "confusion_source": comparison.confusion_source, "replicates": comparison.replicates,
-            "interval": 0.95}
+        themes.append(
+            {
+                "theme": theme,
+                "a": _interval(a.estimate, a.lo, a.hi),
+                "b": _interval(b.estimate, b.lo, b.hi),
+                "difference": _interval(d.estimate, d.lo, d.hi),
+                "clear": d.clear,
+            }
+        )
+    return {
+        "a": side(comparison.a),
+        "b": side(comparison.b),
+        "themes": themes,
+        "confusion_source": comparison.confusion_source,
+        "replicates": comparison.replicates,
+        "interval": 0.95,
+    }

@@ -22,8 +22,16 @@ from pathlib import Path
 
 from ..errors import PlanthemeError
 
-__all__ = ["PATH_COLUMN", "MetaPattern", "MetaSources", "MetaTable", "check_table_paths",
-           "describe_sources", "parse_meta_pattern", "read_meta_table"]
+__all__ = [
+    "PATH_COLUMN",
+    "MetaPattern",
+    "MetaSources",
+    "MetaTable",
+    "check_table_paths",
+    "describe_sources",
+    "parse_meta_pattern",
+    "read_meta_table",
+]
 
 PATH_COLUMN = "path"
 _FIELD_FORM = re.compile(r"([^\W\d]\w*)=(.+)", re.DOTALL)
@@ -64,8 +72,7 @@ def parse_meta_pattern(text: str) -> MetaPattern:
     except re.error as exc:
         raise ValueError(f"{text!r}: not a regular expression ({exc})") from None
     if name is None and not regex.groupindex:
-        raise ValueError(f"{text!r}: name the field, as year=(20\\d\\d), or use a named group,"
-                         " as (?P<year>20\\d\\d)")
+        raise ValueError(f"{text!r}: name the field, as year=(20\\d\\d), or use a named group, as (?P<year>20\\d\\d)")
     return MetaPattern(regex=regex, field=name)
 
 
@@ -130,8 +137,7 @@ def read_meta_table(path: Path, reserved: Collection[str] = ()) -> MetaTable:
                 raise PlanthemeError(f"{path}:{line}: the '{PATH_COLUMN}' field is empty")
             if doc in rows:
                 raise PlanthemeError(f"{path}:{line}: '{doc}' again (first on line {lines[doc]})")
-            rows[doc] = {name: cell.strip() for name, cell in zip(header, row)
-                         if name != PATH_COLUMN and cell.strip()}
+            rows[doc] = {name: cell.strip() for name, cell in zip(header, row) if name != PATH_COLUMN and cell.strip()}
             lines[doc] = line
     except csv.Error as exc:
         raise PlanthemeError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
@@ -191,6 +197,9 @@ class MetaSources:
 def describe_sources(sources: MetaSources) -> dict[str, object]:
     """The manifest's account of the metadata sources: patterns and table."""
     return {
-            "patterns": [pattern.regex.pattern if not pattern.field else f"{pattern.field}={pattern.regex.pattern}"
-                         for pattern in sources.patterns],
-            "table": sources.table.source if sources.table else None}
+        "patterns": [
+            pattern.regex.pattern if not pattern.field else f"{pattern.field}={pattern.regex.pattern}"
+            for pattern in sources.patterns
+        ],
+        "table": sources.table.source if sources.table else None,
+    }

@@ -35,9 +35,19 @@ from ..themes import THEME_IDS
 from .records import CorpusAnalysis, Interval, ThemeShares
 
 __all__ = [
-    "Confusion", "DocumentCounts", "ShareDraws", "analyse_corpus", "confusion_from_card",
-    "draw_confusion_rates", "draw_selection", "estimate_selections", "estimate_shares", "group_label",
-    "interval_tail", "select_documents", "summarise_draws",
+    "Confusion",
+    "DocumentCounts",
+    "ShareDraws",
+    "analyse_corpus",
+    "confusion_from_card",
+    "draw_confusion_rates",
+    "draw_selection",
+    "estimate_selections",
+    "estimate_shares",
+    "group_label",
+    "interval_tail",
+    "select_documents",
+    "summarise_draws",
 ]
 
 N_THEMES = len(THEME_IDS)
@@ -91,8 +101,11 @@ def confusion_from_card(cv: Mapping[str, object]) -> Confusion | None:
         return None
     rows = tuple(tuple(int(n) for n in row) for row in counts)
     folds = cv.get("folds", "?")
-    return Confusion(rows, f"the model card's out-of-fold confusion matrix of the sentence model ({folds}-fold"
-                           f" grouped CV, {sum(map(sum, rows)):,} sentences)")
+    return Confusion(
+        rows,
+        f"the model card's out-of-fold confusion matrix of the sentence model ({folds}-fold"
+        f" grouped CV, {sum(map(sum, rows)):,} sentences)",
+    )
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,9 @@ class DocumentCounts:
     meta: Mapping[str, str]
 
 
-def estimate_shares(counts: np.ndarray, rates: np.ndarray, *, tolerance: float = EM_TOLERANCE,
-                    max_iterations: int = EM_MAX_ITERATIONS) -> np.ndarray:
+def estimate_shares(
+    counts: np.ndarray, rates: np.ndarray, *, tolerance: float = EM_TOLERANCE, max_iterations: int = EM_MAX_ITERATIONS
+) -> np.ndarray:
     """Maximum-likelihood true shares from predicted ``counts`` (..., 8) and ``rates`` (..., 8, 8).
 
     ``rates[t, p]`` is ``P(predicted p | true t)``; leading axes broadcast (one confusion
@@ -271,13 +285,14 @@ def select_documents(documents: Sequence[DocumentCounts], selector: str) -> list
     return [doc for doc in documents if doc.meta.get(field) == value]
 
 
-def _estimate_selections(selections: Sequence[tuple[str, np.ndarray]], rates: np.ndarray,
-                         draws_of_rates: np.ndarray, seed: int) -> list[ShareDraws]:
+def _estimate_selections(
+    selections: Sequence[tuple[str, np.ndarray]], rates: np.ndarray, draws_of_rates: np.ndarray, seed: int
+) -> list[ShareDraws]:
     """Point estimates and bootstrap estimates of several selections, in chunks."""
     results: list[ShareDraws] = []
     replicates = len(draws_of_rates)
     for start in range(0, len(selections), CHUNK_DOCUMENTS):
-        chunk = selections[start:start + CHUNK_DOCUMENTS]
+        chunk = selections[start : start + CHUNK_DOCUMENTS]
         pooled = np.stack([counts.reshape(-1, N_THEMES).sum(axis=0) for _, counts in chunk])
         estimates = estimate_shares(pooled, rates)
         resampled = np.stack([draw_selection(key, counts, replicates, seed) for key, counts in chunk], axis=1)
@@ -287,8 +302,9 @@ def _estimate_selections(selections: Sequence[tuple[str, np.ndarray]], rates: np
     return results
 
 
-def estimate_selections(selections: Sequence[tuple[str, np.ndarray]], confusion: Confusion | None,
-                        replicates: int, seed: int) -> list[ShareDraws]:
+def estimate_selections(
+    selections: Sequence[tuple[str, np.ndarray]], confusion: Confusion | None, replicates: int, seed: int
+) -> list[ShareDraws]:
     """Estimates and bootstrap draws of selections ``(key, counts (documents, 8))`` under one confusion matrix.
 
     The confusion draws depend only on ``seed``: every selection of a run (and of ``compare``
@@ -298,8 +314,14 @@ def estimate_selections(selections: Sequence[tuple[str, np.ndarray]], confusion:
     return _estimate_selections(selections, rates, draw_confusion_rates(confusion, replicates, seed), seed)
 
 
-def analyse_corpus(documents: Sequence[DocumentCounts], meta_fields: Sequence[str],
-                   confusion: Confusion | None, *, replicates: int, seed: int) -> CorpusAnalysis:
+def analyse_corpus(
+    documents: Sequence[DocumentCounts],
+    meta_fields: Sequence[str],
+    confusion: Confusion | None,
+    *,
+    replicates: int,
+    seed: int,
+) -> CorpusAnalysis:
     """Shares with intervals of every document and of every (metadata field, value) group.
 
     Groups are listed per field in order of their values; a document without a value for a
@@ -308,8 +330,7 @@ def analyse_corpus(documents: Sequence[DocumentCounts], meta_fields: Sequence[st
     doc_selections = [(doc.key, np.asarray(doc.counts).reshape(1, N_THEMES)) for doc in documents]
     doc_draws = estimate_selections(doc_selections, confusion, replicates, seed)
     per_document = {
-        doc.key: summarise_draws(doc.key, 1, int(sum(doc.counts)), draws)
-        for doc, draws in zip(documents, doc_draws)
+        doc.key: summarise_draws(doc.key, 1, int(sum(doc.counts)), draws) for doc, draws in zip(documents, doc_draws)
     }
     group_selections: list[tuple[str, np.ndarray]] = []
     members: list[int] = []

@@ -58,10 +58,16 @@ def _neighbours(content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # Previous content unit strictly before i; next strictly after i.
     before = np.searchsorted(positions, idx, side="left") - 1
     after = np.searchsorted(positions, idx, side="right")
-    prev = np.where(before >= 0, positions[np.clip(before, 0, max(len(positions) - 1, 0))], -1) \
-        if len(positions) else np.full(n, -1)
-    nxt = np.where(after < len(positions), positions[np.clip(after, 0, max(len(positions) - 1, 0))], -1) \
-        if len(positions) else np.full(n, -1)
+    prev = (
+        np.where(before >= 0, positions[np.clip(before, 0, max(len(positions) - 1, 0))], -1)
+        if len(positions)
+        else np.full(n, -1)
+    )
+    nxt = (
+        np.where(after < len(positions), positions[np.clip(after, 0, max(len(positions) - 1, 0))], -1)
+        if len(positions)
+        else np.full(n, -1)
+    )
     return prev, nxt
 
 
@@ -85,10 +91,21 @@ def context_features(proba: np.ndarray, outline: Outline, skip: Sequence[bool]) 
     nxt, _ = _rows(proba, next_index)
     mean = proba[content].mean(axis=0) if content.any() else np.full(proba.shape[1], 1.0 / proba.shape[1])
     is_heading = np.array([level is not None for level in outline.levels], dtype=float)
-    return np.hstack([
-        np.log(proba + _EPS), title, nearest, top, prev, nxt, np.broadcast_to(mean, proba.shape),
-        has_title[:, None], has_nearest[:, None], has_top[:, None], is_heading[:, None],
-    ])
+    return np.hstack(
+        [
+            np.log(proba + _EPS),
+            title,
+            nearest,
+            top,
+            prev,
+            nxt,
+            np.broadcast_to(mean, proba.shape),
+            has_title[:, None],
+            has_nearest[:, None],
+            has_top[:, None],
+            is_heading[:, None],
+        ]
+    )
 
 
 @dataclass
@@ -154,8 +171,7 @@ class ContextModel:
         """The fitted stage as named arrays (saved in the model folder)."""
         if self.coef is None or self.intercept is None:
             raise ValueError("ContextModel is not fitted")
-        return {"context_coef": self.coef, "context_intercept": self.intercept,
-                "context_C": np.array([self.C])}
+        return {"context_coef": self.coef, "context_intercept": self.intercept, "context_C": np.array([self.C])}
 
     @classmethod
     def from_arrays(cls, arrays: Any) -> ContextModel:

@@ -83,8 +83,13 @@ class WordEvidence:
     ``coef`` is the classifier's weights, one row per class.
     """
 
-    def __init__(self, lookup: Callable[[int, np.ndarray], np.ndarray], n_max: int, coef: np.ndarray,
-                 cut: Callable[[str], list[str]]) -> None:
+    def __init__(
+        self,
+        lookup: Callable[[int, np.ndarray], np.ndarray],
+        n_max: int,
+        coef: np.ndarray,
+        cut: Callable[[str], list[str]],
+    ) -> None:
         self._lookup = lookup
         self._n_max = n_max
         self._centred = centred_weights(coef)
@@ -152,7 +157,9 @@ class WordEvidence:
         values = np.where(stored[at] == keys, pushes[at], 0.0)
         return np.bincount(pair_of, weights=values, minlength=len(words))
 
-    def evidence(self, texts: list[str], X: CsrRows, class_winners: np.ndarray, limit: int) -> list[tuple[Evidence, ...]]:
+    def evidence(
+        self, texts: list[str], X: CsrRows, class_winners: np.ndarray, limit: int
+    ) -> list[tuple[Evidence, ...]]:
         """The ``limit`` words of each text with the largest positive push, heaviest first."""
         n = len(texts)
         if not limit or not n:
@@ -180,12 +187,15 @@ class WordEvidence:
         vocabulary = self._words
         tokens = [vocabulary[w] for w in words[kept].tolist()]
         weights = [round(w, 4) for w in scores[kept].tolist()]
-        return [tuple(Evidence(token=t, weight=w) for t, w in zip(tokens[a:b], weights[a:b]))
-                for a, b in zip(bounds[:-1], bounds[1:])]
+        return [
+            tuple(Evidence(token=t, weight=w) for t, w in zip(tokens[a:b], weights[a:b]))
+            for a, b in zip(bounds[:-1], bounds[1:])
+        ]
 
 
-def predictions_of(proba: np.ndarray, winners: np.ndarray,
-                   evidence: list[tuple[Evidence, ...]]) -> list[Prediction]:
+def predictions_of(proba: np.ndarray, winners: np.ndarray, evidence: list[tuple[Evidence, ...]]) -> list[Prediction]:
     """One :class:`Prediction` per row of taxonomy-ordered ``proba``."""
-    return [Prediction(theme=THEME_IDS[j], confidence=row[j], scores=dict(zip(THEME_IDS, row)), evidence=ev)
-            for row, j, ev in zip(proba.tolist(), winners.tolist(), evidence)]
+    return [
+        Prediction(theme=THEME_IDS[j], confidence=row[j], scores=dict(zip(THEME_IDS, row)), evidence=ev)
+        for row, j, ev in zip(proba.tolist(), winners.tolist(), evidence)
+    ]

@@ -22,8 +22,13 @@ __all__ = ["CharNgramTfidf"]
 class CharNgramTfidf(TransformerMixin, BaseEstimator):
     """TF-IDF over character n-grams (n up to 3), as scikit-learn computes it, vectorised."""
 
-    def __init__(self, ngram_range: tuple[int, int] = (1, 3), min_df: int = 1,
-                 sublinear_tf: bool = True, fold_digits: bool = True) -> None:
+    def __init__(
+        self,
+        ngram_range: tuple[int, int] = (1, 3),
+        min_df: int = 1,
+        sublinear_tf: bool = True,
+        fold_digits: bool = True,
+    ) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.sublinear_tf = sublinear_tf
@@ -37,8 +42,7 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Sequence[str], y: Any = None) -> "CharNgramTfidf":
         """Learn the vocabulary (n-grams in at least ``min_df`` texts) and their idf."""
-        self.vocabulary_codes_, self.idf_ = fit_vocabulary(
-            list(X), self._check_params(), self.min_df, self.fold_digits)
+        self.vocabulary_codes_, self.idf_ = fit_vocabulary(list(X), self._check_params(), self.min_df, self.fold_digits)
         self.__dict__.pop("_weights", None)
         return self
 
@@ -54,8 +58,9 @@ class CharNgramTfidf(TransformerMixin, BaseEstimator):
         # hash table is a pure function of the vocabulary.
         weights = self.__dict__.get("_weights")
         if weights is None:
-            weights = NgramTfidf(self.vocabulary_codes_, self.idf_, self._check_params(),
-                                 self.sublinear_tf, self.fold_digits)
+            weights = NgramTfidf(
+                self.vocabulary_codes_, self.idf_, self._check_params(), self.sublinear_tf, self.fold_digits
+            )
             self.__dict__["_weights"] = weights
         return weights
 

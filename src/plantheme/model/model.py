@@ -27,11 +27,18 @@ from ..themes import THEME_IDS
 from ..text.tokenize import fast_cut, tokenize
 
 __all__ = [
-    "FeatureSet", "TextNormalizer", "build_pipeline", "Evidence", "Prediction", "Classification",
+    "FeatureSet",
+    "TextNormalizer",
+    "build_pipeline",
+    "Evidence",
+    "Prediction",
+    "Classification",
     "ThemeModel",
 ]
 
 FeatureSet = Literal["word", "char", "union"]
+
+
 class TextNormalizer(TransformerMixin, BaseEstimator):
     """Pipeline step that normalises each raw sentence (stateless)."""
 
@@ -44,8 +51,12 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
 
 def _word_vectorizer(ngram_max: int, min_df: int) -> TfidfVectorizer:
     return TfidfVectorizer(
-        tokenizer=tokenize, token_pattern=None, lowercase=False,
-        ngram_range=(1, ngram_max), sublinear_tf=True, min_df=min_df,
+        tokenizer=tokenize,
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=(1, ngram_max),
+        sublinear_tf=True,
+        min_df=min_df,
     )
 
 
@@ -68,10 +79,12 @@ def build_pipeline(
     elif features == "char":
         vectorizer = _char_vectorizer(char_ngram_min, char_ngram_max, min_df)
     elif features == "union":
-        vectorizer = FeatureUnion([
-            ("word", _word_vectorizer(word_ngram_max, min_df)),
-            ("char", _char_vectorizer(char_ngram_min, char_ngram_max, min_df)),
-        ])
+        vectorizer = FeatureUnion(
+            [
+                ("word", _word_vectorizer(word_ngram_max, min_df)),
+                ("char", _char_vectorizer(char_ngram_min, char_ngram_max, min_df)),
+            ]
+        )
     else:
         raise ValueError(f"features must be 'word', 'char' or 'union', not {features!r}")
     classifier = LogisticRegression(C=C, max_iter=3000, class_weight=class_weight)
@@ -119,9 +132,14 @@ class ThemeModel(Predictor):
         if not isinstance(features, CharNgramTfidf):
             return None
         clf: LogisticRegression = self.pipeline.named_steps["clf"]
-        return CompiledModel(tfidf=features.weights(), coef_t=np.ascontiguousarray(clf.coef_.T),
-                             intercept=clf.intercept_.copy(), classes=tuple(str(c) for c in clf.classes_),
-                             model_id=self.model_id, context=self.context)
+        return CompiledModel(
+            tfidf=features.weights(),
+            coef_t=np.ascontiguousarray(clf.coef_.T),
+            intercept=clf.intercept_.copy(),
+            classes=tuple(str(c) for c in clf.classes_),
+            model_id=self.model_id,
+            context=self.context,
+        )
 
     def explain(self, result: Classification, *, evidence: int = 5) -> list[Prediction]:
         """One :class:`Prediction` per text of ``result``: all eight scores and ``evidence`` words."""
@@ -131,13 +149,14 @@ class ThemeModel(Predictor):
         pushes = self._pushes(X, result.class_winners) if evidence else None
         predictions = []
         for i, (row, j) in enumerate(zip(result.proba.tolist(), result.winners.tolist())):
-            predictions.append(Prediction(
-                theme=THEME_IDS[j],
-                confidence=row[j],
-                scores=dict(zip(THEME_IDS, row)),
-                evidence=self._word_evidence(result.texts[i], X, pushes, i, evidence)
-                if pushes is not None else (),
-            ))
+            predictions.append(
+                Prediction(
+                    theme=THEME_IDS[j],
+                    confidence=row[j],
+                    scores=dict(zip(THEME_IDS, row)),
+                    evidence=self._word_evidence(result.texts[i], X, pushes, i, evidence) if pushes is not None else (),
+                )
+            )
         return predictions
 
     def _word_columns(self, word: str) -> tuple[int, ...]:
@@ -173,9 +192,7 @@ class ThemeModel(Predictor):
             self._centered_coef = centred_weights(self.pipeline.named_steps["clf"].coef_)
         return feature_pushes(X, self._centered_coef, winners)
 
-    def _word_evidence(
-        self, text: str, X: CsrRows, pushes: np.ndarray, row: int, limit: int
-    ) -> tuple[Evidence, ...]:
+    def _word_evidence(self, text: str, X: CsrRows, pushes: np.ndarray, row: int, limit: int) -> tuple[Evidence, ...]:
         """The words of ``text`` whose features pushed the predicted theme most.
 
         Character n-grams are what the model weighs but not what a reader

@@ -118,7 +118,7 @@ def ngram_blocks(
         code = np.zeros(count, dtype=np.int64)
         valid = np.ones(count, dtype=bool)
         for k in range(n):
-            window = points[k:k + count]
+            window = points[k : k + count]
             code = (code << _BITS) | window
             valid &= window != 0
         yield n, row_of[:count][valid], code[valid]
@@ -212,8 +212,14 @@ def fit_vocabulary(
 class NgramTfidf:
     """A fitted n-gram vocabulary with its idf: texts in, TF-IDF rows out."""
 
-    def __init__(self, vocabulary_codes: np.ndarray, idf: np.ndarray, ngram_range: tuple[int, int],
-                 sublinear_tf: bool, fold_digits: bool) -> None:
+    def __init__(
+        self,
+        vocabulary_codes: np.ndarray,
+        idf: np.ndarray,
+        ngram_range: tuple[int, int],
+        sublinear_tf: bool,
+        fold_digits: bool,
+    ) -> None:
         self.vocabulary_codes = vocabulary_codes
         self.idf = idf
         self.ngram_range = tuple(ngram_range)
@@ -263,8 +269,9 @@ class NgramTfidf:
         n_features = len(self.vocabulary_codes)
         if not texts:
             return CsrRows.empty(n_features)
-        blocks = [(rows, self._lookup(n, codes))
-                  for n, rows, codes in ngram_blocks(texts, n_min, n_max, self.fold_digits)]
+        blocks = [
+            (rows, self._lookup(n, codes)) for n, rows, codes in ngram_blocks(texts, n_min, n_max, self.fold_digits)
+        ]
         rows = np.concatenate([rows for rows, _ in blocks]) if blocks else np.zeros(0, dtype=np.int64)
         cols = np.concatenate([cols for _, cols in blocks]) if blocks else np.zeros(0, dtype=np.int64)
         # Count each (row, column) pair by sorting one integer key per n-gram:
@@ -276,7 +283,7 @@ class NgramTfidf:
         keys = rows << shift
         keys |= cols
         keys.sort()
-        keys = keys[np.searchsorted(keys, 0):]
+        keys = keys[np.searchsorted(keys, 0) :]
         first = np.ones(len(keys), dtype=bool)
         np.not_equal(keys[1:], keys[:-1], out=first[1:])
         starts = np.flatnonzero(first)

@@ -36,8 +36,16 @@ if TYPE_CHECKING:  # imported where a model is loaded: scikit-learn only for a f
     from .model import ThemeModel
     from .scoring import CompiledModel
 
-__all__ = ["ModelCard", "save_model", "load_model", "load_compiled", "load_predictor", "load_card", "file_sha256",
-           "FORMAT_VERSION"]
+__all__ = [
+    "ModelCard",
+    "save_model",
+    "load_model",
+    "load_compiled",
+    "load_predictor",
+    "load_card",
+    "file_sha256",
+    "FORMAT_VERSION",
+]
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
@@ -125,9 +133,7 @@ def save_model(model: ThemeModel, card: ModelCard, out_dir: Path) -> ModelCard:
         card.created = card.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
         card.versions = card.versions or library_versions()
         card.themes = list(THEME_IDS)
-        (tmp / CARD_FILE).write_text(
-            json.dumps(asdict(card), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        (tmp / CARD_FILE).write_text(json.dumps(asdict(card), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         os.chmod(tmp, 0o755)
         # Swap in the new folder; the old one is removed only once the new is in place.
         backup = None
@@ -149,9 +155,7 @@ def load_card(model_dir: Path) -> ModelCard:
     model_dir = Path(model_dir)
     card_path = model_dir / CARD_FILE
     if not model_dir.is_dir():
-        raise PlanthemeError(
-            f"{model_dir}: no model folder there; train one with `plantheme train --out {model_dir}`"
-        )
+        raise PlanthemeError(f"{model_dir}: no model folder there; train one with `plantheme train --out {model_dir}`")
     try:
         raw = json.loads(card_path.read_text(encoding="utf-8"))
         card = ModelCard(**raw)

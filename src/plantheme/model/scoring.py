@@ -68,8 +68,9 @@ def class_probabilities(X: CsrRows, coef_t: np.ndarray, intercept: np.ndarray) -
     return decision
 
 
-def classify_rows(texts: list[str], X: CsrRows, coef_t: np.ndarray, intercept: np.ndarray,
-                  classes: Sequence[str]) -> Classification:
+def classify_rows(
+    texts: list[str], X: CsrRows, coef_t: np.ndarray, intercept: np.ndarray, classes: Sequence[str]
+) -> Classification:
     """Classify TF-IDF rows ``X`` (of ``texts``) with a linear model over ``classes``."""
     proba = class_probabilities(X, coef_t, intercept)
     class_winners = proba.argmax(axis=1)
@@ -81,15 +82,21 @@ def classify_rows(texts: list[str], X: CsrRows, coef_t: np.ndarray, intercept: n
         if theme in classes:
             ordered[:, j] = proba[:, classes.index(theme)]
     to_taxonomy = np.array([THEME_IDS.index(theme) for theme in classes], dtype=np.int64)
-    return Classification(texts=texts, features=X, proba=ordered,
-                          winners=to_taxonomy[class_winners], class_winners=class_winners)
+    return Classification(
+        texts=texts, features=X, proba=ordered, winners=to_taxonomy[class_winners], class_winners=class_winners
+    )
 
 
 def empty_classification(n_features: int = 0) -> Classification:
     """The classification of no texts (over ``n_features`` TF-IDF columns)."""
     none = np.zeros(0, dtype=np.int64)
-    return Classification(texts=[], features=CsrRows.empty(n_features), proba=np.zeros((0, len(THEME_IDS))),
-                          winners=none, class_winners=none)
+    return Classification(
+        texts=[],
+        features=CsrRows.empty(n_features),
+        proba=np.zeros((0, len(THEME_IDS))),
+        winners=none,
+        class_winners=none,
+    )
 
 
 class Predictor:
@@ -158,8 +165,9 @@ class CompiledModel(Predictor):
             from ..text.tokenize import fast_cut
 
             # lookup(n, codes) of the vocabulary; the weights one row per class, as the pipeline's.
-            self._evidence = WordEvidence(self.tfidf.columns, self.tfidf.ngram_range[1],
-                                          np.ascontiguousarray(self.coef_t.T), fast_cut())
+            self._evidence = WordEvidence(
+                self.tfidf.columns, self.tfidf.ngram_range[1], np.ascontiguousarray(self.coef_t.T), fast_cut()
+            )
         words: list[tuple[Evidence, ...]] = [()] * len(result.texts)
         if self._evidence is not None and evidence:
             words = self._evidence.evidence(result.texts, result.features, result.class_winners, evidence)
@@ -169,10 +177,13 @@ class CompiledModel(Predictor):
         """Everything the model is, as named arrays (for ``np.savez``)."""
         t = self.tfidf
         return {
-            "vocabulary_codes": t.vocabulary_codes, "idf": t.idf,
+            "vocabulary_codes": t.vocabulary_codes,
+            "idf": t.idf,
             "ngram_range": np.array(t.ngram_range, dtype=np.int64),
             "flags": np.array([t.sublinear_tf, t.fold_digits]),
-            "coef_t": self.coef_t, "intercept": self.intercept, "classes": np.array(self.classes),
+            "coef_t": self.coef_t,
+            "intercept": self.intercept,
+            "classes": np.array(self.classes),
         }
 
     @classmethod
@@ -181,5 +192,10 @@ class CompiledModel(Predictor):
         sublinear_tf, fold_digits = (bool(flag) for flag in arrays["flags"])
         n_min, n_max = (int(n) for n in arrays["ngram_range"])
         tfidf = NgramTfidf(arrays["vocabulary_codes"], arrays["idf"], (n_min, n_max), sublinear_tf, fold_digits)
-        return cls(tfidf=tfidf, coef_t=np.ascontiguousarray(arrays["coef_t"]), intercept=arrays["intercept"],
-                   classes=tuple(str(c) for c in arrays["classes"]), model_id=model_id)
+        return cls(
+            tfidf=tfidf,
+            coef_t=np.ascontiguousarray(arrays["coef_t"]),
+            intercept=arrays["intercept"],
+            classes=tuple(str(c) for c in arrays["classes"]),
+            model_id=model_id,
+        )

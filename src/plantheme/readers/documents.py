@@ -41,13 +41,32 @@ from ..text.normalize import HAN, to_simplified
 from .pdf_text import PdfError, pdf_text
 
 __all__ = [
-    "SUPPORTED_SUFFIXES", "BYTE_ORDER_MARKS", "DocumentText", "DecodedText", "UnreadableDocument",
-    "document_format", "unsupported_reason", "decode_text", "html_to_text", "docx_to_text", "pdf_to_text",
-    "read_file_bytes", "extract_text", "read_document", "NO_TEXT_LAYER", "EMPTY_FILE", "DEFAULT_MAX_CHARS",
+    "SUPPORTED_SUFFIXES",
+    "BYTE_ORDER_MARKS",
+    "DocumentText",
+    "DecodedText",
+    "UnreadableDocument",
+    "document_format",
+    "unsupported_reason",
+    "decode_text",
+    "html_to_text",
+    "docx_to_text",
+    "pdf_to_text",
+    "read_file_bytes",
+    "extract_text",
+    "read_document",
+    "NO_TEXT_LAYER",
+    "EMPTY_FILE",
+    "DEFAULT_MAX_CHARS",
 ]
 
 SUPPORTED_SUFFIXES: dict[str, str] = {
-    ".txt": "text", ".md": "text", ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf",
+    ".txt": "text",
+    ".md": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".docx": "docx",
+    ".pdf": "pdf",
 }
 NO_TEXT_LAYER = "no text layer (scanned PDF?)"
 EMPTY_FILE = "empty file"
@@ -168,17 +187,18 @@ def decode_text(data: bytes) -> DecodedText:
     for bom, codec in BYTE_ORDER_MARKS:
         if data.startswith(bom):
             try:
-                text = data[len(bom):].decode(codec.replace("-sig", ""))
+                text = data[len(bom) :].decode(codec.replace("-sig", ""))
             except UnicodeDecodeError as exc:
                 raise UnreadableDocument(
-                    "failed", f"starts with a {codec} byte-order mark but is not valid {codec}"
-                    f" (invalid bytes at offset {exc.start + len(bom)})"
+                    "failed",
+                    f"starts with a {codec} byte-order mark but is not valid {codec}"
+                    f" (invalid bytes at offset {exc.start + len(bom)})",
                 ) from None
             return DecodedText(text, codec)
     if b"\x00" in data:
         raise UnreadableDocument(
-            "failed", "binary content (NUL bytes), not a text document"
-            " (UTF-16 without a byte-order mark is not supported)"
+            "failed",
+            "binary content (NUL bytes), not a text document (UTF-16 without a byte-order mark is not supported)",
         )
     try:
         return DecodedText(data.decode("utf-8"), "utf-8")
@@ -198,8 +218,10 @@ def decode_text(data: bytes) -> DecodedText:
             problems.append(f"{codec}: decodes, but to no Chinese characters")
             continue
         if share < PLAUSIBLE_SHARE:
-            problems.append(f"{codec}: decodes, but only {share:.0%} of its Chinese characters are"
-                            " common ones (not plausible Chinese)")
+            problems.append(
+                f"{codec}: decodes, but only {share:.0%} of its Chinese characters are"
+                " common ones (not plausible Chinese)"
+            )
             continue
         if best is None or share > best[0]:
             best = (share, DecodedText(text, codec))
@@ -212,12 +234,48 @@ def decode_text(data: bytes) -> DecodedText:
 
 # Elements whose content is no text a reader sees (<head> holds only the title as text).
 _SKIPPED_ELEMENTS = frozenset({"script", "style", "noscript", "template"})
-_BLOCK_ELEMENTS = frozenset({
-    "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt",
-    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot",
-    "th", "thead", "title", "tr", "ul",
-})
+_BLOCK_ELEMENTS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "caption",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "title",
+        "tr",
+        "ul",
+    }
+)
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
 
 
@@ -314,8 +372,10 @@ def read_file_bytes(path: Path, *, max_chars: int) -> bytes:
         size = path.stat().st_size
         # Text takes at least one byte per character: refuse a huge file before reading it.
         if kind in ("text", "html") and size > 4 * max_chars:
-            raise UnreadableDocument("failed", f"too large: {size:,} bytes; the limit is {max_chars:,}"
-                                     " characters (PLANTHEME_MAX_DOCUMENT_CHARS)")
+            raise UnreadableDocument(
+                "failed",
+                f"too large: {size:,} bytes; the limit is {max_chars:,} characters (PLANTHEME_MAX_DOCUMENT_CHARS)",
+            )
         return path.read_bytes()
     except OSError as exc:
         raise UnreadableDocument("failed", f"cannot read: {exc.strerror or exc}") from None
@@ -344,11 +404,11 @@ def extract_text(data: bytes, kind: str, *, max_chars: int) -> DocumentText:
     except Exception as exc:  # noqa: BLE001 - one bad file must not take down the run
         # A bug or an unforeseen oddity of one file becomes that file's failure, with its reason.
         message = " ".join(str(exc).split())[:200]
-        raise UnreadableDocument("failed", f"could not extract the text ({type(exc).__name__}: {message})"
-                                 ) from None
+        raise UnreadableDocument("failed", f"could not extract the text ({type(exc).__name__}: {message})") from None
     if len(text) > max_chars:
-        raise UnreadableDocument("failed", f"too long: {len(text):,} characters; the limit is"
-                                 f" {max_chars:,} (PLANTHEME_MAX_DOCUMENT_CHARS)")
+        raise UnreadableDocument(
+            "failed", f"too long: {len(text):,} characters; the limit is {max_chars:,} (PLANTHEME_MAX_DOCUMENT_CHARS)"
+        )
     return DocumentText(text=text, format=kind, encoding=encoding)
 
 

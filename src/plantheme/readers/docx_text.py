@@ -59,21 +59,41 @@ XML_BYTES_PER_CHAR = 20
 XML_BYTES_ALLOWANCE = 8 * 1024 * 1024
 _CHUNK = 64 * 1024
 
-_W_NAMESPACES = frozenset({
-    "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
-    "http://purl.oclc.org/ooxml/wordprocessingml/main",  # ISO 29500 strict
-})
+_W_NAMESPACES = frozenset(
+    {
+        "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+        "http://purl.oclc.org/ooxml/wordprocessingml/main",  # ISO 29500 strict
+    }
+)
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _MATH = "http://schemas.openxmlformats.org/officeDocument/2006/math"
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Elements whose content is not text a reader sees: properties, deleted and
 # moved-away text, field codes, the footnote number mark inside a note.
-_SKIPPED = frozenset({
-    "pPr", "rPr", "sectPr", "tblPr", "tblGrid", "trPr", "tcPr", "sdtPr", "sdtEndPr", "tblPrEx",
-    "del", "moveFrom", "delText", "instrText", "delInstrText", "footnoteRef", "endnoteRef",
-    "annotationRef", "commentReference",
-    "rt",  # ruby text: the pronunciation printed above the characters (``w:rubyBase``), not text
-})
+_SKIPPED = frozenset(
+    {
+        "pPr",
+        "rPr",
+        "sectPr",
+        "tblPr",
+        "tblGrid",
+        "trPr",
+        "tcPr",
+        "sdtPr",
+        "sdtEndPr",
+        "tblPrEx",
+        "del",
+        "moveFrom",
+        "delText",
+        "instrText",
+        "delInstrText",
+        "footnoteRef",
+        "endnoteRef",
+        "annotationRef",
+        "commentReference",
+        "rt",  # ruby text: the pronunciation printed above the characters (``w:rubyBase``), not text
+    }
+)
 _NOTE_SEPARATORS = frozenset({"separator", "continuationSeparator", "continuationNotice"})
 
 
@@ -99,12 +119,12 @@ def _declared_member_count(data: bytes) -> int | None:
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
     if end < 0 or end + 22 > len(data):
         return None
-    count = int.from_bytes(data[end + 10:end + 12], "little")
-    if count == 0xFFFF and end >= 20 and data[end - 20:end - 16] == b"PK\x06\x07":
+    count = int.from_bytes(data[end + 10 : end + 12], "little")
+    if count == 0xFFFF and end >= 20 and data[end - 20 : end - 16] == b"PK\x06\x07":
         # ZIP64: the locator before the record points at the ZIP64 record holding the count.
-        offset = int.from_bytes(data[end - 12:end - 4], "little")
-        if data[offset:offset + 4] == b"PK\x06\x06":
-            count = int.from_bytes(data[offset + 32:offset + 40], "little")
+        offset = int.from_bytes(data[end - 12 : end - 4], "little")
+        if data[offset : offset + 4] == b"PK\x06\x06":
+            count = int.from_bytes(data[offset + 32 : offset + 40], "little")
     return count
 
 
@@ -114,16 +134,18 @@ class _Package:
     def __init__(self, data: bytes, budget: int) -> None:
         declared = _declared_member_count(data)
         if declared is not None and declared > MAX_MEMBERS:
-            raise DocxError(f"not a readable .docx file (zip of {declared:,} members; at most"
-                            f" {MAX_MEMBERS:,} are read)")
+            raise DocxError(
+                f"not a readable .docx file (zip of {declared:,} members; at most {MAX_MEMBERS:,} are read)"
+            )
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile as exc:
             raise DocxError(f"not a readable .docx file (not a zip archive: {exc})") from None
         names = self._zip.namelist()
         if len(names) > MAX_MEMBERS:
-            raise DocxError(f"not a readable .docx file (zip of {len(names):,} members; at most"
-                            f" {MAX_MEMBERS:,} are read)")
+            raise DocxError(
+                f"not a readable .docx file (zip of {len(names):,} members; at most {MAX_MEMBERS:,} are read)"
+            )
         self._names = {name.lower(): name for name in names}
         self._budget = budget
         self._limit = budget
@@ -151,8 +173,10 @@ class _Package:
         return b"".join(chunks)
 
     def _too_big(self, member: str) -> str:
-        return (f"{member} inflates past {self._limit:,} bytes of XML (the limit for"
-                " PLANTHEME_MAX_DOCUMENT_CHARS); a zip bomb or an oversized document")
+        return (
+            f"{member} inflates past {self._limit:,} bytes of XML (the limit for"
+            " PLANTHEME_MAX_DOCUMENT_CHARS); a zip bomb or an oversized document"
+        )
 
     def relationships(self, part: str) -> list[tuple[str, str]]:
         """(type, target member name) of the internal relationships of ``part`` ('' for the package)."""
@@ -172,8 +196,15 @@ class _Package:
 
 def _parse(xml: bytes, name: str) -> etree._Element:
     """Parse one part without entities, network or DTD; a part with a DTD fails."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             dtd_validation=False, huge_tree=False, remove_comments=True, remove_pis=True)
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
     try:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
@@ -270,7 +301,7 @@ class _Walker:
                 elif name in ("footnoteReference", "endnoteReference"):
                     note_id = _attribute(child, "id")
                     if note_id is not None:
-                        self.note_refs[name[:-len("Reference")]].append(note_id)
+                        self.note_refs[name[: -len("Reference")]].append(note_id)
                 elif name in ("txbxContent", "p", "tbl"):
                     boxes.append(child)
                 else:

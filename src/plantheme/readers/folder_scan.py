@@ -33,8 +33,18 @@ from pathlib import Path
 
 from .documents import document_format, unsupported_reason
 
-__all__ = ["FoundFile", "SkippedFolder", "FolderScan", "compile_glob", "scan_folder",
-           "is_tag_output_folder", "display_path", "file_format", "OUTPUT_MARKER", "RECORD_SUFFIXES"]
+__all__ = [
+    "FoundFile",
+    "SkippedFolder",
+    "FolderScan",
+    "compile_glob",
+    "scan_folder",
+    "is_tag_output_folder",
+    "display_path",
+    "file_format",
+    "OUTPUT_MARKER",
+    "RECORD_SUFFIXES",
+]
 
 # Files of records: one document per line (JSONL) or row (CSV).
 RECORD_SUFFIXES: dict[str, str] = {".jsonl": "jsonl", ".csv": "csv"}
@@ -110,9 +120,9 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
         elif pattern[i] == "?":
             out.append("[^/]")
             i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2:]:
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
             end = pattern.index("]", i + 2)
-            body = pattern[i + 1:end]
+            body = pattern[i + 1 : end]
             negated = body.startswith("!")
             body = re.escape(body[1:] if negated else body).replace(r"\-", "-")
             out.append(f"[{'^' if negated else ''}{body}]")
@@ -187,8 +197,9 @@ def _inside(target: str, root: str) -> bool:
         return False
 
 
-def scan_folder(root: Path, *, out_dir: Path | None = None, pattern: str | None = None,
-                follow_links: bool = False) -> FolderScan:
+def scan_folder(
+    root: Path, *, out_dir: Path | None = None, pattern: str | None = None, follow_links: bool = False
+) -> FolderScan:
     """Walk ``root`` recursively (links to folders are not followed) and classify what is found.
 
     ``out_dir`` (this run's output folder) and folders holding the outputs of
@@ -213,8 +224,9 @@ def scan_folder(root: Path, *, out_dir: Path | None = None, pattern: str | None 
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            folders.append(SkippedFolder(display_path(prefix)[0] or "./", "failed",
-                                         f"cannot list: {exc.strerror or exc}"))
+            folders.append(
+                SkippedFolder(display_path(prefix)[0] or "./", "failed", f"cannot list: {exc.strerror or exc}")
+            )
             return
         for entry in entries:
             path = prefix + entry.name
@@ -237,8 +249,9 @@ def scan_folder(root: Path, *, out_dir: Path | None = None, pattern: str | None 
                     target = os.path.realpath(entry.path)
                     info = os.stat(target)
                     if stat.S_ISDIR(info.st_mode):
-                        folders.append(SkippedFolder(display_path(path)[0] + "/", "skipped",
-                                                     "link to a folder (not followed)"))
+                        folders.append(
+                            SkippedFolder(display_path(path)[0] + "/", "skipped", "link to a folder (not followed)")
+                        )
                         continue
                     if not follow_links and not _inside(target, root_real):
                         found(path, absolute, 0, "skipped", OUTSIDE_LINK)
@@ -260,8 +273,9 @@ def scan_folder(root: Path, *, out_dir: Path | None = None, pattern: str | None 
 
     walk(root, "")
     # Plain string order of the relative paths: the order of every output.
-    return FolderScan(files=tuple(sorted(files, key=lambda f: f.path)),
-                      folders=tuple(sorted(folders, key=lambda f: f.path)))
+    return FolderScan(
+        files=tuple(sorted(files, key=lambda f: f.path)), folders=tuple(sorted(folders, key=lambda f: f.path))
+    )
 
 
 def _folder_reason(folder: Path, name: str, out_resolved: Path | None) -> str:

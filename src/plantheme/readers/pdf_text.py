@@ -75,8 +75,10 @@ def pdf_text(data: bytes, *, max_chars: int) -> str:
                     page.close()
                 total += len(text) + 1
                 if total > max_chars:
-                    raise PdfError(f"too long: more than {max_chars:,} characters by page {number + 1} of"
-                                   f" {count:,}; the limit is {max_chars:,} (PLANTHEME_MAX_DOCUMENT_CHARS)")
+                    raise PdfError(
+                        f"too long: more than {max_chars:,} characters by page {number + 1} of"
+                        f" {count:,}; the limit is {max_chars:,} (PLANTHEME_MAX_DOCUMENT_CHARS)"
+                    )
                 pages.append(text)
         except pdfium.PdfiumError as exc:
             raise PdfError(f"not a readable PDF ({exc})") from None

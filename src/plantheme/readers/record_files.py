@@ -85,14 +85,18 @@ def _pick_text_field(first: dict[str, object], options: RecordOptions, what: str
     names = [str(name) for name in first]
     if options.text_field is not None:
         if options.text_field not in first:
-            raise UnreadableDocument("failed", f"{what} have no field '{options.text_field}'"
-                                     f" (fields found: {_fields(names)})")
+            raise UnreadableDocument(
+                "failed", f"{what} have no field '{options.text_field}' (fields found: {_fields(names)})"
+            )
         return options.text_field
     for name in DEFAULT_TEXT_FIELDS:
         if name in first:
             return name
-    raise UnreadableDocument("skipped", f"{what} have none of the text fields {', '.join(DEFAULT_TEXT_FIELDS)}"
-                             f" (fields found: {_fields(names)}); name one with --text-field")
+    raise UnreadableDocument(
+        "skipped",
+        f"{what} have none of the text fields {', '.join(DEFAULT_TEXT_FIELDS)}"
+        f" (fields found: {_fields(names)}); name one with --text-field",
+    )
 
 
 class _Builder:
@@ -110,27 +114,63 @@ class _Builder:
         if self.options.id_field is not None:
             value = _value_text(raw.get(self.options.id_field)).strip()
             if not value:
-                return Record(number, line, record_id, status="failed", meta=meta,
-                              reason=f"line {line}: missing id field '{self.options.id_field}'")
+                return Record(
+                    number,
+                    line,
+                    record_id,
+                    status="failed",
+                    meta=meta,
+                    reason=f"line {line}: missing id field '{self.options.id_field}'",
+                )
             if value in self.seen:
-                return Record(number, line, record_id, status="failed", meta=meta,
-                              reason=f"line {line}: duplicate id '{value}' (first on line {self.seen[value]})")
+                return Record(
+                    number,
+                    line,
+                    record_id,
+                    status="failed",
+                    meta=meta,
+                    reason=f"line {line}: duplicate id '{value}' (first on line {self.seen[value]})",
+                )
             self.seen[value] = line
             record_id = value
         if self.text_field not in raw:
-            return Record(number, line, record_id, status="failed", meta=meta,
-                          reason=f"line {line}: missing field '{self.text_field}'")
+            return Record(
+                number,
+                line,
+                record_id,
+                status="failed",
+                meta=meta,
+                reason=f"line {line}: missing field '{self.text_field}'",
+            )
         text = raw[self.text_field]
         if not isinstance(text, str):
-            return Record(number, line, record_id, status="failed", meta=meta,
-                          reason=f"line {line}: field '{self.text_field}' is not a string")
+            return Record(
+                number,
+                line,
+                record_id,
+                status="failed",
+                meta=meta,
+                reason=f"line {line}: field '{self.text_field}' is not a string",
+            )
         if not text.strip():
-            return Record(number, line, record_id, status="skipped", meta=meta,
-                          reason=f"line {line}: field '{self.text_field}' is empty")
+            return Record(
+                number,
+                line,
+                record_id,
+                status="skipped",
+                meta=meta,
+                reason=f"line {line}: field '{self.text_field}' is empty",
+            )
         if len(text) > self.max_chars:
-            return Record(number, line, record_id, status="failed", meta=meta,
-                          reason=f"line {line}: too long: {len(text):,} characters; the limit is"
-                                 f" {self.max_chars:,} (PLANTHEME_MAX_DOCUMENT_CHARS)")
+            return Record(
+                number,
+                line,
+                record_id,
+                status="failed",
+                meta=meta,
+                reason=f"line {line}: too long: {len(text):,} characters; the limit is"
+                f" {self.max_chars:,} (PLANTHEME_MAX_DOCUMENT_CHARS)",
+            )
         return Record(number, line, record_id, text=text, meta=meta)
 
 
@@ -186,8 +226,9 @@ def _jsonl_parsed(path: Path, max_chars: int) -> Iterator[tuple[int, dict[str, o
             yield number, raw
 
 
-def _csv_parsed(path: Path, options: RecordOptions, max_chars: int
-                ) -> Iterator[tuple[int, int, dict[str, object] | str]]:
+def _csv_parsed(
+    path: Path, options: RecordOptions, max_chars: int
+) -> Iterator[tuple[int, int, dict[str, object] | str]]:
     """(record number, line, row as a dict) for each data row, or a reason instead of the row."""
     csv.field_size_limit(max(csv.field_size_limit(), 4 * max_chars))
     # surrogateescape: a bad byte fails its row, not the rest of the file.
@@ -200,11 +241,13 @@ def _csv_parsed(path: Path, options: RecordOptions, max_chars: int
         if header is None:
             raise UnreadableDocument("skipped", "CSV file without a header row")
         header = [name.strip() for name in header]
-        columns = [name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-                   for name in header]
+        columns = [name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") for name in header]
         if options.text_field is None or options.text_field not in header:
-            wanted = ("CSV files are read as documents only with --text-field naming one of their columns"
-                      if options.text_field is None else f"no column '{options.text_field}'")
+            wanted = (
+                "CSV files are read as documents only with --text-field naming one of their columns"
+                if options.text_field is None
+                else f"no column '{options.text_field}'"
+            )
             raise UnreadableDocument("skipped", f"{wanted} (columns: {_fields(columns)})")
         number = 0
         while True:
@@ -253,8 +296,9 @@ def read_records(path: Path, kind: str, options: RecordOptions, *, max_chars: in
             if builder is None:
                 leading.append(bad)
                 if len(leading) > _MAX_LEADING_BAD:
-                    raise UnreadableDocument("failed", f"no valid record in the first {_MAX_LEADING_BAD:,}"
-                                             f" lines ({leading[0].reason})")
+                    raise UnreadableDocument(
+                        "failed", f"no valid record in the first {_MAX_LEADING_BAD:,} lines ({leading[0].reason})"
+                    )
                 continue
             yield bad
             continue

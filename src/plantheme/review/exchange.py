@@ -37,8 +37,15 @@ from .queue import ReviewItem
 from .store import Answer, now_utc
 
 __all__ = [
-    "EXPORT_FORMATS", "LABEL_STUDIO_CONFIG", "Imported", "export_queue", "label_studio_tasks",
-    "prodigy_tasks", "read_label_studio", "read_prodigy", "read_answers",
+    "EXPORT_FORMATS",
+    "LABEL_STUDIO_CONFIG",
+    "Imported",
+    "export_queue",
+    "label_studio_tasks",
+    "prodigy_tasks",
+    "read_label_studio",
+    "read_prodigy",
+    "read_answers",
 ]
 
 EXPORT_FORMATS = ("jsonl", "label-studio", "prodigy")
@@ -59,26 +66,52 @@ def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
 
 def label_studio_tasks(items: Sequence[ReviewItem], model_id: str) -> list[dict[str, Any]]:
     """The queue as Label Studio tasks, each with the model's guess as a prediction."""
-    return [{
-        "data": {"text": item.text, "doc": item.doc, "start": item.start, "end": item.end,
-                 "title": item.title, "heading": item.heading, "reason": item.reason},
-        "predictions": [{
-            "model_version": model_id, "score": item.scores[item.guess],
-            "result": [{"from_name": "theme", "to_name": "text", "type": "choices",
-                        "value": {"choices": [item.guess]}}],
-        }],
-    } for item in items]
+    return [
+        {
+            "data": {
+                "text": item.text,
+                "doc": item.doc,
+                "start": item.start,
+                "end": item.end,
+                "title": item.title,
+                "heading": item.heading,
+                "reason": item.reason,
+            },
+            "predictions": [
+                {
+                    "model_version": model_id,
+                    "score": item.scores[item.guess],
+                    "result": [
+                        {"from_name": "theme", "to_name": "text", "type": "choices", "value": {"choices": [item.guess]}}
+                    ],
+                }
+            ],
+        }
+        for item in items
+    ]
 
 
 def prodigy_tasks(items: Sequence[ReviewItem]) -> list[dict[str, Any]]:
     """The queue as Prodigy ``choice`` tasks, the guess preselected."""
     options = [{"id": theme.id, "text": f"{theme.name_zh} ({theme.id})"} for theme in THEMES]
-    return [{
-        "text": item.text, "options": options, "accept": [item.guess],
-        "meta": {"doc": item.doc, "start": item.start, "end": item.end, "title": item.title,
-                 "heading": item.heading, "guess": item.guess, "score": item.scores[item.guess],
-                 "reason": item.reason},
-    } for item in items]
+    return [
+        {
+            "text": item.text,
+            "options": options,
+            "accept": [item.guess],
+            "meta": {
+                "doc": item.doc,
+                "start": item.start,
+                "end": item.end,
+                "title": item.title,
+                "heading": item.heading,
+                "guess": item.guess,
+                "score": item.scores[item.guess],
+                "reason": item.reason,
+            },
+        }
+        for item in items
+    ]
 
 
 def export_queue(items: Sequence[ReviewItem], path: Path, fmt: str = "jsonl", model_id: str = "") -> None:
@@ -126,9 +159,13 @@ def read_label_studio(path: Path, who: str = "label-studio") -> Imported:
             left_out.append(f"{path}:task {number}: no data.text")
             continue
         annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
-        choices = [choice for a in annotations[-1:] for r in a.get("result") or []
-                   if isinstance(r, dict) and r.get("type") == "choices"
-                   for choice in (r.get("value") or {}).get("choices") or []]
+        choices = [
+            choice
+            for a in annotations[-1:]
+            for r in a.get("result") or []
+            if isinstance(r, dict) and r.get("type") == "choices"
+            for choice in (r.get("value") or {}).get("choices") or []
+        ]
         if len(choices) != 1 or not is_theme(str(choices[0])):
             left_out.append(f"{path}:task {number}: no annotation choosing one theme id (found {choices})")
             continue
@@ -139,9 +176,18 @@ def read_label_studio(path: Path, who: str = "label-studio") -> Imported:
                 guess = ((r.get("value") or {}).get("choices") or [""])[0]
         annotation = annotations[-1]
         doc, start, end = _span(data, text, f"{Path(path).name}#{task.get('id', number)}")
-        answers.append(Answer(doc=doc, start=start, end=end, text=text, answer=str(choices[0]), guess=str(guess),
-                              who=str(annotation.get("completed_by") or who),
-                              when=str(annotation.get("created_at") or now_utc())))
+        answers.append(
+            Answer(
+                doc=doc,
+                start=start,
+                end=end,
+                text=text,
+                answer=str(choices[0]),
+                guess=str(guess),
+                who=str(annotation.get("completed_by") or who),
+                when=str(annotation.get("created_at") or now_utc()),
+            )
+        )
     return Imported(tuple(answers), tuple(left_out))
 
 
@@ -170,9 +216,18 @@ def read_prodigy(path: Path, who: str = "prodigy") -> Imported:
         found = record.get("meta")
         meta: dict[str, Any] = found if isinstance(found, dict) else {}
         doc, start, end = _span(meta, text, f"{Path(path).name}#{number}")
-        answers.append(Answer(doc=doc, start=start, end=end, text=text, answer=str(chosen[0]),
-                              guess=str(meta.get("guess") or ""), who=str(record.get("_annotator_id") or who),
-                              when=now_utc()))
+        answers.append(
+            Answer(
+                doc=doc,
+                start=start,
+                end=end,
+                text=text,
+                answer=str(chosen[0]),
+                guess=str(meta.get("guess") or ""),
+                who=str(record.get("_annotator_id") or who),
+                when=now_utc(),
+            )
+        )
     return Imported(tuple(answers), tuple(left_out))
 
 

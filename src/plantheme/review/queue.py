@@ -42,8 +42,19 @@ if TYPE_CHECKING:
     from ..model.scoring import Predictor
 
 __all__ = [
-    "STRATEGIES", "Candidate", "CandidatePool", "ReviewItem", "TagOutput", "Selection", "answer_key",
-    "build_queue", "choose_rows", "dedup_key", "eligible_rows", "read_candidates", "read_tag_output",
+    "STRATEGIES",
+    "Candidate",
+    "CandidatePool",
+    "ReviewItem",
+    "TagOutput",
+    "Selection",
+    "answer_key",
+    "build_queue",
+    "choose_rows",
+    "dedup_key",
+    "eligible_rows",
+    "read_candidates",
+    "read_tag_output",
     "uncertainty",
 ]
 
@@ -144,8 +155,10 @@ def read_tag_output(out_dir: Path) -> TagOutput:
     out_dir = Path(out_dir)
     manifest_path, sentences_path = out_dir / "manifest.json", out_dir / "sentences.jsonl"
     if not manifest_path.is_file() or not sentences_path.is_file():
-        raise PlanthemeError(f"{out_dir}: not a `plantheme tag` output folder (no manifest.json and"
-                             " sentences.jsonl); tag a folder first with `plantheme tag DIR --out OUT`")
+        raise PlanthemeError(
+            f"{out_dir}: not a `plantheme tag` output folder (no manifest.json and"
+            " sentences.jsonl); tag a folder first with `plantheme tag DIR --out OUT`"
+        )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -167,8 +180,7 @@ def read_tag_output(out_dir: Path) -> TagOutput:
                 if not isinstance(record, dict):
                     reason = "not a JSON object"
                 else:
-                    missing = [name for name in ("doc", "index", "start", "end", "text", "theme")
-                               if name not in record]
+                    missing = [name for name in ("doc", "index", "start", "end", "text", "theme") if name not in record]
                     reason = f"missing field '{missing[0]}'" if missing else ""
             except json.JSONDecodeError as exc:
                 reason = f"not valid JSON ({exc.msg})"
@@ -176,8 +188,7 @@ def read_tag_output(out_dir: Path) -> TagOutput:
                 problems.append(f"{sentences_path}:{number}: {reason}")
                 continue
             documents.setdefault(str(record["doc"]), []).append(record)
-    return TagOutput(out_dir, folder, str(model.get("id") or ""), model_dir, generation, documents,
-                     tuple(problems))
+    return TagOutput(out_dir, folder, str(model.get("id") or ""), model_dir, generation, documents, tuple(problems))
 
 
 def _heading_text(rows: Sequence[dict[str, Any]], index: int) -> str:
@@ -196,7 +207,11 @@ def _fallback_outline(normalized: Sequence[str], skip: Sequence[bool]) -> Outlin
 
 
 def _document_scores(
-    model: Predictor, folder: Path | None, doc: str, rows: Sequence[dict[str, Any]], max_chars: int,
+    model: Predictor,
+    folder: Path | None,
+    doc: str,
+    rows: Sequence[dict[str, Any]],
+    max_chars: int,
 ) -> tuple[list[str], np.ndarray, sp.csr_matrix, Outline]:
     """Normalised texts, eight scores, TF-IDF rows and outline of one document's tagged sentences."""
     spans = [(int(row["start"]), int(row["end"])) for row in rows]
@@ -236,12 +251,21 @@ def read_candidates(output: TagOutput, model: Predictor, *, max_chars: int) -> C
         normalized, proba, X, outline = _document_scores(model, output.folder, doc, rows, max_chars)
         title = _heading_text(rows, outline.title)
         for i, row in enumerate(rows):
-            candidates.append(Candidate(
-                doc=doc, index=int(row["index"]), start=int(row["start"]), end=int(row["end"]),
-                text=str(row["text"]), normalized=normalized[i], flags=tuple(row.get("flags") or ()),
-                title=title, heading=_heading_text(rows, outline.nearest_heading[i]),
-                before=_heading_text(rows, i - 1), after=_heading_text(rows, i + 1),
-            ))
+            candidates.append(
+                Candidate(
+                    doc=doc,
+                    index=int(row["index"]),
+                    start=int(row["start"]),
+                    end=int(row["end"]),
+                    text=str(row["text"]),
+                    normalized=normalized[i],
+                    flags=tuple(row.get("flags") or ()),
+                    title=title,
+                    heading=_heading_text(rows, outline.nearest_heading[i]),
+                    before=_heading_text(rows, i - 1),
+                    after=_heading_text(rows, i + 1),
+                )
+            )
         probas.append(proba)
         features.append(X)
     n_features = features[0].shape[1] if features else 0
@@ -285,9 +309,16 @@ def _unit_rows(features: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def choose_rows(
-    proba: np.ndarray, features: sp.csr_matrix, eligible: np.ndarray, size: int, *,
-    strategy: str = "margin", labelled: sp.csr_matrix | None = None, near_duplicate: float = 0.9,
-    pool_factor: int = 20, seed: int = 0,
+    proba: np.ndarray,
+    features: sp.csr_matrix,
+    eligible: np.ndarray,
+    size: int,
+    *,
+    strategy: str = "margin",
+    labelled: sp.csr_matrix | None = None,
+    near_duplicate: float = 0.9,
+    pool_factor: int = 20,
+    seed: int = 0,
 ) -> list[Selection]:
     """Choose up to ``size`` rows among ``eligible`` ones: uncertain, diverse, balanced across predicted themes.
 
@@ -337,25 +368,34 @@ def choose_rows(
             continue  # a near duplicate of a chosen row: dropped, the same theme tries again
         p = proba[rows[best]]
         first, second = np.argsort(-p, kind="stable")[:2]
-        chosen.append(Selection(int(rows[best]), (
-            f"{'random draw' if strategy == 'random' else strategy} {unsure[best]:.2f}: "
-            f"{THEME_IDS[first]} {p[first]:.2f} vs {THEME_IDS[second]} {p[second]:.2f}; "
-            f"similarity to earlier picks {similarity[best]:.2f}; {THEME_IDS[j]}'s turn")))
+        chosen.append(
+            Selection(
+                int(rows[best]),
+                (
+                    f"{'random draw' if strategy == 'random' else strategy} {unsure[best]:.2f}: "
+                    f"{THEME_IDS[first]} {p[first]:.2f} vs {THEME_IDS[second]} {p[second]:.2f}; "
+                    f"similarity to earlier picks {similarity[best]:.2f}; {THEME_IDS[j]}'s turn"
+                ),
+            )
+        )
         similarity = np.maximum(similarity, np.asarray((X @ X[best].T).todense()).ravel())
         turn += 1
     return chosen
 
 
-def eligible_rows(pool: CandidatePool, labelled_texts: Sequence[str], answered: set[str],
-                  min_chars: int) -> np.ndarray:
+def eligible_rows(pool: CandidatePool, labelled_texts: Sequence[str], answered: set[str], min_chars: int) -> np.ndarray:
     """Which candidates may be offered: content sentences of some length, not answered, not a copy
     (after normalising) of a labelled text or of an earlier candidate."""
     seen = {dedup_key(text) for text in labelled_texts}
     eligible = np.zeros(len(pool.candidates), dtype=bool)
     for i, candidate in enumerate(pool.candidates):
         key = dedup_key(candidate.text)
-        if (_NOT_OFFERED.intersection(candidate.flags) or len(key) < min_chars or key in seen
-                or answer_key(candidate.doc, candidate.start, candidate.end) in answered):
+        if (
+            _NOT_OFFERED.intersection(candidate.flags)
+            or len(key) < min_chars
+            or key in seen
+            or answer_key(candidate.doc, candidate.start, candidate.end) in answered
+        ):
             continue
         seen.add(key)
         eligible[i] = True
@@ -363,19 +403,26 @@ def eligible_rows(pool: CandidatePool, labelled_texts: Sequence[str], answered: 
 
 
 def build_queue(
-    pool: CandidatePool, model: Predictor, size: int, *, labelled_texts: Sequence[str] = (),
-    answered: set[str] | frozenset[str] = frozenset(), strategy: str = "margin", near_duplicate: float = 0.9,
-    min_chars: int = 4, evidence: int = 5,
+    pool: CandidatePool,
+    model: Predictor,
+    size: int,
+    *,
+    labelled_texts: Sequence[str] = (),
+    answered: set[str] | frozenset[str] = frozenset(),
+    strategy: str = "margin",
+    near_duplicate: float = 0.9,
+    min_chars: int = 4,
+    evidence: int = 5,
 ) -> list[ReviewItem]:
     """The queue: up to ``size`` sentences of ``pool`` chosen by :func:`choose_rows`, with the
     model's guess, eight scores and the words that decided the sentence model."""
     eligible = eligible_rows(pool, labelled_texts, set(answered), min_chars)
     labelled = None
     if labelled_texts:
-        labelled = model.classify([normalize_sentence(t) for t in labelled_texts],
-                                  normalized=True).features.to_scipy()
-    chosen = choose_rows(pool.proba, pool.features, eligible, size, strategy=strategy, labelled=labelled,
-                         near_duplicate=near_duplicate)
+        labelled = model.classify([normalize_sentence(t) for t in labelled_texts], normalized=True).features.to_scipy()
+    chosen = choose_rows(
+        pool.proba, pool.features, eligible, size, strategy=strategy, labelled=labelled, near_duplicate=near_duplicate
+    )
     candidates = [pool.candidates[c.row] for c in chosen]
     explained = model.predict([c.normalized for c in candidates], normalized=True, evidence=evidence)
     items = []
@@ -384,10 +431,21 @@ def build_queue(
         guess = THEME_IDS[int(p.argmax())]
         # The evidence is the sentence model's; when the context stage overruled it, it argues for another theme.
         words = tuple(e.token for e in prediction.evidence) if prediction.theme == guess else ()
-        items.append(ReviewItem(
-            doc=candidate.doc, index=candidate.index, start=candidate.start, end=candidate.end,
-            text=candidate.text, guess=guess, scores={t: round(float(v), 4) for t, v in zip(THEME_IDS, p)},
-            evidence=words, title=candidate.title, heading=candidate.heading, before=candidate.before,
-            after=candidate.after, reason=selection.reason,
-        ))
+        items.append(
+            ReviewItem(
+                doc=candidate.doc,
+                index=candidate.index,
+                start=candidate.start,
+                end=candidate.end,
+                text=candidate.text,
+                guess=guess,
+                scores={t: round(float(v), 4) for t, v in zip(THEME_IDS, p)},
+                evidence=words,
+                title=candidate.title,
+                heading=candidate.heading,
+                before=candidate.before,
+                after=candidate.after,
+                reason=selection.reason,
+            )
+        )
     return items

@@ -48,24 +48,43 @@ def read_saved_queue(path: Path, origin: QueueOrigin) -> list[ReviewItem] | None
 def write_saved_queue(path: Path, origin: QueueOrigin, items: list[ReviewItem]) -> None:
     """Save the queue atomically."""
     with atomic_file(Path(path), newline="\n") as handle:
-        json.dump({"origin": asdict(origin), "items": [item.to_dict() for item in items]}, handle,
-                  ensure_ascii=False)
+        json.dump({"origin": asdict(origin), "items": [item.to_dict() for item in items]}, handle, ensure_ascii=False)
         handle.write("\n")
 
 
 def queue_for(
-    output: TagOutput, model: Predictor, store: LabelStore, size: int, *, strategy: str = "margin",
-    near_duplicate: float = 0.9, min_chars: int = 4, max_chars: int = 2_000_000,
+    output: TagOutput,
+    model: Predictor,
+    store: LabelStore,
+    size: int,
+    *,
+    strategy: str = "margin",
+    near_duplicate: float = 0.9,
+    min_chars: int = 4,
+    max_chars: int = 2_000_000,
 ) -> list[ReviewItem]:
     """The queue of the labels folder of ``store`` for ``output``: the saved one when it was chosen
     from the same output, model, size and strategy, else a new one (then saved)."""
-    origin = QueueOrigin(output=str(output.out_dir.resolve()), generation=output.generation,
-                         model=model.model_id, size=size, strategy=strategy)
+    origin = QueueOrigin(
+        output=str(output.out_dir.resolve()),
+        generation=output.generation,
+        model=model.model_id,
+        size=size,
+        strategy=strategy,
+    )
     path = store.folder / QUEUE_FILE
     items = read_saved_queue(path, origin)
     if items is None:
         pool = read_candidates(output, model, max_chars=max_chars)
-        items = build_queue(pool, model, size, labelled_texts=store.labelled_texts(), answered=store.answered(),
-                            strategy=strategy, near_duplicate=near_duplicate, min_chars=min_chars)
+        items = build_queue(
+            pool,
+            model,
+            size,
+            labelled_texts=store.labelled_texts(),
+            answered=store.answered(),
+            strategy=strategy,
+            near_duplicate=near_duplicate,
+            min_chars=min_chars,
+        )
         write_saved_queue(path, origin, items)
     return items

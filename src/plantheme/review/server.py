@@ -76,8 +76,18 @@ class ReviewSession:
             theme = item.guess if answer == ACCEPT else answer
             if not (is_theme(theme) or theme in (SKIP, UNSURE)):
                 raise PlanthemeError(f"field 'answer': {answer!r} is no theme id, {ACCEPT}, {SKIP} or {UNSURE}")
-            self.store.add(Answer(doc=item.doc, start=item.start, end=item.end, text=item.text, answer=theme,
-                                  guess=item.guess, who=self.who, when=now_utc()))
+            self.store.add(
+                Answer(
+                    doc=item.doc,
+                    start=item.start,
+                    end=item.end,
+                    text=item.text,
+                    answer=theme,
+                    guess=item.guess,
+                    who=self.who,
+                    when=now_utc(),
+                )
+            )
             return self.state()
 
     def undo(self) -> dict[str, Any]:
@@ -100,9 +110,11 @@ def _handler(session: ReviewSession, page: bytes, allowed_hosts: Callable[[], se
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             # The page loads nothing from anywhere: the browser enforces it.
-            self.send_header("Content-Security-Policy",
-                             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline';"
-                             " connect-src 'self'; base-uri 'none'; form-action 'none'")
+            self.send_header(
+                "Content-Security-Policy",
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline';"
+                " connect-src 'self'; base-uri 'none'; form-action 'none'",
+            )
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)

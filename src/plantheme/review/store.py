@@ -38,8 +38,16 @@ from ..themes import THEME_IDS, is_theme
 from .queue import answer_key
 
 __all__ = [
-    "LABELS_FILE", "SET_ASIDE_FILE", "QUEUE_FILE", "LABEL_FIELDS", "SET_ASIDE_FIELDS", "SKIP", "UNSURE",
-    "Answer", "LabelStore", "now_utc",
+    "LABELS_FILE",
+    "SET_ASIDE_FILE",
+    "QUEUE_FILE",
+    "LABEL_FIELDS",
+    "SET_ASIDE_FIELDS",
+    "SKIP",
+    "UNSURE",
+    "Answer",
+    "LabelStore",
+    "now_utc",
 ]
 
 LABELS_FILE = "review-labels.csv"
@@ -110,13 +118,15 @@ class _AnswerFile:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise PlanthemeError(f"{self.path}: not UTF-8 ({exc.reason} at byte {exc.start}); "
-                                 "move it away to start a new one") from None
+            raise PlanthemeError(
+                f"{self.path}: not UTF-8 ({exc.reason} at byte {exc.start}); move it away to start a new one"
+            ) from None
         rows = self._parse(text)
         header, body = (rows[0], rows[1:]) if rows else ([], [])
         if header and tuple(name.strip() for name in header[: len(self.fields)]) != self.fields:
-            raise PlanthemeError(f"{self.path}:1: header is not {','.join(self.fields)}; "
-                                 "this file was not written by plantheme review")
+            raise PlanthemeError(
+                f"{self.path}:1: header is not {','.join(self.fields)}; this file was not written by plantheme review"
+            )
         complete = data.endswith(b"\n")
         if body and (not complete or len(body[-1]) < len(self.fields)):
             body = body[:-1]
@@ -168,9 +178,17 @@ def _answer_from(row: dict[str, str], path: Path, line: int) -> Answer:
     except (KeyError, ValueError):
         raise PlanthemeError(f"{path}:{line}: fields 'start' and 'end' must be integers") from None
     answer = row.get("theme") or row.get("answer") or ""
-    return Answer(doc=row["doc"], start=start, end=end, text=row["text"], answer=answer.strip(),
-                  guess=row.get("guess", ""), who=row.get("who", ""), when=row.get("when", ""),
-                  genre=row.get("genre", ""))
+    return Answer(
+        doc=row["doc"],
+        start=start,
+        end=end,
+        text=row["text"],
+        answer=answer.strip(),
+        guess=row.get("guess", ""),
+        who=row.get("who", ""),
+        when=row.get("when", ""),
+        genre=row.get("genre", ""),
+    )
 
 
 class LabelStore:
@@ -191,8 +209,10 @@ class LabelStore:
         answers += [_answer_from(row, self._set_aside.path, n) for n, row in enumerate(self._set_aside.read(), 2)]
         for answer in answers:
             if not (answer.is_label or answer.answer in (SKIP, UNSURE)):
-                raise PlanthemeError(f"{self.folder}: answer '{answer.answer}' for {answer.doc}"
-                                     f" {answer.start}-{answer.end} is no theme, skip or unsure")
+                raise PlanthemeError(
+                    f"{self.folder}: answer '{answer.answer}' for {answer.doc}"
+                    f" {answer.start}-{answer.end} is no theme, skip or unsure"
+                )
         # Newest last, whichever file it is in: undo takes the newest.
         self._answers = sorted(answers, key=lambda a: a.when)
 
@@ -224,8 +244,9 @@ class LabelStore:
     def add(self, answer: Answer) -> bool:
         """Write ``answer`` to disk (synced) and remember it; False when the sentence was answered already."""
         if not (answer.is_label or answer.answer in (SKIP, UNSURE)):
-            raise PlanthemeError(f"answer '{answer.answer}': expected a theme id ({', '.join(THEME_IDS)}),"
-                                 f" {SKIP} or {UNSURE}")
+            raise PlanthemeError(
+                f"answer '{answer.answer}': expected a theme id ({', '.join(THEME_IDS)}), {SKIP} or {UNSURE}"
+            )
         with self._lock:
             if any(a.key == answer.key for a in self._answers):
                 return False

@@ -80,24 +80,50 @@ from .report_html import ReportWriter
 from .run_lock import lock_output_folder
 from .tag_cache import TagCache
 from .tag_outputs import (
-    DOCUMENTS_CSV, DOCUMENTS_XLSX, GROUPS_CSV, MANIFEST_JSON, REPORT_HTML, SENTENCES_CSV, SENTENCES_JSONL,
-    new_generation, publish_generation, remove_stale_generations, write_documents_csv,
-    write_groups_csv, write_manifest, write_sentences_csv_header,
+    DOCUMENTS_CSV,
+    DOCUMENTS_XLSX,
+    GROUPS_CSV,
+    MANIFEST_JSON,
+    REPORT_HTML,
+    SENTENCES_CSV,
+    SENTENCES_JSONL,
+    new_generation,
+    publish_generation,
+    remove_stale_generations,
+    write_documents_csv,
+    write_groups_csv,
+    write_manifest,
+    write_sentences_csv_header,
 )
 from .tag_records import FAILED, TAGGED, DocumentOutcome, RunTotals
 from .xlsx_output import write_documents_xlsx
 from .document_jobs import (
-    RECORD_KINDS, ClusterOptions, DocumentJob, OutputWriteError, WorkerConfig, WorkerResult, load_model_once,
+    RECORD_KINDS,
+    ClusterOptions,
+    DocumentJob,
+    OutputWriteError,
+    WorkerConfig,
+    WorkerResult,
+    load_model_once,
     _write_error,
-    outcomes_from_summary, records_variant, tag_file,
+    outcomes_from_summary,
+    records_variant,
+    tag_file,
 )
 from ..themes import THEME_IDS
 
 if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one job)
     from .dask_workers import DaskWorkers
 
-__all__ = ["TagOptions", "ClusterOptions", "TagRunResult", "OutputWriteError", "default_out_dir", "tag_folder",
-           "CACHE_FOLDER"]
+__all__ = [
+    "TagOptions",
+    "ClusterOptions",
+    "TagRunResult",
+    "OutputWriteError",
+    "default_out_dir",
+    "tag_folder",
+    "CACHE_FOLDER",
+]
 
 CACHE_FOLDER = ".cache"
 
@@ -127,6 +153,7 @@ class TagOptions:
     def meta_fields(self) -> tuple[str, ...]:
         """The metadata columns of the outputs: the records' own fields, the patterns', the table's."""
         return self.meta.fields(self.records.meta_fields)
+
     cluster: ClusterOptions | None = None
 
 
@@ -170,12 +197,19 @@ def default_out_dir(folder: Path) -> Path:
 
 
 def _job(found: FoundFile) -> DocumentJob:
-    return DocumentJob(path=found.path, absolute=str(found.absolute), size=found.size, raw=found.raw,
-                       kind=file_format(found.key_path) or "", path_hex=found.path_hex)
+    return DocumentJob(
+        path=found.path,
+        absolute=str(found.absolute),
+        size=found.size,
+        raw=found.raw,
+        kind=file_format(found.key_path) or "",
+        path_hex=found.path_hex,
+    )
 
 
-def _plan(scan: FolderScan, cache: TagCache, model_id: str, low_confidence: float,
-          records: RecordOptions) -> list[_Planned]:
+def _plan(
+    scan: FolderScan, cache: TagCache, model_id: str, low_confidence: float, records: RecordOptions
+) -> list[_Planned]:
     """Decide each file's fate: already decided by the scan, reused from the cache, or to tag."""
     # Hashing only pays when there is a cache to find things in (not on a first run).
     use_cache = cache.has_entries()
@@ -191,9 +225,20 @@ def _plan(scan: FolderScan, cache: TagCache, model_id: str, low_confidence: floa
         try:
             sha256 = file_sha256(found.absolute) if _is_regular(found.absolute) else ""
         except OSError as exc:
-            plan.append(_Planned(outcomes=(DocumentOutcome(
-                path=found.path, status=FAILED, reason=f"cannot read: {exc.strerror or exc}",
-                format=job.kind, bytes=found.size, path_hex=found.path_hex),)))
+            plan.append(
+                _Planned(
+                    outcomes=(
+                        DocumentOutcome(
+                            path=found.path,
+                            status=FAILED,
+                            reason=f"cannot read: {exc.strerror or exc}",
+                            format=job.kind,
+                            bytes=found.size,
+                            path_hex=found.path_hex,
+                        ),
+                    )
+                )
+            )
             continue
         variant = records_variant(job.kind, records) if job.kind in RECORD_KINDS else ""
         key = TagCache.key(sha256, found.key_path, model_id, low_confidence, variant)
@@ -201,8 +246,7 @@ def _plan(scan: FolderScan, cache: TagCache, model_id: str, low_confidence: floa
         if summary is None:
             plan.append(_Planned(job=job))
         else:
-            plan.append(_Planned(outcomes=outcomes_from_summary(job, sha256, summary, reused=True),
-                                 cache_key=key))
+            plan.append(_Planned(outcomes=outcomes_from_summary(job, sha256, summary, reused=True), cache_key=key))
     return plan
 
 
@@ -215,9 +259,14 @@ def _is_regular(path: Path) -> bool:
 
 
 def _decided(found: FoundFile) -> DocumentOutcome:
-    return DocumentOutcome(path=found.path, status=found.status, reason=found.reason,
-                           format=file_format(found.key_path) or "", bytes=found.size,
-                           path_hex=found.path_hex)
+    return DocumentOutcome(
+        path=found.path,
+        status=found.status,
+        reason=found.reason,
+        format=file_format(found.key_path) or "",
+        bytes=found.size,
+        path_hex=found.path_hex,
+    )
 
 
 class _Workers:
@@ -264,10 +313,19 @@ class _Workers:
             try:
                 (result,) = self._parallel([job], config)
             except TerminatedWorkerError:
-                result = WorkerResult((DocumentOutcome(
-                    path=job.path, status=FAILED, format=job.kind, bytes=job.size, path_hex=job.path_hex,
-                    reason="the worker process died while tagging this file (out of memory, or a crash"
-                           " in a parser)"),))
+                result = WorkerResult(
+                    (
+                        DocumentOutcome(
+                            path=job.path,
+                            status=FAILED,
+                            format=job.kind,
+                            bytes=job.size,
+                            path_hex=job.path_hex,
+                            reason="the worker process died while tagging this file (out of memory, or a crash"
+                            " in a parser)",
+                        ),
+                    )
+                )
             done += 1
             yield result
 
@@ -352,26 +410,35 @@ def _worker_pool(options: TagOptions) -> _Workers | DaskWorkers:
         # Imported here: Dask is an optional extra, and a local run never loads it.
         from .dask_workers import DaskWorkers
     except ImportError as exc:
-        raise PlanthemeError(f"{options.cluster.scheduler}: tagging on a Dask cluster needs Dask"
-                             f" ({exc}); install it with: pip install 'plantheme[dask]'") from None
+        raise PlanthemeError(
+            f"{options.cluster.scheduler}: tagging on a Dask cluster needs Dask"
+            f" ({exc}); install it with: pip install 'plantheme[dask]'"
+        ) from None
     return DaskWorkers(options.cluster)
 
 
-def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir: Path,
-                cache: TagCache,
-                workers: _Workers | DaskWorkers) -> TagRunResult:
+def _tag_locked(
+    options: TagOptions,
+    model_id: str,
+    cv: dict[str, Any],
+    out_dir: Path,
+    cache: TagCache,
+    workers: _Workers | DaskWorkers,
+) -> TagRunResult:
     started_at = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    scan = scan_folder(options.folder, out_dir=out_dir, pattern=options.pattern,
-                       follow_links=options.follow_links)
+    scan = scan_folder(options.folder, out_dir=out_dir, pattern=options.pattern, follow_links=options.follow_links)
     _check_meta_files(options, scan)
     plan = _plan(scan, cache, model_id, options.low_confidence, options.records)
     jobs = [p.job for p in plan if p.job is not None]
     workers.size_for(len(jobs))
     config = WorkerConfig(
-        model_dir=str(Path(options.model_dir).resolve()), model_id=model_id,
-        low_confidence=options.low_confidence, max_document_chars=options.max_document_chars,
-        cache_dir=str(cache.folder), records=options.records,
+        model_dir=str(Path(options.model_dir).resolve()),
+        model_id=model_id,
+        low_confidence=options.low_confidence,
+        max_document_chars=options.max_document_chars,
+        cache_dir=str(cache.folder),
+        records=options.records,
     )
     progress = ProgressBar(sum(p.is_document for p in plan), enabled=options.progress)
     for folder in scan.folders:
@@ -388,8 +455,7 @@ def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir:
             sections = stack.enter_context(open(sections_path, "w+", encoding="utf-8"))
             write_sentences_csv_header(csv_handle)
             report = ReportWriter(sections, max_sentences=options.report_max_sentences)
-            collected = _stream_documents(plan, workers.run(jobs, config), cache,
-                                          jsonl, csv_handle, report, progress)
+            collected = _stream_documents(plan, workers.run(jobs, config), cache, jsonl, csv_handle, report, progress)
             t_tagged = time.perf_counter()
             sections.flush()
             _add_meta(collected, options)
@@ -398,43 +464,73 @@ def _tag_locked(options: TagOptions, model_id: str, cv: dict[str, Any], out_dir:
             t_analysed = time.perf_counter()
             write_documents_csv(generation / DOCUMENTS_CSV, collected.documents, options.meta_fields, analysis)
             write_groups_csv(generation / GROUPS_CSV, analysis)
-            with open(generation / REPORT_HTML, "x", encoding="utf-8", newline="\n",
-                      errors="backslashreplace") as handle:
-                report.write(handle, sections_path, title=display_path(Path(options.folder).resolve().name)[0],
-                             model_id=model_id, totals=collected.totals, outcomes=collected.outcomes,
-                             folders=scan.folders, analysis=analysis,
-                             evidence=_example_evidence(report.example_texts(), options.model_dir, model_id))
+            with open(
+                generation / REPORT_HTML, "x", encoding="utf-8", newline="\n", errors="backslashreplace"
+            ) as handle:
+                report.write(
+                    handle,
+                    sections_path,
+                    title=display_path(Path(options.folder).resolve().name)[0],
+                    model_id=model_id,
+                    totals=collected.totals,
+                    outcomes=collected.outcomes,
+                    folders=scan.folders,
+                    analysis=analysis,
+                    evidence=_example_evidence(report.example_texts(), options.model_dir, model_id),
+                )
         sections_path.unlink()
         write_documents_xlsx(
-            generation / DOCUMENTS_XLSX, outcomes=collected.documents, meta_fields=options.meta_fields,
-            analysis=analysis, sentences_jsonl=generation / SENTENCES_JSONL,
-            total_sentences=collected.totals.sentences, max_sentences=options.xlsx_max_sentences,
-            about=[("model", model_id), ("folder", display_path(str(Path(options.folder).resolve()))[0]),
-                   ("shares", "estimated true shares of content sentences with 95% bootstrap intervals;"
-                              " see the README, Theme shares and their intervals"),
-                   ("confusions corrected with", confusion.source if confusion is not None else
-                    "none: the model card has no confusion matrix")])
+            generation / DOCUMENTS_XLSX,
+            outcomes=collected.documents,
+            meta_fields=options.meta_fields,
+            analysis=analysis,
+            sentences_jsonl=generation / SENTENCES_JSONL,
+            total_sentences=collected.totals.sentences,
+            max_sentences=options.xlsx_max_sentences,
+            about=[
+                ("model", model_id),
+                ("folder", display_path(str(Path(options.folder).resolve()))[0]),
+                (
+                    "shares",
+                    "estimated true shares of content sentences with 95% bootstrap intervals;"
+                    " see the README, Theme shares and their intervals",
+                ),
+                (
+                    "confusions corrected with",
+                    confusion.source if confusion is not None else "none: the model card has no confusion matrix",
+                ),
+            ],
+        )
         t_written = time.perf_counter()
         seconds = time.perf_counter() - t0
         timings = {
             "started": started_at.isoformat(timespec="seconds"),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "seconds": {"scan": round(t_scanned - t0, 3), "tagging": round(t_tagged - t_scanned, 3),
-                        "shares": round(t_analysed - t_tagged, 3),
-                        "writing": round(t_written - t_analysed, 3), "total": round(seconds, 3)},
+            "seconds": {
+                "scan": round(t_scanned - t0, 3),
+                "tagging": round(t_tagged - t_scanned, 3),
+                "shares": round(t_analysed - t_tagged, 3),
+                "writing": round(t_written - t_analysed, 3),
+                "total": round(seconds, 3),
+            },
             **_rates(collected.totals, seconds),
         }
-        write_manifest(generation / MANIFEST_JSON, run=_describe_run(options, model_id, workers.describe()),
-                       totals=collected.totals, timings=timings, outcomes=collected.outcomes,
-                       folders=scan.folders, shares=_describe_shares(options, confusion))
+        write_manifest(
+            generation / MANIFEST_JSON,
+            run=_describe_run(options, model_id, workers.describe()),
+            totals=collected.totals,
+            timings=timings,
+            outcomes=collected.outcomes,
+            folders=scan.folders,
+            shares=_describe_shares(options, confusion),
+        )
         publish_generation(out_dir, generation)
     except BaseException:
         shutil.rmtree(generation, ignore_errors=True)
         raise
     cache.prune(collected.used_keys)
     folders_failed = sum(folder.status == FAILED for folder in scan.folders)
-    return TagRunResult(totals=collected.totals, out_dir=out_dir, seconds=seconds,
-                        folders_failed=folders_failed)
+    return TagRunResult(totals=collected.totals, out_dir=out_dir, seconds=seconds, folders_failed=folders_failed)
 
 
 def _example_evidence(texts: list[str], model_dir: Path, model_id: str) -> dict[str, tuple[tuple[str, float], ...]]:
@@ -462,32 +558,37 @@ def _add_meta(collected: _Collected, options: TagOptions) -> None:
     """Give every document its metadata from all sources; a table row naming no document is an error."""
     table = options.meta.table
     if table is not None:
-        check_table_paths(table, {outcome.path for outcome in collected.outcomes},
-                          display_path(str(options.folder))[0])
+        check_table_paths(table, {outcome.path for outcome in collected.outcomes}, display_path(str(options.folder))[0])
     if not options.meta.patterns and table is None:
         return
-    merged = {id(outcome): replace(outcome, meta=options.meta.meta_for(outcome.path, outcome.meta))
-              for outcome in collected.documents}
+    merged = {
+        id(outcome): replace(outcome, meta=options.meta.meta_for(outcome.path, outcome.meta))
+        for outcome in collected.documents
+    }
     collected.documents = [merged[id(outcome)] for outcome in collected.documents]
     collected.outcomes = [merged.get(id(outcome), outcome) for outcome in collected.outcomes]
 
 
 def _analyse(collected: _Collected, options: TagOptions, confusion: Confusion | None) -> CorpusAnalysis:
     """Shares with intervals of the tagged documents and of their metadata groups."""
-    tagged = [DocumentCounts(key=outcome.path, counts=tuple(outcome.counts.get(t, 0) for t in THEME_IDS),
-                             meta=outcome.meta)
-              for outcome in collected.documents if outcome.status == TAGGED]
-    return analyse_corpus(tagged, options.meta_fields, confusion,
-                          replicates=options.share_replicates, seed=options.share_seed)
+    tagged = [
+        DocumentCounts(key=outcome.path, counts=tuple(outcome.counts.get(t, 0) for t in THEME_IDS), meta=outcome.meta)
+        for outcome in collected.documents
+        if outcome.status == TAGGED
+    ]
+    return analyse_corpus(
+        tagged, options.meta_fields, confusion, replicates=options.share_replicates, seed=options.share_seed
+    )
 
 
 def _describe_shares(options: TagOptions, confusion: Confusion | None) -> dict[str, Any]:
     """The manifest's account of the shares: what ``plantheme compare`` needs to re-estimate them."""
     return {
         "method": "maximum-likelihood true shares given the confusion matrix (EM); 95% percentile"
-                  " bootstrap over documents (one document: its sentences) and the confusion matrix",
-        "confusion_source": confusion.source if confusion is not None else
-        "none: the model card has no confusion matrix, so shares are not corrected",
+        " bootstrap over documents (one document: its sentences) and the confusion matrix",
+        "confusion_source": confusion.source
+        if confusion is not None
+        else "none: the model card has no confusion matrix, so shares are not corrected",
         "confusion": [list(row) for row in confusion.counts] if confusion is not None else None,
         "replicates": options.share_replicates,
         "seed": options.share_seed,
@@ -517,9 +618,17 @@ def _stream_documents(
             except (FileNotFoundError, ValueError, KeyError):
                 # The entry went away (deleted by hand) before its bytes were copied: nothing was written.
                 outcomes = tuple(
-                    replace(o, status=FAILED, reason="its cache entry disappeared during the run; run again",
-                            sentences=0, reused=False) if o.status == TAGGED else o
-                    for o in outcomes)
+                    replace(
+                        o,
+                        status=FAILED,
+                        reason="its cache entry disappeared during the run; run again",
+                        sentences=0,
+                        reused=False,
+                    )
+                    if o.status == TAGGED
+                    else o
+                    for o in outcomes
+                )
         tagged = [outcome for outcome in outcomes if outcome.status == TAGGED]
         for outcome in outcomes:
             collected.outcomes.append(outcome)
@@ -529,8 +638,11 @@ def _stream_documents(
             if outcome.status == FAILED:
                 progress.say(f"plantheme: {outcome.path}: failed: {outcome.reason}")
         if planned.is_document:
-            progress.advance(sentences=sum(o.sentences for o in tagged), reused=any(o.reused for o in tagged),
-                             failed=any(o.status == FAILED for o in outcomes))
+            progress.advance(
+                sentences=sum(o.sentences for o in tagged),
+                reused=any(o.reused for o in tagged),
+                failed=any(o.status == FAILED for o in outcomes),
+            )
         if copied:
             collected.used_keys.add(key)
             if len(outcomes) == 1:
@@ -571,18 +683,20 @@ def _describe_run(options: TagOptions, model_id: str, workers: dict[str, object]
         "output": display_path(str(Path(options.out_dir).resolve()))[0],
         "glob": options.pattern,
         "model": {"id": model_id, "dir": display_path(str(Path(options.model_dir).resolve()))[0]},
-        "settings": {"low_confidence": options.low_confidence,
-                     "max_document_chars": options.max_document_chars,
-                     "report_max_sentences": options.report_max_sentences,
-                     "follow_links": options.follow_links,
-                     "text_field": records.text_field, "id_field": records.id_field,
-                     "meta_fields": list(records.meta_fields)},
+        "settings": {
+            "low_confidence": options.low_confidence,
+            "max_document_chars": options.max_document_chars,
+            "report_max_sentences": options.report_max_sentences,
+            "follow_links": options.follow_links,
+            "text_field": records.text_field,
+            "id_field": records.id_field,
+            "meta_fields": list(records.meta_fields),
+        },
         **workers,
     }
 
 
-def _next_outcomes(planned: _Planned, results: Iterator[WorkerResult]
-                   ) -> tuple[tuple[DocumentOutcome, ...], str]:
+def _next_outcomes(planned: _Planned, results: Iterator[WorkerResult]) -> tuple[tuple[DocumentOutcome, ...], str]:
     """A planned file's outcomes and cache key: decided already, or the next worker result."""
     if planned.job is None:
         return planned.outcomes, planned.cache_key

@@ -58,7 +58,13 @@ from ..errors import PlanthemeError
 from ..model.persistence import file_sha256
 from ..readers.documents import UnreadableDocument
 from .document_jobs import (
-    ClusterOptions, DocumentJob, WorkerConfig, WorkerResult, parse_scheduler, read_document_bytes, tag_file,
+    ClusterOptions,
+    DocumentJob,
+    WorkerConfig,
+    WorkerResult,
+    parse_scheduler,
+    read_document_bytes,
+    tag_file,
 )
 from .tag_cache import TagCache
 from .tag_records import FAILED, DocumentOutcome
@@ -127,8 +133,7 @@ class ModelShipment(WorkerPlugin):
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def tag_batch(documents: tuple[ShippedDocument, ...], config: WorkerConfig, plugin: str
-              ) -> tuple[TaggedOnWorker, ...]:
+def tag_batch(documents: tuple[ShippedDocument, ...], config: WorkerConfig, plugin: str) -> tuple[TaggedOnWorker, ...]:
     """Tag a batch of shipped documents on a Dask worker (the task function).
 
     Each file is written to the worker's scratch folder and tagged by
@@ -153,9 +158,20 @@ def _tag_shipped(document: ShippedDocument, config: WorkerConfig, scratch: Path)
         # Caught here rather than left to Dask: an exception that cannot be sent back
         # (unpicklable, or a deep RecursionError) leaves the client's future waiting forever.
         job = document.job
-        return TaggedOnWorker(WorkerResult((DocumentOutcome(
-            path=job.path, status=FAILED, reason=f"unexpected error on a Dask worker ({type(exc).__name__}: {exc})",
-            format=job.kind, bytes=job.size, path_hex=job.path_hex),)))
+        return TaggedOnWorker(
+            WorkerResult(
+                (
+                    DocumentOutcome(
+                        path=job.path,
+                        status=FAILED,
+                        reason=f"unexpected error on a Dask worker ({type(exc).__name__}: {exc})",
+                        format=job.kind,
+                        bytes=job.size,
+                        path_hex=job.path_hex,
+                    ),
+                )
+            )
+        )
 
 
 def _tag_on_worker(document: ShippedDocument, config: WorkerConfig, scratch: Path) -> TaggedOnWorker:
@@ -228,8 +244,13 @@ class DaskWorkers:
             # One thread per process: tagging is Python code that holds the GIL.
             # Its scheduler runs in this process: its warnings (a worker restarted) would
             # interleave with the run's own lines, which already name every failed file.
-            self.cluster = LocalCluster(n_workers=self.local_workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.CRITICAL)
+            self.cluster = LocalCluster(
+                n_workers=self.local_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+            )
             self.client = Client(self.cluster)
         else:
             try:
@@ -240,8 +261,9 @@ class DaskWorkers:
         try:
             self.client.wait_for_workers(1, timeout=timeout)
         except TimeoutError:
-            raise PlanthemeError(f"{self.options.scheduler}: no Dask worker joined the scheduler"
-                                 f" within {timeout:g} s") from None
+            raise PlanthemeError(
+                f"{self.options.scheduler}: no Dask worker joined the scheduler within {timeout:g} s"
+            ) from None
         return self.client
 
     def stop(self) -> None:
@@ -270,8 +292,9 @@ def _model_files(model_dir: Path) -> dict[str, bytes]:
 class _Dispatch:
     """One run's tasks: batches submitted within a window, results stored and put back in job order."""
 
-    def __init__(self, client: Client, jobs: list[DocumentJob], config: WorkerConfig, plugin: str,
-                 options: ClusterOptions) -> None:
+    def __init__(
+        self, client: Client, jobs: list[DocumentJob], config: WorkerConfig, plugin: str, options: ClusterOptions
+    ) -> None:
         self.client = client
         self.jobs = jobs
         self.config = config
@@ -331,13 +354,21 @@ class _Dispatch:
             try:
                 shipped.append((index, ShippedDocument(job, read_document_bytes(job, self.config.max_document_chars))))
             except UnreadableDocument as problem:
-                self.done[index] = WorkerResult((DocumentOutcome(
-                    path=job.path, status=problem.status, reason=problem.reason, format=job.kind,
-                    bytes=job.size, path_hex=job.path_hex),))
+                self.done[index] = WorkerResult(
+                    (
+                        DocumentOutcome(
+                            path=job.path,
+                            status=problem.status,
+                            reason=problem.reason,
+                            format=job.kind,
+                            bytes=job.size,
+                            path_hex=job.path_hex,
+                        ),
+                    )
+                )
         if not shipped:
             return
-        future = self.client.submit(tag_batch, tuple(doc for _, doc in shipped), self.remote, self.plugin,
-                                    pure=False)
+        future = self.client.submit(tag_batch, tuple(doc for _, doc in shipped), self.remote, self.plugin, pure=False)
         self.pending[future] = tuple(index for index, _ in shipped)
         self.tasks.add(future)
 
@@ -372,11 +403,18 @@ class _Dispatch:
             return
         (index,) = indices
         job = self.jobs[index]
-        reason = DIED if isinstance(exc, KilledWorker) else (
-            f"unexpected error on a Dask worker ({type(exc).__name__}: {exc})")
-        self.done[index] = WorkerResult((DocumentOutcome(
-            path=job.path, status=FAILED, reason=reason, format=job.kind, bytes=job.size,
-            path_hex=job.path_hex),))
+        reason = (
+            DIED
+            if isinstance(exc, KilledWorker)
+            else (f"unexpected error on a Dask worker ({type(exc).__name__}: {exc})")
+        )
+        self.done[index] = WorkerResult(
+            (
+                DocumentOutcome(
+                    path=job.path, status=FAILED, reason=reason, format=job.kind, bytes=job.size, path_hex=job.path_hex
+                ),
+            )
+        )
 
     def _again(self, indices: tuple[int, ...]) -> None:
         """Submit a batch whose result was lost again, or fail its files after a few tries."""
@@ -387,9 +425,18 @@ class _Dispatch:
             return
         for index in indices:
             job = self.jobs[index]
-            self.done[index] = WorkerResult((DocumentOutcome(
-                path=job.path, status=FAILED, reason=DIED, format=job.kind, bytes=job.size,
-                path_hex=job.path_hex),))
+            self.done[index] = WorkerResult(
+                (
+                    DocumentOutcome(
+                        path=job.path,
+                        status=FAILED,
+                        reason=DIED,
+                        format=job.kind,
+                        bytes=job.size,
+                        path_hex=job.path_hex,
+                    ),
+                )
+            )
 
     def _store(self, index: int, tagged: TaggedOnWorker) -> None:
         if tagged.entry:
@@ -397,9 +444,18 @@ class _Dispatch:
                 self.cache.store_entry(tagged.result.cache_key, tagged.entry)
             except ValueError as exc:  # damaged on the way: this file fails, the run goes on
                 job = self.jobs[index]
-                self.done[index] = WorkerResult((DocumentOutcome(
-                    path=job.path, status=FAILED, reason=f"the worker's result arrived damaged ({exc})",
-                    format=job.kind, bytes=job.size, path_hex=job.path_hex),))
+                self.done[index] = WorkerResult(
+                    (
+                        DocumentOutcome(
+                            path=job.path,
+                            status=FAILED,
+                            reason=f"the worker's result arrived damaged ({exc})",
+                            format=job.kind,
+                            bytes=job.size,
+                            path_hex=job.path_hex,
+                        ),
+                    )
+                )
                 return
             self.stored += 1
         self.done[index] = tagged.result
@@ -408,7 +464,8 @@ class _Dispatch:
         return PlanthemeError(
             f"{self.options.scheduler}: lost the Dask scheduler during the run (no answer for"
             f" {self.options.connect_timeout_s:g} s); the {self.stored:,} files tagged so far are kept in the"
-            " cache: run the same command again to resume")
+            " cache: run the same command again to resume"
+        )
 
 
 def _batches(jobs: list[DocumentJob], batch_bytes: int) -> Iterator[tuple[int, ...]]:

@@ -35,8 +35,19 @@ if TYPE_CHECKING:  # loaded in the process that tags (the main one only with one
     from ..model.model import ThemeModel
     from ..model.scoring import CompiledModel
 
-__all__ = ["ClusterOptions", "DocumentJob", "OutputWriteError", "RECORD_KINDS", "WorkerConfig", "WorkerResult",
-           "outcomes_from_summary", "parse_scheduler", "records_variant", "read_document_bytes", "tag_file"]
+__all__ = [
+    "ClusterOptions",
+    "DocumentJob",
+    "OutputWriteError",
+    "RECORD_KINDS",
+    "WorkerConfig",
+    "WorkerResult",
+    "outcomes_from_summary",
+    "parse_scheduler",
+    "records_variant",
+    "read_document_bytes",
+    "tag_file",
+]
 
 # Files of records: tagged record by record, in one task (plantheme.readers.record_files).
 RECORD_KINDS = ("jsonl", "csv")
@@ -67,12 +78,12 @@ class ClusterOptions:
 def parse_scheduler(value: str) -> tuple[str, int | None]:
     """``("tcp://HOST:PORT", None)`` or ``("local", N)``; ValueError naming what is wrong."""
     if value.startswith("local:"):
-        count = value[len("local:"):]
+        count = value[len("local:") :]
         if not (count.isascii() and count.isdigit()) or int(count) < 1:
             raise ValueError(f"{value}: give local:N with N worker processes, at least 1")
         return "local", int(count)
     if value.startswith("tcp://"):
-        host, _, port = value[len("tcp://"):].rpartition(":")
+        host, _, port = value[len("tcp://") :].rpartition(":")
         if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise ValueError(f"{value}: give the scheduler as tcp://HOST:PORT")
         return value, None
@@ -132,12 +143,15 @@ def load_model_once(model_dir: str, model_id: str) -> ThemeModel | CompiledModel
         if card.params.get("features") == "char":
             # A character n-gram model always has its arrays: a card without their checksum
             # was altered (or predates them). No silent fallback to unpickling.
-            raise PlanthemeError(f"{Path(model_dir) / 'model.json'}: a character n-gram model without"
-                                 " the checksum of model.npz; retrain it with `plantheme train`")
+            raise PlanthemeError(
+                f"{Path(model_dir) / 'model.json'}: a character n-gram model without"
+                " the checksum of model.npz; retrain it with `plantheme train`"
+            )
         model, card = load_model(Path(model_dir))
     if card.model_id != model_id:
-        raise PlanthemeError(f"{model_dir}: the model changed during the run"
-                             f" ({model_id} → {card.model_id}); run the command again")
+        raise PlanthemeError(
+            f"{model_dir}: the model changed during the run ({model_id} → {card.model_id}); run the command again"
+        )
     return model
 
 
@@ -156,8 +170,11 @@ def _read_regular_file(path: Path, kind: str, max_chars: int) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise UnreadableDocument(SKIPPED, NOT_REGULAR)
         if kind in ("text", "html") and info.st_size > 4 * max_chars:
-            raise UnreadableDocument(FAILED, f"too large: {info.st_size:,} bytes; the limit is {max_chars:,}"
-                                     " characters (PLANTHEME_MAX_DOCUMENT_CHARS)")
+            raise UnreadableDocument(
+                FAILED,
+                f"too large: {info.st_size:,} bytes; the limit is {max_chars:,}"
+                " characters (PLANTHEME_MAX_DOCUMENT_CHARS)",
+            )
         try:
             return handle.read()
         except OSError as exc:
@@ -202,9 +219,19 @@ def tag_file(job: DocumentJob, config: WorkerConfig) -> WorkerResult:
     except PlanthemeError:
         raise
     except Exception as exc:  # a defect on one pathological file must not stop the run
-        return WorkerResult((DocumentOutcome(
-            path=job.path, status=FAILED, reason=_unexpected(exc), format=job.kind, bytes=job.size,
-            seconds=time.perf_counter() - started, path_hex=job.path_hex),))
+        return WorkerResult(
+            (
+                DocumentOutcome(
+                    path=job.path,
+                    status=FAILED,
+                    reason=_unexpected(exc),
+                    format=job.kind,
+                    bytes=job.size,
+                    seconds=time.perf_counter() - started,
+                    path_hex=job.path_hex,
+                ),
+            )
+        )
 
 
 def _tag_document(job: DocumentJob, config: WorkerConfig, started: float) -> WorkerResult:
@@ -217,30 +244,62 @@ def _tag_document(job: DocumentJob, config: WorkerConfig, started: float) -> Wor
         document = extract_text(data, kind, max_chars=config.max_document_chars)
         del data
     except UnreadableDocument as problem:
-        return WorkerResult((DocumentOutcome(
-            path=job.path, status=problem.status, reason=problem.reason, format=kind,
-            bytes=job.size, sha256=sha256, seconds=time.perf_counter() - started, path_hex=job.path_hex,
-        ),))
+        return WorkerResult(
+            (
+                DocumentOutcome(
+                    path=job.path,
+                    status=problem.status,
+                    reason=problem.reason,
+                    format=kind,
+                    bytes=job.size,
+                    sha256=sha256,
+                    seconds=time.perf_counter() - started,
+                    path_hex=job.path_hex,
+                ),
+            )
+        )
     except Exception as exc:  # parsers raise many types on damaged files
-        return WorkerResult((DocumentOutcome(
-            path=job.path, status=FAILED, reason=f"cannot extract the text ({type(exc).__name__}: {exc})",
-            format=kind, bytes=job.size, sha256=sha256, seconds=time.perf_counter() - started,
-            path_hex=job.path_hex,
-        ),))
+        return WorkerResult(
+            (
+                DocumentOutcome(
+                    path=job.path,
+                    status=FAILED,
+                    reason=f"cannot extract the text ({type(exc).__name__}: {exc})",
+                    format=kind,
+                    bytes=job.size,
+                    sha256=sha256,
+                    seconds=time.perf_counter() - started,
+                    path_hex=job.path_hex,
+                ),
+            )
+        )
     model = load_model_once(config.model_dir, config.model_id)
     try:
         # Evidence is for explaining single predictions; the folder outputs do not carry it.
         tagged = tag_text(model, document.text, low_confidence=config.low_confidence, details=False)
         rendered = render_sentences(job.path, tagged.sentences)
     except Exception as exc:  # a defect on one pathological text must not stop the run
-        return WorkerResult((DocumentOutcome(
-            path=job.path, status=FAILED, reason=f"tagging failed ({type(exc).__name__}: {exc})",
-            format=kind, encoding=document.encoding, bytes=job.size, sha256=sha256,
-            seconds=time.perf_counter() - started, path_hex=job.path_hex,
-        ),))
+        return WorkerResult(
+            (
+                DocumentOutcome(
+                    path=job.path,
+                    status=FAILED,
+                    reason=f"tagging failed ({type(exc).__name__}: {exc})",
+                    format=kind,
+                    encoding=document.encoding,
+                    bytes=job.size,
+                    sha256=sha256,
+                    seconds=time.perf_counter() - started,
+                    path_hex=job.path_hex,
+                ),
+            )
+        )
     sentences = tagged.sentences
     summary = CachedSummary(
-        format=kind, encoding=document.encoding, sentences=len(sentences), counts=dict(tagged.counts),
+        format=kind,
+        encoding=document.encoding,
+        sentences=len(sentences),
+        counts=dict(tagged.counts),
         dominant=tagged.dominant or "",
         garbled=sum(GARBLED in s.flags for s in sentences),
         low_confidence=sum(LOW_CONFIDENCE in s.flags for s in sentences),
@@ -253,8 +312,7 @@ def _tag_document(job: DocumentJob, config: WorkerConfig, started: float) -> Wor
         cache.write(key, summary, rendered)
     except OSError as exc:
         raise _write_error(cache.folder, exc) from None
-    outcomes = outcomes_from_summary(job, sha256, summary, reused=False,
-                                      seconds=time.perf_counter() - started)
+    outcomes = outcomes_from_summary(job, sha256, summary, reused=False, seconds=time.perf_counter() - started)
     return WorkerResult(outcomes, key)
 
 
@@ -269,12 +327,31 @@ def _tag_records(job: DocumentJob, config: WorkerConfig, started: float) -> Work
         _check_regular_file(path)
         sha256 = file_sha256(path)
     except UnreadableDocument as problem:
-        return WorkerResult((DocumentOutcome(path=job.path, status=problem.status, reason=problem.reason,
-                                             format=job.kind, bytes=job.size, path_hex=job.path_hex),))
+        return WorkerResult(
+            (
+                DocumentOutcome(
+                    path=job.path,
+                    status=problem.status,
+                    reason=problem.reason,
+                    format=job.kind,
+                    bytes=job.size,
+                    path_hex=job.path_hex,
+                ),
+            )
+        )
     except OSError as exc:
-        return WorkerResult((DocumentOutcome(path=job.path, status=FAILED, format=job.kind, bytes=job.size,
-                                             reason=f"cannot read: {exc.strerror or exc}",
-                                             path_hex=job.path_hex),))
+        return WorkerResult(
+            (
+                DocumentOutcome(
+                    path=job.path,
+                    status=FAILED,
+                    format=job.kind,
+                    bytes=job.size,
+                    reason=f"cannot read: {exc.strerror or exc}",
+                    path_hex=job.path_hex,
+                ),
+            )
+        )
     cache = TagCache(Path(config.cache_dir))
     try:
         writer = cache.writer()
@@ -286,8 +363,13 @@ def _tag_records(job: DocumentJob, config: WorkerConfig, started: float) -> Work
         model = load_model_once(config.model_dir, config.model_id)
         for record in records:
             doc = f"{job.path}#{record.id}"
-            entry: dict[str, Any] = {"doc": doc, "status": record.status, "reason": record.reason,
-                                     "meta": record.meta, "sentences": 0}
+            entry: dict[str, Any] = {
+                "doc": doc,
+                "status": record.status,
+                "reason": record.reason,
+                "meta": record.meta,
+                "sentences": 0,
+            }
             if not record.status:
                 try:
                     tagged = tag_text(model, record.text, low_confidence=config.low_confidence, details=False)
@@ -295,42 +377,72 @@ def _tag_records(job: DocumentJob, config: WorkerConfig, started: float) -> Work
                 except OSError as exc:  # the cache folder, not the record
                     raise _write_error(cache.folder, exc) from None
                 except Exception as exc:  # one record's defect must not stop the others
-                    entry.update(status=FAILED, reason=f"line {record.line}: tagging failed"
-                                                       f" ({type(exc).__name__}: {exc})")
+                    entry.update(
+                        status=FAILED, reason=f"line {record.line}: tagging failed ({type(exc).__name__}: {exc})"
+                    )
                 else:
                     sentences = tagged.sentences
                     entry.update(
-                        status=TAGGED, sentences=len(sentences), counts=dict(tagged.counts),
-                        dominant=tagged.dominant or "", garbled=sum(GARBLED in s.flags for s in sentences),
+                        status=TAGGED,
+                        sentences=len(sentences),
+                        counts=dict(tagged.counts),
+                        dominant=tagged.dominant or "",
+                        garbled=sum(GARBLED in s.flags for s in sentences),
                         low_confidence=sum(LOW_CONFIDENCE in s.flags for s in sentences),
                         boilerplate=tagged.boilerplate,
                     )
             entries.append(entry)
     except UnreadableDocument as problem:
         writer.discard()
-        return WorkerResult((DocumentOutcome(path=job.path, status=problem.status, reason=problem.reason,
-                                             format=job.kind, bytes=job.size, sha256=sha256,
-                                             path_hex=job.path_hex),))
+        return WorkerResult(
+            (
+                DocumentOutcome(
+                    path=job.path,
+                    status=problem.status,
+                    reason=problem.reason,
+                    format=job.kind,
+                    bytes=job.size,
+                    sha256=sha256,
+                    path_hex=job.path_hex,
+                ),
+            )
+        )
     except OSError as exc:
         writer.discard()
-        return WorkerResult((DocumentOutcome(path=job.path, status=FAILED, format=job.kind, bytes=job.size,
-                                             sha256=sha256, reason=f"cannot read: {exc.strerror or exc}",
-                                             path_hex=job.path_hex),))
+        return WorkerResult(
+            (
+                DocumentOutcome(
+                    path=job.path,
+                    status=FAILED,
+                    format=job.kind,
+                    bytes=job.size,
+                    sha256=sha256,
+                    reason=f"cannot read: {exc.strerror or exc}",
+                    path_hex=job.path_hex,
+                ),
+            )
+        )
     except BaseException:
         writer.discard()
         raise
     summary = CachedSummary(
-        format=job.kind, encoding="utf-8", sentences=sum(e["sentences"] for e in entries), counts={},
-        dominant="", garbled=0, low_confidence=0, records=entries,
+        format=job.kind,
+        encoding="utf-8",
+        sentences=sum(e["sentences"] for e in entries),
+        counts={},
+        dominant="",
+        garbled=0,
+        low_confidence=0,
+        records=entries,
     )
-    key = TagCache.key(sha256, job.raw or job.path, config.model_id, config.low_confidence,
-                       records_variant(job.kind, config.records))
+    key = TagCache.key(
+        sha256, job.raw or job.path, config.model_id, config.low_confidence, records_variant(job.kind, config.records)
+    )
     try:
         summary = writer.finish(key, summary)
     except OSError as exc:
         raise _write_error(cache.folder, exc) from None
-    outcomes = outcomes_from_summary(job, sha256, summary, reused=False,
-                                      seconds=time.perf_counter() - started)
+    outcomes = outcomes_from_summary(job, sha256, summary, reused=False, seconds=time.perf_counter() - started)
     return WorkerResult(outcomes, key)
 
 
@@ -339,34 +451,64 @@ def _counts_of(entry: dict[str, Any]) -> dict[str, Any]:
     return {"counts": dict(entry["counts"])} if "counts" in entry else {}
 
 
-def outcomes_from_summary(job: DocumentJob, sha256: str, summary: CachedSummary, *,
-                           reused: bool, seconds: float = 0.0) -> tuple[DocumentOutcome, ...]:
+def outcomes_from_summary(
+    job: DocumentJob, sha256: str, summary: CachedSummary, *, reused: bool, seconds: float = 0.0
+) -> tuple[DocumentOutcome, ...]:
     """The outcomes a cache entry stands for: one document, or one per record of a file of records."""
     if summary.records is None:
-        return (DocumentOutcome(
-            path=job.path, status=TAGGED, format=summary.format, encoding=summary.encoding, bytes=job.size,
-            sha256=sha256, sentences=summary.sentences, counts=dict(summary.counts),
-            dominant=summary.dominant, garbled=summary.garbled, low_confidence=summary.low_confidence,
-            boilerplate=summary.boilerplate,
-            reused=reused, seconds=seconds, path_hex=job.path_hex,
-        ),)
+        return (
+            DocumentOutcome(
+                path=job.path,
+                status=TAGGED,
+                format=summary.format,
+                encoding=summary.encoding,
+                bytes=job.size,
+                sha256=sha256,
+                sentences=summary.sentences,
+                counts=dict(summary.counts),
+                dominant=summary.dominant,
+                garbled=summary.garbled,
+                low_confidence=summary.low_confidence,
+                boilerplate=summary.boilerplate,
+                reused=reused,
+                seconds=seconds,
+                path_hex=job.path_hex,
+            ),
+        )
     outcomes = []
     for entry in summary.records:
         status = entry["status"]
-        outcomes.append(DocumentOutcome(
-            path=entry["doc"], status=status, reason=entry.get("reason", ""), format=summary.format,
-            encoding=summary.encoding if status == TAGGED else "", sha256=sha256 if status == TAGGED else "",
-            sentences=entry.get("sentences", 0),
-            **_counts_of(entry),
-            dominant=entry.get("dominant", ""), garbled=entry.get("garbled", 0),
-            low_confidence=entry.get("low_confidence", 0), boilerplate=entry.get("boilerplate", 0),
-            reused=reused and status == TAGGED,
-            meta=dict(entry.get("meta") or {}), path_hex=job.path_hex,
-        ))
+        outcomes.append(
+            DocumentOutcome(
+                path=entry["doc"],
+                status=status,
+                reason=entry.get("reason", ""),
+                format=summary.format,
+                encoding=summary.encoding if status == TAGGED else "",
+                sha256=sha256 if status == TAGGED else "",
+                sentences=entry.get("sentences", 0),
+                **_counts_of(entry),
+                dominant=entry.get("dominant", ""),
+                garbled=entry.get("garbled", 0),
+                low_confidence=entry.get("low_confidence", 0),
+                boilerplate=entry.get("boilerplate", 0),
+                reused=reused and status == TAGGED,
+                meta=dict(entry.get("meta") or {}),
+                path_hex=job.path_hex,
+            )
+        )
     # The file's time and bytes are counted once, on its first record.
     if outcomes:
         outcomes[0] = DocumentOutcome(**{**asdict(outcomes[0]), "seconds": seconds, "bytes": job.size})
     else:
-        outcomes.append(DocumentOutcome(path=job.path, status=SKIPPED, reason="no records",
-                                        format=summary.format, bytes=job.size, path_hex=job.path_hex))
+        outcomes.append(
+            DocumentOutcome(
+                path=job.path,
+                status=SKIPPED,
+                reason="no records",
+                format=summary.format,
+                bytes=job.size,
+                path_hex=job.path_hex,
+            )
+        )
     return tuple(outcomes)

@@ -48,8 +48,10 @@ class ProgressBar:
         done = self.documents / self.total if self.total else 1.0
         filled = int(done * _WIDTH)
         bar = "#" * filled + "." * (_WIDTH - filled)
-        line = (f"tagging [{bar}] {self.documents:,}/{self.total:,} documents"
-                f" · {self.sentences:,} sentences · {self.sentences / elapsed:,.0f} sentences/s")
+        line = (
+            f"tagging [{bar}] {self.documents:,}/{self.total:,} documents"
+            f" · {self.sentences:,} sentences · {self.sentences / elapsed:,.0f} sentences/s"
+        )
         if self.reused:
             line += f" · {self.reused:,} reused"
         if self.failed:

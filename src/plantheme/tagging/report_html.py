@@ -68,8 +68,7 @@ _EXAMPLES_PER_THEME = 3
 # zlib's default level. On the 285 gov-reports (15.2 MB of block JSON) level 9 gave 6.17 MB against
 # 6.20 MB for 1.4x the CPU (0.64 against 0.47 s); level 1 gave 6.96 MB (measured 2026-12-02).
 _GZIP_LEVEL = 6
-_LINKED_OUTPUTS = ("documents.csv", "groups.csv", "documents.xlsx", "sentences.csv", "sentences.jsonl",
-                   "manifest.json")
+_LINKED_OUTPUTS = ("documents.csv", "groups.csv", "documents.xlsx", "sentences.csv", "sentences.jsonl", "manifest.json")
 
 
 def embed_json(value: object) -> str:
@@ -97,9 +96,7 @@ def unpack_block(text: str) -> Any:
 
 def _theme_css() -> str:
     # The tint behind a sentence is its theme colour at 12% opacity (8-digit hex).
-    return "".join(
-        f".t-{theme}{{--c:{colour};--bg:{colour}1f}}" for theme, colour in THEME_COLOURS.items()
-    )
+    return "".join(f".t-{theme}{{--c:{colour};--bg:{colour}1f}}" for theme, colour in THEME_COLOURS.items())
 
 
 def _name(theme: str) -> str:
@@ -120,8 +117,9 @@ def _share_bar(counts: Mapping[str, int], total: int) -> str:
         label = f"{share:.0%}" if share >= _LABEL_MIN_SHARE else ""
         tip = f"{_name(theme)} ({theme}): {n} · {share:.1%}"
         described.append(tip)
-        segments.append(f'<span class="seg t-{theme}" style="width:{share * 100:.2f}%" '
-                        f'title="{escape(tip)}">{label}</span>')
+        segments.append(
+            f'<span class="seg t-{theme}" style="width:{share * 100:.2f}%" title="{escape(tip)}">{label}</span>'
+        )
     return f'<div class="bar" role="img" aria-label="{escape("; ".join(described))}">{"".join(segments)}</div>'
 
 
@@ -136,9 +134,11 @@ def _basis_points(shares: ThemeShares | None) -> list[list[int] | None]:
     """Estimate, lo and hi of every theme in 1/10,000 (None without content sentences)."""
     if shares is None or not shares.content_sentences:
         return [None, None, None]
-    return [[round(shares.shares[t].estimate * 10_000) for t in THEME_IDS],
-            [round(shares.shares[t].lo * 10_000) for t in THEME_IDS],
-            [round(shares.shares[t].hi * 10_000) for t in THEME_IDS]]
+    return [
+        [round(shares.shares[t].estimate * 10_000) for t in THEME_IDS],
+        [round(shares.shares[t].lo * 10_000) for t in THEME_IDS],
+        [round(shares.shares[t].hi * 10_000) for t in THEME_IDS],
+    ]
 
 
 class ReportWriter:
@@ -214,36 +214,52 @@ class ReportWriter:
         evidence: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     ) -> None:
         """Write the complete report to ``out``: summary, links, the working area, the data, the script."""
-        out.write('<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
-                  '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-                  f"<title>{escape(title)} · plantheme</title>\n"
-                  f"<style>{_CSS}{_theme_css()}</style>\n</head>\n<body>\n")
+        out.write(
+            '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{escape(title)} · plantheme</title>\n"
+            f"<style>{_CSS}{_theme_css()}</style>\n</head>\n<body>\n"
+        )
         links = " · ".join(f'<a href="{name}">{name}</a>' for name in _LINKED_OUTPUTS)
-        out.write(f'<header id="top"><h1>Policy themes: {escape(title)}</h1>\n'
-                  f'<p class="meta">{totals.tagged:,} documents tagged · {totals.sentences:,} sentences'
-                  f" · {totals.skipped:,} files skipped · {totals.failed:,} failed"
-                  f" · model {escape(model_id)}</p>\n<p class=\"meta links\">Beside this page: {links}</p>"
-                  "</header>\n")
+        out.write(
+            f'<header id="top"><h1>Policy themes: {escape(title)}</h1>\n'
+            f'<p class="meta">{totals.tagged:,} documents tagged · {totals.sentences:,} sentences'
+            f" · {totals.skipped:,} files skipped · {totals.failed:,} failed"
+            f' · model {escape(model_id)}</p>\n<p class="meta links">Beside this page: {links}</p>'
+            "</header>\n"
+        )
         self._write_corpus(out, totals)
         out.write(_WORKSPACE)
         if self.hidden:
-            out.write(f'<p class="more">The page holds the sentences of the first {self.shown:,};'
-                      f" {self.hidden:,} more are in sentences.csv and sentences.jsonl"
-                      " (limit: PLANTHEME_REPORT_MAX_SENTENCES). Every document is listed.</p>\n")
+            out.write(
+                f'<p class="more">The page holds the sentences of the first {self.shown:,};'
+                f" {self.hidden:,} more are in sentences.csv and sentences.jsonl"
+                " (limit: PLANTHEME_REPORT_MAX_SENTENCES). Every document is listed.</p>\n"
+            )
         self._write_not_tagged(out, outcomes, list(folders))
-        out.write("<footer><p class=\"meta\">Generated by plantheme tag. Shares: estimated true shares of"
-                  " content sentences (boilerplate excluded), corrected for the classifier's confusions, with"
-                  " 95% intervals, as in documents.csv and groups.csv. Colours: theme; dashed edge: confidence"
-                  " below the threshold.</p></footer>\n")
-        out.write(f'<script type="application/json" id="summary">'
-                  f"{embed_json(self._summary(title, model_id, totals, outcomes, analysis, evidence or {}))}</script>\n")
+        out.write(
+            '<footer><p class="meta">Generated by plantheme tag. Shares: estimated true shares of'
+            " content sentences (boilerplate excluded), corrected for the classifier's confusions, with"
+            " 95% intervals, as in documents.csv and groups.csv. Colours: theme; dashed edge: confidence"
+            " below the threshold.</p></footer>\n"
+        )
+        out.write(
+            f'<script type="application/json" id="summary">'
+            f"{embed_json(self._summary(title, model_id, totals, outcomes, analysis, evidence or {}))}</script>\n"
+        )
         with sections_path.open(encoding="utf-8") as sections:
             shutil.copyfileobj(sections, out)
         out.write(f"<script>{_SCRIPT}</script>\n</body>\n</html>\n")
 
-    def _summary(self, title: str, model_id: str, totals: RunTotals, outcomes: list[DocumentOutcome],
-                 analysis: CorpusAnalysis | None,
-                 evidence: Mapping[str, Sequence[tuple[str, float]]]) -> dict[str, Any]:
+    def _summary(
+        self,
+        title: str,
+        model_id: str,
+        totals: RunTotals,
+        outcomes: list[DocumentOutcome],
+        analysis: CorpusAnalysis | None,
+        evidence: Mapping[str, Sequence[tuple[str, float]]],
+    ) -> dict[str, Any]:
         """The documents, groups and examples as one columnar object (the page's script reads it)."""
         documents = [o for o in outcomes if o.status == TAGGED and o.path in self._numbers]
         fields = list(analysis.meta_fields) if analysis is not None else []
@@ -259,20 +275,36 @@ class ReportWriter:
                     codes[name][value] = len(values[name])
                     values[name].append(value)
                 meta_columns[name].append(codes[name][value])
-        shares = [_basis_points(analysis.documents.get(o.path) if analysis is not None else None)
-                  for o in documents]
+        shares = [_basis_points(analysis.documents.get(o.path) if analysis is not None else None) for o in documents]
         groups = {}
         if analysis is not None:
-            groups = {name: [{"value": g.key.split("=", 1)[1], "documents": g.documents,
-                              "content": g.content_sentences, "share": _basis_points(g)}
-                             for g in rows]
-                      for name, rows in analysis.groups.items()}
-        examples = {theme: [{"text": text, "confidence": round(confidence, 2), "doc": number,
-                             "evidence": [[token, round(weight, 2)] for token, weight in evidence.get(text, ())]}
-                            for confidence, _, text, number in sorted(heap, reverse=True)]
-                    for theme, heap in self._examples.items()}
+            groups = {
+                name: [
+                    {
+                        "value": g.key.split("=", 1)[1],
+                        "documents": g.documents,
+                        "content": g.content_sentences,
+                        "share": _basis_points(g),
+                    }
+                    for g in rows
+                ]
+                for name, rows in analysis.groups.items()
+            }
+        examples = {
+            theme: [
+                {
+                    "text": text,
+                    "confidence": round(confidence, 2),
+                    "doc": number,
+                    "evidence": [[token, round(weight, 2)] for token, weight in evidence.get(text, ())],
+                }
+                for confidence, _, text, number in sorted(heap, reverse=True)
+            ]
+            for theme, heap in self._examples.items()
+        }
         return {
-            "title": title, "model": model_id,
+            "title": title,
+            "model": model_id,
             "themes": [{"id": t, "name": _name(t), "colour": THEME_COLOURS.get(t, "#777")} for t in THEME_IDS],
             "flags": FLAG_BITS,
             "docs": {
@@ -281,10 +313,15 @@ class ReportWriter:
                 "sentences": [o.sentences for o in documents],
                 "boilerplate": [o.boilerplate for o in documents],
                 "counts": [[o.counts.get(t, 0) for t in THEME_IDS] for o in documents],
-                "share": [s[0] for s in shares], "lo": [s[1] for s in shares], "hi": [s[2] for s in shares],
+                "share": [s[0] for s in shares],
+                "lo": [s[1] for s in shares],
+                "hi": [s[2] for s in shares],
             },
-            "fields": fields, "values": values, "meta": meta_columns,
-            "groups": groups, "examples": examples,
+            "fields": fields,
+            "values": values,
+            "meta": meta_columns,
+            "groups": groups,
+            "examples": examples,
         }
 
     @staticmethod
@@ -300,16 +337,18 @@ class ReportWriter:
             return
         # Failures first: they are what needs attention.
         rows.sort(key=lambda row: (row[1] != FAILED, row[0]))
-        out.write(f'<h2 id="not-tagged">Not tagged ({len(rows):,})</h2>\n'
-                  '<div class="wide"><table><thead><tr><th>file</th><th>status</th><th>reason</th></tr></thead>'
-                  "<tbody>\n")
+        out.write(
+            f'<h2 id="not-tagged">Not tagged ({len(rows):,})</h2>\n'
+            '<div class="wide"><table><thead><tr><th>file</th><th>status</th><th>reason</th></tr></thead>'
+            "<tbody>\n"
+        )
         for path, status, reason in rows[:_MAX_LISTED_FILES]:
             css = ' class="failed"' if status == FAILED else ""
             out.write(f"<tr><td>{escape(path)}</td><td{css}>{status}</td><td>{escape(reason)}</td></tr>\n")
         out.write("</tbody></table></div>\n")
         if len(rows) > _MAX_LISTED_FILES:
-            out.write(f'<p class="more">{len(rows) - _MAX_LISTED_FILES:,} more are listed in'
-                      " manifest.json.</p>\n")
+            out.write(f'<p class="more">{len(rows) - _MAX_LISTED_FILES:,} more are listed in manifest.json.</p>\n')
+
 
 _CSS = """
 *{box-sizing:border-box}

@@ -29,8 +29,10 @@ class OutputLocked(PlanthemeError):
 
     def __init__(self, folder: Path, pid: int | None) -> None:
         holder = f"process {pid}" if pid else "another process"
-        super().__init__(f"{folder}: another `plantheme tag` run ({holder}) is writing to this output"
-                         " folder; wait for it to finish, or give --wait")
+        super().__init__(
+            f"{folder}: another `plantheme tag` run ({holder}) is writing to this output"
+            " folder; wait for it to finish, or give --wait"
+        )
         self.pid = pid
 
 
@@ -62,8 +64,9 @@ def _holder(fd: int) -> int | None:
         return None
 
 
-def lock_output_folder(folder: Path, *, wait: bool = False,
-                       on_wait: Callable[[int | None], None] | None = None) -> RunLock:
+def lock_output_folder(
+    folder: Path, *, wait: bool = False, on_wait: Callable[[int | None], None] | None = None
+) -> RunLock:
     """Take the lock of output folder ``folder`` (which must exist).
 
     Raises :class:`OutputLocked` naming the holder's pid when another process

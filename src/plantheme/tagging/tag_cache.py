@@ -204,10 +204,10 @@ class EntryWriter:
         cache.folder.mkdir(parents=True, exist_ok=True)
         self.cache = cache
         stem = f".{os.getpid()}.{secrets.token_hex(4)}"
-        self._jsonl = tempfile.NamedTemporaryFile("wb", dir=cache.folder, prefix=stem, suffix=".jsonl.tmp",
-                                                  delete=False)
-        self._csv = tempfile.NamedTemporaryFile("wb", dir=cache.folder, prefix=stem, suffix=".csv.tmp",
-                                                delete=False)
+        self._jsonl = tempfile.NamedTemporaryFile(
+            "wb", dir=cache.folder, prefix=stem, suffix=".jsonl.tmp", delete=False
+        )
+        self._csv = tempfile.NamedTemporaryFile("wb", dir=cache.folder, prefix=stem, suffix=".csv.tmp", delete=False)
         self.jsonl_bytes = 0
         self.csv_bytes = 0
 
@@ -222,8 +222,7 @@ class EntryWriter:
 
     def finish(self, key: str, summary: CachedSummary) -> CachedSummary:
         """Store the entry under ``key`` with ``summary`` (sizes filled in); return that summary."""
-        summary = CachedSummary(**{**asdict(summary), "jsonl_bytes": self.jsonl_bytes,
-                                   "csv_bytes": self.csv_bytes})
+        summary = CachedSummary(**{**asdict(summary), "jsonl_bytes": self.jsonl_bytes, "csv_bytes": self.csv_bytes})
         header = json.dumps({"cache_format": CACHE_FORMAT, **asdict(summary)}, ensure_ascii=False)
         try:
             self._jsonl.close()

@@ -66,13 +66,31 @@ from .tag_records import DocumentOutcome, RunTotals, SentenceFields, confidence_
 from ..themes import THEME_IDS
 
 __all__ = [
-    "SENTENCES_JSONL", "SENTENCES_CSV", "DOCUMENTS_CSV", "MANIFEST_JSON", "REPORT_HTML",
-    "SENTENCE_CSV_FIELDS", "DOCUMENT_CSV_FIELDS", "GROUPS_CSV", "GROUP_CSV_FIELDS", "DOCUMENTS_XLSX",
+    "SENTENCES_JSONL",
+    "SENTENCES_CSV",
+    "DOCUMENTS_CSV",
+    "MANIFEST_JSON",
+    "REPORT_HTML",
+    "SENTENCE_CSV_FIELDS",
+    "DOCUMENT_CSV_FIELDS",
+    "GROUPS_CSV",
+    "GROUP_CSV_FIELDS",
+    "DOCUMENTS_XLSX",
     "SHARE_CSV_FIELDS",
-    "write_groups_csv", "atomic_file", "RenderedSentences",
-    "render_sentences", "write_sentences_csv_header",
-    "write_documents_csv", "write_manifest", "OUTPUT_NAMES", "GENERATIONS", "CURRENT",
-    "new_generation", "publish_generation", "remove_stale_generations", "sync_file",
+    "write_groups_csv",
+    "atomic_file",
+    "RenderedSentences",
+    "render_sentences",
+    "write_sentences_csv_header",
+    "write_documents_csv",
+    "write_manifest",
+    "OUTPUT_NAMES",
+    "GENERATIONS",
+    "CURRENT",
+    "new_generation",
+    "publish_generation",
+    "remove_stale_generations",
+    "sync_file",
 ]
 
 SENTENCES_JSONL = "sentences.jsonl"
@@ -82,8 +100,7 @@ MANIFEST_JSON = "manifest.json"
 REPORT_HTML = "report.html"
 GROUPS_CSV = "groups.csv"
 DOCUMENTS_XLSX = "documents.xlsx"
-OUTPUT_NAMES = (SENTENCES_JSONL, SENTENCES_CSV, DOCUMENTS_CSV, GROUPS_CSV, DOCUMENTS_XLSX, REPORT_HTML,
-                MANIFEST_JSON)
+OUTPUT_NAMES = (SENTENCES_JSONL, SENTENCES_CSV, DOCUMENTS_CSV, GROUPS_CSV, DOCUMENTS_XLSX, REPORT_HTML, MANIFEST_JSON)
 GENERATIONS = ".generations"
 CURRENT = ".current"
 _PARTIAL = ".partial"
@@ -91,10 +108,23 @@ _PARTIAL = ".partial"
 SENTENCE_CSV_FIELDS = ("doc", "index", "start", "end", "theme", "confidence", "flags", "text")
 # The estimated true shares and their 95% intervals, three columns per theme.
 SHARE_CSV_FIELDS = tuple(
-    column for theme in THEME_IDS for column in (f"share_{theme}", f"share_{theme}_lo", f"share_{theme}_hi"))
+    column for theme in THEME_IDS for column in (f"share_{theme}", f"share_{theme}_lo", f"share_{theme}_hi")
+)
 DOCUMENT_CSV_FIELDS = (
-    ("path", "status", "reason", "format", "encoding", "bytes", "sentences", "dominant",
-     "garbled", "low_confidence", "boilerplate", "reused")
+    (
+        "path",
+        "status",
+        "reason",
+        "format",
+        "encoding",
+        "bytes",
+        "sentences",
+        "dominant",
+        "garbled",
+        "low_confidence",
+        "boilerplate",
+        "reused",
+    )
     + tuple(f"{theme}_count" for theme in THEME_IDS)
     + tuple(f"{theme}_share" for theme in THEME_IDS)
     + SHARE_CSV_FIELDS
@@ -104,7 +134,11 @@ GROUP_CSV_FIELDS = ("field", "value", "documents", "content_sentences") + SHARE_
 
 @contextmanager
 def atomic_file(
-    path: Path, *, encoding: str = "utf-8", newline: str | None = "", durable: bool = True,
+    path: Path,
+    *,
+    encoding: str = "utf-8",
+    newline: str | None = "",
+    durable: bool = True,
     binary: bool = False,
 ) -> Iterator[Any]:
     """Open a temporary file beside ``path`` for writing; rename it to ``path`` on success.
@@ -120,8 +154,9 @@ def atomic_file(
     try:
         # backslashreplace: a lone surrogate (a file name's stray byte inside an
         # error message) is written visibly instead of failing the whole output.
-        opened = open(tmp, "xb") if binary else open(tmp, "x", encoding=encoding, newline=newline,
-                                                      errors="backslashreplace")
+        opened = (
+            open(tmp, "xb") if binary else open(tmp, "x", encoding=encoding, newline=newline, errors="backslashreplace")
+        )
         with opened as handle:
             yield handle
             if durable:
@@ -190,9 +225,20 @@ def _share_cells(shares: ThemeShares | None) -> list[str]:
 def _document_row(outcome: DocumentOutcome, meta_fields: Sequence[str], shares: ThemeShares | None) -> list[Any]:
     predicted = outcome.shares
     return (
-        [outcome.path, outcome.status, outcome.reason, outcome.format, outcome.encoding,
-         outcome.bytes, outcome.sentences, outcome.dominant, outcome.garbled,
-         outcome.low_confidence, outcome.boilerplate, "yes" if outcome.reused else "no"]
+        [
+            outcome.path,
+            outcome.status,
+            outcome.reason,
+            outcome.format,
+            outcome.encoding,
+            outcome.bytes,
+            outcome.sentences,
+            outcome.dominant,
+            outcome.garbled,
+            outcome.low_confidence,
+            outcome.boilerplate,
+            "yes" if outcome.reused else "no",
+        ]
         + [outcome.counts.get(theme, 0) for theme in THEME_IDS]
         + [f"{predicted[theme]:.4f}" for theme in THEME_IDS]
         + _share_cells(shares)
@@ -200,8 +246,12 @@ def _document_row(outcome: DocumentOutcome, meta_fields: Sequence[str], shares: 
     )
 
 
-def write_documents_csv(path: Path, outcomes: Iterable[DocumentOutcome],
-                        meta_fields: Sequence[str] = (), analysis: CorpusAnalysis | None = None) -> None:
+def write_documents_csv(
+    path: Path,
+    outcomes: Iterable[DocumentOutcome],
+    meta_fields: Sequence[str] = (),
+    analysis: CorpusAnalysis | None = None,
+) -> None:
     """Write ``documents.csv`` (UTF-8 with BOM) atomically: one row per outcome given.
 
     ``analysis`` gives the estimated shares of the tagged documents (empty
@@ -229,8 +279,7 @@ def write_groups_csv(path: Path, analysis: CorpusAnalysis) -> None:
         for field in analysis.meta_fields:
             for group in analysis.groups.get(field, ()):
                 value = group.key.split("=", 1)[1]
-                writer.writerow([field, value, group.documents, group.content_sentences]
-                                + _share_cells(group))
+                writer.writerow([field, value, group.documents, group.content_sentences] + _share_cells(group))
 
 
 def _file_entry(outcome: DocumentOutcome) -> dict[str, Any]:
@@ -247,10 +296,13 @@ def _file_entry(outcome: DocumentOutcome) -> dict[str, Any]:
     if outcome.sha256:
         entry["sha256"] = outcome.sha256
     if outcome.status == "tagged":
-        entry.update(sentences=outcome.sentences, dominant=outcome.dominant or None,
-                     reused=outcome.reused,
-                     # compare re-estimates shares from these (content sentences per predicted theme).
-                     counts={theme: outcome.counts.get(theme, 0) for theme in THEME_IDS})
+        entry.update(
+            sentences=outcome.sentences,
+            dominant=outcome.dominant or None,
+            reused=outcome.reused,
+            # compare re-estimates shares from these (content sentences per predicted theme).
+            counts={theme: outcome.counts.get(theme, 0) for theme in THEME_IDS},
+        )
     if outcome.meta:
         entry["meta"] = dict(outcome.meta)
     return entry
@@ -277,9 +329,14 @@ def write_manifest(
         "generator": OUTPUT_MARKER,
         **run,
         "totals": {
-            "files": totals.files, "tagged": totals.tagged, "reused": totals.reused,
-            "skipped": totals.skipped, "failed": totals.failed, "sentences": totals.sentences,
-            "boilerplate": totals.boilerplate, "bytes_tagged": totals.bytes_tagged,
+            "files": totals.files,
+            "tagged": totals.tagged,
+            "reused": totals.reused,
+            "skipped": totals.skipped,
+            "failed": totals.failed,
+            "sentences": totals.sentences,
+            "boilerplate": totals.boilerplate,
+            "bytes_tagged": totals.bytes_tagged,
             "themes": dict(totals.counts),
         },
         "timings": timings,

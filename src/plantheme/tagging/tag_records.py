@@ -13,7 +13,18 @@ from typing import NamedTuple, Protocol
 
 from ..themes import THEME_IDS
 
-__all__ = ["SentenceRecord", "SentenceFields", "sentence_json", "sentence_csv", "confidence_text", "DocumentOutcome", "RunTotals", "TAGGED", "SKIPPED", "FAILED"]
+__all__ = [
+    "SentenceRecord",
+    "SentenceFields",
+    "sentence_json",
+    "sentence_csv",
+    "confidence_text",
+    "DocumentOutcome",
+    "RunTotals",
+    "TAGGED",
+    "SKIPPED",
+    "FAILED",
+]
 
 TAGGED = "tagged"
 SKIPPED = "skipped"
@@ -50,8 +61,15 @@ class SentenceRecord(NamedTuple):
     def from_json(cls, line: str) -> "SentenceRecord":
         """Parse a line written by :meth:`to_json`."""
         raw = json.loads(line)
-        return cls(index=raw["index"], start=raw["start"], end=raw["end"], text=raw["text"],
-                   theme=raw["theme"], confidence=raw["confidence"], flags=tuple(raw["flags"]))
+        return cls(
+            index=raw["index"],
+            start=raw["start"],
+            end=raw["end"],
+            text=raw["text"],
+            theme=raw["theme"],
+            confidence=raw["confidence"],
+            flags=tuple(raw["flags"]),
+        )
 
 
 class SentenceFields(Protocol):
@@ -106,9 +124,11 @@ def sentence_json(sentence: SentenceFields, opening: str = "{", confidence: str 
     s = sentence
     if confidence is None:
         confidence = confidence_text(s.confidence)
-    return (f'{opening}"index": {s.index}, "start": {s.start}, "end": {s.end}, '
-            f'"text": {encode_basestring(s.text)}, "theme": "{s.theme}", '
-            f'"confidence": {confidence}, "flags": {_flags_json(s.flags)}}}')
+    return (
+        f'{opening}"index": {s.index}, "start": {s.start}, "end": {s.end}, '
+        f'"text": {encode_basestring(s.text)}, "theme": "{s.theme}", '
+        f'"confidence": {confidence}, "flags": {_flags_json(s.flags)}}}'
+    )
 
 
 def sentence_csv(sentence: SentenceFields, doc_field: str, confidence: str | None = None) -> str:
@@ -120,8 +140,7 @@ def sentence_csv(sentence: SentenceFields, doc_field: str, confidence: str | Non
     if confidence is None:
         confidence = confidence_text(s.confidence)
     text = s.text.replace('"', '""')
-    return (f'{doc_field},{s.index},{s.start},{s.end},{s.theme},'
-            f'{confidence},{";".join(s.flags)},"{text}"\r\n')
+    return f'{doc_field},{s.index},{s.start},{s.end},{s.theme},{confidence},{";".join(s.flags)},"{text}"\r\n'
 
 
 def _zero_counts() -> dict[str, int]:

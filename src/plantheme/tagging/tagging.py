@@ -25,7 +25,18 @@ if TYPE_CHECKING:  # the models are loaded where they are used (see corpus_taggi
     from ..model.evidence import Prediction
     from ..model.model import ThemeModel
 
-__all__ = ["BOILERPLATE", "GARBLED", "LOW_CONFIDENCE", "REPAIRED", "PreparedDocument", "TaggedDocument", "TaggedSentence", "context_proba", "prepare_document", "tag_text"]
+__all__ = [
+    "BOILERPLATE",
+    "GARBLED",
+    "LOW_CONFIDENCE",
+    "REPAIRED",
+    "PreparedDocument",
+    "TaggedDocument",
+    "TaggedSentence",
+    "context_proba",
+    "prepare_document",
+    "tag_text",
+]
 
 GARBLED = "garbled"
 LOW_CONFIDENCE = "low_confidence"
@@ -79,7 +90,10 @@ class TaggedDocument:
 # Every combination of flags, built once: most sentences have none.
 _FLAGS = {
     (b, g, r, low): tuple(flag for flag, on in zip(_FLAG_ORDER, (b, g, r, low)) if on)
-    for b in (False, True) for g in (False, True) for r in (False, True) for low in (False, True)
+    for b in (False, True)
+    for g in (False, True)
+    for r in (False, True)
+    for low in (False, True)
 }
 
 
@@ -120,8 +134,9 @@ def context_proba(stage: ContextModel, proba: np.ndarray, prepared: PreparedDocu
     return stage.predict_proba(context_features(proba, prepared.outline, prepared.boilerplate))
 
 
-def _with_context(result: Classification, model: ThemeModel | CompiledModel,
-                  prepared: PreparedDocument) -> Classification:
+def _with_context(
+    result: Classification, model: ThemeModel | CompiledModel, prepared: PreparedDocument
+) -> Classification:
     """The classification after the model's context stage, when it has one."""
     stage: ContextModel | None = getattr(model, "context", None)
     if stage is None or not prepared.units:
@@ -137,8 +152,14 @@ _FURNITURE_SCORES = {theme: float(theme == OTHER) for theme in THEME_IDS}
 
 
 def tag_text(
-    model: ThemeModel | CompiledModel, raw: str, *, low_confidence: float = 0.5, details: bool = True,
-    evidence: int = 5, context: bool = True, prepared: PreparedDocument | None = None,
+    model: ThemeModel | CompiledModel,
+    raw: str,
+    *,
+    low_confidence: float = 0.5,
+    details: bool = True,
+    evidence: int = 5,
+    context: bool = True,
+    prepared: PreparedDocument | None = None,
 ) -> TaggedDocument:
     """Normalise, split and classify one document's text.
 
@@ -184,10 +205,15 @@ def tag_text(
                 prediction = replace(prediction, theme=OTHER, confidence=1.0, scores=_FURNITURE_SCORES, evidence=())
         else:
             content_themes.append(theme)
-        flags = _FLAGS[furniture, garbled_units[index], repaired_units[index] and not garbled_units[index],
-                       confidence < low_confidence]
-        sentences.append(TaggedSentence(index, start, end, original[start:end], unit.text, theme,
-                                        confidence, flags, prediction))
+        flags = _FLAGS[
+            furniture,
+            garbled_units[index],
+            repaired_units[index] and not garbled_units[index],
+            confidence < low_confidence,
+        ]
+        sentences.append(
+            TaggedSentence(index, start, end, original[start:end], unit.text, theme, confidence, flags, prediction)
+        )
     counts = Counter(content_themes)
     total = len(content_themes)
     ordered = {theme: counts.get(theme, 0) for theme in THEME_IDS}
@@ -201,4 +227,3 @@ def tag_text(
         normalized=doc,
         boilerplate=len(units) - total,
     )
-

@@ -58,8 +58,15 @@ def _share_values(shares: ThemeShares | None) -> list[float | None]:
 class _Sheet:
     """A write-only sheet with its header styled, frozen and filtered, and safe text cells."""
 
-    def __init__(self, workbook: Any, title: str, headers: Sequence[str], widths: Sequence[float],
-                 percent_columns: Iterable[int] = (), freeze: str = "A2") -> None:
+    def __init__(
+        self,
+        workbook: Any,
+        title: str,
+        headers: Sequence[str],
+        widths: Sequence[float],
+        percent_columns: Iterable[int] = (),
+        freeze: str = "A2",
+    ) -> None:
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment, Font, PatternFill
         from openpyxl.utils import get_column_letter
@@ -140,40 +147,75 @@ def write_documents_xlsx(
     sheet = _Sheet(workbook, "about", ["what 项目", "value 内容"], [28, 100])
     for label, value in about:
         sheet.append([label, value])
-    sheet.append(["sentences sheet", f"the first {written:,} of {total_sentences:,} sentences"
-                  + ("" if written == total_sentences else "; sentences.csv holds every one")])
+    sheet.append(
+        [
+            "sentences sheet",
+            f"the first {written:,} of {total_sentences:,} sentences"
+            + ("" if written == total_sentences else "; sentences.csv holds every one"),
+        ]
+    )
     with atomic_file(path, binary=True) as handle:
         workbook.save(handle)
 
 
-def _write_documents(workbook: Any, outcomes: Sequence[DocumentOutcome], meta_fields: Sequence[str],
-                     analysis: CorpusAnalysis, share_headers: list[str]) -> None:
+def _write_documents(
+    workbook: Any,
+    outcomes: Sequence[DocumentOutcome],
+    meta_fields: Sequence[str],
+    analysis: CorpusAnalysis,
+    share_headers: list[str],
+) -> None:
     counts = [f"{THEMES_BY_ID[t].name_zh} {t} 句数 count" for t in THEME_IDS]
-    headers = (["path 文件", *meta_fields, "status 状态", "reason 原因", "sentences 句数", "boilerplate 版式",
-                "dominant 主导主题"] + share_headers + counts)
+    headers = (
+        [
+            "path 文件",
+            *meta_fields,
+            "status 状态",
+            "reason 原因",
+            "sentences 句数",
+            "boilerplate 版式",
+            "dominant 主导主题",
+        ]
+        + share_headers
+        + counts
+    )
     first_share = 1 + len(meta_fields) + 5
     widths = [48] + [12] * len(meta_fields) + [10, 24, 10, 10, 16] + [11] * (len(share_headers) + len(counts))
-    sheet = _Sheet(workbook, "documents", headers, widths,
-                   percent_columns=range(first_share, first_share + len(share_headers)), freeze="B2")
+    sheet = _Sheet(
+        workbook,
+        "documents",
+        headers,
+        widths,
+        percent_columns=range(first_share, first_share + len(share_headers)),
+        freeze="B2",
+    )
     for outcome in outcomes:
         dominant = THEMES_BY_ID[outcome.dominant].name_zh if outcome.dominant in THEMES_BY_ID else ""
         tagged = outcome.status == TAGGED
-        sheet.append([outcome.path, *(outcome.meta.get(name, "") for name in meta_fields), outcome.status,
-                      outcome.reason, outcome.sentences if tagged else None,
-                      outcome.boilerplate if tagged else None, dominant]
-                     + _share_values(analysis.documents.get(outcome.path))
-                     + [outcome.counts.get(t, 0) if tagged else None for t in THEME_IDS])
+        sheet.append(
+            [
+                outcome.path,
+                *(outcome.meta.get(name, "") for name in meta_fields),
+                outcome.status,
+                outcome.reason,
+                outcome.sentences if tagged else None,
+                outcome.boilerplate if tagged else None,
+                dominant,
+            ]
+            + _share_values(analysis.documents.get(outcome.path))
+            + [outcome.counts.get(t, 0) if tagged else None for t in THEME_IDS]
+        )
 
 
 def _write_groups(workbook: Any, analysis: CorpusAnalysis, share_headers: list[str]) -> None:
     headers = ["field 字段", "value 取值", "documents 文件数", "content sentences 内容句数"] + share_headers
     widths = [12, 20, 10, 12] + [11] * len(share_headers)
-    sheet = _Sheet(workbook, "groups", headers, widths, percent_columns=range(4, 4 + len(share_headers)),
-                   freeze="C2")
+    sheet = _Sheet(workbook, "groups", headers, widths, percent_columns=range(4, 4 + len(share_headers)), freeze="C2")
     for field in analysis.meta_fields:
         for group in analysis.groups.get(field, ()):
-            sheet.append([field, group.key.split("=", 1)[1], group.documents, group.content_sentences]
-                         + _share_values(group))
+            sheet.append(
+                [field, group.key.split("=", 1)[1], group.documents, group.content_sentences] + _share_values(group)
+            )
 
 
 def _write_sentences(workbook: Any, sentences_jsonl: Path, limit: int) -> int:
@@ -182,7 +224,16 @@ def _write_sentences(workbook: Any, sentences_jsonl: Path, limit: int) -> int:
     written = 0
     for sentence in _read_sentences(sentences_jsonl, limit):
         theme = sentence["theme"]
-        sheet.append([sentence["doc"], sentence["index"], theme, THEMES_BY_ID[theme].name_zh,
-                      sentence["confidence"], ";".join(sentence["flags"]), sentence["text"]])
+        sheet.append(
+            [
+                sentence["doc"],
+                sentence["index"],
+                theme,
+                THEMES_BY_ID[theme].name_zh,
+                sentence["confidence"],
+                ";".join(sentence["flags"]),
+                sentence["text"],
+            ]
+        )
         written += 1
     return written

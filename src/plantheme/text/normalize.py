@@ -103,8 +103,10 @@ class NormalizedText:
         Linear in the text and the number of spans (one prefix count per kind),
         however many runs there are.
         """
-        return (_overlap_flags(self.garbled, len(self.text), starts, ends),
-                _overlap_flags(self.repaired, len(self.text), starts, ends))
+        return (
+            _overlap_flags(self.garbled, len(self.text), starts, ends),
+            _overlap_flags(self.repaired, len(self.text), starts, ends),
+        )
 
 
 def _overlaps(runs: tuple[tuple[int, int], ...], start: int, end: int) -> bool:
@@ -114,9 +116,7 @@ def _overlaps(runs: tuple[tuple[int, int], ...], start: int, end: int) -> bool:
     return i > 0 and runs[i - 1][1] > start
 
 
-def _overlap_flags(
-    runs: tuple[tuple[int, int], ...], length: int, starts: list[int], ends: list[int]
-) -> list[bool]:
+def _overlap_flags(runs: tuple[tuple[int, int], ...], length: int, starts: list[int], ends: list[int]) -> list[bool]:
     if not runs or not starts:
         return [False] * len(starts)
     # Count the run characters before each position; a span overlaps a run
@@ -159,8 +159,11 @@ class _Mapped:
         return cls(text, np.arange(len(text) + 1, dtype=np.int64) if track else None)
 
     def sub(
-        self, pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str] | str,
-        when: str = "", same_length: bool = False,
+        self,
+        pattern: re.Pattern[str],
+        repl: Callable[[re.Match[str]], str] | str,
+        when: str = "",
+        same_length: bool = False,
     ) -> _Mapped:
         """``re.sub`` that keeps the map: a same-length replacement maps char to char,
         any other maps every new character to the start of the match.
@@ -248,13 +251,77 @@ def is_han(char: str) -> bool:
     """True for a Chinese (Han) character."""
     return bool(HAN.match(char))
 
+
 # --- pinyin annotations --------------------------------------------------------
 
-_INITIALS = ("", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x",
-             "zh", "ch", "sh", "r", "z", "c", "s", "y", "w")
-_FINALS = ("a", "o", "e", "i", "u", "v", "ai", "ei", "ui", "ao", "ou", "iu", "ie", "ve", "ue",
-           "er", "an", "en", "in", "un", "vn", "ang", "eng", "ing", "ong", "ia", "iao", "ian",
-           "iang", "iong", "ua", "uo", "uai", "uan", "uang", "ueng", "van", "ng", "n", "m")
+_INITIALS = (
+    "",
+    "b",
+    "p",
+    "m",
+    "f",
+    "d",
+    "t",
+    "n",
+    "l",
+    "g",
+    "k",
+    "h",
+    "j",
+    "q",
+    "x",
+    "zh",
+    "ch",
+    "sh",
+    "r",
+    "z",
+    "c",
+    "s",
+    "y",
+    "w",
+)
+_FINALS = (
+    "a",
+    "o",
+    "e",
+    "i",
+    "u",
+    "v",
+    "ai",
+    "ei",
+    "ui",
+    "ao",
+    "ou",
+    "iu",
+    "ie",
+    "ve",
+    "ue",
+    "er",
+    "an",
+    "en",
+    "in",
+    "un",
+    "vn",
+    "ang",
+    "eng",
+    "ing",
+    "ong",
+    "ia",
+    "iao",
+    "ian",
+    "iang",
+    "iong",
+    "ua",
+    "uo",
+    "uai",
+    "uan",
+    "uang",
+    "ueng",
+    "van",
+    "ng",
+    "n",
+    "m",
+)
 # Over-generates a little (e.g. "bve"); that only matters for a lowercase Latin
 # word glued to a Han character inside parentheses, which plan text does not have.
 _PINYIN_SYLLABLES = frozenset(i + f for i in _INITIALS for f in _FINALS)
@@ -264,9 +331,7 @@ _SYLLABLE = "[a-zA-Z\u00c0-\u024f\u0300-\u036f]{1,7}[1-5]?"
 _ONE_ANNOTATION = re.compile(f"[(（]({_SYLLABLE})[)）]")
 # A run of bracketed syllables right after a Han character: "规(guī)(huà)" has
 # two, and removing only the first would glue the second to the character.
-_PINYIN_ANNOTATION = re.compile(
-    f"[(（](?<=[{_HAN}][(（]){_SYLLABLE}[)）](?:[(（]{_SYLLABLE}[)）])*"
-)
+_PINYIN_ANNOTATION = re.compile(f"[(（](?<=[{_HAN}][(（]){_SYLLABLE}[)）](?:[(（]{_SYLLABLE}[)）])*")
 
 
 def _strip_tone(syllable: str) -> str:
@@ -282,7 +347,7 @@ def _drop_pinyin(match: re.Match[str]) -> str:
         syllable = annotation.group(1)
         # Annotations are lowercase; "(AI)" or "(GDP)" after a Han character is content.
         if not (syllable.islower() and _strip_tone(syllable) in _PINYIN_SYLLABLES):
-            return run[annotation.start():]
+            return run[annotation.start() :]
     return ""
 
 
@@ -302,14 +367,14 @@ def _drop_pinyin(match: re.Match[str]) -> str:
 
 # Scores, in half points so that they stay small integers.
 _COMMON, _LEVEL2, _RARE = -2, 2, 4
-_LOST_MARK = 3        # ASCII "?": a lost byte when it sits among rare characters
-_ODD_SYMBOL = 6       # kana, Greek, Cyrillic, box drawing, vertical and small forms
-_STRONG = 8           # U+FFFD, private use, bopomofo: never in clean Chinese text
+_LOST_MARK = 3  # ASCII "?": a lost byte when it sits among rare characters
+_ODD_SYMBOL = 6  # kana, Greek, Cyrillic, box drawing, vertical and small forms
+_STRONG = 8  # U+FFFD, private use, bopomofo: never in clean Chinese text
 _RUN_SCORE = 8
 # A stretch scoring this much is a run only if it repairs: two mojibake
 # characters of a two-character word ("鍖婚櫌", 医院) score less than a run.
 _REPAIR_SCORE = 4
-_BARRIER = -128       # a run never crosses a line end or a Chinese punctuation mark
+_BARRIER = -128  # a run never crosses a line end or a Chinese punctuation mark
 
 
 def _gb2312_levels() -> dict[str, int]:
@@ -343,9 +408,15 @@ def _char_scores() -> np.ndarray:
         level = levels.get(simple[:1], 0)
         scores[ord(char)] = _COMMON if level == 1 else _LEVEL2 if level == 2 else _RARE
     # Private use is odd, not strong: web pages use it alone for icon fonts.
-    for first, last in ((0x3040, 0x30FF), (0x0391, 0x03C9), (0x0401, 0x0451), (0x2502, 0x257F),
-                        (0xFE30, 0xFE6B), (0xE000, 0xF8FF)):
-        scores[first:last + 1] = _ODD_SYMBOL
+    for first, last in (
+        (0x3040, 0x30FF),
+        (0x0391, 0x03C9),
+        (0x0401, 0x0451),
+        (0x2502, 0x257F),
+        (0xFE30, 0xFE6B),
+        (0xE000, 0xF8FF),
+    ):
+        scores[first : last + 1] = _ODD_SYMBOL
     scores[0x3100:0x3130] = _STRONG
     scores[0xFFFD] = _STRONG
     scores[ord("?")] = _LOST_MARK
@@ -424,9 +495,7 @@ def _max_segments(scores: list[int], offset: int, out: list[tuple[int, int, bool
 # "æŽ¨è¿›"); "?" and U+FFFD stand for the bytes cp1252 has no character for.
 _CP1252_HIGH = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
 _LATIN_CONT = f"[\u0080-\u00bf{_CP1252_HIGH}?\ufffd]"
-_LATIN_MOJIBAKE = re.compile(
-    f"[\u00c2-\u00f4](?:[\u00c2-\u00f4]|{_LATIN_CONT})*{_LATIN_CONT}(?<=[^?])"
-)
+_LATIN_MOJIBAKE = re.compile(f"[\u00c2-\u00f4](?:[\u00c2-\u00f4]|{_LATIN_CONT})*{_LATIN_CONT}(?<=[^?])")
 
 
 _LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
@@ -476,9 +545,9 @@ def _unlatin(run: str) -> tuple[str, bool] | None:
     while i < len(codes):
         lead = codes[i]
         need = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 0
-        if need and i + need <= len(codes) and all(0x80 <= b <= 0xBF for b in codes[i + 1:i + need]):
+        if need and i + need <= len(codes) and all(0x80 <= b <= 0xBF for b in codes[i + 1 : i + need]):
             try:
-                char = bytes(codes[i:i + need]).decode("utf-8")
+                char = bytes(codes[i : i + need]).decode("utf-8")
             except UnicodeDecodeError:
                 pass
             else:
@@ -551,8 +620,9 @@ def _repair_wrong_codec(text: str, start: int, end: int) -> tuple[int, int, str]
     """
     line_start, line_end = _clause_around(text, start, end)
     candidates = [(line_start, line_end)] if line_end - line_start <= 4 * (end - start) + 8 else []
-    candidates += [(max(line_start, start - left), min(line_end, end + right))
-                   for left in (0, 1, 2) for right in (0, 1, 2)]
+    candidates += [
+        (max(line_start, start - left), min(line_end, end + right)) for left in (0, 1, 2) for right in (0, 1, 2)
+    ]
     for lo, hi in candidates:
         # Without spaces: between Chinese characters they go anyway, and a
         # second pass sees the run without them.
@@ -607,7 +677,6 @@ def _widen(text: str, scores: np.ndarray, start: int, end: int) -> tuple[int, in
             else:
                 end = reach + 1
     return start, end
-
 
 
 def _split_clean(text: str, scores: np.ndarray, run: tuple[int, int, bool]) -> list[tuple[int, int, bool]]:
@@ -695,8 +764,11 @@ def _apply_edits(mapped: _Mapped, edits: list[_Edit]) -> _Mapped:
         pieces.append(new)
         last = end
     pieces.append(text[last:])
-    offsets = None if mapped.offsets is None else _edit_offsets(
-        mapped.offsets, [(start, end, len(new)) for start, end, new in edits])
+    offsets = (
+        None
+        if mapped.offsets is None
+        else _edit_offsets(mapped.offsets, [(start, end, len(new)) for start, end, new in edits])
+    )
     return _Mapped("".join(pieces), offsets)
 
 
@@ -753,9 +825,11 @@ def _repair_latin(mapped: _Mapped) -> tuple[_Mapped, list[tuple[int, int]], list
         edits.append((start, end, fixed if latin[1] else to_simplified(fixed)))
         complete.append(latin[1])
     spans = _edited_spans(edits)
-    return (_apply_edits(mapped, edits),
-            [span for span, done in zip(spans, complete) if not done],
-            [span for span, done in zip(spans, complete) if done])
+    return (
+        _apply_edits(mapped, edits),
+        [span for span, done in zip(spans, complete) if not done],
+        [span for span, done in zip(spans, complete) if done],
+    )
 
 
 def _clean_repair(fixed: str) -> str:
@@ -786,8 +860,13 @@ def _repair_wrong_codecs(
     merged: list[list[int]] = []  # start, end, strong (0 or 1)
     strong: bool | int
     for start, end, strong in sorted(run for part in runs for run in _split_clean(text, scores, part)):
-        if (strong and merged and merged[-1][2] and start <= merged[-1][1] + _MAX_RUN_GAP
-                and not _clean_gap(text[merged[-1][1]:start])):
+        if (
+            strong
+            and merged
+            and merged[-1][2]
+            and start <= merged[-1][1] + _MAX_RUN_GAP
+            and not _clean_gap(text[merged[-1][1] : start])
+        ):
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end, int(strong)])
@@ -804,8 +883,13 @@ def _repair_wrong_codecs(
         elif strong:
             kept.append((start, end))
     regions = [_candidate_region(text, start, end) for start, end in kept]
-    return (_apply_edits(mapped, edits), _move_spans(kept, edits), _edited_spans(edits), edits,
-            _move_spans(regions, edits))
+    return (
+        _apply_edits(mapped, edits),
+        _move_spans(kept, edits),
+        _edited_spans(edits),
+        edits,
+        _move_spans(regions, edits),
+    )
 
 
 # --- markup, width and whitespace ---------------------------------------------
@@ -814,9 +898,7 @@ def _repair_wrong_codecs(
 # in plan text a star is markdown or a footnote mark, never content.
 _MD_EMPHASIS = re.compile(r"\*\*|__|\*(?<![A-Za-z0-9]\*)|\*(?![A-Za-z0-9])")
 _MD_LINE_MARKS = "#-*+>•·●○▪▫◆◇■□►√"
-_MD_LINE_START = re.compile(
-    r"(?m)^[ \t]*(?:(?:#{1,6}|[-*+])[ \t]+|>[ \t]*|[•·●○▪▫◆◇■□►√]+[ \t]*)+(?=\S)"
-)
+_MD_LINE_START = re.compile(r"(?m)^[ \t]*(?:(?:#{1,6}|[-*+])[ \t]+|>[ \t]*|[•·●○▪▫◆◇■□►√]+[ \t]*)+(?=\S)")
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|/|\.)[^)\s]*\)")
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff05\uff0e\u3000]")
 _TO_FULLWIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？", "(": "（", ")": "）"}
@@ -836,9 +918,7 @@ _LINE_EDGE_SPACES = re.compile(r" (?: *(?=\n|\Z)|(?<=(?m:^) ) *)")
 _CJK_ANY = f"{_HAN}{_CJK_PUNCT}"
 # Blank runs are single spaces by now; the space comes first in each branch so
 # the scan tests one character per position before any lookaround.
-_SPACE_IN_CJK = re.compile(
-    f" (?<=[{_CJK_ANY}] )(?=[{_CJK_ANY}0-9A-Za-z%])| (?<=[0-9A-Za-z%] )(?=[{_CJK_ANY}])"
-)
+_SPACE_IN_CJK = re.compile(f" (?<=[{_CJK_ANY}] )(?=[{_CJK_ANY}0-9A-Za-z%])| (?<=[0-9A-Za-z%] )(?=[{_CJK_ANY}])")
 
 # --- line joining -------------------------------------------------------------
 
@@ -862,8 +942,12 @@ def _ends_sentence(line: str) -> bool:
     if not stripped:
         return False
     last = stripped[-1]
-    return (last in _TERMINAL or last in _GARBLED_END
-            or ("\u0080" <= last <= "\u00bf" or last in _CP1252_HIGH) and bool(_LATIN_END.search(stripped)))
+    return (
+        last in _TERMINAL
+        or last in _GARBLED_END
+        or ("\u0080" <= last <= "\u00bf" or last in _CP1252_HIGH)
+        and bool(_LATIN_END.search(stripped))
+    )
 
 
 def _wrap_width(lines: list[str]) -> int | None:
@@ -873,9 +957,9 @@ def _wrap_width(lines: list[str]) -> int | None:
     characters); header fields of a saved web page (``标题：…``) do not count.
     """
     lengths = [
-        len(line) for line in lines
-        if line and not _ends_sentence(line) and not HEADING_MARKER.match(line)
-        and not _FIELD_LINE.match(line)
+        len(line)
+        for line in lines
+        if line and not _ends_sentence(line) and not HEADING_MARKER.match(line) and not _FIELD_LINE.match(line)
     ]
     if len(lengths) < 2:
         return None
@@ -895,15 +979,48 @@ _FIELD_LINE = re.compile(
 )
 # A task's responsibility note closing its paragraph ("…给予补贴。（责任单位：市商务局）"):
 # the paragraph ends there, whatever comes on the next line.
-_RESPONSIBILITY_TAIL = re.compile(
-    r"[（(]\s*(?:主要)?(?:责任|牵头|配合|协办)(?:单位|部门|领导)\s*[：:][^（）()]*[）)]$"
-)
+_RESPONSIBILITY_TAIL = re.compile(r"[（(]\s*(?:主要)?(?:责任|牵头|配合|协办)(?:单位|部门|领导)\s*[：:][^（）()]*[）)]$")
 # A clause of at most three characters before a comma or stop: the tail of a
 # sentence cut by the line end ("法制\n建设。"), unless it is a word that opens
 # sentences ("今年，", "同时，", "第三，").
 _TINY_CLAUSE = re.compile(r"^([^，。；：！？、,;:!?\s]{1,3})[，。；：！？、,;:!?]")
 _OPENERS = frozenset(
-    ["今年", "去年", "明年", "现在", "同时", "为此", "其中", "目前", "此外", "另外", "总之", "首先", "其次", "再次", "最后", "因此", "所以", "但是", "然而", "当前", "过去", "未来", "全年", "对此", "据此", "近年来", "五年来", "一年来", "这些", "我们", "总的看", "同志们", "各位", "综上"]
+    [
+        "今年",
+        "去年",
+        "明年",
+        "现在",
+        "同时",
+        "为此",
+        "其中",
+        "目前",
+        "此外",
+        "另外",
+        "总之",
+        "首先",
+        "其次",
+        "再次",
+        "最后",
+        "因此",
+        "所以",
+        "但是",
+        "然而",
+        "当前",
+        "过去",
+        "未来",
+        "全年",
+        "对此",
+        "据此",
+        "近年来",
+        "五年来",
+        "一年来",
+        "这些",
+        "我们",
+        "总的看",
+        "同志们",
+        "各位",
+        "综上",
+    ]
 )
 _ORDINAL_OPENER = re.compile(r"^(?:第[一二三四五六七八九十]+|[一二三四五六七八九十]是|其[一二三四五六])$")
 _PUNCT_ANY = re.compile("[，。；：！？、,.;:!?（）()“”]")
@@ -921,9 +1038,15 @@ def _tiny_tail(line: str) -> bool:
 
 def _kept_apart(prev: str, nxt: str) -> bool:
     """Whether the break between ``prev`` and ``nxt`` stays whatever else is known."""
-    return (not prev or not nxt or _ends_sentence(prev) or bool(HEADING_MARKER.match(nxt))
-            or bool(_FIELD_LINE.match(nxt)) or bool(_FIELD_LINE.match(prev))
-            or bool(_RESPONSIBILITY_TAIL.search(prev)))
+    return (
+        not prev
+        or not nxt
+        or _ends_sentence(prev)
+        or bool(HEADING_MARKER.match(nxt))
+        or bool(_FIELD_LINE.match(nxt))
+        or bool(_FIELD_LINE.match(prev))
+        or bool(_RESPONSIBILITY_TAIL.search(prev))
+    )
 
 
 def _opens_continuation(prev: str, nxt: str) -> bool:
@@ -1032,13 +1155,10 @@ def _join_broken_lines(mapped: _Mapped) -> _Mapped:
     pieces.append(text[last:])
     if mapped.offsets is None:
         return _Mapped("".join(pieces), None)
-    return _Mapped("".join(pieces),
-                   _edit_offsets(mapped.offsets, [(start, end, 0) for start, end in joins]))
+    return _Mapped("".join(pieces), _edit_offsets(mapped.offsets, [(start, end, 0) for start, end in joins]))
 
 
-_HEADING_LINE_GAP = re.compile(
-    r"(?m)^(?=" + HEADING_MARKER.pattern[1:] + f")(\\S{{5,}}?[{_HAN}]) +(?=[{_HAN}])"
-)
+_HEADING_LINE_GAP = re.compile(r"(?m)^(?=" + HEADING_MARKER.pattern[1:] + f")(\\S{{5,}}?[{_HAN}]) +(?=[{_HAN}])")
 
 
 def _split_heading_gap(match: re.Match[str]) -> str:
@@ -1074,8 +1194,16 @@ def _to_halfwidth(match: re.Match[str]) -> str:
 # are parked as noncharacters while the other steps run, then written as marks
 # the sentence splitter does not cut at: a lost byte as U+FFFD (the one mark
 # for it, as "，" is the one comma), the others as look-alikes.
-_PARK = {"?": "\ufdd0", "？": "\ufdd0", "。": "\ufdd1", "！": "\ufdd2", "!": "\ufdd2",
-         "；": "\ufdd3", ";": "\ufdd3", "…": "\ufdd4"}
+_PARK = {
+    "?": "\ufdd0",
+    "？": "\ufdd0",
+    "。": "\ufdd1",
+    "！": "\ufdd2",
+    "!": "\ufdd2",
+    "；": "\ufdd3",
+    ";": "\ufdd3",
+    "…": "\ufdd4",
+}
 _UNPARK = {"\ufdd0": "\ufffd", "\ufdd1": "\uff61", "\ufdd2": "\u01c3", "\ufdd3": "\u037e", "\ufdd4": "\u22ef"}
 _PARKED = re.compile("[\ufdd0-\ufdd4]")
 
@@ -1095,7 +1223,7 @@ def _simplify_outside(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mappe
     last = 0
     for start, end in [*garbled, (len(text), len(text))]:
         if start > last:
-            part = _Mapped(text[last:start], None if offsets is None else offsets[last:start + 1])
+            part = _Mapped(text[last:start], None if offsets is None else offsets[last : start + 1])
             part = part.translate_same_length(convert)
             texts.append(part.text)
             if part.offsets is not None:
@@ -1109,8 +1237,9 @@ def _simplify_outside(mapped: _Mapped, garbled: list[tuple[int, int]]) -> _Mappe
     return _Mapped("".join(texts), np.concatenate([*maps, offsets[-1:]]))
 
 
-def _apply_steps(mapped: _Mapped, garbled: list[tuple[int, int]],
-                 frozen: list[tuple[int, int]] | None = None) -> _Mapped:
+def _apply_steps(
+    mapped: _Mapped, garbled: list[tuple[int, int]], frozen: list[tuple[int, int]] | None = None
+) -> _Mapped:
     """The normalisation edits after garbled runs were found and repaired, in order."""
     if garbled:
         chars = list(mapped.text)
@@ -1157,9 +1286,9 @@ _PREPARE_CHARS = "\ufeff\r\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"
 _LINE_BREAK_CHARS = "\r\u2028\u2029\x0b\x0c"
 # Control characters other than tab and line end carry no text (NUL from a
 # bad extraction, form feeds between PDF pages are line breaks by now).
-_C0_CONTROL_CHARS = "".join(chr(c) for c in [*range(0x09), *range(0x0e, 0x20), 0x7f])
+_C0_CONTROL_CHARS = "".join(chr(c) for c in [*range(0x09), *range(0x0E, 0x20), 0x7F])
 _C0_CONTROLS = re.compile(f"[{re.escape(_C0_CONTROL_CHARS)}]+")
-_C1_CONTROL_CHARS = "".join(chr(c) for c in range(0x80, 0xa0) if c != 0x85)
+_C1_CONTROL_CHARS = "".join(chr(c) for c in range(0x80, 0xA0) if c != 0x85)
 _C1_CONTROLS = re.compile(f"[{_C1_CONTROL_CHARS}]+")
 
 
@@ -1190,7 +1319,7 @@ _LOOKALIKES = _lookalike_table()
 _REPAIR_CLEANUP: dict[int, str | None] = {
     **{ord(c): "\n" for c in "\r\u2028\u2029\x0b\x0c\x85"},
     **{ord(c): None for c in "\ufeff\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"},
-    **{c: None for c in [*range(0x09), *range(0x0e, 0x20), 0x7f, *range(0x80, 0x85), *range(0x86, 0xa0)]},
+    **{c: None for c in [*range(0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0x85), *range(0x86, 0xA0)]},
 }
 _LOOKALIKE_RE = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf\uf900-\ufaff]")
 
@@ -1205,9 +1334,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def _prepare(mapped: _Mapped) -> _Mapped:
     """Drop byte-order marks, the CR of CRLF and control characters; every other line break
     becomes LF; look-alike radicals become the characters they stand for."""
-    mapped = (mapped.sub(_PREPARE, "", when=_PREPARE_CHARS)
-              .sub(_LINE_BREAKS, "\n", when=_LINE_BREAK_CHARS)
-              .sub(_C0_CONTROLS, "", when=_C0_CONTROL_CHARS))
+    mapped = (
+        mapped.sub(_PREPARE, "", when=_PREPARE_CHARS)
+        .sub(_LINE_BREAKS, "\n", when=_LINE_BREAK_CHARS)
+        .sub(_C0_CONTROLS, "", when=_C0_CONTROL_CHARS)
+    )
     if _SURROGATE.search(mapped.text):
         # A lone surrogate (JSON "\ud800", a file name decoded with surrogateescape) is a
         # lost character: OpenCC cannot even encode it. It reads as U+FFFD, which marks garbling.
@@ -1218,6 +1349,8 @@ def _prepare(mapped: _Mapped) -> _Mapped:
 
 
 _BLANK_LINES = re.compile(r"\n\n+")
+
+
 def _strip_outer(mapped: _Mapped) -> _Mapped:
     text = mapped.text
     start = len(text) - len(text.lstrip())
@@ -1255,15 +1388,19 @@ def normalize(raw: str) -> NormalizedText:
         offsets = doc.offsets[again.offsets]
         offsets.flags.writeable = False
         doc = NormalizedText(
-            text=again.text, original=raw, offsets=offsets,
-            garbled=_union(carried[0] + again.garbled), repaired=_union(carried[1] + again.repaired),
+            text=again.text,
+            original=raw,
+            offsets=offsets,
+            garbled=_union(carried[0] + again.garbled),
+            repaired=_union(carried[1] + again.repaired),
         )
     return doc
 
 
 def _latin_repair_left(text: str) -> bool:
     return bool(_LATIN_LEAD.search(text)) and any(
-        _unlatin(text[start:end]) is not None for start, end, _ in _latin_runs(text))
+        _unlatin(text[start:end]) is not None for start, end, _ in _latin_runs(text)
+    )
 
 
 def _union(spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
@@ -1301,9 +1438,7 @@ def _original_spans(offsets: np.ndarray, spans: list[tuple[int, int]]) -> list[t
     return [(int(offsets[s]), int(offsets[e])) for s, e in spans if e > s]
 
 
-def _to_normalized_spans(
-    offsets: np.ndarray, spans_original: list[tuple[int, int]]
-) -> tuple[tuple[int, int], ...]:
+def _to_normalized_spans(offsets: np.ndarray, spans_original: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     spans = []
     body = offsets[:-1]
     for o_start, o_end in spans_original:

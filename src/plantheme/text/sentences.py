@@ -65,7 +65,7 @@ def _cut_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, in
     """Cut an over-long span at the last soft break before each ``limit`` characters."""
     pieces = []
     while end - start > limit:
-        window = text[start:start + limit]
+        window = text[start : start + limit]
         breaks = [m.end() for m in _SOFT_BREAK.finditer(window)]
         cut = start + (breaks[-1] if breaks and breaks[-1] > limit // 4 else limit)
         pieces.append((start, cut))
@@ -83,7 +83,7 @@ def _split_note(text: str, start: int, end: int) -> list[tuple[int, int]]:
     note = RESPONSIBILITY_NOTE.match(text, opening, end) if opening > start else None
     if note is None:
         return [(start, end)]
-    task_end = start + len(text[start:note.start()].rstrip())
+    task_end = start + len(text[start : note.start()].rstrip())
     if task_end - start < _MIN_TASK_CHARS:
         return [(start, end)]
     return [(start, task_end), (note.start(), end)]

@@ -50,11 +50,11 @@ def cover_gaps(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, i
         return []
     starts = [start for start, _ in spans]
     ends = [end for _, end in spans]
-    head = len(text[:starts[0]]) - len(text[:starts[0]].lstrip())
+    head = len(text[: starts[0]]) - len(text[: starts[0]].lstrip())
     starts[0] = min(starts[0], head)
     for i in range(len(spans) - 1):
         gap_start = ends[i]
-        gap = text[gap_start:starts[i + 1]]
+        gap = text[gap_start : starts[i + 1]]
         if not gap or gap.isspace():
             continue
         line_end = gap.find("\n")
@@ -65,7 +65,7 @@ def cover_gaps(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, i
             later = gap[line_end:]
             if later.strip():
                 starts[i + 1] = gap_start + (len(gap) - len(later)) + (len(later) - len(later.lstrip()))
-    tail = text[ends[-1]:]
+    tail = text[ends[-1] :]
     if tail.strip():
         ends[-1] += len(tail.rstrip())
     return list(zip(starts, ends))

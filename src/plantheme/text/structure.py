@@ -49,8 +49,7 @@ def heading_level(unit: str, alone_on_line: bool) -> int | None:
         for level, pattern in _LEVELS:
             if pattern.match(text):
                 return level if len(text) <= _MAX_HEADING_CHARS else None
-    if (alone_on_line and len(text) <= _MAX_UNNUMBERED_CHARS and text[-1] not in _CLOSING
-            and text[-1] not in "，、：:,"):
+    if alone_on_line and len(text) <= _MAX_UNNUMBERED_CHARS and text[-1] not in _CLOSING and text[-1] not in "，、：:,":
         return _UNNUMBERED_LEVEL
     return None
 

@@ -87,11 +87,14 @@ def score(y_true: Sequence[str], y_pred: Sequence[str]) -> EvaluationReport:
     labels = list(THEME_IDS)
     if not len(y_true):
         zero = ThemeScore(0.0, 0.0, 0.0, 0)
-        return EvaluationReport(n=0, accuracy=0.0, macro_f1=0.0, per_theme={t: zero for t in labels},
-                                confusion=[[0] * len(labels) for _ in labels])
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+        return EvaluationReport(
+            n=0,
+            accuracy=0.0,
+            macro_f1=0.0,
+            per_theme={t: zero for t in labels},
+            confusion=[[0] * len(labels) for _ in labels],
+        )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     present = [i for i, n in enumerate(support) if n > 0]
     # Macro-F1 over the themes that occur in the truth: a test file without
     # any `other` rows should not be scored as F1 = 0 on `other`.
@@ -153,8 +156,9 @@ def _batches(rows: Iterable[LabelledSentence], size: int) -> Iterator[list[Label
         yield batch
 
 
-def evaluate_stream(model: ThemeModel | CompiledModel, rows: Iterable[LabelledSentence], batch_size: int = 1000
-                    ) -> EvaluationReport:
+def evaluate_stream(
+    model: ThemeModel | CompiledModel, rows: Iterable[LabelledSentence], batch_size: int = 1000
+) -> EvaluationReport:
     """Predict and score rows in batches of ``batch_size``, holding only a batch and the confusion matrix."""
     index = {theme: i for i, theme in enumerate(THEME_IDS)}
     confusion = np.zeros((len(THEME_IDS), len(THEME_IDS)), dtype=np.int64)
@@ -165,9 +169,14 @@ def evaluate_stream(model: ThemeModel | CompiledModel, rows: Iterable[LabelledSe
 
 
 _SHORT = {
-    "industry": "ind", "investment": "inv", "urban_construction": "urb",
-    "rural_revitalisation": "rur", "ecology": "eco", "welfare": "wel",
-    "governance": "gov", "other": "oth",
+    "industry": "ind",
+    "investment": "inv",
+    "urban_construction": "urb",
+    "rural_revitalisation": "rur",
+    "ecology": "eco",
+    "welfare": "wel",
+    "governance": "gov",
+    "other": "oth",
 }
 
 
@@ -190,8 +199,9 @@ def format_report(report: EvaluationReport) -> str:
         named = [f"{theme} (predicted {predicted[theme]}x)" if predicted[theme] else theme for theme in absent]
         lines.append(f"not in the data (not scored): {', '.join(named)}")
     lines.append("")
-    lines.append(f"accuracy {report.accuracy:.3f}   macro-F1 {report.macro_f1:.3f}"
-                 f" (over {len(present)} themes)   n {report.n}")
+    lines.append(
+        f"accuracy {report.accuracy:.3f}   macro-F1 {report.macro_f1:.3f} (over {len(present)} themes)   n {report.n}"
+    )
     lines.append("")
     lines.append("confusion (rows: true theme, columns: predicted)")
     columns = [j for j, theme in enumerate(report.themes) if theme in present or predicted[theme]]
@@ -226,15 +236,22 @@ class DocumentScores:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``plantheme evaluate --json``)."""
+
         def pair(reports: tuple[EvaluationReport, EvaluationReport]) -> dict[str, Any]:
-            return {"n": reports[0].n, "accuracy": reports[0].accuracy, "macro_f1": reports[0].macro_f1,
-                    "sentence_only": {"accuracy": reports[1].accuracy, "macro_f1": reports[1].macro_f1}}
+            return {
+                "n": reports[0].n,
+                "accuracy": reports[0].accuracy,
+                "macro_f1": reports[0].macro_f1,
+                "sentence_only": {"accuracy": reports[1].accuracy, "macro_f1": reports[1].macro_f1},
+            }
+
         return {
             **self.report.to_dict(),
             "sentence_only": self.sentence_only.to_dict(),
             "by_genre": {genre: pair(p) for genre, p in self.by_genre.items()},
             "by_document": {doc: pair(p) for doc, p in self.by_document.items()},
-            "moved": self.moved, "failed": [{"path": p, "reason": r} for p, r in self.failed],
+            "moved": self.moved,
+            "failed": [{"path": p, "reason": r} for p, r in self.failed],
             "unmatched": self.unmatched,
         }
 
@@ -253,7 +270,9 @@ def _match(targets: list[tuple[int, int]], sentences: Sequence[TaggedSentence]) 
 
 
 def evaluate_documents(
-    model: ThemeModel | CompiledModel, rows: Sequence[SpanRow], read_text: Callable[[str], str],
+    model: ThemeModel | CompiledModel,
+    rows: Sequence[SpanRow],
+    read_text: Callable[[str], str],
 ) -> DocumentScores:
     """Score span labels by tagging the documents they point into, as ``plantheme tag`` does.
 
@@ -282,7 +301,7 @@ def evaluate_documents(
         labels = sorted(by_path[path], key=lambda r: (r.start, r.end))
         kept = []
         for row in labels:
-            if row.end > len(text) or (row.sha and not _span_sha(text[row.start:row.end]).startswith(row.sha)):
+            if row.end > len(text) or (row.sha and not _span_sha(text[row.start : row.end]).startswith(row.sha)):
                 moved.append(f"{row.file}:{row.line}: {path} {row.start}-{row.end}")
             else:
                 kept.append(row)
@@ -308,29 +327,41 @@ def evaluate_documents(
         groups: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             groups.setdefault(key, []).append(i)
-        return {key: (score([truth[i] for i in idx], [with_context[i] for i in idx]),
-                      score([truth[i] for i in idx], [alone[i] for i in idx]))
-                for key, idx in sorted(groups.items())}
+        return {
+            key: (
+                score([truth[i] for i in idx], [with_context[i] for i in idx]),
+                score([truth[i] for i in idx], [alone[i] for i in idx]),
+            )
+            for key, idx in sorted(groups.items())
+        }
 
     return DocumentScores(
-        report=score(truth, with_context), sentence_only=score(truth, alone),
-        by_genre=subset(genres), by_document=subset(documents),
-        moved=moved, failed=failed, unmatched=unmatched,
+        report=score(truth, with_context),
+        sentence_only=score(truth, alone),
+        by_genre=subset(genres),
+        by_document=subset(documents),
+        moved=moved,
+        failed=failed,
+        unmatched=unmatched,
     )
 
 
 def format_document_scores(scores: DocumentScores, *, per_document: bool = False) -> str:
     """The document evaluation as the CLI prints it: the report, then genre (and document) lines."""
     lines = [format_report(scores.report), ""]
-    lines.append(f"sentence model alone: accuracy {scores.sentence_only.accuracy:.3f}"
-                 f"   macro-F1 {scores.sentence_only.macro_f1:.3f}")
+    lines.append(
+        f"sentence model alone: accuracy {scores.sentence_only.accuracy:.3f}"
+        f"   macro-F1 {scores.sentence_only.macro_f1:.3f}"
+    )
     groups = [("genre", scores.by_genre)] + ([("document", scores.by_document)] if per_document else [])
     for name, table in groups:
         lines.append("")
         lines.append(f"{name:<48}{'n':>5}{'acc':>7}{'F1':>7}{'acc alone':>11}{'F1 alone':>10}")
         for key, (ctx, alone) in table.items():
-            lines.append(f"{key[-48:]:<48}{ctx.n:>5}{ctx.accuracy:>7.3f}{ctx.macro_f1:>7.3f}"
-                         f"{alone.accuracy:>11.3f}{alone.macro_f1:>10.3f}")
+            lines.append(
+                f"{key[-48:]:<48}{ctx.n:>5}{ctx.accuracy:>7.3f}{ctx.macro_f1:>7.3f}"
+                f"{alone.accuracy:>11.3f}{alone.macro_f1:>10.3f}"
+            )
     if scores.unmatched:
         lines.append(f"\n{scores.unmatched} labels overlap no tagged sentence (counted as `other`)")
     for item in scores.moved[:20]:

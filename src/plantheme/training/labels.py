@@ -130,8 +130,9 @@ def _open_text(path: Path) -> TextIO:
                 pass
     if bom_codec is not None:
         # Python's utf-16/utf-32 codecs read the mark themselves; utf-8-sig drops it.
-        codec = {"utf-16-le": "utf-16", "utf-16-be": "utf-16", "utf-32-le": "utf-32",
-                 "utf-32-be": "utf-32"}.get(bom_codec, bom_codec)
+        codec = {"utf-16-le": "utf-16", "utf-16-be": "utf-16", "utf-32-le": "utf-32", "utf-32-be": "utf-32"}.get(
+            bom_codec, bom_codec
+        )
         return path.open(encoding=codec, newline="")
     try:
         return io.StringIO(decode_text(path.read_bytes()).text, newline="")
@@ -201,7 +202,7 @@ def _table_records(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
             continue
         if len(row) > len(header):
             # A spreadsheet's trailing empty cells are not extra fields.
-            if any(cell.strip() for cell in row[len(header):]):
+            if any(cell.strip() for cell in row[len(header) :]):
                 yield line, {"__error__": f"{len(row)} fields, but the header has {len(header)}"}
                 continue
             row = row[: len(header)]
@@ -355,9 +356,9 @@ def read_documents_dir(path: Path) -> list[LabelledDocument]:
 def _document_rows(documents: list[LabelledDocument]) -> list[LabelledSentence]:
     """Each labelled sentence of the documents as a row; a document is one CV group."""
     return [
-        LabelledSentence(doc.text[span.start:span.end], span.theme, "written", doc.doc, doc.file, doc.line,
-                         doc.genre)
-        for doc in documents for span in doc.spans
+        LabelledSentence(doc.text[span.start : span.end], span.theme, "written", doc.doc, doc.file, doc.line, doc.genre)
+        for doc in documents
+        for span in doc.spans
     ]
 
 
@@ -444,11 +445,22 @@ def read_span_labels(path: Path) -> list[SpanRow]:
             if not 0 <= start < end:
                 problems.append(f"{path}:{line}: span {start}-{end} is empty or negative")
             elif not is_theme(theme):
-                problems.append(f"{path}:{line}: field 'theme': unknown theme '{theme}'"
-                                f" (expected one of {', '.join(THEME_IDS)})")
+                problems.append(
+                    f"{path}:{line}: field 'theme': unknown theme '{theme}' (expected one of {', '.join(THEME_IDS)})"
+                )
             else:
-                rows.append(SpanRow(str(record["path"]), start, end, theme, str(record.get("genre") or ""),
-                                    str(record.get("sha") or ""), str(path), line))
+                rows.append(
+                    SpanRow(
+                        str(record["path"]),
+                        start,
+                        end,
+                        theme,
+                        str(record.get("genre") or ""),
+                        str(record.get("sha") or ""),
+                        str(path),
+                        line,
+                    )
+                )
     except UnicodeDecodeError as exc:
         raise PlanthemeError(f"{path}: not valid text ({exc.reason} at byte {exc.start})") from None
     if problems:

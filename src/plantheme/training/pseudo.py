@@ -58,8 +58,11 @@ class PseudoLabels:
     def to_dict(self) -> dict[str, object]:
         """The card's record: how many rows of which themes, from where, how chosen."""
         return {
-            "rows": len(self.texts), "documents": self.documents, "threshold": self.threshold,
-            "weight": self.weight, "per_theme": dict(sorted(Counter(self.themes).items())),
+            "rows": len(self.texts),
+            "documents": self.documents,
+            "threshold": self.threshold,
+            "weight": self.weight,
+            "per_theme": dict(sorted(Counter(self.themes).items())),
             "sources": list(self.sources),
         }
 
@@ -85,7 +88,10 @@ def read_exclusions(paths: Iterable[Path]) -> list[str]:
 
 
 def read_unlabelled(
-    folders: Sequence[Path], exclude: Sequence[str] = (), *, max_chars: int = 2_000_000,
+    folders: Sequence[Path],
+    exclude: Sequence[str] = (),
+    *,
+    max_chars: int = 2_000_000,
     progress: Progress | None = None,
 ) -> list[UnlabelledDocument]:
     """Every readable document under ``folders``, minus the ``exclude`` paths and globs.
@@ -115,13 +121,18 @@ def read_unlabelled(
 
 
 def pseudo_label(
-    model: ThemeModel, documents: Sequence[UnlabelledDocument], *, threshold: float, weight: float,
+    model: ThemeModel,
+    documents: Sequence[UnlabelledDocument],
+    *,
+    threshold: float,
+    weight: float,
 ) -> PseudoLabels:
     """Tag ``documents`` as ``plantheme tag`` does and keep the content sentences whose
     confidence is at least ``threshold`` (furniture is themed by a rule, not learnt)."""
     if not 0.0 < threshold <= 1.0 or weight <= 0.0:
-        raise PlanthemeError(f"pseudo-labels need 0 < threshold <= 1 and weight > 0"
-                             f" (got threshold {threshold}, weight {weight})")
+        raise PlanthemeError(
+            f"pseudo-labels need 0 < threshold <= 1 and weight > 0 (got threshold {threshold}, weight {weight})"
+        )
     texts: list[str] = []
     themes: list[str] = []
     for document in documents:
@@ -130,5 +141,11 @@ def pseudo_label(
             if "boilerplate" not in sentence.flags and sentence.confidence >= threshold:
                 texts.append(sentence.normalized)
                 themes.append(sentence.theme)
-    return PseudoLabels(tuple(texts), tuple(themes), weight, threshold, len(documents),
-                        tuple(sorted({document.root for document in documents})))
+    return PseudoLabels(
+        tuple(texts),
+        tuple(themes),
+        weight,
+        threshold,
+        len(documents),
+        tuple(sorted({document.root for document in documents})),
+    )

@@ -51,9 +51,7 @@ __all__ = [
 # are left out of the default grid: on the round-2 labels they scored 0.05
 # below character n-grams in grouped CV at several times the cost.
 DEFAULT_GRID: tuple[dict[str, Any], ...] = tuple(
-    {"features": "char", "C": C, **extra}
-    for extra in ({"char_ngram_max": 2}, {})
-    for C in (10.0, 30.0, 100.0)
+    {"features": "char", "C": C, **extra} for extra in ({"char_ngram_max": 2}, {}) for C in (10.0, 30.0, 100.0)
 )
 # Regularisation strengths compared for the context stage (grouped CV over documents).
 CONTEXT_GRID: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)
@@ -126,18 +124,25 @@ class ContextResult:
     def to_dict(self) -> dict[str, Any]:
         """The card's record of the stage."""
         return {
-            "documents": self.documents, "units": self.units,
+            "documents": self.documents,
+            "units": self.units,
             "grouped_by": "document",
-            "sentence_only": {"macro_f1": round(self.sentence_only.macro_f1, 4),
-                              "accuracy": round(self.sentence_only.accuracy, 4)},
-            "candidates": [{"C": C, "macro_f1": round(r.macro_f1, 4), "accuracy": round(r.accuracy, 4)}
-                           for C, r in self.candidates],
+            "sentence_only": {
+                "macro_f1": round(self.sentence_only.macro_f1, 4),
+                "accuracy": round(self.sentence_only.accuracy, 4),
+            },
+            "candidates": [
+                {"C": C, "macro_f1": round(r.macro_f1, 4), "accuracy": round(r.accuracy, 4)} for C, r in self.candidates
+            ],
             "chosen_C": self.chosen_C,
         }
 
 
 def _training_set(
-    texts: list[str], themes: list[str], train_idx: Sequence[int], extra: PseudoLabels | None,
+    texts: list[str],
+    themes: list[str],
+    train_idx: Sequence[int],
+    extra: PseudoLabels | None,
 ) -> tuple[list[str], list[str], dict[str, Any]]:
     """The rows of ``train_idx`` plus the pseudo-labelled rows, and the fit arguments that weigh them."""
     X = [texts[i] for i in train_idx]
@@ -152,8 +157,15 @@ def _training_set(
     return X + list(extra.texts), y + list(extra.themes), {"clf__sample_weight": np.asarray(weights)}
 
 
-def _fit_pipeline(params: dict[str, Any], texts: list[str], themes: list[str], train_idx: Sequence[int],
-                  extra: PseudoLabels | None = None, *, normalize: bool = False) -> Any:
+def _fit_pipeline(
+    params: dict[str, Any],
+    texts: list[str],
+    themes: list[str],
+    train_idx: Sequence[int],
+    extra: PseudoLabels | None = None,
+    *,
+    normalize: bool = False,
+) -> Any:
     """Fit the pipeline of ``params`` on rows ``train_idx`` (plus ``extra``); texts are normalised
     already, so the normalise step is dropped unless ``normalize`` keeps it for a saved model."""
     X, y, fit_args = _training_set(texts, themes, train_idx, extra)
@@ -165,8 +177,13 @@ def _fit_pipeline(params: dict[str, Any], texts: list[str], themes: list[str], t
 
 
 def _fold_models(
-    params: dict[str, Any], texts: list[str], themes: list[str], groups: list[str],
-    folds: int, n_jobs: int, extra: PseudoLabels | None = None,
+    params: dict[str, Any],
+    texts: list[str],
+    themes: list[str],
+    groups: list[str],
+    folds: int,
+    n_jobs: int,
+    extra: PseudoLabels | None = None,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[ThemeModel]]:
     """The grouped folds and a model fitted on each fold's training part (plus ``extra``)."""
     n_groups = len(set(groups))
@@ -180,8 +197,13 @@ def _fold_models(
 
 
 def cross_validate(
-    params: dict[str, Any], texts: list[str], themes: list[str], groups: list[str],
-    folds: int = 5, n_jobs: int = 1, extra: PseudoLabels | None = None,
+    params: dict[str, Any],
+    texts: list[str],
+    themes: list[str],
+    groups: list[str],
+    folds: int = 5,
+    n_jobs: int = 1,
+    extra: PseudoLabels | None = None,
 ) -> list[str]:
     """Out-of-fold predictions for every row, folds grouped by ``groups`` (``extra`` rows in every
     training part)."""
@@ -189,8 +211,9 @@ def cross_validate(
     return _out_of_fold_themes(splits, models, texts)
 
 
-def _out_of_fold_themes(splits: Sequence[tuple[np.ndarray, np.ndarray]], models: Sequence[ThemeModel],
-                        texts: list[str]) -> list[str]:
+def _out_of_fold_themes(
+    splits: Sequence[tuple[np.ndarray, np.ndarray]], models: Sequence[ThemeModel], texts: list[str]
+) -> list[str]:
     predicted = [""] * len(texts)
     for (_, test), model in zip(splits, models):
         themes = model.classify([texts[i] for i in test], normalized=True).themes()
@@ -212,9 +235,13 @@ def _data_summary(rows: Sequence[LabelledSentence]) -> dict[str, Any]:
         for row in files[name]:
             file_digest.update(f"{row.text}\x1f{row.theme}\x1f{row.group}\x1e".encode())
         digest.update(file_digest.digest())
-        file_entries.append({
-            "file": Path(name).name, "rows": len(files[name]), "sha256": file_digest.hexdigest(),
-        })
+        file_entries.append(
+            {
+                "file": Path(name).name,
+                "rows": len(files[name]),
+                "sha256": file_digest.hexdigest(),
+            }
+        )
     return {
         "rows": len(rows),
         "groups": len({row.group for row in rows}),
@@ -259,8 +286,7 @@ def train_model(
         report = score(themes, predicted)
         candidates.append(CandidateResult(dict(params), report.macro_f1, report.accuracy))
         out_of_fold.append(predicted)
-        say(f"[{i}/{len(grid)}] {_describe(params)}: macro-F1 {report.macro_f1:.3f}, "
-            f"accuracy {report.accuracy:.3f}")
+        say(f"[{i}/{len(grid)}] {_describe(params)}: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}")
     chosen = choose_candidate(candidates, tolerance)
     params, predicted = dict(candidates[chosen].params), out_of_fold[chosen]
     report = score(themes, predicted)
@@ -268,19 +294,24 @@ def train_model(
     everything = range(len(texts))
     model = ThemeModel(pipeline=_fit_pipeline(params, texts, themes, everything, normalize=True))
     card = ModelCard(
-        themes=[], training=_data_summary(rows),
+        themes=[],
+        training=_data_summary(rows),
         cv={
-            "folds": min(folds, len(set(groups))), "grouped_by": "source document / written batch",
+            "folds": min(folds, len(set(groups))),
+            "grouped_by": "source document / written batch",
             **report.to_dict(),
-            "candidates": [{"params": c.params, "macro_f1": round(c.macro_f1, 4),
-                            "accuracy": round(c.accuracy, 4)} for c in candidates],
+            "candidates": [
+                {"params": c.params, "macro_f1": round(c.macro_f1, 4), "accuracy": round(c.accuracy, 4)}
+                for c in candidates
+            ],
         },
         params={**params, "pipeline": [name for name, _ in model.pipeline.steps]},
     )
     context_result = None
     if documents:
         model.context, context_result = train_context(
-            params, texts, themes, groups, documents, folds, n_jobs, tolerance=tolerance, progress=say)
+            params, texts, themes, groups, documents, folds, n_jobs, tolerance=tolerance, progress=say
+        )
         card.context = context_result.to_dict()
     if self_training is not None:
         model, predicted = _self_train(model, self_training, params, texts, themes, groups, folds, n_jobs, say, card)
@@ -289,14 +320,28 @@ def train_model(
     by_source = _accuracy_by_source(rows, predicted)
     card.cv["by_source"] = {k: {"rows": n, "accuracy": round(a, 4)} for k, (n, a) in by_source.items()}
     return TrainResult(
-        model=model, params=params, report=report, candidates=candidates, card=card,
-        misclassified=misclassified, by_source=by_source, context=context_result,
+        model=model,
+        params=params,
+        report=report,
+        candidates=candidates,
+        card=card,
+        misclassified=misclassified,
+        by_source=by_source,
+        context=context_result,
     )
 
 
 def _self_train(
-    model: ThemeModel, config: SelfTraining, params: dict[str, Any], texts: list[str], themes: list[str],
-    groups: list[str], folds: int, n_jobs: int, say: Progress, card: ModelCard,
+    model: ThemeModel,
+    config: SelfTraining,
+    params: dict[str, Any],
+    texts: list[str],
+    themes: list[str],
+    groups: list[str],
+    folds: int,
+    n_jobs: int,
+    say: Progress,
+    card: ModelCard,
 ) -> tuple[ThemeModel, list[str]]:
     """Refit the sentence model with ``model``'s pseudo-labels of ``config.documents``; returns the
     new model and its out-of-fold predictions of the labelled rows.
@@ -308,17 +353,24 @@ def _self_train(
     """
     say(f"self-training: tagging {len(config.documents)} unlabelled documents")
     pseudo = pseudo_label(model, config.documents, threshold=config.threshold, weight=config.weight)
-    say(f"self-training: {len(pseudo.texts)} sentences at confidence >= {config.threshold},"
-        f" weight {config.weight}; grouped CV again with them in every training part")
+    say(
+        f"self-training: {len(pseudo.texts)} sentences at confidence >= {config.threshold},"
+        f" weight {config.weight}; grouped CV again with them in every training part"
+    )
     predicted = cross_validate(params, texts, themes, groups, folds, n_jobs, pseudo)
     report = score(themes, predicted)
-    say(f"self-trained sentence model: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}"
-        f" (labels alone {card.cv['macro_f1']:.3f}, {card.cv['accuracy']:.3f})")
-    card.self_training = {**pseudo.to_dict(), "cv": {"macro_f1": round(report.macro_f1, 4),
-                                                     "accuracy": round(report.accuracy, 4)},
-                          "context_stage": "trained on the sentence model before self-training"}
-    refit = ThemeModel(pipeline=_fit_pipeline(params, texts, themes, range(len(texts)), pseudo, normalize=True),
-                       context=model.context)
+    say(
+        f"self-trained sentence model: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}"
+        f" (labels alone {card.cv['macro_f1']:.3f}, {card.cv['accuracy']:.3f})"
+    )
+    card.self_training = {
+        **pseudo.to_dict(),
+        "cv": {"macro_f1": round(report.macro_f1, 4), "accuracy": round(report.accuracy, 4)},
+        "context_stage": "trained on the sentence model before self-training",
+    }
+    refit = ThemeModel(
+        pipeline=_fit_pipeline(params, texts, themes, range(len(texts)), pseudo, normalize=True), context=model.context
+    )
     return refit, predicted
 
 
@@ -342,7 +394,9 @@ def _prepare(documents: Sequence[LabelledDocument]) -> list[_DocumentUnits]:
 
 
 def _out_of_fold_proba(
-    splits: Sequence[tuple[np.ndarray, np.ndarray]], models: Sequence[ThemeModel], groups: list[str],
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    models: Sequence[ThemeModel],
+    groups: list[str],
     documents: list[_DocumentUnits],
 ) -> list[np.ndarray | None]:
     """Sentence-model probabilities of every document's units from the fold that held the document out."""
@@ -359,9 +413,15 @@ def _out_of_fold_proba(
 
 
 def train_context(
-    params: dict[str, Any], texts: list[str], themes: list[str], groups: list[str],
-    documents: Sequence[LabelledDocument], folds: int = 5, n_jobs: int = 1,
-    grid: Sequence[float] = CONTEXT_GRID, tolerance: float = TIE_TOLERANCE,
+    params: dict[str, Any],
+    texts: list[str],
+    themes: list[str],
+    groups: list[str],
+    documents: Sequence[LabelledDocument],
+    folds: int = 5,
+    n_jobs: int = 1,
+    grid: Sequence[float] = CONTEXT_GRID,
+    tolerance: float = TIE_TOLERANCE,
     progress: Progress | None = None,
 ) -> tuple[ContextModel | None, ContextResult]:
     """Train the context stage on out-of-fold sentence probabilities of labelled documents.
@@ -385,16 +445,21 @@ def train_context(
         if proba is None or not len(proba):
             continue
         X = context_features(proba, item.prepared.outline, item.prepared.boilerplate)
-        keep = [i for i, (gold, furniture) in enumerate(zip(item.gold, item.prepared.boilerplate))
-                if gold is not None and not furniture]
+        keep = [
+            i
+            for i, (gold, furniture) in enumerate(zip(item.gold, item.prepared.boilerplate))
+            if gold is not None and not furniture
+        ]
         blocks.append(X[keep])
         labels += [gold for i in keep if (gold := item.gold[i]) is not None]
         doc_ids += [item.doc.doc] * len(keep)
         alone += [THEME_IDS[j] for j in proba[keep].argmax(axis=1).tolist()]
     n_docs = len(set(doc_ids))
     if n_docs < 2 or len(set(labels)) < 2:
-        raise PlanthemeError("the context stage needs labelled documents (at least 2, with 2 themes);"
-                             " see labels/README.md for the *.documents.jsonl format")
+        raise PlanthemeError(
+            "the context stage needs labelled documents (at least 2, with 2 themes);"
+            " see labels/README.md for the *.documents.jsonl format"
+        )
     X_all = np.vstack(blocks)
     baseline = score(labels, alone)
     splits = list(GroupKFold(n_splits=min(folds, n_docs)).split(X_all, labels, doc_ids))
@@ -407,8 +472,10 @@ def train_context(
                 predicted[i] = theme
         report = score(labels, predicted)
         candidates.append((C, report))
-        say(f"context C={C}: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}"
-            f" (sentence model alone {baseline.macro_f1:.3f}, {baseline.accuracy:.3f})")
+        say(
+            f"context C={C}: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}"
+            f" (sentence model alone {baseline.macro_f1:.3f}, {baseline.accuracy:.3f})"
+        )
     best_C, best = _choose_context_C(candidates, tolerance)
     chosen = best_C if best.macro_f1 > baseline.macro_f1 + tolerance else None
     result = ContextResult(n_docs, len(labels), baseline, candidates, chosen)
@@ -417,8 +484,9 @@ def train_context(
     return ContextModel(C=chosen).fit(X_all, labels), result
 
 
-def _choose_context_C(candidates: Sequence[tuple[float, EvaluationReport]],
-                      tolerance: float = TIE_TOLERANCE) -> tuple[float, EvaluationReport]:
+def _choose_context_C(
+    candidates: Sequence[tuple[float, EvaluationReport]], tolerance: float = TIE_TOLERANCE
+) -> tuple[float, EvaluationReport]:
     """The context stage's C: among those within ``tolerance`` of the best grouped-CV macro-F1,
     the largest (the least regularised, leaning most on title, headings and neighbours).
 
@@ -436,16 +504,17 @@ def choose_candidate(candidates: Sequence[CandidateResult], tolerance: float = T
     ``tolerance`` of the best macro-F1, then the higher macro-F1."""
     best = max(c.macro_f1 for c in candidates)
     tied = [i for i, c in enumerate(candidates) if c.macro_f1 >= best - tolerance]
-    return min(tied, key=lambda i: (
-        _FEATURE_COST.get(candidates[i].params.get("features", "union"), 3),
-        candidates[i].params.get("char_ngram_max", 3),  # fewer n-grams per sentence
-        -candidates[i].macro_f1,
-    ))
+    return min(
+        tied,
+        key=lambda i: (
+            _FEATURE_COST.get(candidates[i].params.get("features", "union"), 3),
+            candidates[i].params.get("char_ngram_max", 3),  # fewer n-grams per sentence
+            -candidates[i].macro_f1,
+        ),
+    )
 
 
-def _accuracy_by_source(
-    rows: Sequence[LabelledSentence], predicted: Sequence[str]
-) -> dict[str, tuple[int, float]]:
+def _accuracy_by_source(rows: Sequence[LabelledSentence], predicted: Sequence[str]) -> dict[str, tuple[int, float]]:
     """Out-of-fold accuracy per source (each real document; written rows together)."""
     hits: dict[str, list[bool]] = {}
     for row, theme in zip(rows, predicted):

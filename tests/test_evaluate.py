@@ -117,3 +117,43 @@ def test_labels_that_moved_are_not_scored(tiny_model, tmp_path) -> None:  # type
     scores = evaluate_documents(tiny_model, rows, lambda p: (tmp_path / p).read_text(encoding="utf-8"))
     assert scores.report.n == 0 and len(scores.moved) == 2
     assert scores.moved[0].startswith("spans.csv:2: a.txt 0-8")
+
+
+# --- intervals over resampled documents -----------------------------------------------
+
+
+def test_bootstrap_interval_is_a_point_when_every_document_scores_alike() -> None:
+    from plantheme.training.evaluate import bootstrap_by_document
+
+    truth = ["ecology", "welfare"] * 3
+    accuracy, macro = bootstrap_by_document(truth, truth, ["a", "a", "b", "b", "c", "c"], replicates=200)
+    assert (accuracy.low, accuracy.high) == (1.0, 1.0) and (macro.low, macro.high) == (1.0, 1.0)
+
+
+def test_bootstrap_interval_spreads_with_documents_that_differ_and_is_reproducible() -> None:
+    from plantheme.training.evaluate import bootstrap_by_document, score
+
+    # Ten documents: five read perfectly, five read all wrong.
+    truth = ["ecology", "welfare"] * 10
+    predicted = ["ecology", "welfare"] * 5 + ["welfare", "ecology"] * 5
+    documents = [f"d{i // 2}" for i in range(20)]
+    accuracy, macro = bootstrap_by_document(truth, predicted, documents, replicates=500, seed=3)
+    point = score(truth, predicted)
+    assert accuracy.low < point.accuracy < accuracy.high
+    assert macro.low < point.macro_f1 < macro.high
+    assert accuracy.high - accuracy.low > 0.3  # five good and five bad documents: a wide interval
+    again = bootstrap_by_document(truth, predicted, documents, replicates=500, seed=3)
+    assert again == (accuracy, macro)
+
+
+def test_a_document_evaluation_prints_its_intervals(tiny_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from plantheme.training.evaluate import evaluate_documents, format_document_scores
+
+    rows = _spans_for(tmp_path, "a.txt", "推进河长制。新建幼儿园2所。", [("推进河长制。", "ecology"), ("新建幼儿园2所。", "welfare")])
+    rows += _spans_for(tmp_path, "b.txt", "开展招商引资活动。", [("开展招商引资活动。", "investment")])
+    scores = evaluate_documents(tiny_model, rows, lambda p: (tmp_path / p).read_text(encoding="utf-8"), replicates=50)
+    accuracy, macro = scores.intervals
+    assert 0.0 <= accuracy.low <= scores.report.accuracy <= accuracy.high <= 1.0
+    assert scores.documents_per_genre == {"plan": 2}
+    assert "95% intervals over 2 documents resampled" in format_document_scores(scores)
+    assert scores.to_dict()["macro_f1_95"] == [macro.low, macro.high]

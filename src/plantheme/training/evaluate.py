@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -215,6 +215,56 @@ def format_report(report: EvaluationReport) -> str:
 # --- whole documents --------------------------------------------------------------
 
 
+# Resamples of the documents behind each interval of a document evaluation.
+BOOTSTRAP_REPLICATES = 1000
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A 95% interval: the 2.5th and 97.5th percentiles of a figure over resampled documents."""
+
+    low: float
+    high: float
+
+
+def bootstrap_by_document(
+    truth: Sequence[str],
+    predicted: Sequence[str],
+    documents: Sequence[str],
+    *,
+    replicates: int = BOOTSTRAP_REPLICATES,
+    seed: int = 0,
+) -> tuple[Interval, Interval]:
+    """95% intervals of accuracy and macro-F1 when whole documents are drawn again with replacement.
+
+    Sentences of one document are not independent (one heading, one author, one
+    topic), so documents, not sentences, are resampled: the interval says how far the
+    figure could move for another set of documents like these. With few documents
+    it is too narrow (one document resampled is always itself).
+    """
+    if not len(truth):
+        return Interval(0.0, 0.0), Interval(0.0, 0.0)
+    names = sorted(set(documents))
+    index = {name: i for i, name in enumerate(names)}
+    per_document = np.zeros((len(names), len(THEME_IDS), len(THEME_IDS)), dtype=np.int64)
+    theme = {t: i for i, t in enumerate(THEME_IDS)}
+    np.add.at(
+        per_document, ([index[d] for d in documents], [theme[t] for t in truth], [theme[t] for t in predicted]), 1
+    )
+    rng = np.random.default_rng(seed)
+    accuracy, macro = np.empty(replicates), np.empty(replicates)
+    for r in range(replicates):
+        weights = np.bincount(rng.integers(0, len(names), len(names)), minlength=len(names))
+        report = score_confusion(np.tensordot(weights, per_document, axes=1))
+        accuracy[r], macro[r] = report.accuracy, report.macro_f1
+
+    def interval(values: np.ndarray) -> Interval:
+        low, high = np.percentile(values, [2.5, 97.5])
+        return Interval(float(low), float(high))
+
+    return interval(accuracy), interval(macro)
+
+
 @dataclass(frozen=True)
 class DocumentScores:
     """Span labels scored through the whole-document path, with and without context.
@@ -233,6 +283,10 @@ class DocumentScores:
     moved: list[str]
     failed: list[tuple[str, str]]
     unmatched: int
+    # 95% intervals over resampled documents: (accuracy, macro-F1) of ``report``, and of each genre.
+    intervals: tuple[Interval, Interval] = (Interval(0.0, 0.0), Interval(0.0, 0.0))
+    genre_intervals: dict[str, tuple[Interval, Interval]] = field(default_factory=dict)
+    documents_per_genre: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``plantheme evaluate --json``)."""
@@ -245,10 +299,19 @@ class DocumentScores:
                 "sentence_only": {"accuracy": reports[1].accuracy, "macro_f1": reports[1].macro_f1},
             }
 
+        def bounds(pair_: tuple[Interval, Interval]) -> dict[str, list[float]]:
+            return {"accuracy_95": [pair_[0].low, pair_[0].high], "macro_f1_95": [pair_[1].low, pair_[1].high]}
+
         return {
             **self.report.to_dict(),
+            **bounds(self.intervals),
             "sentence_only": self.sentence_only.to_dict(),
-            "by_genre": {genre: pair(p) for genre, p in self.by_genre.items()},
+            "by_genre": {
+                genre: {**pair(p), **bounds(self.genre_intervals[genre]), "documents": self.documents_per_genre[genre]}
+                if genre in self.genre_intervals
+                else pair(p)
+                for genre, p in self.by_genre.items()
+            },
             "by_document": {doc: pair(p) for doc, p in self.by_document.items()},
             "moved": self.moved,
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
@@ -273,13 +336,17 @@ def evaluate_documents(
     model: ThemeModel | CompiledModel,
     rows: Sequence[SpanRow],
     read_text: Callable[[str], str],
+    *,
+    replicates: int = BOOTSTRAP_REPLICATES,
+    seed: int = 0,
 ) -> DocumentScores:
     """Score span labels by tagging the documents they point into, as ``plantheme tag`` does.
 
     ``read_text(path)`` returns a document's text exactly as ``plantheme tag``
     reads it (spans index that text). Each label is matched to the tagged
     sentence that overlaps it most; a label no sentence overlaps counts as
-    ``other`` predicted (and in ``unmatched``).
+    ``other`` predicted (and in ``unmatched``). The figures with context get 95%
+    intervals from ``replicates`` resamples of the documents (:func:`bootstrap_by_document`).
     """
     by_path: dict[str, list[SpanRow]] = {}
     for row in rows:
@@ -335,6 +402,18 @@ def evaluate_documents(
             for key, idx in sorted(groups.items())
         }
 
+    def intervals(idx: list[int]) -> tuple[Interval, Interval]:
+        return bootstrap_by_document(
+            [truth[i] for i in idx],
+            [with_context[i] for i in idx],
+            [documents[i] for i in idx],
+            replicates=replicates,
+            seed=seed,
+        )
+
+    in_genre: dict[str, list[int]] = {}
+    for i, genre in enumerate(genres):
+        in_genre.setdefault(genre, []).append(i)
     return DocumentScores(
         report=score(truth, with_context),
         sentence_only=score(truth, alone),
@@ -343,21 +422,40 @@ def evaluate_documents(
         moved=moved,
         failed=failed,
         unmatched=unmatched,
+        intervals=intervals(list(range(len(truth)))),
+        genre_intervals={genre: intervals(idx) for genre, idx in in_genre.items()},
+        documents_per_genre={genre: len({documents[i] for i in idx}) for genre, idx in in_genre.items()},
     )
 
 
 def format_document_scores(scores: DocumentScores, *, per_document: bool = False) -> str:
     """The document evaluation as the CLI prints it: the report, then genre (and document) lines."""
+    accuracy, macro = scores.intervals
+    documents = sum(scores.documents_per_genre.values())
     lines = [format_report(scores.report), ""]
+    lines.append(
+        f"95% intervals over {documents} documents resampled: accuracy {accuracy.low:.3f}–{accuracy.high:.3f}"
+        f"   macro-F1 {macro.low:.3f}–{macro.high:.3f}"
+    )
     lines.append(
         f"sentence model alone: accuracy {scores.sentence_only.accuracy:.3f}"
         f"   macro-F1 {scores.sentence_only.macro_f1:.3f}"
     )
-    groups = [("genre", scores.by_genre)] + ([("document", scores.by_document)] if per_document else [])
-    for name, table in groups:
+    lines.append("")
+    lines.append(f"{'genre':<40}{'docs':>5}{'n':>5}{'acc':>7}{'F1':>7}{'F1 95%':>13}{'acc alone':>11}{'F1 alone':>10}")
+    for key, (ctx, alone) in scores.by_genre.items():
+        count = scores.documents_per_genre.get(key, 0)
+        low_high = scores.genre_intervals.get(key, (Interval(0.0, 0.0), Interval(0.0, 0.0)))[1]
+        # One document resampled is always itself: no interval to give.
+        spread = f"{low_high.low:.3f}–{low_high.high:.3f}" if count > 1 else "(1 document)"
+        lines.append(
+            f"{key[-40:]:<40}{count:>5}{ctx.n:>5}{ctx.accuracy:>7.3f}{ctx.macro_f1:>7.3f}{spread:>13}"
+            f"{alone.accuracy:>11.3f}{alone.macro_f1:>10.3f}"
+        )
+    if per_document:
         lines.append("")
-        lines.append(f"{name:<48}{'n':>5}{'acc':>7}{'F1':>7}{'acc alone':>11}{'F1 alone':>10}")
-        for key, (ctx, alone) in table.items():
+        lines.append(f"{'document':<48}{'n':>5}{'acc':>7}{'F1':>7}{'acc alone':>11}{'F1 alone':>10}")
+        for key, (ctx, alone) in scores.by_document.items():
             lines.append(
                 f"{key[-48:]:<48}{ctx.n:>5}{ctx.accuracy:>7.3f}{ctx.macro_f1:>7.3f}"
                 f"{alone.accuracy:>11.3f}{alone.macro_f1:>10.3f}"

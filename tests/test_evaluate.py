@@ -149,7 +149,9 @@ def test_bootstrap_interval_spreads_with_documents_that_differ_and_is_reproducib
 def test_a_document_evaluation_prints_its_intervals(tiny_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from plantheme.training.evaluate import evaluate_documents, format_document_scores
 
-    rows = _spans_for(tmp_path, "a.txt", "推进河长制。新建幼儿园2所。", [("推进河长制。", "ecology"), ("新建幼儿园2所。", "welfare")])
+    rows = _spans_for(
+        tmp_path, "a.txt", "推进河长制。新建幼儿园2所。", [("推进河长制。", "ecology"), ("新建幼儿园2所。", "welfare")]
+    )
     rows += _spans_for(tmp_path, "b.txt", "开展招商引资活动。", [("开展招商引资活动。", "investment")])
     scores = evaluate_documents(tiny_model, rows, lambda p: (tmp_path / p).read_text(encoding="utf-8"), replicates=50)
     accuracy, macro = scores.intervals

@@ -22,7 +22,7 @@ from click.core import ParameterSource
 
 from . import __version__
 from .errors import PlanthemeError
-from .settings import ENV_PREFIX, REPO_ROOT, is_checkout, load_settings
+from .settings import REPO_ROOT, is_checkout, load_settings, setting_variable
 
 if TYPE_CHECKING:
     from .tagging.corpus_tagging import TagOptions, TagRunResult
@@ -712,7 +712,7 @@ class _SettingOption(click.Option):
     is printed. Its own default stays None, so that the command asks the settings for the value."""
 
     def __init__(self, *args: Any, setting: str, show_setting_default: bool = True, **kwargs: Any) -> None:
-        kwargs.update(envvar=f"{ENV_PREFIX}{setting.upper()}", show_envvar=True)
+        kwargs.update(envvar=setting_variable(setting), show_envvar=True)
         super().__init__(*args, **kwargs)
         self.setting = setting
         self.show_setting_default = show_setting_default

@@ -27,10 +27,17 @@ __all__ = [
     "default_model_dir",
     "is_checkout",
     "load_settings",
+    "setting_variable",
     "setting_variables",
 ]
 
 ENV_PREFIX = "PLANTHEME_"
+
+
+def setting_variable(name: str) -> str:
+    """The environment variable of the setting ``name``."""
+    return f"{ENV_PREFIX}{name.upper()}"
+
 
 # The checkout this module runs from, in an editable install (the README's setup):
 # labels/ and models/ sit beside src/. In an installed wheel it is meaningless.
@@ -202,18 +209,18 @@ class Settings:
             try:
                 value = _coerce(kind, value)
             except ValueError:
-                problems.append(f"{ENV_PREFIX}{setting.name.upper()}: should be {_KIND_NAMES[kind]}, not {value!r}")
+                problems.append(f"{setting_variable(setting.name)}: should be {_KIND_NAMES[kind]}, not {value!r}")
                 continue
             object.__setattr__(self, setting.name, value)  # frozen: the checked value replaces the given one
             problem = _bound_problem(value, setting.metadata) if setting.metadata else ""
             if problem:
-                problems.append(f"{ENV_PREFIX}{setting.name.upper()}: {problem}, not {value!r}")
+                problems.append(f"{setting_variable(setting.name)}: {problem}, not {value!r}")
         if problems:
             raise SettingsError(problems)
 
     def to_environment(self) -> dict[str, str]:
         """These settings as ``PLANTHEME_*`` variables (what a worker process reads back)."""
-        return {f"{ENV_PREFIX}{setting.name.upper()}": str(getattr(self, setting.name)) for setting in fields(self)}
+        return {setting_variable(setting.name): str(getattr(self, setting.name)) for setting in fields(self)}
 
 
 Settings.model_fields = {setting.name: setting for setting in fields(Settings)}
@@ -221,7 +228,7 @@ Settings.model_fields = {setting.name: setting for setting in fields(Settings)}
 
 def setting_variables() -> list[str]:
     """The ``PLANTHEME_*`` variable of every setting, in declaration order."""
-    return [f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields]
+    return [setting_variable(name) for name in Settings.model_fields]
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -237,6 +244,6 @@ def load_settings(**overrides: object) -> Settings:
     for name in Settings.model_fields:
         if overrides.get(name) is not None:
             given[name] = overrides[name]
-        elif f"{ENV_PREFIX}{name.upper()}" in environment:
-            given[name] = environment[f"{ENV_PREFIX}{name.upper()}"]
+        elif setting_variable(name) in environment:
+            given[name] = environment[setting_variable(name)]
     return Settings(**given)

@@ -1321,7 +1321,9 @@ _REPAIR_CLEANUP: dict[int, str | None] = {
     **{ord(c): None for c in "\ufeff\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"},
     **{c: None for c in [*range(0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0x85), *range(0x86, 0xA0)]},
 }
-_LOOKALIKE_RE = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf\uf900-\ufaff]")
+# CJK radicals supplement, Kangxi radicals, compatibility ideographs: where the look-alikes live.
+_LOOKALIKE_RANGES = ((0x2E80, 0x2EFF), (0x2F00, 0x2FDF), (0xF900, 0xFAFF))
+_LOOKALIKE_RE = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _LOOKALIKE_RANGES) + "]")
 
 
 def _unify_lookalikes(text: str) -> str:
@@ -1454,14 +1456,13 @@ def _to_normalized_spans(offsets: np.ndarray, spans_original: list[tuple[int, in
 # no step rewrites, ASCII digits, "." and "%". No space, line break, Latin letter, ASCII
 # bracket or markdown mark: those are what the other steps look for.
 _PLAIN_PUNCTUATION = "。，、；：！？…“”‘’《》（）【】—%.0123456789"
-# Look-alike radicals and compatibility ideographs are rewritten by _prepare even when they score common.
-_LOOKALIKE_RANGES = ((0x2E80, 0x2EFF), (0x2F00, 0x2FDF), (0xF900, 0xFAFF))
 
 
 @lru_cache(maxsize=1)
 def _plain_sentence() -> re.Pattern[str]:
     """A sentence made only of characters on which normalisation is just OpenCC's conversion."""
     common = np.flatnonzero(_char_scores() == _COMMON)
+    # Look-alikes are rewritten by _prepare even where they score common.
     keep = [int(c) for c in common if not any(lo <= c <= hi for lo, hi in _LOOKALIKE_RANGES)]
     return re.compile("[" + re.escape("".join(map(chr, keep)) + _PLAIN_PUNCTUATION) + "]+")
 

@@ -42,7 +42,8 @@ _HAS_CONTENT = re.compile(r"[^\W_]", re.UNICODE)
 # a unit of its own, so the task is classified by what it says, not by the offices named in
 # the note (区生态环境分局 reads as ecology), and the note is furniture. It must carry a role
 # label ("牵头单位：") or a named office in a role ("区城管局牵头"), and follow a task of at
-# least four characters.
+# least four characters. (The normaliser's _RESPONSIBILITY_TAIL is the narrower labelled form:
+# a line ending in it is not joined to the next.)
 RESPONSIBILITY_NOTE = re.compile(
     r"[（(](?=[^（）()]*(?:(?:牵头|责任|配合|协办|主办)(?:单位|部门|领导)?[：:]"
     r"|[区县市镇省州乡旗][^（）()，、；：:]{1,12}?(?:局|委|办|厅|部|中心|政府|公司|小组)(?:牵头|负责|配合)))"

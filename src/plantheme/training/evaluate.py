@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -284,9 +284,9 @@ class DocumentScores:
     failed: list[tuple[str, str]]
     unmatched: int
     # 95% intervals over resampled documents: (accuracy, macro-F1) of ``report``, and of each genre.
-    intervals: tuple[Interval, Interval] = (Interval(0.0, 0.0), Interval(0.0, 0.0))
-    genre_intervals: dict[str, tuple[Interval, Interval]] = field(default_factory=dict)
-    documents_per_genre: dict[str, int] = field(default_factory=dict)
+    intervals: tuple[Interval, Interval]
+    genre_intervals: dict[str, tuple[Interval, Interval]]
+    documents_per_genre: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``plantheme evaluate --json``)."""
@@ -308,8 +308,6 @@ class DocumentScores:
             "sentence_only": self.sentence_only.to_dict(),
             "by_genre": {
                 genre: {**pair(p), **bounds(self.genre_intervals[genre]), "documents": self.documents_per_genre[genre]}
-                if genre in self.genre_intervals
-                else pair(p)
                 for genre, p in self.by_genre.items()
             },
             "by_document": {doc: pair(p) for doc, p in self.by_document.items()},
@@ -390,16 +388,19 @@ def evaluate_documents(
                 with_context.append(tagged.sentences[k].theme)
                 alone.append(plain.sentences[k].theme)
 
-    def subset(keys: list[str]) -> dict[str, tuple[EvaluationReport, EvaluationReport]]:
+    def group(keys: list[str]) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             groups.setdefault(key, []).append(i)
+        return dict(sorted(groups.items()))
+
+    def subset(groups: dict[str, list[int]]) -> dict[str, tuple[EvaluationReport, EvaluationReport]]:
         return {
             key: (
                 score([truth[i] for i in idx], [with_context[i] for i in idx]),
                 score([truth[i] for i in idx], [alone[i] for i in idx]),
             )
-            for key, idx in sorted(groups.items())
+            for key, idx in groups.items()
         }
 
     def intervals(idx: list[int]) -> tuple[Interval, Interval]:
@@ -411,14 +412,12 @@ def evaluate_documents(
             seed=seed,
         )
 
-    in_genre: dict[str, list[int]] = {}
-    for i, genre in enumerate(genres):
-        in_genre.setdefault(genre, []).append(i)
+    in_genre = group(genres)
     return DocumentScores(
         report=score(truth, with_context),
         sentence_only=score(truth, alone),
-        by_genre=subset(genres),
-        by_document=subset(documents),
+        by_genre=subset(in_genre),
+        by_document=subset(group(documents)),
         moved=moved,
         failed=failed,
         unmatched=unmatched,
@@ -431,10 +430,9 @@ def evaluate_documents(
 def format_document_scores(scores: DocumentScores, *, per_document: bool = False) -> str:
     """The document evaluation as the CLI prints it: the report, then genre (and document) lines."""
     accuracy, macro = scores.intervals
-    documents = sum(scores.documents_per_genre.values())
     lines = [format_report(scores.report), ""]
     lines.append(
-        f"95% intervals over {documents} documents resampled: accuracy {accuracy.low:.3f}–{accuracy.high:.3f}"
+        f"95% intervals over {len(scores.by_document)} documents resampled: accuracy {accuracy.low:.3f}–{accuracy.high:.3f}"
         f"   macro-F1 {macro.low:.3f}–{macro.high:.3f}"
     )
     lines.append(
@@ -444,8 +442,8 @@ def format_document_scores(scores: DocumentScores, *, per_document: bool = False
     lines.append("")
     lines.append(f"{'genre':<40}{'docs':>5}{'n':>5}{'acc':>7}{'F1':>7}{'F1 95%':>13}{'acc alone':>11}{'F1 alone':>10}")
     for key, (ctx, alone) in scores.by_genre.items():
-        count = scores.documents_per_genre.get(key, 0)
-        low_high = scores.genre_intervals.get(key, (Interval(0.0, 0.0), Interval(0.0, 0.0)))[1]
+        count = scores.documents_per_genre[key]
+        low_high = scores.genre_intervals[key][1]
         # One document resampled is always itself: no interval to give.
         spread = f"{low_high.low:.3f}–{low_high.high:.3f}" if count > 1 else "(1 document)"
         lines.append(

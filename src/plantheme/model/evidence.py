@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .ngrams import CsrRows
+from .ngrams import CsrRows, ngram_blocks
 from ..text.normalize import HAN
 from ..themes import THEME_IDS
 
@@ -27,7 +27,7 @@ __all__ = ["Evidence", "Prediction", "WordEvidence", "feature_pushes", "centred_
 
 _BITS = 21  # as in ngrams.py: 21 bits per code point (+1)
 # Joins the texts of a batch for one segmenter call; its id in the word table.
-_SEPARATOR = "\n"
+_SEPARATOR = "\x00"
 _SEPARATOR_ID = -2
 # The id of a word not in the table yet (while looking words up).
 _NEW = -3
@@ -110,33 +110,46 @@ class WordEvidence:
         self._lengths = np.zeros(0, dtype=np.int64)
 
     def _learn(self, words: list[str]) -> None:
-        """Find the columns of the n-grams inside each new word, in one lookup per n-gram length."""
-        by_length: dict[int, list[tuple[str, int]]] = {}
+        """Find the columns of the n-grams inside each new word, in one lookup per n-gram length.
+
+        The pieces are ThemeModel._word_columns's: the word's 1–3-grams and the word
+        itself, those the model has (at most ``n_max`` characters). Their codes come
+        from :func:`~plantheme.model.ngrams.ngram_blocks` for all new words at once:
+        a ``plantheme predict`` process meets thousands of new words per batch at
+        first, and a Python loop over their pieces cost about 10 µs per sentence.
+        """
+        known = self._ids
+        eligible = []
         for word in words:
-            self._ids[word] = -1
-            if len(word) < 2 or not HAN.search(word):  # a reader would not take it as evidence
-                continue
-            # The same pieces as ThemeModel._word_columns: 1–3-grams and the word itself.
-            pieces = {word[i:j] for i in range(len(word)) for j in range(i + 1, min(i + 3, len(word)) + 1)}
-            pieces.add(word)
-            for piece in pieces:
-                if len(piece) <= self._n_max:
-                    by_length.setdefault(len(piece), []).append((word, _piece_code(piece)))
-        found: dict[str, list[int]] = {}
-        for n, items in by_length.items():
-            columns = self._lookup(n, np.array([code for _, code in items], dtype=np.int64))
-            for (word, _), col in zip(items, columns.tolist()):
-                if col >= 0:
-                    found.setdefault(word, []).append(col)
-        if not found:
+            known[word] = -1
+            if len(word) >= 2 and HAN.search(word):  # a reader would not take the others as evidence
+                eligible.append(word)
+        if not eligible:
             return
-        lists = [sorted(cols) for cols in found.values()]
-        lengths = np.array([len(cols) for cols in lists], dtype=np.int64)
+        owners, columns = [], []
+        for n, rows, codes in ngram_blocks(eligible, 1, min(3, self._n_max), fold_digits=False):
+            owners.append(rows)
+            columns.append(self._lookup(n, codes))
+        longer = [(i, w) for i, w in enumerate(eligible) if 3 < len(w) <= self._n_max]
+        for n in sorted({len(w) for _, w in longer}):  # the whole word, when the model has such long n-grams
+            of_length = [(i, w) for i, w in longer if len(w) == n]
+            owners.append(np.array([i for i, _ in of_length], dtype=np.int64))
+            columns.append(self._lookup(n, np.array([_piece_code(w) for _, w in of_length], dtype=np.int64)))
+        owner, column = np.concatenate(owners), np.concatenate(columns)
+        hit = column >= 0
+        if not hit.any():
+            return
+        # Each word's distinct columns in increasing order: one sort of (word, column) keys.
+        width = column.max() + 1
+        keys = np.unique(owner[hit] * width + column[hit])
+        owner, column = keys // width, keys % width
+        found, lengths = np.unique(owner, return_counts=True)
         self._starts = np.concatenate((self._starts, len(self._flat) + np.cumsum(lengths) - lengths))
         self._lengths = np.concatenate((self._lengths, lengths))
-        self._flat = np.concatenate((self._flat, np.fromiter((c for cols in lists for c in cols), dtype=np.int64)))
-        for word in found:
-            self._ids[word] = len(self._words)
+        self._flat = np.concatenate((self._flat, column))
+        for i in found.tolist():
+            word = eligible[i]
+            known[word] = len(self._words)
             self._words.append(word)
 
     def _pair_sums(self, X: CsrRows, class_winners: np.ndarray, rows: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -166,16 +179,16 @@ class WordEvidence:
     def _words_of(self, texts: list[str]) -> tuple[list[str], np.ndarray | None]:
         """Every word of ``texts`` in order, one list for the batch, and the text (row) of each word.
 
-        One rjieba call for the whole batch, the texts joined by a newline, costs
-        about half of one call per text: the segmenter cuts its Chinese and
-        alphanumeric runs independently and gives every other character alone,
-        so a newline is its own word and the words of each text are those of
-        cutting it alone (``tests/test_evidence.py``). Then the rows are None:
-        the separators say them. A text holding a newline or a carriage return
-        (``"\\r\\n"`` would be one word) is cut text by text.
+        One rjieba call for the whole batch, the texts joined by a NUL, costs
+        about half of one call per text: the segmenter cuts its runs of Chinese
+        and alphanumeric characters independently and gives every other
+        character alone, so a NUL is its own word and the words of each text are
+        those of cutting it alone (``tests/test_evidence.py``). Then the rows
+        are None: the separators say them. (A newline would not do: normalised
+        sentences hold some.) A batch with a NUL in a text is cut text by text.
         """
         joined = _SEPARATOR.join(texts)
-        if joined.count(_SEPARATOR) == len(texts) - 1 and "\r" not in joined:
+        if joined.count(_SEPARATOR) == len(texts) - 1:
             return self._cut(joined), None
         cuts = [self._cut(text) for text in texts]
         counts = np.fromiter(map(len, cuts), dtype=np.int64, count=len(cuts))

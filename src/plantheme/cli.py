@@ -13,7 +13,6 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from json.encoder import encode_basestring
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -302,49 +301,13 @@ class _EncodedLines:
         return str(self.text.readline(limit)).encode("utf-8", "surrogateescape")
 
 
-# Scores and weights as json.dumps writes a float (allow_nan: "NaN", "Infinity"), and strings
-# with the escaper json.dumps(ensure_ascii=False) uses: _prediction_line writes its bytes.
-_float_json = float.__repr__
-
-
-def _prediction_line(text: str, prediction: Any) -> str:
-    """``json.dumps({"text": text, **prediction.to_dict()}, ensure_ascii=False)``, written directly.
-
-    The same string (``tests/test_cli.py``) without the dictionaries of
-    ``to_dict`` and the encoder's walk over them: together they were about
-    20 µs per line, half of ``plantheme predict``'s time per sentence.
-    Anything but finite floats and strings goes through json.dumps.
-    """
-    quoted = encode_basestring
-    try:
-        scores = prediction.scores
-        values = [_float_json(round(prediction.confidence, 4))]
-        values.extend([_float_json(round(value, 4)) for value in scores.values()])
-        values.extend([_float_json(e.weight) for e in prediction.evidence])
-        if "n" not in "".join(values):  # not "nan" nor "inf", which JSON spells otherwise
-            numbers = iter(values)
-            confidence = next(numbers)
-            pairs = ", ".join([f"{quoted(theme)}: {number}" for theme, number in zip(scores, numbers)])
-            evidence = ", ".join(
-                [
-                    f'{{"token": {quoted(e.token)}, "weight": {number}}}'
-                    for e, number in zip(prediction.evidence, numbers)
-                ]
-            )
-            return (
-                f'{{"text": {quoted(text)}, "theme": {quoted(prediction.theme)}, "confidence": {confidence},'
-                f' "scores": {{{pairs}}}, "evidence": [{evidence}]}}'
-            )
-    except TypeError:  # not a float or not a string: json.dumps knows what to do
-        pass
-    return json.dumps({"text": text, **prediction.to_dict()}, ensure_ascii=False)
-
-
 def _predict_batch(model: Any, batch: list[tuple[int, str]], evidence: int) -> list[str]:
     """One JSON output line per (line, text): the prediction, or an error object for that line."""
     try:
-        predictions = model.predict([text for _, text in batch], evidence=evidence)
-        return [_prediction_line(text, p) for (_, text), p in zip(batch, predictions)]
+        from .model.evidence import json_lines
+
+        texts = [text for _, text in batch]
+        return json_lines(texts, model.predict(texts, evidence=evidence))
     except Exception:
         if len(batch) == 1:
             number, _ = batch[0]
@@ -358,8 +321,10 @@ def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: in
     model, _ = _load(model_dir)
     write = sys.stdout.write
     if texts:
-        for text, prediction in zip(texts, model.predict(list(texts), evidence=evidence)):
-            write(_prediction_line(text, prediction) + "\n")
+        from .model.evidence import json_lines
+
+        for line in json_lines(list(texts), model.predict(list(texts), evidence=evidence)):
+            write(line + "\n")
         return 0
     if sys.stdin.isatty():
         _say("reading one text per line from stdin (Ctrl-D to end)")

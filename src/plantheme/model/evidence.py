@@ -21,13 +21,12 @@ from typing import Any, Callable
 import numpy as np
 from json.encoder import encode_basestring as _quoted  # json.dumps(ensure_ascii=False)'s escaper
 
-from .ngrams import CsrRows, ngram_blocks
+from .ngrams import MAX_N, CsrRows, ngram_blocks
 from ..text.normalize import HAN
 from ..themes import THEME_IDS
 
 __all__ = ["Evidence", "Prediction", "WordEvidence", "centred_weights", "feature_pushes", "json_lines", "round_4"]
 
-_BITS = 21  # as in ngrams.py: 21 bits per code point (+1)
 # Joins the texts of a batch for one segmenter call; its id in the word table.
 _SEPARATOR = "\x00"
 _SEPARATOR_ID = -2
@@ -76,14 +75,6 @@ def feature_pushes(X: CsrRows, centred: np.ndarray, winners: np.ndarray) -> np.n
     return X.data * centred[winners[row_of], X.indices]
 
 
-def _piece_code(piece: str) -> int:
-    """The n-gram code of ``piece`` as ngrams.py computes it, without digit folding (names are literal)."""
-    code = 0
-    for char in piece:
-        code = (code << _BITS) | (ord(char) + 1)
-    return code
-
-
 class WordEvidence:
     """Evidence words for whole batches of a compiled character n-gram model.
 
@@ -115,9 +106,11 @@ class WordEvidence:
         """Find the columns of the n-grams inside each new word, in one lookup per n-gram length.
 
         The pieces are ThemeModel._word_columns's: the word's 1–3-grams and the word
-        itself, those the model has (at most ``n_max`` characters). Their codes come
-        from :func:`~plantheme.model.ngrams.ngram_blocks` for all new words at once:
-        a ``plantheme predict`` process meets thousands of new words per batch at
+        itself, those the model has (at most ``n_max`` characters; n-gram codes hold
+        at most ``MAX_N`` = 3, so the word itself only as one of its 1–3-grams).
+        Their codes (literal: no digit folding) come from
+        :func:`~plantheme.model.ngrams.ngram_blocks` for all new words at once: a
+        ``plantheme predict`` process meets thousands of new words per batch at
         first, and a Python loop over their pieces cost about 10 µs per sentence.
         """
         known = self._ids
@@ -129,14 +122,9 @@ class WordEvidence:
         if not eligible:
             return
         owners, columns = [], []
-        for n, rows, codes in ngram_blocks(eligible, 1, min(3, self._n_max), fold_digits=False):
+        for n, rows, codes in ngram_blocks(eligible, 1, min(MAX_N, self._n_max), fold_digits=False):
             owners.append(rows)
             columns.append(self._lookup(n, codes))
-        longer = [(i, w) for i, w in enumerate(eligible) if 3 < len(w) <= self._n_max]
-        for n in sorted({len(w) for _, w in longer}):  # the whole word, when the model has such long n-grams
-            of_length = [(i, w) for i, w in longer if len(w) == n]
-            owners.append(np.array([i for i, _ in of_length], dtype=np.int64))
-            columns.append(self._lookup(n, np.array([_piece_code(w) for _, w in of_length], dtype=np.int64)))
         owner, column = np.concatenate(owners), np.concatenate(columns)
         hit = column >= 0
         if not hit.any():
@@ -254,7 +242,8 @@ def round_4(values: np.ndarray) -> list[float]:
     """
     scaled = values * 10_000.0
     out = (np.rint(scaled) / 10_000.0).tolist()
-    doubtful = np.flatnonzero(~((np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6) & (np.abs(scaled) < 2.0**30)))
+    with np.errstate(invalid="ignore"):  # nan and inf are doubtful: round() says what they give
+        doubtful = np.flatnonzero(~((np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6) & (np.abs(scaled) < 2.0**30)))
     for i in doubtful.tolist():
         out[i] = round(float(values[i]), 4)
     return out
@@ -279,10 +268,11 @@ def _rounded_json(values: list[float]) -> list[str]:
     """``json.dumps(round(x, 4))`` of each of ``values``: by table for floats in [0, 1], as :func:`round_4` rounds."""
     array = np.array(values, dtype=np.float64)
     scaled = array * 10_000.0
-    k = np.rint(scaled).astype(np.int64)
-    out = list(map(_PROBABILITY_JSON.__getitem__, np.clip(k, 0, 10_000).tolist()))
-    # Near a half (see round_4), outside [0, 1], not finite or not a float: as json.dumps does it.
-    doubtful = ~((np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6) & (array >= 0.0) & (array <= 1.0))
+    with np.errstate(invalid="ignore"):  # nan and inf: doubtful, below
+        k = np.clip(np.nan_to_num(np.rint(scaled)), 0, 10_000).astype(np.int64)
+        # Near a half (see round_4), outside [0, 1], not finite or not a float: as json.dumps does it.
+        doubtful = ~((np.abs(scaled - np.floor(scaled) - 0.5) > 1e-6) & (array >= 0.0) & (array <= 1.0))
+    out = list(map(_PROBABILITY_JSON.__getitem__, k.tolist()))
     if set(map(type, values)) != {float}:
         doubtful[[type(x) is not float for x in values]] = True
     for i in np.flatnonzero(doubtful).tolist():

@@ -224,8 +224,8 @@ class WordEvidence:
         rows, words = rows[firsts], words[firsts]
         scores = self._pair_sums(X, class_winners, rows, words)
         positive = np.flatnonzero(scores > 0)
-        # Heaviest first within each sentence; a stable sort keeps first appearance among ties.
-        ranked = positive[np.lexsort((positive, -scores[positive], rows[positive]))]
+        # Heaviest first within each sentence; lexsort is stable, so ties keep first appearance.
+        ranked = positive[np.lexsort((-scores[positive], rows[positive]))]
         ranked_rows = rows[ranked]
         starts = np.searchsorted(ranked_rows, np.arange(n + 1))
         rank = np.arange(len(ranked)) - starts[ranked_rows]

@@ -8,18 +8,20 @@ sentence (the reference, kept for word and union features); here one batch is
 one sparse product, pushes × (word × column map), which gives the same words
 and weights (``tests/test_evidence.py``) at a fraction of the cost. No
 scikit-learn and no scipy: the rows are :class:`~plantheme.model.ngrams.CsrRows`
-and the n-gram codes of the compiled vocabulary name the columns.
+and the n-gram codes of the compiled vocabulary name the columns. A batch is
+segmented in one rjieba call and its words are looked up and ranked in NumPy;
+:func:`json_lines` writes the predictions as ``plantheme predict`` prints them.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _quoted  # json.dumps(ensure_ascii=False)'s escaper
 from itertools import chain, repeat
 from typing import Any, Callable
 
 import numpy as np
-from json.encoder import encode_basestring as _quoted  # json.dumps(ensure_ascii=False)'s escaper
 
 from .ngrams import MAX_N, CsrRows, ngram_blocks
 from ..text.normalize import HAN

@@ -71,13 +71,13 @@ class CsrRows:
         compiled model's probabilities stay those of the pipeline.
         """
         n_rows, n_out = self.shape[0], dense.shape[1]
+        row_of = np.repeat(np.arange(n_rows), np.diff(self.indptr))
         terms = np.take(dense, self.indices, axis=0)
         terms *= self.data[:, None]
-        # One bincount over all cells (row, output column), in stored order within each: a
-        # call per output column cost a strided copy of the terms each.
-        first_cell = np.repeat(np.arange(0, n_rows * n_out, n_out), np.diff(self.indptr))
-        cells = (first_cell[:, None] + np.arange(n_out)).ravel()
-        return np.bincount(cells, weights=terms.ravel(), minlength=n_rows * n_out).reshape(n_rows, n_out)
+        out = np.empty((n_rows, n_out))
+        for k in range(n_out):  # one column of the result per call: a handful of themes
+            out[:, k] = np.bincount(row_of, weights=terms[:, k], minlength=n_rows)
+        return out
 
     __matmul__ = dot
 

@@ -1499,6 +1499,8 @@ def normalize_sentences(raws: Sequence[str]) -> list[str]:
             out.append(_normalize_sentence_fully(raw))
     if at:
         converted = _t2s().convert("\n".join([raws[i] for i in at])).split("\n")
+        if len(converted) != len(at):  # never seen; one call each, rather than a sentence misplaced
+            converted = [_t2s().convert(raws[i]) for i in at]
         for i, text in zip(at, converted):
             out[i] = text
     return out

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import json
+import math
 import subprocess
 import sys
 from itertools import islice
@@ -12,13 +14,15 @@ import numpy as np
 import pytest
 
 from conftest import tiny_texts_and_themes
-from plantheme.model.evidence import Evidence, Prediction
+from plantheme.model.evidence import Evidence, Prediction, json_lines, round_4
 from plantheme.model.model import ThemeModel, build_pipeline
 from plantheme.model.persistence import ModelCard, load_compiled, load_model, load_predictor, save_model
 from plantheme.model.scoring import CompiledModel
 from plantheme.settings import DEFAULT_MODEL_DIR, REPO_ROOT
 from plantheme.text.normalize import normalize
 from plantheme.text.sentences import split_sentences
+from plantheme.text.tokenize import fast_cut
+from plantheme.themes import THEME_IDS
 
 PROBES = [
     "全面落實河長制(zhì),推進流域水環境綜合治理。",
@@ -162,3 +166,110 @@ def test_predict_command_imports_no_scikit_learn(tiny_char_model_dir: Path) -> N
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "[]"
     assert '"evidence": [{"token": "河长制"' in out.splitlines()[0]
+
+
+# Texts whose ends meet in a batch: runs of letters and digits, spaces, line ends, a carriage
+# return before the next text's start, a NUL (the batch separator: the batch is cut text by text).
+BOUNDARIES = [
+    ["河长制abc", "123河长制", "a b", " 前后空格 ", "", "x\r", "\n换行开头", "末尾换行\n", "2022-03-15", "12.5%"],
+    ["全面落实河长制", "河长制", "落实河", "长制"],
+    ["有\x00分隔符的河长制", "推进河长制", "abc"],
+    ["\r\n", "\t河长制\t", "𠮷𠮷", "ＡＢＣ专精特新", "a_b__c 河长制__"],
+]
+
+
+@pytest.mark.parametrize("batch", BOUNDARIES)
+def test_words_of_a_batch_are_those_of_each_text(tiny_char_model_dir: Path, batch: list[str]) -> None:
+    """One segmenter call for a batch joined by NULs gives each text its own words and evidence."""
+    cut = fast_cut()
+    if not any("\x00" in text for text in batch):
+        together = cut("\x00".join(batch))
+        assert together == [word for i, text in enumerate(batch) for word in (["\x00"] if i else []) + cut(text)]
+    loaded = load_compiled(tiny_char_model_dir)
+    assert loaded is not None
+    model = loaded[0]
+    texts = batch + mixed_sentences()[:50]
+    batched = model.predict(texts, normalized=True)
+    alone = [model.predict([text], normalized=True)[0] for text in texts]
+    assert [p.evidence for p in batched] == [p.evidence for p in alone]
+    assert any(p.evidence for p in batched[: len(batch)])
+
+
+@pytest.mark.skipif(not LABELS.is_dir(), reason="needs labels/")
+def test_labelled_sentences_joined_cut_as_alone() -> None:
+    """The property the batch cut rests on, over real sentences: rjieba cuts each text between NULs alone."""
+    cut = fast_cut()
+    sentences = [normalize(text).text for text in label_sentences(2000)]
+    assert len(sentences) > 300
+    together = cut("\x00".join(sentences))
+    assert together == [word for i, text in enumerate(sentences) for word in (["\x00"] if i else []) + cut(text)]
+
+
+# Halves in decimal that are not halves in binary (2.675 is 2.67499…), ties, tiny and huge values.
+ROUNDING = [
+    0.00005,
+    0.00015,
+    0.12345,
+    2.675,
+    1.00005,
+    0.99995,
+    1e-5,
+    5e-5,
+    0.0,
+    -0.0,
+    1.0,
+    3.14159,
+    123456.78905,
+    1e12,
+    2.0**31 + 0.5,
+]
+
+
+@pytest.mark.parametrize(
+    "values", [ROUNDING, [math.nan, math.inf, -math.inf, 0.5], [k / 10_000 + 0.00005 for k in range(-200, 200)]]
+)
+def test_round_4_is_round(values: list[float]) -> None:
+    rounded = round_4(np.array(values))
+    assert [repr(x) for x in rounded] == [repr(round(x, 4)) for x in values]
+
+
+def test_round_4_is_round_on_random_values() -> None:
+    values = np.random.default_rng(7).exponential(1.0, 100_000) / np.random.default_rng(8).integers(1, 10**6, 100_000)
+    assert round_4(values) == [round(x, 4) for x in values.tolist()]
+
+
+def dumped(text: str, prediction: Prediction) -> str:
+    return json.dumps({"text": text, **prediction.to_dict()}, ensure_ascii=False)
+
+
+def odd_prediction(confidence: object, scores: dict[str, object], weights: list[object]) -> Prediction:
+    evidence = tuple(Evidence(token=f"词{i}", weight=w) for i, w in enumerate(weights))  # type: ignore[arg-type]
+    return Prediction(theme="ecology", confidence=confidence, scores=scores, evidence=evidence)  # type: ignore[arg-type]
+
+
+EVEN = dict.fromkeys(THEME_IDS, 0.125)
+
+
+@pytest.mark.parametrize(
+    "prediction",
+    [
+        odd_prediction(0.125, EVEN, []),
+        odd_prediction(0.00005, {**EVEN, "ecology": 0.99995, "other": 0.00015}, [2.675, 0.1]),
+        odd_prediction(1, {**EVEN, "ecology": 1}, [1, 2.5]),  # ints, as json writes them
+        odd_prediction(math.nan, {**EVEN, "ecology": math.inf}, [math.nan, -math.inf]),
+        odd_prediction(1.5, {**EVEN, "ecology": -0.25}, [1e-7, 1e22]),  # outside [0, 1]
+        odd_prediction(0.5, {"ecology": 0.5, "industry": 0.5}, [0.5]),  # two themes, other order
+        odd_prediction(0.5, {}, []),
+    ],
+)
+def test_json_lines_of_odd_predictions_are_json_dumps(prediction: Prediction) -> None:
+    text = '引号"反斜杠\\\t制表\x01控制\u2028行分隔𠮷'
+    assert json_lines([text, "二"], [prediction, prediction]) == [dumped(text, prediction), dumped("二", prediction)]
+
+
+@pytest.mark.parametrize("evidence", [0, 5])
+def test_json_lines_are_json_dumps_of_to_dict(tiny_pair: tuple[ThemeModel, CompiledModel], evidence: int) -> None:
+    sentences = mixed_sentences()
+    for model in tiny_pair:
+        predictions = model.predict(sentences, evidence=evidence)
+        assert json_lines(sentences, predictions) == [dumped(t, p) for t, p in zip(sentences, predictions)]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from plantheme.text.normalize import _plain_sentence, normalize, normalize_sentence
+from plantheme.text.normalize import _plain_sentence, normalize, normalize_sentence, normalize_sentences
 from plantheme.text.sentences import split_sentences
 
 
@@ -190,6 +190,26 @@ def test_plain_sentence_shortcut_equals_the_full_normaliser(raw: str) -> None:
 def test_which_sentences_are_plain(raw: str, plain: bool) -> None:
     assert (_plain_sentence().fullmatch(raw) is not None) == plain
     assert normalize_sentence(raw) == normalize(raw).text
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.text(alphabet=st.sampled_from(_PLAIN_OR_NOT), max_size=20), max_size=12))
+def test_a_batch_normalises_each_sentence_as_alone(raws: list[str]) -> None:
+    """normalize_sentences converts the batch's plain sentences in one OpenCC call, joined by line breaks."""
+    assert normalize_sentences(raws) == [normalize_sentence(raw) for raw in raws]
+
+
+@pytest.mark.parametrize(
+    "raws",
+    [
+        [],
+        [""],
+        ["推進高質量發展。", "新建5G基站300个。", "發展經濟", "", "加快 发展", "乾隆年間", "後來"],
+        ["理髮店", "頭髮", "發展\n經濟", "發展"],  # one-to-many conversions, a line break in a sentence
+    ],
+)
+def test_a_batch_of_plain_and_other_sentences(raws: list[str]) -> None:
+    assert normalize_sentences(raws) == [normalize_sentence(raw) for raw in raws]
 
 
 # --- garbled runs: found by what they are, repaired when the bytes survive ---------

@@ -301,15 +301,17 @@ class _EncodedLines:
         return str(self.text.readline(limit)).encode("utf-8", "surrogateescape")
 
 
-def _predict_batch(model: Any, batch: list[tuple[int, str]], evidence: int) -> list[dict[str, Any]]:
-    """One output object per (line, text): the prediction, or an error object for that line."""
+def _predict_batch(model: Any, batch: list[tuple[int, str]], evidence: int) -> list[str]:
+    """One JSON output line per (line, text): the prediction, or an error object for that line."""
     try:
-        predictions = model.predict([text for _, text in batch], evidence=evidence)
-        return [{"text": text, **p.to_dict()} for (_, text), p in zip(batch, predictions)]
+        from .model.evidence import json_lines
+
+        texts = [text for _, text in batch]
+        return json_lines(texts, model.predict(texts, evidence=evidence))
     except Exception:
         if len(batch) == 1:
             number, _ = batch[0]
-            return [{"line": number, "error": "cannot classify this text"}]
+            return [json.dumps({"line": number, "error": "cannot classify this text"}, ensure_ascii=False)]
         # Find the line at fault: the others are answered.
         return [out for item in batch for out in _predict_batch(model, [item], evidence)]
 
@@ -319,8 +321,10 @@ def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: in
     model, _ = _load(model_dir)
     write = sys.stdout.write
     if texts:
-        for text, prediction in zip(texts, model.predict(list(texts), evidence=evidence)):
-            write(json.dumps({"text": text, **prediction.to_dict()}, ensure_ascii=False) + "\n")
+        from .model.evidence import json_lines
+
+        for line in json_lines(list(texts), model.predict(list(texts), evidence=evidence)):
+            write(line + "\n")
         return 0
     if sys.stdin.isatty():
         _say("reading one text per line from stdin (Ctrl-D to end)")
@@ -332,9 +336,12 @@ def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: in
     def flush() -> None:
         batch = [(number, text) for number, text, _ in pending if text is not None]
         results = iter(_predict_batch(model, batch, evidence) if batch else [])
-        for number, text, error in pending:
-            out = next(results) if text is not None else {"line": number, "error": error}
-            write(json.dumps(out, ensure_ascii=False) + "\n")
+        lines = [
+            next(results) if text is not None else json.dumps({"line": number, "error": error}, ensure_ascii=False)
+            for number, text, error in pending
+        ]
+        if lines:
+            write("\n".join(lines) + "\n")
         sys.stdout.flush()
         pending.clear()
 

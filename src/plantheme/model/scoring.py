@@ -18,7 +18,7 @@ import numpy as np
 from .context import ContextModel
 from .evidence import Evidence, Prediction, WordEvidence, predictions_of
 from .ngrams import CsrRows, NgramTfidf
-from ..text.normalize import normalize_sentence
+from ..text.normalize import normalize_sentences
 from ..themes import THEME_IDS
 
 __all__ = ["Classification", "CompiledModel", "Predictor", "class_probabilities", "classify_rows"]
@@ -153,7 +153,7 @@ class CompiledModel(Predictor):
         """Theme probabilities of each text (see :meth:`plantheme.model.model.ThemeModel.classify`)."""
         if not len(texts):
             return empty_classification(len(self.tfidf.vocabulary_codes))
-        clean = list(texts) if normalized else [normalize_sentence(text) for text in texts]
+        clean = list(texts) if normalized else normalize_sentences(texts)
         X = self.tfidf.transform(clean)
         return classify_rows(clean, X, self.coef_t, self.intercept, self.classes)
 

@@ -286,6 +286,42 @@ def test_train_with_documents_reports_the_context_stage(tmp_path: Path, capsys: 
     assert json.loads((out / "model.json").read_text(encoding="utf-8"))["context"]["documents"] == 6
 
 
+def test_train_reads_span_labels_only_with_their_folder(
+    labels_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plantheme.training.labels import span_sha
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = "一、生态环境\n全面落实河长制。\n加强大气污染防治。\n"
+    (corpus / "labelled.txt").write_text(text, encoding="utf-8")
+    (corpus / "unlabelled.txt").write_text("推进河长制。\n新建幼儿园2所。\n", encoding="utf-8")
+    rows = ["path,start,end,theme,genre,sha"]
+    for piece in ("全面落实河长制。", "加强大气污染防治。"):
+        start = text.index(piece)
+        rows.append(f"labelled.txt,{start},{start + len(piece)},ecology,notice,{span_sha(piece)[:12]}")
+    (labels_dir / "corpus.spans.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    common = ["train", "--data", str(labels_dir), "--folds", "3", "--no-context"]
+
+    assert main([*common, "--out", str(tmp_path / "m1")]) == 0
+    err = capsys.readouterr().err
+    assert "not used: 1 span-label file (corpus.spans.csv); give the folder" in err
+    card = json.loads((tmp_path / "m1" / "model.json").read_text(encoding="utf-8"))
+    assert card["training"]["rows"] == 40
+
+    args = [*common, "--out", str(tmp_path / "m2"), "--span-root", str(corpus), "--unlabelled", str(corpus)]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "read 2 span labels of 1 documents under" in err
+    # The labelled document is not also self-trained on.
+    assert "read 1 unlabelled documents to self-train on" in err
+    card = json.loads((tmp_path / "m2" / "model.json").read_text(encoding="utf-8"))
+    assert card["training"]["rows"] == 42
+
+    assert main([*common, "--out", str(tmp_path / "m3"), "--span-root", str(tmp_path / "nowhere")]) == 1
+    assert "nowhere: no such folder (--span-root)" in capsys.readouterr().err
+
+
 def test_extract_prints_the_text_spans_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = tmp_path / "plan.txt"
     doc.write_bytes("規(guī)劃先行。\r\n**推进** 河长制。".encode())

@@ -13,11 +13,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from plantheme.errors import PlanthemeError
 from plantheme.training.labels import (
     DOCUMENTS_SUFFIX,
+    document_rows,
     read_documents_dir,
     read_labelled_dir,
     read_labelled_documents,
     read_labelled_file,
+    read_span_documents,
     read_span_labels,
+    span_files,
+    span_sha,
 )
 from plantheme.text.normalize import normalize_sentence
 from plantheme.settings import REPO_ROOT
@@ -297,6 +301,58 @@ def test_span_labels(tmp_path: Path) -> None:
     ]
 
 
+# A GBK report with CRLF line ends, as a site served it: spans index the decoded text, line ends included.
+SPAN_DOC = "关于印发某县2025年工作要点的通知\r\n一、产业发展\r\n推动规上工业企业技术改造。\r\n二、生态环境\r\n全面落实河长制。\r\n"
+
+
+def _span_corpus(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder with the document, and a labels folder with a sentence CSV and a span-label file into it."""
+    corpus = tmp_path / "corpus"
+    (corpus / "county").mkdir(parents=True)
+    (corpus / "county" / "plan.txt").write_bytes(SPAN_DOC.encode("gbk"))
+    labels = tmp_path / "labels"
+    (labels / "spans").mkdir(parents=True)
+    (labels / "a.csv").write_text("text,theme\n推进河长制。,ecology\n", encoding="utf-8")
+    lines = ["path,start,end,theme,genre,sha"]
+    for piece, theme in (("推动规上工业企业技术改造。", "industry"), ("全面落实河长制。", "ecology")):
+        start = SPAN_DOC.index(piece)
+        lines.append(f"county/plan.txt,{start},{start + len(piece)},{theme},departmental_plan,{span_sha(piece)[:12]}")
+    (labels / "spans" / "r7.spans.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return corpus, labels
+
+
+def test_span_label_files_become_whole_documents(tmp_path: Path) -> None:
+    corpus, labels = _span_corpus(tmp_path)
+    files = span_files(labels)
+    assert [f.name for f in files] == ["r7.spans.csv"]
+    # Sentence files never try to read a span file as sentences: it needs its folder.
+    assert [r.text for r in read_labelled_dir(labels)] == ["推进河长制。"]
+    (document,) = read_span_documents(files, corpus, max_chars=10_000)
+    assert document.doc == "county/plan.txt" and document.genre == "departmental_plan"
+    assert document.text == SPAN_DOC
+    rows = document_rows([document], source="spans")
+    assert [(r.text, r.theme, r.group, r.source) for r in rows] == [
+        ("推动规上工业企业技术改造。", "industry", "county/plan.txt", "spans"),
+        ("全面落实河长制。", "ecology", "county/plan.txt", "spans"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("county/gone.txt,0,4,other,,", r"r7\.spans\.csv:2: county/gone\.txt: cannot read the document"),
+        ("county/plan.txt,0,4,other,,ffffffffffff", r"r7\.spans\.csv:2: county/plan\.txt 0-4: the span's text changed"),
+        ("county/plan.txt,0,4000,other,,", r"r7\.spans\.csv:2: county/plan\.txt 0-4000: the span's text changed"),
+    ],
+)
+def test_span_labels_that_do_not_fit_their_document_are_named(tmp_path: Path, row: str, message: str) -> None:
+    corpus, labels = _span_corpus(tmp_path)
+    bad = labels / "spans" / "r7.spans.csv"
+    bad.write_text(f"path,start,end,theme,genre,sha\n{row}\n", encoding="utf-8")
+    with pytest.raises(PlanthemeError, match=message):
+        read_span_documents([bad], corpus, max_chars=10_000)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -312,3 +368,28 @@ def test_bad_span_labels(tmp_path: Path, content: str, message: str) -> None:
     path.write_text(content, encoding="utf-8")
     with pytest.raises(PlanthemeError, match=message):
         read_span_labels(path)
+
+
+# --- the shipped span labels (labels/spans/: real documents of ../shared/corpus) ----------
+
+CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+
+
+def test_shipped_span_labels_keep_out_of_the_dev_set_and_the_withheld_reports() -> None:
+    from plantheme.training.pseudo import read_exclusions
+
+    files = span_files(LABELS)
+    assert files, "labels/spans/*.spans.csv"
+    labelled = {row.path for file in files for row in read_span_labels(file)}
+    dev = set(read_exclusions([REPO_ROOT / "devset" / "tune.csv", REPO_ROOT / "devset" / "rare.csv"]))
+    withheld = set(read_exclusions([LABELS / "self-training-exclude.txt"]))
+    assert labelled.isdisjoint(dev), sorted(labelled & dev)[:5]
+    assert labelled.isdisjoint(withheld), sorted(labelled & withheld)[:5]
+
+
+def test_shipped_span_labels_still_cover_their_text() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not beside the checkout")
+    documents = read_span_documents(span_files(LABELS), CORPUS, max_chars=10_000_000)
+    assert sum(len(d.spans) for d in documents) >= 1000
+    assert {d.genre for d in documents} >= {"work_report", "implementation_plan", "notice"}

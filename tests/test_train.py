@@ -135,13 +135,15 @@ def test_one_feature_set_has_its_own_grid(features: str) -> None:
 def _document_training_data():  # type: ignore[no-untyped-def]
     from conftest import TINY_ROWS, tiny_documents
 
-    from plantheme.training.labels import LabelledSentence, _document_rows, _parse_document, LabelledDocument
+    from plantheme.training.labels import LabelledSentence, document_rows, _parse_document, LabelledDocument
 
     documents = []
     for line, record in enumerate(tiny_documents(), start=1):
         text, genre, spans = _parse_document(record)  # type: ignore[misc]
-        documents.append(LabelledDocument(str(record["doc"]), text, tuple(spans), genre, "t.documents.jsonl", line))
-    rows = _document_rows(documents)
+        # The first document as if it came from span labels of a real document.
+        file = "real.spans.csv" if line == 1 else "t.documents.jsonl"
+        documents.append(LabelledDocument(str(record["doc"]), text, tuple(spans), genre, file, line))
+    rows = document_rows(documents)
     # Sentences of the two themes without documents, in groups of their own.
     for theme in ("governance", "other"):
         rows += [
@@ -173,6 +175,11 @@ def test_context_stage_is_trained_out_of_fold_and_compared() -> None:
     assert (stage is None) == (result.chosen_C is None)
     card = result.to_dict()
     assert card["grouped_by"] == "document" and "sentence_only" in card
+    # Real documents (span labels) and written ones are also reported apart.
+    assert set(result.by_kind) == {"real", "written"}
+    assert result.by_kind["real"][0] == 1 and result.by_kind["written"][0] == len(documents) - 1
+    assert sum(alone.n for _, alone, _ in result.by_kind.values()) == result.units
+    assert card["by_kind"]["real"]["documents"] == 1
 
 
 def test_train_model_records_the_context_stage_in_the_card() -> None:

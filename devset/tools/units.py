@@ -13,9 +13,15 @@ Usage (from the checkout root, with the project installed):
         prints a random sample of the document's sentence units, each with its
         neighbours for context, as: UNIT <i> <start> <end> | text
 
-    python devset/tools/units.py commit CORPUS_ROOT REL_PATH LABELS --genre G --out devset/spans_X.csv
-        LABELS is a file of lines "<i> <theme>" (units as numbered by sample);
-        appends one row per line to the CSV (creates it with a header).
+    python devset/tools/units.py list CORPUS_ROOT REL_PATH [--start S] [--first N]
+        prints every sentence unit of the document in order (units S..N-1 only
+        with --start/--first), as: UNIT <i> | text  (line breaks shown as ⏎)
+
+    python devset/tools/units.py commit CORPUS_ROOT REL_PATH LABELS --genre G --out devset/spans_X.csv [--complete N]
+        LABELS is a file of lines "<i> <theme>" (units as numbered by sample or list);
+        appends one row per line to the CSV (creates it with a header). With
+        --complete N [--start S], refuses unless units S..N-1 (S default 0) are each
+        labelled exactly once (a whole document, or a run of it, labelled in order).
 
     python devset/tools/units.py check CORPUS_ROOT SPANS.csv
         verifies every row's sha against the current extraction.
@@ -72,18 +78,38 @@ def cmd_sample(args: argparse.Namespace) -> None:
         print()
 
 
+def cmd_list(args: argparse.Namespace) -> None:
+    text, spans = units_of(Path(args.root), args.path)
+    end = len(spans) if args.first is None else min(args.first, len(spans))
+    print(f"# {args.path}: {len(spans)} units, {len(text)} characters; showing {args.start}..{end - 1}")
+    for i in range(args.start, end):
+        s, e = spans[i]
+        print(f"UNIT {i} | {show(text[s:e])}")
+
+
 def cmd_commit(args: argparse.Namespace) -> None:
     text, spans = units_of(Path(args.root), args.path)
     rows = []
+    seen: list[int] = []
     for number, line in enumerate(Path(args.labels).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         index, theme = line.split()[:2]
         if theme not in THEME_IDS:
             sys.exit(f"{args.labels}:{number}: unknown theme {theme!r}")
+        if not index.isdigit() or int(index) >= len(spans):
+            sys.exit(f"{args.labels}:{number}: no unit {index!r} (the document has {len(spans)})")
+        seen.append(int(index))
         s, e = spans[int(index)]
         rows.append({"path": args.path, "start": s, "end": e, "theme": theme,
                      "genre": args.genre, "sha": span_sha(text[s:e])})
+    if args.complete is not None:
+        wanted = range(args.start, min(args.complete, len(spans)))
+        if sorted(seen) != list(wanted):
+            missing = sorted(set(wanted) - set(seen))[:10]
+            twice = sorted({i for i in seen if seen.count(i) > 1})[:10]
+            extra = sorted(i for i in set(seen) if i not in wanted)[:10]
+            sys.exit(f"{args.labels}: not units {wanted.start}..{wanted.stop - 1} once each: missing {missing}, twice {twice}, outside {extra}")
     out = Path(args.out)
     new = not out.exists()
     with out.open("a", encoding="utf-8", newline="") as handle:
@@ -124,11 +150,18 @@ def main() -> None:
     p.add_argument("labels")
     p.add_argument("--genre", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--complete", type=int)
+    p.add_argument("--start", type=int, default=0)
+    p = sub.add_parser("list")
+    p.add_argument("root")
+    p.add_argument("path")
+    p.add_argument("--first", type=int)
+    p.add_argument("--start", type=int, default=0)
     p = sub.add_parser("check")
     p.add_argument("root")
     p.add_argument("spans")
     args = parser.parse_args()
-    {"sample": cmd_sample, "commit": cmd_commit, "check": cmd_check}[args.cmd](args)
+    {"sample": cmd_sample, "list": cmd_list, "commit": cmd_commit, "check": cmd_check}[args.cmd](args)
 
 
 if __name__ == "__main__":

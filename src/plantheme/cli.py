@@ -110,12 +110,19 @@ def _cmd_train(
     show_errors: int,
     unlabelled: tuple[Path, ...],
     exclude: tuple[Path, ...],
+    span_root: Path | None,
     pseudo_threshold: float,
     pseudo_weight: float,
 ) -> int:
     """``plantheme train``: grouped-CV model selection, the report on stdout, the model folder written."""
     from .training.evaluate import format_report
-    from .training.labels import read_documents_dir, read_labelled_dir
+    from .training.labels import (
+        document_rows,
+        read_documents_dir,
+        read_labelled_dir,
+        read_span_documents,
+        span_files,
+    )
     from .model.persistence import save_model
     from .training.pseudo import read_exclusions, read_unlabelled
     from .training.train import SelfTraining, candidate_grid, train_model
@@ -125,6 +132,21 @@ def _cmd_train(
     documents = [doc for folder in data for doc in read_documents_dir(folder)]
     sources = ", ".join(str(folder) for folder in data)
     _say(f"read {len(rows)} labelled sentences ({len(documents)} whole documents) from {sources}")
+    labelled_paths: list[str] = []
+    spans = [file for folder in data for file in span_files(folder)]
+    if spans and span_root is None:
+        _say(
+            f"not used: {len(spans)} span-label file{'s' if len(spans) != 1 else ''} ({', '.join(f.name for f in spans)});"
+            " give the folder their paths are relative to with --span-root DIR"
+        )
+    elif spans and span_root is not None:
+        if not span_root.is_dir():
+            raise PlanthemeError(f"{span_root}: no such folder (--span-root)")
+        corpus = read_span_documents(spans, span_root, max_chars=load_settings().max_document_chars)
+        rows += document_rows(corpus, source="spans")
+        documents += corpus
+        labelled_paths = [doc.doc for doc in corpus]
+        _say(f"read {sum(len(d.spans) for d in corpus)} span labels of {len(corpus)} documents under {span_root}")
     themes = len({row.theme for row in rows})
     if len(rows) < MIN_TRAIN_ROWS or themes < 2:
         raise PlanthemeError(
@@ -135,7 +157,8 @@ def _cmd_train(
     if unlabelled:
         documents_to_label = read_unlabelled(
             list(unlabelled),
-            read_exclusions(list(exclude)),
+            # A labelled document is never also a source of pseudo-labels.
+            read_exclusions(list(exclude)) + labelled_paths,
             max_chars=load_settings().max_document_chars,
             progress=_say,
         )
@@ -176,6 +199,11 @@ def _cmd_train(
         )
         for C, report in ctx.candidates:
             print(f"  C={C}: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}")
+        for kind, (n_docs, alone, best) in ctx.by_kind.items():
+            print(
+                f"  {kind} documents ({n_docs}, {alone.n} sentences): macro-F1 {alone.macro_f1:.3f} alone"
+                f" -> {best.macro_f1:.3f} with context (accuracy {alone.accuracy:.3f} -> {best.accuracy:.3f})"
+            )
         print(f"  {'kept, C=' + str(ctx.chosen_C) if ctx.chosen_C is not None else 'not kept (no better than alone)'}")
     if show_errors:
         print(f"\nmisclassified in CV (first {show_errors}): true -> predicted | source | text")
@@ -874,7 +902,8 @@ def _train_command() -> click.Command:
         cls=_Command,
         short_help="train a model on labelled sentences and documents (grouped CV report)",
         help="Train on every CSV/JSONL/XLSX file under --data (sentences: columns text, theme, optional source,"
-        " default the file name; *.documents.jsonl are whole labelled documents for the context stage)."
+        " default the file name; *.documents.jsonl are whole labelled documents for the context stage;"
+        " *.spans.csv are span labels of documents under --span-root, read only with it)."
         " Never overwrites a model unasked: without --out it writes a new folder under models/; an existing"
         " --out needs --force.",
     )
@@ -926,6 +955,15 @@ def _train_command() -> click.Command:
         metavar="FILE...",
         help="paths or globs (relative to each --unlabelled folder) not to self-train on, one per line, or"
         " span-label CSVs whose documents to leave out (keep a dev set honest)",
+    )
+    @click.option(
+        "--span-root",
+        type=PATH,
+        default=None,
+        metavar="DIR",
+        help="folder the paths of *.spans.csv labels are relative to: their documents are read, each labelled"
+        " span becomes a row and each document a whole document for the context stage (and is never"
+        " self-trained on); without it those files are reported and not used",
     )
     @click.option(
         "--pseudo-threshold", type=SHARE, default=0.9, metavar="P", help="confidence a pseudo-label needs, in (0, 1]"

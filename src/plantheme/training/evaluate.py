@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -14,7 +13,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from .labels import LabelledSentence, SpanRow
+from .labels import LabelledSentence, SpanRow, span_moved
 from ..model.model import ThemeModel
 from ..model.scoring import CompiledModel
 from ..text.spans import best_overlaps
@@ -317,10 +316,6 @@ class DocumentScores:
         }
 
 
-def _span_sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _match(targets: list[tuple[int, int]], sentences: Sequence[TaggedSentence]) -> list[int]:
     """The tagged sentence each label covers: the content sentence overlapping it most, else
     the furniture line (a label made on a unit that also held a 责任单位 note is about the content)."""
@@ -366,7 +361,7 @@ def evaluate_documents(
         labels = sorted(by_path[path], key=lambda r: (r.start, r.end))
         kept = []
         for row in labels:
-            if row.end > len(text) or (row.sha and not _span_sha(text[row.start : row.end]).startswith(row.sha)):
+            if span_moved(row, text):
                 moved.append(f"{row.file}:{row.line}: {path} {row.start}-{row.end}")
             else:
                 kept.append(row)

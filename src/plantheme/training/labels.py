@@ -10,18 +10,20 @@ import codecs
 import csv
 import io
 import json
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from ..errors import PlanthemeError
-from ..readers.documents import BYTE_ORDER_MARKS, UnreadableDocument, decode_text
+from ..readers.documents import BYTE_ORDER_MARKS, UnreadableDocument, decode_text, read_document
 from ..themes import THEME_IDS, is_theme
 
 __all__ = [
     "DOCUMENTS_SUFFIX",
     "LABEL_SUFFIXES",
+    "SPANS_SUFFIX",
     "OPTIONAL_COLUMNS",
     "read_jsonl_records",
     "REQUIRED_COLUMNS",
@@ -30,18 +32,26 @@ __all__ = [
     "SpanLabel",
     "SpanRow",
     "iter_labelled_file",
+    "document_rows",
     "read_documents_dir",
     "read_labelled_dir",
     "read_labelled_documents",
     "read_columns",
     "read_labelled_file",
+    "read_span_documents",
     "read_span_labels",
+    "span_files",
+    "span_moved",
+    "span_sha",
 ]
 
 LABEL_SUFFIXES = (".csv", ".jsonl", ".xlsx")
 # Whole labelled documents (for the context stage): one JSON object per line,
 # {"doc", "genre", "paragraphs": [[[theme, sentence], ...], ...]}.
 DOCUMENTS_SUFFIX = ".documents.jsonl"
+# Span labels of documents kept outside the labels folder (path, start, end, theme, genre, sha):
+# training reads them only when told the folder their paths are relative to.
+SPANS_SUFFIX = ".spans.csv"
 _MAX_REPORTED = 20
 
 
@@ -329,13 +339,17 @@ def read_labelled_dir(path: Path) -> list[LabelledSentence]:
         return read_labelled_file(path)
     if not path.is_dir():
         raise PlanthemeError(f"{path}: no such file or folder")
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in LABEL_SUFFIXES and p.is_file())
+    files = sorted(
+        p
+        for p in path.rglob("*")
+        if p.suffix.lower() in LABEL_SUFFIXES and p.is_file() and not p.name.endswith(SPANS_SUFFIX)
+    )
     if not files:
         raise PlanthemeError(f"{path}: no {', '.join(LABEL_SUFFIXES)} files of labelled sentences")
     rows: list[LabelledSentence] = []
     for file in files:
         if file.name.endswith(DOCUMENTS_SUFFIX):
-            rows.extend(_document_rows(read_labelled_documents(file)))
+            rows.extend(document_rows(read_labelled_documents(file)))
         else:
             rows.extend(read_labelled_file(file))
     return rows
@@ -353,10 +367,10 @@ def read_documents_dir(path: Path) -> list[LabelledDocument]:
     return documents
 
 
-def _document_rows(documents: list[LabelledDocument]) -> list[LabelledSentence]:
+def document_rows(documents: Sequence[LabelledDocument], source: str = "written") -> list[LabelledSentence]:
     """Each labelled sentence of the documents as a row; a document is one CV group."""
     return [
-        LabelledSentence(doc.text[span.start : span.end], span.theme, "written", doc.doc, doc.file, doc.line, doc.genre)
+        LabelledSentence(doc.text[span.start : span.end], span.theme, source, doc.doc, doc.file, doc.line, doc.genre)
         for doc in documents
         for span in doc.spans
     ]
@@ -468,3 +482,59 @@ def read_span_labels(path: Path) -> list[SpanRow]:
     if not rows:
         raise PlanthemeError(f"{path}: no span labels")
     return rows
+
+
+def span_sha(text: str) -> str:
+    """The full hex SHA-256 of a span's text; a label's ``sha`` is a prefix of it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def span_moved(row: SpanRow, text: str) -> bool:
+    """True when ``row``'s span is not in ``text`` or no longer covers the text it was labelled on."""
+    return row.end > len(text) or bool(row.sha and not span_sha(text[row.start : row.end]).startswith(row.sha))
+
+
+def span_files(path: Path) -> list[Path]:
+    """The span-label files (``*.spans.csv``) under ``path``, or ``path`` itself when it is one."""
+    path = Path(path)
+    if path.is_file():
+        return [path] if path.name.endswith(SPANS_SUFFIX) else []
+    return sorted(p for p in path.rglob(f"*{SPANS_SUFFIX}") if p.is_file()) if path.is_dir() else []
+
+
+def read_span_documents(files: Sequence[Path], root: Path, *, max_chars: int) -> list[LabelledDocument]:
+    """The documents under ``root`` that span-label ``files`` point into, each with its labelled spans.
+
+    Each document is read as ``plantheme tag`` reads it (spans index that
+    text; at most ``max_chars`` characters). A document is one CV group, named by its path; its
+    genre is the one its rows give most often. Raises :class:`PlanthemeError`
+    naming every label (file and line) whose document cannot be read, whose span
+    is not in the text, or whose ``sha`` no longer matches (the extractor
+    changed): training never learns a theme for text it was not labelled on.
+    """
+    by_path: dict[str, list[SpanRow]] = {}
+    for file in files:
+        for row in read_span_labels(file):
+            by_path.setdefault(row.path, []).append(row)
+    documents: list[LabelledDocument] = []
+    problems: list[str] = []
+    for path, rows in sorted(by_path.items()):
+        first = min(rows, key=lambda r: (r.file, r.line))
+        try:
+            text = read_document(Path(root) / path, max_chars=max_chars).text
+        except (OSError, UnreadableDocument) as exc:
+            problems.append(f"{first.file}:{first.line}: {path}: cannot read the document ({exc})")
+            continue
+        spans: list[SpanLabel] = []
+        for row in sorted(rows, key=lambda r: (r.start, r.end)):
+            if span_moved(row, text):
+                problems.append(f"{row.file}:{row.line}: {path} {row.start}-{row.end}: the span's text changed")
+            else:
+                spans.append(SpanLabel(row.start, row.end, row.theme))
+        genres = [row.genre for row in rows if row.genre]
+        genre = max(sorted(set(genres)), key=genres.count) if genres else ""
+        documents.append(LabelledDocument(path, text, tuple(spans), genre, first.file, first.line))
+    if problems:
+        more = len(problems) - _MAX_REPORTED
+        raise PlanthemeError("\n".join(problems[:_MAX_REPORTED]) + (f"\n… and {more} more" if more > 0 else ""))
+    return documents

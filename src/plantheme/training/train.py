@@ -21,7 +21,7 @@ from sklearn.model_selection import GroupKFold
 from ..model.context import ContextModel, context_features
 from ..errors import PlanthemeError
 from .evaluate import EvaluationReport, score
-from .labels import LabelledDocument, LabelledSentence
+from .labels import SPANS_SUFFIX, LabelledDocument, LabelledSentence
 from .pseudo import PseudoLabels, UnlabelledDocument, pseudo_label
 from ..model.model import ThemeModel, build_pipeline
 from ..text.normalize import normalize_sentence
@@ -120,6 +120,9 @@ class ContextResult:
     sentence_only: EvaluationReport
     candidates: list[tuple[float, EvaluationReport]]
     chosen_C: float | None  # None: the context stage did not beat the sentence model
+    # Per kind of document ("written", "real": span labels of real documents): the sentence
+    # model alone and the best C, on that kind's units only, with its number of documents.
+    by_kind: dict[str, tuple[int, EvaluationReport, EvaluationReport]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The card's record of the stage."""
@@ -135,6 +138,15 @@ class ContextResult:
                 {"C": C, "macro_f1": round(r.macro_f1, 4), "accuracy": round(r.accuracy, 4)} for C, r in self.candidates
             ],
             "chosen_C": self.chosen_C,
+            "by_kind": {
+                kind: {
+                    "documents": documents,
+                    "units": alone.n,
+                    "sentence_only": {"macro_f1": round(alone.macro_f1, 4), "accuracy": round(alone.accuracy, 4)},
+                    "with_context": {"macro_f1": round(best.macro_f1, 4), "accuracy": round(best.accuracy, 4)},
+                }
+                for kind, (documents, alone, best) in self.by_kind.items()
+            },
         }
 
 
@@ -440,6 +452,7 @@ def train_context(
     blocks: list[np.ndarray] = []
     labels: list[str] = []
     doc_ids: list[str] = []
+    kinds: list[str] = []
     alone: list[str] = []
     for item, proba in zip(prepared, probas):
         if proba is None or not len(proba):
@@ -453,6 +466,7 @@ def train_context(
         blocks.append(X[keep])
         labels += [gold for i in keep if (gold := item.gold[i]) is not None]
         doc_ids += [item.doc.doc] * len(keep)
+        kinds += ["real" if item.doc.file.endswith(SPANS_SUFFIX) else "written"] * len(keep)
         alone += [THEME_IDS[j] for j in proba[keep].argmax(axis=1).tolist()]
     n_docs = len(set(doc_ids))
     if n_docs < 2 or len(set(labels)) < 2:
@@ -464,8 +478,9 @@ def train_context(
     baseline = score(labels, alone)
     splits = list(GroupKFold(n_splits=min(folds, n_docs)).split(X_all, labels, doc_ids))
     candidates = []
+    predictions: dict[float, list[str]] = {}
     for C in grid:
-        predicted = [""] * len(labels)
+        predicted = predictions.setdefault(C, [""] * len(labels))
         for train, test in splits:
             stage = ContextModel(C=C).fit(X_all[train], [labels[i] for i in train])
             for i, theme in zip(test, stage.predict(X_all[test])):
@@ -478,7 +493,15 @@ def train_context(
         )
     best_C, best = _choose_context_C(candidates, tolerance)
     chosen = best_C if best.macro_f1 > baseline.macro_f1 + tolerance else None
-    result = ContextResult(n_docs, len(labels), baseline, candidates, chosen)
+    by_kind = {}
+    for kind in sorted(set(kinds)):
+        idx = [i for i, k in enumerate(kinds) if k == kind]
+        by_kind[kind] = (
+            len({doc_ids[i] for i in idx}),
+            score([labels[i] for i in idx], [alone[i] for i in idx]),
+            score([labels[i] for i in idx], [predictions[best_C][i] for i in idx]),
+        )
+    result = ContextResult(n_docs, len(labels), baseline, candidates, chosen, by_kind)
     if chosen is None:
         return None, result
     return ContextModel(C=chosen).fit(X_all, labels), result

@@ -32,6 +32,10 @@ from plantheme.text.normalize import normalize_sentence
         "各乡镇人民政府，县直各单位：",
         "序号",
         "大",
+        "穗府办〔2011〕6号",
+        "锡委办发（2020）19号",
+        "京政发[2000]21号",
+        "无锡市人民政府办公室文件",
     ],
 )
 def test_furniture_is_boilerplate(line: str) -> None:
@@ -50,6 +54,8 @@ def test_furniture_is_boilerplate(line: str) -> None:
         "各级各部门要加强协调配合，形成工作合力。",
         "来年力争引进亿元以上项目10个。",
         "（区城管局牵头）推进市容整治，新增绿地5公顷。",
+        "认真学习中央文件",
+        "全年完成120号任务",
     ],
 )
 def test_policy_sentences_and_headings_are_not(line: str) -> None:

@@ -43,6 +43,19 @@ def test_features_read_title_headings_and_neighbours() -> None:
     assert indicators[:, 3].tolist() == [0, 1, 0, 0, 0]  # is a heading
 
 
+def test_a_title_wrapped_over_lines_reads_as_their_mean() -> None:
+    proba = _proba([0, 1, 2, 3])
+    outline = Outline(
+        levels=(None, None, None, None),
+        nearest_heading=(-1, -1, -1, -1),
+        top_heading=(-1, -1, -1, -1),
+        title=0,
+        title_units=(0, 1),
+    )
+    title = context_features(proba, outline, [False] * 4)[:, N : 2 * N]
+    assert np.allclose(title, proba[[0, 1]].mean(axis=0))
+
+
 def test_empty_document() -> None:
     X = context_features(np.zeros((0, N)), Outline((), (), (), -1), [])
     assert X.shape == (0, N_CONTEXT_FEATURES)

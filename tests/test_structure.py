@@ -66,6 +66,35 @@ def test_furniture_is_never_title_or_heading() -> None:
     assert outline.levels[0] is None and outline.levels[2] == 3
 
 
+@pytest.mark.parametrize(
+    "head, title",
+    [
+        # A title wrapped over two and three lines (DOCX conversions keep the author's breaks).
+        (
+            "重庆市人民政府关于\n促进儿童事业持续健康发展若干政策的意见\n",
+            ["重庆市人民政府关于", "促进儿童事业持续健康发展若干政策的意见"],
+        ),
+        (
+            "市政府办公厅关于印发\n降低实体经济企业成本\n第二批政策措施的通知\n",
+            ["市政府办公厅关于印发", "降低实体经济企业成本", "第二批政策措施的通知"],
+        ),
+        # A line that ends with the kind of document is the whole title.
+        ("关于印发养老服务方案的通知\n保障措施\n", ["关于印发养老服务方案的通知"]),
+        # Lines that never name a kind are not joined: the first line alone.
+        ("重庆市人民政府关于\n促进儿童事业持续健康发展\n", ["重庆市人民政府关于"]),
+        # A numbered heading ends the title.
+        ("重庆市人民政府关于\n一、总体要求的通知\n", ["重庆市人民政府关于"]),
+    ],
+)
+def test_a_wrapped_title_is_one_title(head: str, title: list[str]) -> None:
+    text = head + "新增床位300张。"
+    units = split_sentences(text)
+    outline = outline_of(text, [(u.start, u.end) for u in units], [False] * len(units))
+    assert [units[i].text for i in outline.title_units] == title
+    assert outline.title == outline.title_units[0]
+    assert all(outline.levels[i] is None for i in outline.title_units)  # no part of it heads the body
+
+
 def test_no_units() -> None:
     outline = outline_of("", [], [])
     assert outline.title == -1 and outline.levels == ()

@@ -82,8 +82,9 @@ def context_features(proba: np.ndarray, outline: Outline, skip: Sequence[bool]) 
     if n == 0:
         return np.zeros((0, N_CONTEXT_FEATURES))
     content = ~np.asarray(skip, dtype=bool)
-    title_index = np.full(n, outline.title)
-    title, has_title = _rows(proba, title_index)
+    title, has_title = _rows(proba, np.full(n, outline.title))
+    if len(outline.title_units) > 1:  # a title wrapped over lines reads as one
+        title = np.broadcast_to(proba[list(outline.title_units)].mean(axis=0), proba.shape)
     nearest, has_nearest = _rows(proba, np.asarray(outline.nearest_heading))
     top, has_top = _rows(proba, np.asarray(outline.top_heading))
     prev_index, next_index = _neighbours(content)

@@ -119,6 +119,10 @@ _OFFICE_ALONE = re.compile(
     r"^[\u4e00-\u9fff（）()]{2,24}(?:人民政府|人民政府办公室|人民政府办公厅|办公室|办公厅|委员会|"
     r"管理局|局|厅|委|办|中心|街道办事处|办事处)$"
 )
+# A document number alone on its line ("穗府办〔2011〕6号", "锡委办发（2020）19号") and a
+# letterhead ("无锡市人民政府办公室文件"): the head of an official document, above its title.
+_DOC_NUMBER = re.compile(r"^[\u4e00-\u9fff]{1,12}[〔\[（(【]\s*(?:19|20)\d{2}\s*[〕\]）)】]\s*第?\d{1,4}\s*号$")
+_LETTERHEAD = re.compile(r"^[\u4e00-\u9fff（）()]{2,24}(?:人民政府|办公厅|办公室|委员会|局|厅|委|部)文件$")
 # An addressee line: "各乡镇人民政府，县直各单位：".
 _ADDRESSEE = re.compile(r"^各[^。；！？]{1,60}[：:]$")
 _URL = re.compile(r"^(?:https?://|www\.)\S+$")
@@ -159,4 +163,6 @@ def is_boilerplate(unit: str) -> bool:
         or _PAGE_NUMBER.match(compact)
         or _DATE_ALONE.match(compact)
         or _OFFICE_ALONE.match(compact)
+        or _DOC_NUMBER.match(compact)
+        or _LETTERHEAD.match(compact)
     )

@@ -38,6 +38,14 @@ _MAX_UNNUMBERED_CHARS = 20
 _CLOSING = "。；！？…"
 # How many units from the top a title may be found in (after furniture lines).
 _TITLE_WINDOW = 6
+# A title wrapped over lines ("重庆市人民政府关于" / "促进儿童事业持续健康发展若干政策的意见") runs on
+# until a line ends with the kind of document it is; at most this many lines, each this short.
+_TITLE_KINDS = (
+    "通知", "意见", "方案", "办法", "规定", "计划", "要点", "措施", "细则", "决定", "规划", "纲要",
+    "报告", "政策", "批复", "条例", "总结", "清单", "公告", "通告", "函",
+)  # fmt: skip
+_MAX_TITLE_LINES = 3
+_MAX_TITLE_LINE_CHARS = 40
 
 
 def heading_level(unit: str, alone_on_line: bool) -> int | None:
@@ -64,12 +72,36 @@ class Outline:
     nearest_heading: tuple[int, ...]
     top_heading: tuple[int, ...]
     title: int
+    # Every unit of a title wrapped over lines, the first being ``title`` (empty: no title).
+    title_units: tuple[int, ...] = ()
 
 
 def _alone_on_line(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else "\n"
     after = text[end] if end < len(text) else "\n"
     return before == "\n" and after == "\n"
+
+
+def _title_run(
+    text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool], alone: Sequence[bool], first: int
+) -> list[int]:
+    """The units of the title starting at ``first``: the lines it wraps over, when the last of
+    them ends with the kind of document (通知, 意见, …); otherwise ``first`` alone."""
+    run = [first]
+    while len(run) < _MAX_TITLE_LINES and not _names_a_kind(text, spans[run[-1]]):
+        following = run[-1] + 1
+        if following >= len(spans) or skip[following] or not alone[following]:
+            break
+        line = text[spans[following][0] : spans[following][1]].strip()
+        numbered = heading_level(line, True) not in (None, _UNNUMBERED_LEVEL)
+        if not line or numbered or line[-1] in _CLOSING + "，、：:," or len(line) > _MAX_TITLE_LINE_CHARS:
+            break
+        run.append(following)
+    return run if _names_a_kind(text, spans[run[-1]]) else [first]
+
+
+def _names_a_kind(text: str, span: tuple[int, int]) -> bool:
+    return text[span[0] : span[1]].strip().endswith(_TITLE_KINDS)
 
 
 def outline_of(text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool]) -> Outline:
@@ -84,13 +116,16 @@ def outline_of(text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool]
         for (start, end), skipped, on_own_line in zip(spans, skip, alone)
     ]
     title = -1
+    title_units: list[int] = []
     skipped_so_far = 0
     for i, (skipped, on_own_line) in enumerate(zip(skip, alone)):
         if i >= _TITLE_WINDOW + skipped_so_far:
             break
         if not skipped and on_own_line:
             title = i
-            levels[i] = None  # the title is not a heading of the body
+            title_units = _title_run(text, spans, skip, alone, i)
+            for unit in title_units:
+                levels[unit] = None  # the title is not a heading of the body
             break
         skipped_so_far += skipped
     nearest: list[int] = []
@@ -107,4 +142,10 @@ def outline_of(text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool]
                 del open_headings[deeper]
             open_headings[level] = i
             nearest_now, top_now = i, open_headings[min(open_headings)]
-    return Outline(levels=tuple(levels), nearest_heading=tuple(nearest), top_heading=tuple(top), title=title)
+    return Outline(
+        levels=tuple(levels),
+        nearest_heading=tuple(nearest),
+        top_heading=tuple(top),
+        title=title,
+        title_units=tuple(title_units),
+    )

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import random
 import sys
 from pathlib import Path
@@ -40,12 +39,14 @@ from plantheme.readers.documents import read_document
 from plantheme.text.normalize import normalize
 from plantheme.text.sentences import split_sentences
 from plantheme.themes import THEME_IDS
+from plantheme.training.labels import span_sha as full_span_sha
 
 FIELDS = ["path", "start", "end", "theme", "genre", "sha"]
 
 
 def span_sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    """The checksum a label records: the first 12 hex digits of the library's span checksum."""
+    return full_span_sha(text)[:12]
 
 
 def units_of(root: Path, rel: str) -> tuple[str, list[tuple[int, int]]]:

@@ -330,7 +330,7 @@ def test_span_label_files_become_whole_documents(tmp_path: Path) -> None:
     (document,) = read_span_documents(files, corpus, max_chars=10_000)
     assert document.doc == "county/plan.txt" and document.genre == "departmental_plan"
     assert document.text == SPAN_DOC
-    rows = document_rows([document], source="spans")
+    rows = document_rows([document])
     assert [(r.text, r.theme, r.group, r.source) for r in rows] == [
         ("推动规上工业企业技术改造。", "industry", "county/plan.txt", "spans"),
         ("全面落实河长制。", "ecology", "county/plan.txt", "spans"),

@@ -141,8 +141,10 @@ def _document_training_data():  # type: ignore[no-untyped-def]
     for line, record in enumerate(tiny_documents(), start=1):
         text, genre, spans = _parse_document(record)  # type: ignore[misc]
         # The first document as if it came from span labels of a real document.
-        file = "real.spans.csv" if line == 1 else "t.documents.jsonl"
-        documents.append(LabelledDocument(str(record["doc"]), text, tuple(spans), genre, file, line))
+        source = "spans" if line == 1 else "written"
+        documents.append(
+            LabelledDocument(str(record["doc"]), text, tuple(spans), genre, "t.documents.jsonl", line, source)
+        )
     rows = document_rows(documents)
     # Sentences of the two themes without documents, in groups of their own.
     for theme in ("governance", "other"):

@@ -143,7 +143,7 @@ def _cmd_train(
         if not span_root.is_dir():
             raise PlanthemeError(f"{span_root}: no such folder (--span-root)")
         corpus = read_span_documents(spans, span_root, max_chars=load_settings().max_document_chars)
-        rows += document_rows(corpus, source="spans")
+        rows += document_rows(corpus)
         documents += corpus
         labelled_paths = [doc.doc for doc in corpus]
         _say(f"read {sum(len(d.spans) for d in corpus)} span labels of {len(corpus)} documents under {span_root}")

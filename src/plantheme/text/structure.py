@@ -83,7 +83,12 @@ def _alone_on_line(text: str, start: int, end: int) -> bool:
 
 
 def _title_run(
-    text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool], alone: Sequence[bool], first: int
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    skip: Sequence[bool],
+    alone: Sequence[bool],
+    levels: Sequence[int | None],
+    first: int,
 ) -> list[int]:
     """The units of the title starting at ``first``: the lines it wraps over, when the last of
     them ends with the kind of document (通知, 意见, …); otherwise ``first`` alone."""
@@ -93,7 +98,7 @@ def _title_run(
         if following >= len(spans) or skip[following] or not alone[following]:
             break
         line = text[spans[following][0] : spans[following][1]].strip()
-        numbered = heading_level(line, True) not in (None, _UNNUMBERED_LEVEL)
+        numbered = levels[following] not in (None, _UNNUMBERED_LEVEL)
         if not line or numbered or line[-1] in _CLOSING + "，、：:," or len(line) > _MAX_TITLE_LINE_CHARS:
             break
         run.append(following)
@@ -123,7 +128,7 @@ def outline_of(text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool]
             break
         if not skipped and on_own_line:
             title = i
-            title_units = _title_run(text, spans, skip, alone, i)
+            title_units = _title_run(text, spans, skip, alone, levels, i)
             for unit in title_units:
                 levels[unit] = None  # the title is not a heading of the body
             break

@@ -87,6 +87,9 @@ class LabelledDocument:
     genre: str
     file: str
     line: int
+    # Where the document comes from: "written" for the project's written documents,
+    # "spans" for a real document under a folder that span labels point into.
+    source: str = "written"
 
 
 @dataclass(frozen=True)
@@ -367,10 +370,12 @@ def read_documents_dir(path: Path) -> list[LabelledDocument]:
     return documents
 
 
-def document_rows(documents: Sequence[LabelledDocument], source: str = "written") -> list[LabelledSentence]:
-    """Each labelled sentence of the documents as a row; a document is one CV group."""
+def document_rows(documents: Sequence[LabelledDocument]) -> list[LabelledSentence]:
+    """Each labelled sentence of the documents as a row (its source the document's); a document is one CV group."""
     return [
-        LabelledSentence(doc.text[span.start : span.end], span.theme, source, doc.doc, doc.file, doc.line, doc.genre)
+        LabelledSentence(
+            doc.text[span.start : span.end], span.theme, doc.source, doc.doc, doc.file, doc.line, doc.genre
+        )
         for doc in documents
         for span in doc.spans
     ]
@@ -533,7 +538,7 @@ def read_span_documents(files: Sequence[Path], root: Path, *, max_chars: int) ->
                 spans.append(SpanLabel(row.start, row.end, row.theme))
         genres = [row.genre for row in rows if row.genre]
         genre = max(sorted(set(genres)), key=genres.count) if genres else ""
-        documents.append(LabelledDocument(path, text, tuple(spans), genre, first.file, first.line))
+        documents.append(LabelledDocument(path, text, tuple(spans), genre, first.file, first.line, source="spans"))
     if problems:
         more = len(problems) - _MAX_REPORTED
         raise PlanthemeError("\n".join(problems[:_MAX_REPORTED]) + (f"\n… and {more} more" if more > 0 else ""))

@@ -21,7 +21,7 @@ from sklearn.model_selection import GroupKFold
 from ..model.context import ContextModel, context_features
 from ..errors import PlanthemeError
 from .evaluate import EvaluationReport, score
-from .labels import SPANS_SUFFIX, LabelledDocument, LabelledSentence
+from .labels import LabelledDocument, LabelledSentence
 from .pseudo import PseudoLabels, UnlabelledDocument, pseudo_label
 from ..model.model import ThemeModel, build_pipeline
 from ..text.normalize import normalize_sentence
@@ -466,7 +466,7 @@ def train_context(
         blocks.append(X[keep])
         labels += [gold for i in keep if (gold := item.gold[i]) is not None]
         doc_ids += [item.doc.doc] * len(keep)
-        kinds += ["real" if item.doc.file.endswith(SPANS_SUFFIX) else "written"] * len(keep)
+        kinds += ["real" if item.doc.source == "spans" else "written"] * len(keep)
         alone += [THEME_IDS[j] for j in proba[keep].argmax(axis=1).tolist()]
     n_docs = len(set(doc_ids))
     if n_docs < 2 or len(set(labels)) < 2:

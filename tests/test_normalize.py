@@ -12,8 +12,12 @@ from hypothesis import strategies as st
 from plantheme.readers.documents import decode_text
 from plantheme.settings import REPO_ROOT
 from plantheme.text.normalize import (
+    _SYLLABLE_CHAR,
     _char_scores,
+    _edit_steps,
     _is_light,
+    _light_tables,
+    _Mapped,
     _normalize_sentence_fully,
     _plain_chars,
     _plain_sentence,
@@ -299,6 +303,20 @@ def test_plain_characters_never_score_towards_a_garbled_run() -> None:
     """The light path adds up the scores of the characters that are not plain only."""
     scores = _char_scores()
     assert all(scores[ord(char)] <= 0 for char in _plain_chars())
+
+
+def test_the_edit_steps_change_nothing_without_a_character_they_look_for() -> None:
+    """Every BMP character the light path's test does not look for, in a few contexts: the edit
+    steps leave the text as it is (the pinyin step aside: a letter in brackets after a Han)."""
+    step_char = _light_tables()[2]
+    for point in range(0x10000):
+        char = chr(point)
+        if 0xD800 <= point < 0xE000 or step_char.match(char):
+            continue
+        for text in (char, f"发展{char}经济", f"a{char}1。"):
+            assert _edit_steps(_Mapped(text, None)).text == text, repr(char)
+        if not _SYLLABLE_CHAR.match(char):
+            assert _edit_steps(_Mapped(f"规（{char}）", None)).text == f"规（{char}）", repr(char)
 
 
 _LIGHT_OR_NOT = list('规划發展深圳涿砥砺，。（）()[]"+-_*#·％．　 ab,:;!?%0１\n\ufffd鍖Ã©')

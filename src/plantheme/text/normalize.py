@@ -913,7 +913,6 @@ _ASCII_PUNCT = re.compile(r"[,;:!?()](?<![A-Za-z0-9][,;:!?()])|[,;:!?()](?![A-Za
 # ten to twenty times faster than a pattern that opens with a lookaround or an
 # alternation.
 _BLANK = r"[ \t\u00a0\u2000-\u200b\u3000]"
-_BLANK_RE = re.compile(_BLANK)
 _SPACES = re.compile(f"{_BLANK}(?:(?<=[^ ]){_BLANK}*|{_BLANK}+)")
 # Spaces at the end or the start of a line.
 _LINE_EDGE_SPACES = re.compile(r" (?: *(?=\n|\Z)|(?<=(?m:^) ) *)")
@@ -1506,6 +1505,15 @@ def _plain_chars() -> frozenset[str]:
 #   otherwise ``_scored_runs`` itself decides, on the same text the full path gives it.
 #   Plain characters score zero or less (tested), so only the others need looking up.
 # * Without those runs nothing is garbled, repaired or frozen: the whole text is converted.
+# * ``_edit_steps`` changes nothing unless one of its steps matches, and each step needs a
+#   character of its own in the text: NEL and C1 controls; a full-width letter, digit, "％",
+#   "．" or ideographic space; "[" for a link; "*" or "_" for emphasis; a list or heading mark
+#   (``_MD_LINE_MARKS``); a blank for runs of blanks; a space for line-edge spaces, the gap
+#   after a heading and spaces in Chinese text; ",;:!?()" for the width of punctuation; a line
+#   end for joining lines and blank lines; a bracket and a pinyin letter for annotations; and
+#   whitespace at an end for the final strip. A step that does not match hands the next one
+#   the same text, so without any of those characters in the converted text (looked for
+#   there, after the conversion) the text is the converted text.
 # * The loop of ``_latin_repair_left`` after it is the full path's own.
 
 
@@ -1520,34 +1528,27 @@ def _prepare_triggers() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _light_tables() -> tuple[re.Pattern[str], frozenset[str], list[int], re.Pattern[str]]:
-    """What the light path looks up: a character that is not plain, the characters that send
-    a sentence to the full path, the garbled-run score of each BMP code point, and a character
-    some edit step looks for."""
-    bmp = [chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000]
+def _light_tables() -> tuple[frozenset[str], list[int], re.Pattern[str]]:
+    """What the light path looks up: the characters that send a sentence to the full path,
+    the garbled-run score of each BMP code point, and a character some edit step looks for."""
     # Each step's pattern needs one of these to match (the characters of its first class, or
-    # of its ``when``); derived from the patterns themselves where a class is written there.
-    fullwidth = {c for c in bmp if _FULLWIDTH_ALNUM.match(c)}
-    blanks = {c for c in bmp if _BLANK_RE.match(c)}
-    whitespace = {c for c in bmp if c.isspace()}  # _strip_outer, and lines for the join
-    step_chars = (
-        "\x85"
+    # of its ``when``; the classes as the patterns write them). ``\\s`` is what ``str.isspace``
+    # and so ``str.strip`` take as whitespace: ``_strip_outer``, and lines for the join.
+    step_char = re.compile(
+        "[\\s\x85"
         + _C1_CONTROL_CHARS
-        + "[*_"
-        + _MD_LINE_MARKS
-        + ",;:!?()"
-        + "\n"
-        + "".join(fullwidth | blanks | whitespace)
+        + re.escape("[*_" + _MD_LINE_MARKS + ",;:!?()")
+        + _FULLWIDTH_ALNUM.pattern[1:-1]
+        + _BLANK[1:-1]
+        + "]"
     )
-    not_plain = re.compile("[^" + re.escape("".join(sorted(_plain_chars()))) + "]")
-    step_char = re.compile("[" + re.escape("".join(sorted(set(step_chars)))) + "]")
-    return not_plain, _prepare_triggers(), _char_scores().tolist(), step_char
+    return _prepare_triggers(), _char_scores().tolist(), step_char
 
 
 def _is_light(raw: str) -> bool:
     """Whether ``_prepare`` and ``_find_and_repair`` leave ``raw`` as it is (see above)."""
-    not_plain, triggers, scores, _ = _light_tables()
-    odd = not_plain.findall(raw)  # each character that is not plain, as often as it occurs
+    triggers, scores, _ = _light_tables()
+    odd = _plain_sentence().sub("", raw)  # the characters that are not plain, as often as they occur
     if not triggers.isdisjoint(odd):
         return False
     positive = 0
@@ -1566,7 +1567,7 @@ def _finish_light(converted: str) -> str:
     text = converted
     # Without any character a step looks for, no step matches, so none changes the text that
     # the next one sees. The pinyin step needs a bracket and a letter: "（" is plain.
-    if _light_tables()[3].search(converted) or ("（" in converted and _SYLLABLE_CHAR.search(converted)):
+    if _light_tables()[2].search(converted) or ("（" in converted and _SYLLABLE_CHAR.search(converted)):
         text = _edit_steps(_Mapped(converted, None)).text
     for _ in range(2):  # as in _normalize_sentence_fully
         if not _latin_repair_left(text):

@@ -9,7 +9,22 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from plantheme.text.normalize import _plain_sentence, normalize, normalize_sentence, normalize_sentences
+from plantheme.readers.documents import decode_text
+from plantheme.settings import REPO_ROOT
+from plantheme.text.normalize import (
+    _SYLLABLE_CHAR,
+    _char_scores,
+    _edit_steps,
+    _is_light,
+    _light_tables,
+    _Mapped,
+    _normalize_sentence_fully,
+    _plain_chars,
+    _plain_sentence,
+    normalize,
+    normalize_sentence,
+    normalize_sentences,
+)
 from plantheme.text.sentences import split_sentences
 
 
@@ -210,6 +225,138 @@ def test_a_batch_normalises_each_sentence_as_alone(raws: list[str]) -> None:
 )
 def test_a_batch_of_plain_and_other_sentences(raws: list[str]) -> None:
     assert normalize_sentences(raws) == [normalize_sentence(raw) for raw in raws]
+
+
+# The light path: sentences that are not plain but hold no mojibake and nothing _prepare edits
+# get the conversion to simplified and the edit steps only (skipped when no step can match).
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # spaces
+        "新中国成立 75 周年",
+        "力争新培 育高新技 术企业3家",
+        " 推进河长制。 ",
+        "Hello   World 项目",
+        "(一)紧紧抓住实体经济不放松,持续优化产业质量与效益 筑牢实体经济支撑。",
+        # ASCII punctuation and symbols
+        '实施"人工智能+"行动，打造"1+N"体系。',
+        "税收收入增长7%,规模以上工业产值增长7%;",
+        "比例3:1，投资1,000万元!",
+        "(一)加强产业平台建设",
+        "推进[数字政府](https://example.org/a)建设",
+        "**着力优化社会保障体系。**持续提升",
+        "- 推进河长制",
+        "·推进河长制",
+        "建设A/B两区，PM2.5浓度下降=目标值^2。",
+        "规(gui)划",
+        "规（gui）划",
+        "推进人工智能（AI）应用",
+        # Latin letters
+        "新建5G基站300个，GDP增长5%。",
+        "推进AI+制造，打造GPT应用。",
+        "Café “Crème” 项目",
+        # full-width forms
+        "增长７％，完成２０２４年目标．",
+        "增长7％，人均＋5‰",
+        "推进　河长制",
+        # rare Han characters, alone or far apart (level 2: a score of 2)
+        "深圳市前海片区建设",
+        "涿州市和涞水县联合举办旅游推介会，深圳参加。",
+        "妃子笑荔枝，福祉，梓潼，崛起，魅力，骅骝，亟待，靓丽",
+        "砥砺奋进",  # two side by side reach a weak run: the run scan decides
+        "推进建设?",
+        # mixed
+        "深圳 GDP 增长7.5％，“双区”驱动(先行示范区+大湾区)，涿州—北京―天津；",
+        "发展\n经济 建设",
+        "",
+    ],
+)
+def test_light_path_equals_the_full_normaliser(raw: str) -> None:
+    expected = _normalize_sentence_fully(raw)
+    assert normalize_sentence(raw) == expected
+    assert normalize_sentences([raw, "推進發展。", raw]) == [expected, "推进发展。", expected]
+    assert normalize(raw).text == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "light"),
+    [
+        ("新中国成立 75 周年", True),
+        ('实施"人工智能+"行动', True),
+        ("深圳市前海片区建设", True),
+        ("深圳市和深圳湾", True),  # 4 in all, apart: the run scan finds no stretch
+        ("推进建设?", True),
+        ("鍖婚櫌建设", False),  # mojibake: a stretch of rare characters
+        ("⾯向未来", False),  # a Kangxi radical look-alike
+        ("推进\r\n建设", False),  # CR
+        ("推进\x00建设", False),  # a control
+        ("Ã©建设", False),  # a Latin-1 lead
+        ("𠀀建设", False),  # beyond the BMP
+    ],
+)
+def test_which_sentences_take_the_light_path(raw: str, light: bool) -> None:
+    assert _is_light(raw) == light
+    assert normalize_sentence(raw) == _normalize_sentence_fully(raw)
+
+
+def test_plain_characters_never_score_towards_a_garbled_run() -> None:
+    """The light path adds up the scores of the characters that are not plain only."""
+    scores = _char_scores()
+    assert all(scores[ord(char)] <= 0 for char in _plain_chars())
+
+
+def test_the_edit_steps_change_nothing_without_a_character_they_look_for() -> None:
+    """Every BMP character the light path's test does not look for, in a few contexts: the edit
+    steps leave the text as it is (the pinyin step aside: a letter in brackets after a Han)."""
+    step_char = _light_tables()[2]
+    for point in range(0x10000):
+        char = chr(point)
+        if 0xD800 <= point < 0xE000 or step_char.match(char):
+            continue
+        for text in (char, f"发展{char}经济", f"a{char}1。"):
+            assert _edit_steps(_Mapped(text, None)).text == text, repr(char)
+        if not _SYLLABLE_CHAR.match(char):
+            assert _edit_steps(_Mapped(f"规（{char}）", None)).text == f"规（{char}）", repr(char)
+
+
+_LIGHT_OR_NOT = list('规划發展深圳涿砥砺，。（）()[]"+-_*#·％．　 ab,:;!?%0１\n\ufffd鍖Ã©')
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.text(alphabet=st.sampled_from(_LIGHT_OR_NOT), max_size=30), max_size=8))
+def test_light_path_equals_the_full_normaliser_on_any_text(raws: list[str]) -> None:
+    expected = [_normalize_sentence_fully(raw) for raw in raws]
+    assert normalize_sentences(raws) == expected
+    assert [normalize_sentence(raw) for raw in raws] == expected
+
+
+def _corpus_sentences() -> list[str]:
+    """Every sentence of the corpus's .txt documents: as the document has it, with its
+    whitespace collapsed (what the benchmark feeds), and each raw line."""
+    corpus = REPO_ROOT.parent / "shared" / "corpus"
+    texts: dict[str, None] = {}
+    for path in sorted(corpus.rglob("*.txt")):
+        raw = decode_text(path.read_bytes()).text
+        for line in raw.splitlines():
+            texts.setdefault(line, None)
+        doc = normalize(raw)
+        for unit in split_sentences(doc.text):
+            original = doc.original_text(unit.start, unit.end)
+            texts.setdefault(original, None)
+            texts.setdefault(" ".join(original.split()), None)
+    return list(texts)
+
+
+@pytest.mark.slow
+def test_fast_paths_equal_the_full_normaliser_on_the_corpus() -> None:
+    sentences = _corpus_sentences()
+    assert len(sentences) > 50_000, "corpus missing?"
+    expected = [_normalize_sentence_fully(raw) for raw in sentences]
+    got: list[str] = []
+    for i in range(0, len(sentences), 1000):
+        got.extend(normalize_sentences(sentences[i : i + 1000]))
+    assert [raw for raw, a, b in zip(sentences, expected, got) if a != b] == []
+    assert [raw for raw, a in zip(sentences, expected) if normalize_sentence(raw) != a] == []
 
 
 # --- garbled runs: found by what they are, repaired when the bytes survive ---------

@@ -327,7 +327,9 @@ _FINALS = (
 _PINYIN_SYLLABLES = frozenset(i + f for i in _INITIALS for f in _FINALS)
 # The bracket comes first so the scan tests one character per position before
 # the lookbehind (as in the patterns below).
-_SYLLABLE = "[a-zA-Z\u00c0-\u024f\u0300-\u036f]{1,7}[1-5]?"
+_SYLLABLE_CHARS = "[a-zA-Z\u00c0-\u024f\u0300-\u036f]"
+_SYLLABLE_CHAR = re.compile(_SYLLABLE_CHARS)
+_SYLLABLE = _SYLLABLE_CHARS + "{1,7}[1-5]?"
 _ONE_ANNOTATION = re.compile(f"[(（]({_SYLLABLE})[)）]")
 # A run of bracketed syllables right after a Han character: "规(guī)(huà)" has
 # two, and removing only the first would glue the second to the character.
@@ -1250,6 +1252,19 @@ def _apply_steps(
     # Garbled runs are not converted to simplified: their characters are no
     # traditional text, and a converted run could turn repairable on a second pass.
     mapped = _simplify_outside(mapped, garbled if frozen is None else frozen)
+    mapped = _edit_steps(mapped)
+    if garbled:
+        mapped = mapped.sub(_PARKED, _unpark, same_length=True)
+    return mapped
+
+
+def _edit_steps(mapped: _Mapped) -> _Mapped:
+    """The normalisation edits after the conversion to simplified, in order.
+
+    Apart from :func:`_apply_steps` so that the light path of
+    :func:`normalize_sentences` runs the very same edits (see
+    :func:`_finish_light` for when it may skip them).
+    """
     # NEL and C1 controls only now: inside a Latin-1 mojibake run they were bytes to repair.
     mapped = mapped.sub(_NEL, "\n", when="\x85", same_length=True)
     mapped = mapped.sub(_C1_CONTROLS, "", when=_C1_CONTROL_CHARS)
@@ -1271,10 +1286,7 @@ def _apply_steps(
     # Annotations last: removing markup, spaces and line breaks can glue one
     # to its character ("划*(a)"), and normalising twice must change nothing.
     mapped = mapped.sub(_PINYIN_ANNOTATION, _drop_pinyin, when="(（")
-    mapped = _strip_outer(mapped)
-    if garbled:
-        mapped = mapped.sub(_PARKED, _unpark, same_length=True)
-    return mapped
+    return _strip_outer(mapped)
 
 
 _PREPARE = re.compile("\ufeff|\r(?=\n)|[\ufdd0-\ufdd4]")
@@ -1461,10 +1473,107 @@ _PLAIN_PUNCTUATION = "。，、；：！？…“”‘’《》（）【】—%
 @lru_cache(maxsize=1)
 def _plain_sentence() -> re.Pattern[str]:
     """A sentence made only of characters on which normalisation is just OpenCC's conversion."""
-    common = np.flatnonzero(_char_scores() == _COMMON)
+    return re.compile("[" + re.escape("".join(sorted(_plain_chars()))) + "]+")
+
+
+@lru_cache(maxsize=1)
+def _plain_chars() -> frozenset[str]:
+    """The characters :func:`_plain_sentence` accepts."""
     # Look-alikes are rewritten by _prepare even where they score common.
+    common = np.flatnonzero(_char_scores() == _COMMON)
     keep = [int(c) for c in common if not any(lo <= c <= hi for lo, hi in _LOOKALIKE_RANGES)]
-    return re.compile("[" + re.escape("".join(map(chr, keep)) + _PLAIN_PUNCTUATION) + "]+")
+    return frozenset("".join(map(chr, keep)) + _PLAIN_PUNCTUATION)
+
+
+# --- the light path ------------------------------------------------------------------
+#
+# A sentence that is not plain still skips most of the full normaliser when the two stages
+# before the conversion to simplified leave it as it is: ``_prepare`` and ``_find_and_repair``.
+# Then ``_normalize_text_once(raw)`` is ``_apply_steps(raw, [], [])``, that is the conversion to
+# simplified followed by ``_edit_steps`` (the same function); and when the converted text holds
+# no character any edit step looks for, that is the converted text itself. Each condition is
+# a necessary one for the stage to do anything, so the text is the full normaliser's whatever
+# the sentence (tested on every sentence of the corpus and on each kind of character):
+#
+# * ``_prepare`` edits only byte-order marks, CR, the noncharacters U+FDD0-FDD4, line breaks
+#   other than LF, C0 controls, lone surrogates and look-alike radicals: none of them, no edit.
+# * ``_repair_latin`` starts only from a Latin-1 lead character (U+00C2-00F4): none, no run.
+# * ``_repair_wrong_codecs`` does nothing without a stretch whose scores add up to
+#   ``_REPAIR_SCORE`` (``_scored_runs`` empty). A stretch's sum is at most the sum of the
+#   positive scores in it, so positive scores adding up to less than that over the whole
+#   sentence (one level-2 character such as 圳 or 涿 scores 2, a "?" 3) can form no stretch;
+#   otherwise ``_scored_runs`` itself decides, on the same text the full path gives it.
+#   Plain characters score zero or less (tested), so only the others need looking up.
+# * Without those runs nothing is garbled, repaired or frozen: the whole text is converted.
+# * ``_edit_steps`` changes nothing unless one of its steps matches, and each step needs a
+#   character of its own in the text: NEL and C1 controls; a full-width letter, digit, "％",
+#   "．" or ideographic space; "[" for a link; "*" or "_" for emphasis; a list or heading mark
+#   (``_MD_LINE_MARKS``); a blank for runs of blanks; a space for line-edge spaces, the gap
+#   after a heading and spaces in Chinese text; ",;:!?()" for the width of punctuation; a line
+#   end for joining lines and blank lines; a bracket and a pinyin letter for annotations; and
+#   whitespace at an end for the final strip. A step that does not match hands the next one
+#   the same text, so without any of those characters in the converted text (looked for
+#   there, after the conversion) the text is the converted text.
+# * The loop of ``_latin_repair_left`` after it is the full path's own.
+
+
+def _prepare_triggers() -> frozenset[str]:
+    """Characters on which ``_prepare`` may edit (with the Latin-1 leads of a mojibake run)."""
+    chars = set(_PREPARE_CHARS + _LINE_BREAK_CHARS + _C0_CONTROL_CHARS)
+    chars.update(map(chr, range(0xD800, 0xE000)))  # lone surrogates
+    for lo, hi in _LOOKALIKE_RANGES:
+        chars.update(map(chr, range(lo, hi + 1)))
+    chars.update(map(chr, range(0xC2, 0xF5)))  # _LATIN_LEAD
+    return frozenset(chars)
+
+
+@lru_cache(maxsize=1)
+def _light_tables() -> tuple[frozenset[str], list[int], re.Pattern[str]]:
+    """What the light path looks up: the characters that send a sentence to the full path,
+    the garbled-run score of each BMP code point, and a character some edit step looks for."""
+    # Each step's pattern needs one of these to match (the characters of its first class, or
+    # of its ``when``; the classes as the patterns write them). ``\\s`` is what ``str.isspace``
+    # and so ``str.strip`` take as whitespace: ``_strip_outer``, and lines for the join.
+    step_char = re.compile(
+        "[\\s\x85"
+        + _C1_CONTROL_CHARS
+        + re.escape("[*_" + _MD_LINE_MARKS + ",;:!?()")
+        + _FULLWIDTH_ALNUM.pattern[1:-1]
+        + _BLANK[1:-1]
+        + "]"
+    )
+    return _prepare_triggers(), _char_scores().tolist(), step_char
+
+
+def _is_light(raw: str) -> bool:
+    """Whether ``_prepare`` and ``_find_and_repair`` leave ``raw`` as it is (see above)."""
+    triggers, scores, _ = _light_tables()
+    odd = _plain_sentence().sub("", raw)  # the characters that are not plain, as often as they occur
+    if not triggers.isdisjoint(odd):
+        return False
+    positive = 0
+    for char in odd:
+        point = ord(char)
+        if point > 0xFFFF:  # scored rare: let the full path judge
+            return False
+        score = scores[point]
+        if score > 0:
+            positive += score
+    return positive < _REPAIR_SCORE or not _scored_runs(raw)
+
+
+def _finish_light(converted: str) -> str:
+    """The full normaliser's text for a light sentence, given its conversion to simplified."""
+    text = converted
+    # Without any character a step looks for, no step matches, so none changes the text that
+    # the next one sees. The pinyin step needs a bracket and a letter: "（" is plain.
+    if _light_tables()[2].search(converted) or ("（" in converted and _SYLLABLE_CHAR.search(converted)):
+        text = _edit_steps(_Mapped(converted, None)).text
+    for _ in range(2):  # as in _normalize_sentence_fully
+        if not _latin_repair_left(text):
+            break
+        text = _normalize_text_once(text)
+    return text
 
 
 def normalize_sentence(raw: str) -> str:
@@ -1474,27 +1583,40 @@ def normalize_sentence(raw: str) -> str:
     sentences of real documents are plain (common characters, Chinese
     punctuation, digits): for them only the conversion to simplified can change
     anything, and that is all that runs (several times faster; tested equal).
+    Most of the others hold no mojibake and nothing ``_prepare`` edits: for them
+    the conversion and the edit steps run (the light path above).
     """
     if _plain_sentence().fullmatch(raw):
         return _t2s().convert(raw)
+    if _is_light(raw):
+        return _finish_light(_t2s().convert(raw))
     return _normalize_sentence_fully(raw)
 
 
 def normalize_sentences(raws: Sequence[str]) -> list[str]:
-    """:func:`normalize_sentence` of each text, the plain ones converted to simplified in one OpenCC call.
+    """:func:`normalize_sentence` of each text, converted to simplified in one OpenCC call.
 
     A call per sentence cost about 1 µs more per sentence than one call for a
-    batch's plain sentences joined by line breaks: plain text has none, and
-    no entry of OpenCC's dictionaries spans one, so each sentence converts as
-    it does alone (tested equal).
+    batch's sentences joined by line breaks: no entry of OpenCC's dictionaries
+    spans one, so each sentence converts as it does alone (tested equal). The
+    plain ones and the light ones without a line break of their own go in that
+    call; the light ones then get the rest of the light path.
     """
     plain = _plain_sentence().fullmatch
     out: list[str] = []
-    at: list[int] = []  # where the plain ones are
+    at: list[int] = []  # where the sentences converted in one call are
+    light: list[int] = []  # those of them that take the light path
     for i, raw in enumerate(raws):
         if plain(raw):
             at.append(i)
             out.append(raw)
+        elif _is_light(raw):
+            if "\n" in raw:
+                out.append(_finish_light(_t2s().convert(raw)))
+            else:
+                at.append(i)
+                light.append(i)
+                out.append(raw)
         else:
             out.append(_normalize_sentence_fully(raw))
     if at:
@@ -1503,6 +1625,8 @@ def normalize_sentences(raws: Sequence[str]) -> list[str]:
             converted = [_t2s().convert(raws[i]) for i in at]
         for i, text in zip(at, converted):
             out[i] = text
+        for i in light:
+            out[i] = _finish_light(out[i])
     return out
 
 

@@ -318,6 +318,14 @@ def test_train_reads_span_labels_only_with_their_folder(
     card = json.loads((tmp_path / "m2" / "model.json").read_text(encoding="utf-8"))
     assert card["training"]["rows"] == 42
 
+    # With that one excluded too, nothing is left: said, and no self-training in the card.
+    exclude = tmp_path / "exclude.txt"
+    exclude.write_text("unlabelled.txt\n", encoding="utf-8")
+    spans_and_unlabelled = ["--span-root", str(corpus), "--unlabelled", str(corpus), "--exclude", str(exclude)]
+    assert main([*common, "--out", str(tmp_path / "m4"), *spans_and_unlabelled]) == 0
+    assert "no unlabelled documents left under" in capsys.readouterr().err
+    assert not json.loads((tmp_path / "m4" / "model.json").read_text(encoding="utf-8")).get("self_training")
+
     assert main([*common, "--out", str(tmp_path / "m3"), "--span-root", str(tmp_path / "nowhere")]) == 1
     assert "nowhere: no such folder (--span-root)" in capsys.readouterr().err
 

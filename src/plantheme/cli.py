@@ -162,8 +162,12 @@ def _cmd_train(
             max_chars=load_settings().max_document_chars,
             progress=_say,
         )
-        _say(f"read {len(documents_to_label)} unlabelled documents to self-train on")
-        self_training = SelfTraining(documents_to_label, threshold=pseudo_threshold, weight=pseudo_weight)
+        if documents_to_label:
+            _say(f"read {len(documents_to_label)} unlabelled documents to self-train on")
+            self_training = SelfTraining(documents_to_label, threshold=pseudo_threshold, weight=pseudo_weight)
+        else:
+            # Every document there is labelled or excluded: a second CV run would learn nothing new.
+            _say(f"no unlabelled documents left under {', '.join(map(str, unlabelled))}: self-training skipped")
     try:
         result = train_model(
             rows,

@@ -1586,11 +1586,8 @@ def normalize_sentence(raw: str) -> str:
     Most of the others hold no mojibake and nothing ``_prepare`` edits: for them
     the conversion and the edit steps run (the light path above).
     """
-    if _plain_sentence().fullmatch(raw):
-        return _t2s().convert(raw)
-    if _is_light(raw):
-        return _finish_light(_t2s().convert(raw))
-    return _normalize_sentence_fully(raw)
+    # One place decides between the plain, light and full paths: the batch function.
+    return normalize_sentences((raw,))[0]
 
 
 def normalize_sentences(raws: Sequence[str]) -> list[str]:

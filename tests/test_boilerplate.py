@@ -17,6 +17,7 @@ from plantheme.text.normalize import normalize_sentence
         "（主办：区民政局，协办：区老龄委成员单位）",
         "发布日期：2023-05-12 浏览次数：1024",
         "【字体：大 中 小】",
+        "收藏字号：\xa0\xa0大\xa0\xa0中\xa0\xa0小",  # a web page's controls run together
         "打印本页",
         "关闭",
         "来源URL：http://www.example.gov.cn/art/2024/1/2/art_1.html",

@@ -589,6 +589,69 @@ def test_fixed_width_wrap_is_rejoined_but_headings_stay() -> None:
     assert normalize(raw).text == ("一、推动产业攀高向强\n" + paragraph + "\n（二）持续优化营商环境\n" + paragraph)
 
 
+def _wrap_at_page_width(paragraph: str, width: int) -> list[str]:
+    """``paragraph`` cut into lines as a PDF cuts it: ``width`` full-width characters a line, ASCII half."""
+    lines, line, used = [], "", 0.0
+    for char in paragraph:
+        line += char
+        used += 0.5 if char.isascii() else 1.0
+        if used >= width:
+            lines.append(line)
+            line, used = "", 0.0
+    return lines + ([line] if line else [])
+
+
+# Written for these tests: paragraphs with figures (narrow digits) and a heading that runs on
+# into its paragraph, as a PDF of a town plan has them.
+_FIGURES = (
+    "全年实现地区生产总值2050.3亿元，同比增长6.5%，规上工业增加值增长8.1%，"
+    "新增规上工业企业25家、高新技术企业37家，引进“7+20+N”产业链项目12个，总投资368.5亿元。"
+)
+_HEADING_LED = (
+    "（一）贯彻新发展理念，加强环境建设，继续推进城乡环境综合整治，提高可持续发展能力和综合承载力。"
+    "全年完成造林1.2万亩，新建污水管网56公里。"
+)
+
+
+def test_a_pdf_wrap_at_page_width_is_rejoined_whatever_the_figures_in_its_lines() -> None:
+    # Lines full of digits hold more characters than lines of Chinese alone: the page
+    # width, not the character count, tells a wrapped line.
+    plain = "加快建设现代化产业体系，推动传统产业转型升级，培育壮大新兴产业，加快发展数字经济，推进产业链补链延链强链。"
+    lines = [*_wrap_at_page_width(plain, 24), *_wrap_at_page_width(plain, 24), *_wrap_at_page_width(_FIGURES, 24)]
+    assert {len(line) for line in lines[:-1]} >= {24, 29}  # the same width, five characters apart
+    raw = "\n".join(["一、2024年工作回顾", *lines])
+    assert normalize(raw).text.split("\n") == ["一、2024年工作回顾", plain, plain, _FIGURES]
+
+
+def test_a_heading_led_paragraph_wrapped_at_page_width_is_rejoined_but_short_headings_stay() -> None:
+    raw = "\n".join(
+        ["二、重点工作", *_wrap_at_page_width(_HEADING_LED, 24), "（二）保障措施", *_wrap_at_page_width(_FIGURES, 24)]
+    )
+    assert normalize(raw).text.split("\n") == ["二、重点工作", _HEADING_LED, "（二）保障措施", _FIGURES]
+
+
+def test_two_lines_of_one_page_width_by_chance_are_not_a_wrap() -> None:
+    # A title and a date line: 25 and 29 characters, the same width once digits count half.
+    # Two such lines are a coincidence, not a PDF's wrap; it takes three.
+    head = [
+        "关于某市国民经济和社会发展第十四个五年规划纲要的报告",
+        "2021年1月18日在某市第十五届人民代表大会第五次会议上",
+        "某市人民政府市长",
+    ]
+    raw = "\n".join([*head, "各位代表：现在，我代表市人民政府，向大会报告工作。"])
+    assert normalize(raw).text.split("\n")[:3] == head
+
+
+def test_spaces_scattered_through_words_do_not_split_headings() -> None:
+    # A converter that leaves a space after every few characters: the space after a heading
+    # says no more than the others, so "一、2024年工 作回顾" stays one heading.
+    words = "加快 建设现代化 产业体系，推动 传统产业 转型升级，培育 壮大新兴 产业，力争 全年新增 规上企业 二十家。"
+    raw = "一、2024年工 作回顾\n" + words + "\n（二）持续优化 营商环境\n" + words
+    lines = normalize(raw).text.split("\n")
+    assert lines[0] == "一、2024年工作回顾" and lines[2] == "（二）持续优化营商环境"
+    assert len(lines) == 4
+
+
 _MIXED = list("规划發展（）()ab 1,。\n？?!！；…*-#　：:鏂囦欢涘害銆傛帹ㄔ\ufffd\ue6eaÃ©â€™æŽ¨è¿›⻓⾯\x00\x85\x8f──")
 
 

@@ -98,8 +98,11 @@ _FIELD_LABELS = (
     "电子邮箱",
     "传真",
 )
+# A web page's controls run together ahead of a field ("收藏字号：大中小").
 _FIELD = re.compile(
-    r"^[【\[(（]?(?:" + "|".join(sorted(map(re.escape, _FIELD_LABELS), key=len, reverse=True)) + r")\s*[：:]"
+    r"^[【\[(（]?(?:收藏|打印|分享)?(?:"
+    + "|".join(sorted(map(re.escape, _FIELD_LABELS), key=len, reverse=True))
+    + r")\s*[：:]"
 )
 # Web-page controls and notices that stand alone.
 _CONTROLS = re.compile(

@@ -36,7 +36,8 @@ Decisions (each tested in ``tests/test_normalize.py``):
   end no sentence. The original text is never changed.
 * Lines are rejoined where a PDF wrap or a web page's inline element broke a
   sentence; titles, headings, header fields (``标题：``) and table cells stay
-  lines (see :func:`_should_join`).
+  lines (see :func:`_should_join`). A PDF's wrap is told by its page width,
+  digits and Latin letters counting half a character (:class:`_Wrap`).
 """
 
 from __future__ import annotations
@@ -952,26 +953,64 @@ def _ends_sentence(line: str) -> bool:
     )
 
 
-def _wrap_width(lines: list[str]) -> int | None:
-    """The fixed line width of hard-wrapped text (PDF extraction), if it has one.
+def _display_width(line: str) -> int:
+    """The width ``line`` takes on a page, in full-width characters: ASCII (digits, Latin) counts half.
 
-    Most lines that do not end a sentence must share a width (within two
-    characters); header fields of a saved web page (``标题：…``) do not count.
+    A PDF wraps at a width, not a character count: a line with "2050.3亿元" or
+    "7+20+N" in it holds a few characters more than one of Chinese alone.
     """
-    lengths = [
-        len(line)
-        for line in lines
-        if line and not _ends_sentence(line) and not HEADING_MARKER.match(line) and not _FIELD_LINE.match(line)
-    ]
+    narrow = len(line.encode("ascii", "ignore"))  # the ASCII characters, counted in C
+    return len(line) - narrow // 2
+
+
+@dataclass(frozen=True)
+class _Wrap:
+    """The line width a hard-wrapped text (PDF extraction) was cut at, and how it is measured.
+
+    ``by_page_width``: measured with :func:`_display_width` and seen on three lines
+    at least, which tells a PDF apart from two lines of a similar length by chance
+    (a title and a date line); only then does a heading-led line that wide go on
+    in the next. Else measured in characters, as two wrapped lines of a short
+    plan are.
+    """
+
+    width: int
+    by_page_width: bool
+
+    def holds(self, line: str) -> bool:
+        """Whether ``line`` is as wide as the wrapped lines (so it was cut, not ended)."""
+        n = _display_width(line) if self.by_page_width else len(line)
+        return self.width - 2 <= n <= self.width + 4
+
+
+def _common_width(lengths: list[int], at_least: int) -> int | None:
+    """The width most ``lengths`` cluster at (within two), if ``at_least`` of them and half do."""
     if len(lengths) < 2:
         return None
     counts: dict[int, int] = {}
     for n in lengths:
         counts[n] = counts.get(n, 0) + 1
-    # Hard-wrapped lines cluster within a couple of characters of one width.
     best = max(counts, key=lambda w: sum(counts.get(w + d, 0) for d in (-2, -1, 0, 1, 2)))
     near = sum(counts.get(best + d, 0) for d in (-2, -1, 0, 1, 2))
-    return best if near >= 2 and near >= len(lengths) / 2 and best >= 15 else None
+    return best if near >= at_least and near >= len(lengths) / 2 and best >= 15 else None
+
+
+def _wrap_width(lines: list[str]) -> _Wrap | None:
+    """The fixed line width of hard-wrapped text (PDF extraction), if it has one.
+
+    Most lines that do not end a sentence must share a width (within two
+    characters); header fields of a saved web page (``标题：…``) do not count.
+    """
+    candidates = [
+        line
+        for line in lines
+        if line and not _ends_sentence(line) and not HEADING_MARKER.match(line) and not _FIELD_LINE.match(line)
+    ]
+    page = _common_width([_display_width(line) for line in candidates], at_least=3)
+    if page is not None:
+        return _Wrap(page, by_page_width=True)
+    chars = _common_width([len(line) for line in candidates], at_least=2)
+    return None if chars is None else _Wrap(chars, by_page_width=False)
 
 
 # Header fields of documents saved from government sites: each is a line of its own.
@@ -1062,7 +1101,7 @@ def _continues(prev: str, nxt: str) -> bool:
     return bool(prev) and bool(nxt) and _opens_continuation(prev, nxt) and not _kept_apart(prev, nxt)
 
 
-def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: bool, after: str) -> bool:
+def _should_join(prev: str, nxt: str, wrap: _Wrap | None, logical: int, running: bool, after: str) -> bool:
     """Whether the line break between ``prev`` and ``nxt`` falls inside a sentence.
 
     ``logical`` is the length of the line ``prev`` ends once the breaks before
@@ -1085,9 +1124,13 @@ def _should_join(prev: str, nxt: str, wrap: int | None, logical: int, running: b
             return True
         if len(nxt.replace(" ", "")) <= 8 and not _PUNCT_ANY.search(nxt) and _tiny_tail(after):
             return True
+    if wrap is not None and wrap.by_page_width and heading and wrap.holds(prev):
+        # A heading-led paragraph the PDF wrapped: "（一）贯彻新发展观要求，……提高可持续" /
+        # "发展能力和经济社会发展承载力。" (a heading that short would have ended on its line).
+        return True
     if heading:
         return False
-    if wrap is not None and wrap - 2 <= len(prev) <= wrap + 4:
+    if wrap is not None and wrap.holds(prev):
         return True
     # Paragraph-per-line text: a line this long with no closing mark is no
     # title or heading; it was cut mid-sentence (a web page's inline link or
@@ -1172,7 +1215,21 @@ def _split_heading_gap(match: re.Match[str]) -> str:
     return head + "\n"
 
 
+# A space between two Chinese characters: in PDF text, a lost line break or a stray space.
+_HAN_GAP = re.compile(f"[{_HAN}] +[{_HAN}]")
+# More gaps than this per character of text, besides those after headings: spaces are
+# scattered through the words (a converter's artefact), so the one after a heading no more
+# ends it than any other ("一、2024年工 作回顾").
+_SCATTERED_GAPS = 1 / 50
+
+
 def _split_heading_lines(mapped: _Mapped) -> _Mapped:
+    text = mapped.text
+    headings = len(_HEADING_LINE_GAP.findall(text))
+    if not headings:
+        return mapped
+    if len(_HAN_GAP.findall(text)) - headings > _SCATTERED_GAPS * len(text):
+        return mapped
     return mapped.sub(_HEADING_LINE_GAP, _split_heading_gap)
 
 

@@ -965,26 +965,33 @@ def _display_width(line: str) -> int:
 
 @dataclass(frozen=True)
 class _Wrap:
-    """The line width a hard-wrapped text (PDF extraction) was cut at, and how it is measured.
+    """The line width a hard-wrapped text was cut at, measured two ways.
 
-    ``by_page_width``: measured with :func:`_display_width` and seen on three lines
-    at least, which tells a PDF apart from two lines of a similar length by chance
-    (a title and a date line); only then does a heading-led line that wide go on
-    in the next. Else measured in characters, as two wrapped lines of a short
-    plan are.
+    ``page``: the width on the page (:func:`_display_width`, ASCII counting half),
+    as a PDF wraps, seen on three lines at least: two lines of one width are a
+    coincidence as often as not (a title and a date line). ``chars``: the number
+    of characters, as fixed-width text wraps, seen on ``chars_lines`` lines (two
+    wrapped lines of a short plan already count). None: no such width.
     """
 
-    width: int
-    by_page_width: bool
+    page: int | None
+    chars: int | None
+    chars_lines: int = 0
 
     def holds(self, line: str) -> bool:
         """Whether ``line`` is as wide as the wrapped lines (so it was cut, not ended)."""
-        n = _display_width(line) if self.by_page_width else len(line)
-        return self.width - 2 <= n <= self.width + 4
+        return self._on_page(line) or (self.chars is not None and self.chars - 2 <= len(line) <= self.chars + 4)
+
+    def holds_firmly(self, line: str) -> bool:
+        """:meth:`holds`, by a width seen on three lines or more (enough to rejoin even a heading-led line)."""
+        return self._on_page(line) or (self.chars_lines >= 3 and self.holds(line))
+
+    def _on_page(self, line: str) -> bool:
+        return self.page is not None and self.page - 2 <= _display_width(line) <= self.page + 4
 
 
-def _common_width(lengths: list[int], at_least: int) -> int | None:
-    """The width most ``lengths`` cluster at (within two), if ``at_least`` of them and half do."""
+def _common_width(lengths: list[int], at_least: int) -> tuple[int, int] | None:
+    """The width most ``lengths`` cluster at (within two) and how many do, if ``at_least`` and half do."""
     if len(lengths) < 2:
         return None
     counts: dict[int, int] = {}
@@ -992,7 +999,7 @@ def _common_width(lengths: list[int], at_least: int) -> int | None:
         counts[n] = counts.get(n, 0) + 1
     best = max(counts, key=lambda w: sum(counts.get(w + d, 0) for d in (-2, -1, 0, 1, 2)))
     near = sum(counts.get(best + d, 0) for d in (-2, -1, 0, 1, 2))
-    return best if near >= at_least and near >= len(lengths) / 2 and best >= 15 else None
+    return (best, near) if near >= at_least and near >= len(lengths) / 2 and best >= 15 else None
 
 
 def _wrap_width(lines: list[str]) -> _Wrap | None:
@@ -1007,10 +1014,14 @@ def _wrap_width(lines: list[str]) -> _Wrap | None:
         if line and not _ends_sentence(line) and not HEADING_MARKER.match(line) and not _FIELD_LINE.match(line)
     ]
     page = _common_width([_display_width(line) for line in candidates], at_least=3)
-    if page is not None:
-        return _Wrap(page, by_page_width=True)
     chars = _common_width([len(line) for line in candidates], at_least=2)
-    return None if chars is None else _Wrap(chars, by_page_width=False)
+    if page is None and chars is None:
+        return None
+    return _Wrap(
+        page=None if page is None else page[0],
+        chars=None if chars is None else chars[0],
+        chars_lines=0 if chars is None else chars[1],
+    )
 
 
 # Header fields of documents saved from government sites: each is a line of its own.
@@ -1124,7 +1135,7 @@ def _should_join(prev: str, nxt: str, wrap: _Wrap | None, logical: int, running:
             return True
         if len(nxt.replace(" ", "")) <= 8 and not _PUNCT_ANY.search(nxt) and _tiny_tail(after):
             return True
-    if wrap is not None and wrap.by_page_width and heading and wrap.holds(prev):
+    if wrap is not None and heading and wrap.holds_firmly(prev):
         # A heading-led paragraph the PDF wrapped: "（一）贯彻新发展观要求，……提高可持续" /
         # "发展能力和经济社会发展承载力。" (a heading that short would have ended on its line).
         return True

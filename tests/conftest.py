@@ -247,10 +247,10 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return forked
 
 
-def process_gone(pid: int) -> bool:
-    """Whether no process has ``pid`` any more (ended and reaped)."""
+def process_gone(pid: int, *, group: bool = False) -> bool:
+    """Whether no process has ``pid`` any more (ended and reaped), or none is left in group ``pid``."""
     try:
-        os.kill(pid, 0)
+        (os.killpg if group else os.kill)(pid, 0)
     except ProcessLookupError:
         return True
     return False

@@ -10,7 +10,7 @@ from typing import Any
 import click
 import pytest
 
-from conftest import TINY_ROWS
+from conftest import TINY_ROWS, process_gone
 from plantheme.cli import main
 from plantheme.themes import THEME_IDS
 
@@ -443,7 +443,6 @@ def test_predict_jobs_2_writes_the_bytes_of_jobs_1(
     forks: list[int],
 ) -> None:
     import plantheme.cli as cli_module
-    from conftest import process_gone
 
     model_dir = str(request.getfixturevalue(model))
     monkeypatch.setattr(cli_module, "PREDICT_BATCH", 16)  # 19 batches
@@ -497,16 +496,6 @@ def _read_lines(stream: Any, count: int) -> None:
         got += 1
 
 
-def _group_gone(pid: int) -> bool:
-    import os
-
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 def test_predict_ctrl_c_stops_the_workers_without_a_traceback(tiny_char_model_dir: Path) -> None:
     import os
     import signal
@@ -517,7 +506,7 @@ def test_predict_ctrl_c_stops_the_workers_without_a_traceback(tiny_char_model_di
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole process group
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and err.decode() == "plantheme: interrupted\n"
-    assert _group_gone(process.pid)  # no worker left behind
+    assert process_gone(process.pid, group=True)  # no worker left behind
 
 
 def test_predict_into_a_closed_pipe_stops_the_workers_quietly(tiny_char_model_dir: Path) -> None:
@@ -527,7 +516,7 @@ def test_predict_into_a_closed_pipe_stops_the_workers_quietly(tiny_char_model_di
     feeder.join(timeout=60)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0 and err.decode() == ""
-    assert _group_gone(process.pid)
+    assert process_gone(process.pid, group=True)
 
 
 def test_predict_of_an_empty_stdin_is_one_line(

@@ -51,33 +51,32 @@ def test_one_job_runs_in_this_process(forks: list[int]) -> None:
     assert len(answers) == 4
 
 
-def test_the_input_is_read_a_few_batches_ahead_at_most(forks: list[int]) -> None:
-    drawn = 0
+class _Counted:
+    """The items 0 to ``count`` - 1, counting how many were drawn."""
 
-    def items() -> Iterator[int]:
-        nonlocal drawn
-        for item in range(400):
-            drawn += 1
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.drawn = 0
+
+    def __iter__(self) -> Iterator[int]:
+        for item in range(self.count):
+            self.drawn += 1
             yield item
 
+
+def test_the_input_is_read_a_few_batches_ahead_at_most(forks: list[int]) -> None:
+    items = _Counted(400)
     size, jobs = 5, 2
-    for k, _ in enumerate(map_batches(_tagged, items(), size=size, jobs=jobs)):
+    for k, _ in enumerate(map_batches(_tagged, items, size=size, jobs=jobs)):
         # the answered batches, those in flight, and the one being filled
-        assert drawn <= (k + 1 + jobs * (1 + AHEAD_PER_WORKER) + 1) * size
-    assert drawn == 400
+        assert items.drawn <= (k + 1 + jobs * (1 + AHEAD_PER_WORKER) + 1) * size
+    assert items.drawn == 400
 
 
 def test_answers_are_not_held_back_while_the_input_waits(forks: list[int]) -> None:
     """The input "pauses" after three batches: the two answered by workers come out before it is read on."""
-    drawn = 0
-
-    def items() -> Iterator[int]:
-        nonlocal drawn
-        for item in range(60):
-            drawn += 1
-            yield item
-
-    seen = [drawn for _ in map_batches(_tagged, items(), size=10, jobs=2, ready=lambda: drawn < 30)]
+    items = _Counted(60)
+    seen = [items.drawn for _ in map_batches(_tagged, items, size=10, jobs=2, ready=lambda: items.drawn < 30)]
     # the first answered before reading on; the third waited for, not read past
     assert seen[0] == 10 and seen[1] <= 30 and seen[2] == 30 and len(seen) == 6
 

@@ -7,6 +7,7 @@ suite checks behaviour, not a particular training run.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,28 @@ def review_tag_output(tmp_path_factory: pytest.TempPathFactory, tiny_char_model_
         main(["tag", str(docs), "--out", str(out), "--model", str(tiny_char_model_dir), "--jobs", "1", "--quiet"]) == 0
     )
     return out
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the processes forked during the test (the worker processes of ``--jobs``)."""
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return forked
+
+
+def process_gone(pid: int, *, group: bool = False) -> bool:
+    """Whether no process has ``pid`` any more (ended and reaped), or none is left in group ``pid``."""
+    try:
+        (os.killpg if group else os.kill)(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

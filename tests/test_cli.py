@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
 
-from conftest import TINY_ROWS
+from conftest import TINY_ROWS, process_gone
 from plantheme.cli import main
 from plantheme.themes import THEME_IDS
 
@@ -183,6 +184,7 @@ def test_train_never_overwrites_a_model_unasked(
         (["tag", "docs", "--jobs", "-1"], "'--jobs': -1 is not a positive number"),
         (["tag", "docs", "--jobs", "0"], "'--jobs': 0 is not a positive number"),
         (["predict", "--evidence", "-1", "推进。"], "'--evidence': -1 is not a count (0 or more)"),
+        (["predict", "--jobs", "0"], "'--jobs': 0 is not a positive number"),
         (["serve", "--port", "70000"], "'--port': 70000 is not a port (0 to 65535)"),
         (["serve", "--port", "-1"], "'--port': -1 is not a port (0 to 65535)"),
         (["serve", "--workers", "0"], "'--workers': 0 is not a positive number"),
@@ -381,6 +383,9 @@ class _Stdin:
     def isatty(self) -> bool:
         return False
 
+    def close(self) -> None:  # a forked worker process closes its stdin
+        self.buffer.close()
+
 
 def test_predict_answers_every_stdin_line_in_order_across_batches(
     tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -414,6 +419,104 @@ def test_predict_answers_every_stdin_line_in_order_across_batches(
     assert answers[1] == {"line": 2, "error": "empty line"}
     assert answers[2]["line"] == 3 and answers[2]["error"].startswith("not valid UTF-8")
     assert answers[5] == {"line": 6, "error": "line longer than 200 bytes"}
+
+
+def _stdin_lines_for_jobs() -> bytes:
+    """A few hundred stdin lines: sentences, blank ones, one not UTF-8, one too long, one ending in CR."""
+    texts = [text for texts in TINY_ROWS.values() for text in texts]
+    lines = [texts[i % len(texts)].encode() for i in range(300)]
+    lines[5] = b""
+    lines[40] = "新建幼儿园2所。".encode("gbk")
+    lines[41] = b"   "
+    lines[77] = b"x" * 500
+    lines[120] = lines[120] + b"\r"
+    lines[200:203] = [b"", b"", b""]
+    return b"\n".join(lines) + b"\n"
+
+
+@pytest.mark.parametrize("model", ["tiny_char_model_dir", "tiny_model_dir"])
+def test_predict_jobs_2_writes_the_bytes_of_jobs_1(
+    model: str,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    forks: list[int],
+) -> None:
+    import plantheme.cli as cli_module
+
+    model_dir = str(request.getfixturevalue(model))
+    monkeypatch.setattr(cli_module, "PREDICT_BATCH", 16)  # 19 batches
+    monkeypatch.setattr(cli_module, "PREDICT_MAX_LINE_BYTES", 200)
+    outputs = {}
+    for jobs in ("1", "2"):
+        monkeypatch.setattr("sys.stdin", _Stdin(_stdin_lines_for_jobs()))
+        assert main(["predict", "--model", model_dir, "--jobs", jobs]) == 0
+        outputs[jobs] = capsys.readouterr().out
+        assert len(forks) == (0 if jobs == "1" else 2)  # the second run did use two workers
+    assert outputs["2"] == outputs["1"]
+    answers = [json.loads(line) for line in outputs["1"].splitlines()]
+    assert len(answers) == 300 and answers[5] == {"line": 6, "error": "empty line"}
+    assert answers[40]["error"].startswith("not valid UTF-8") and answers[77]["line"] == 78
+    assert sum("error" in answer for answer in answers) == 7
+    assert all(process_gone(pid) for pid in forks)
+
+
+def _predict_process(model_dir: Path, lines: int) -> tuple[Any, Any]:
+    """``plantheme predict --jobs 2`` in a session of its own, fed ``lines`` lines by a thread (stdin kept open)."""
+    import subprocess
+    import sys
+    import threading
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "plantheme", "predict", "--model", str(model_dir), "--jobs", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    texts = [text for texts in TINY_ROWS.values() for text in texts]
+
+    def feed() -> None:
+        try:
+            process.stdin.write("".join(texts[i % len(texts)] + "\n" for i in range(lines)).encode())
+            process.stdin.flush()
+        except BrokenPipeError:  # the process has stopped reading
+            pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    return process, feeder
+
+
+def _read_lines(stream: Any, count: int) -> None:
+    got = 0
+    while got < count:
+        line = stream.readline()
+        assert line, f"output ended after {got} lines"
+        got += 1
+
+
+def test_predict_ctrl_c_stops_the_workers_without_a_traceback(tiny_char_model_dir: Path) -> None:
+    import os
+    import signal
+
+    process, feeder = _predict_process(tiny_char_model_dir, 3000)
+    _read_lines(process.stdout, 2000)  # the second batch came from a worker: the pool runs
+    feeder.join(timeout=60)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole process group
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err.decode() == "plantheme: interrupted\n"
+    assert process_gone(process.pid, group=True)  # no worker left behind
+
+
+def test_predict_into_a_closed_pipe_stops_the_workers_quietly(tiny_char_model_dir: Path) -> None:
+    process, feeder = _predict_process(tiny_char_model_dir, 6000)
+    _read_lines(process.stdout, 2000)
+    process.stdout.close()  # like `| head`
+    feeder.join(timeout=60)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and err.decode() == ""
+    assert process_gone(process.pid, group=True)
 
 
 def test_predict_of_an_empty_stdin_is_one_line(
@@ -709,6 +812,8 @@ def test_without_a_command_the_help_goes_to_stderr_with_status_2(capsys: pytest.
                 "[env var: PLANTHEME_MODEL_DIR; default: {model_dir}]",
                 "--evidence N",
                 "[default: 5; x>=0]",
+                "--jobs N",
+                "[default: (all cores); x>=1]",
             ],
         ),
         (["tag"], ["--jobs N", "[default: (all cores); x>=1]"]),

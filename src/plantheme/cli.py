@@ -348,7 +348,18 @@ def _predict_batch(model: Any, batch: list[tuple[int, str]], evidence: int) -> l
         return [out for item in batch for out in _predict_batch(model, [item], evidence)]
 
 
-def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: int) -> int:
+def _answer_lines(model: Any, lines: list[tuple[int, str | None, str]], evidence: int) -> str:
+    """The output of one batch of stdin lines (number, text, error): a JSON line for each, in order,
+    an error object for those without text. Run by the worker processes of ``--jobs``."""
+    batch = [(number, text) for number, text, _ in lines if text is not None]
+    results = iter(_predict_batch(model, batch, evidence) if batch else [])
+    return "".join(
+        (next(results) if text is not None else json.dumps({"line": number, "error": error}, ensure_ascii=False)) + "\n"
+        for number, text, error in lines
+    )
+
+
+def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: int, jobs: int | None) -> int:
     """``plantheme predict``: one JSON line per text argument, or per stdin line."""
     model, _ = _load(model_dir)
     write = sys.stdout.write
@@ -360,30 +371,32 @@ def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: in
         return 0
     if sys.stdin.isatty():
         _say("reading one text per line from stdin (Ctrl-D to end)")
-    # One output line per input line, in order, batch by batch: blank and
-    # undecodable lines get an error object and the rest goes on.
-    answered = 0
-    pending: list[tuple[int, str | None, str]] = []
+    from contextlib import closing
+    from functools import partial
 
-    def flush() -> None:
-        batch = [(number, text) for number, text, _ in pending if text is not None]
-        results = iter(_predict_batch(model, batch, evidence) if batch else [])
-        lines = [
-            next(results) if text is not None else json.dumps({"line": number, "error": error}, ensure_ascii=False)
-            for number, text, error in pending
-        ]
-        if lines:
-            write("\n".join(lines) + "\n")
-        sys.stdout.flush()
-        pending.clear()
+    from .tagging.parallel_batches import available_cpus, input_ready, map_batches
 
+    # One output line per input line, in order, batch by batch (flushed, so a pipe
+    # reader sees progress): blank and undecodable lines get an error object and
+    # the rest goes on. The batches after the first go to worker processes.
+    answered = False
     stream = getattr(sys.stdin, "buffer", None) or _EncodedLines(sys.stdin)
-    for item in _stdin_lines(stream, PREDICT_MAX_LINE_BYTES):
-        pending.append(item)
-        answered += 1
-        if len(pending) >= PREDICT_BATCH:
-            flush()
-    flush()
+    answers = map_batches(
+        partial(_answer_lines, model, evidence=evidence),
+        _stdin_lines(stream, PREDICT_MAX_LINE_BYTES),
+        size=PREDICT_BATCH,
+        jobs=available_cpus() if jobs is None else jobs,  # the parser refuses fewer than 1
+        ready=input_ready(stream),
+    )
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with closing(answers):  # an interrupted run stops its workers here, not when collected
+            for output in answers:
+                write(output)
+                sys.stdout.flush()
+                answered = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if not answered:
         raise PlanthemeError("no text to predict: give TEXT arguments or lines on stdin")
     return 0
@@ -1031,6 +1044,14 @@ def _predict_command() -> click.Command:
     @click.argument("texts", metavar="[TEXT]...", nargs=-1)
     @_model_option()
     @click.option("--evidence", type=COUNT, default=5, metavar="N", help="tokens of evidence per prediction")
+    @click.option(
+        "--jobs",
+        type=POSITIVE,
+        default=None,
+        metavar="N",
+        show_default="all cores",
+        help="parallel processes for stdin (TEXT arguments are answered in one)",
+    )
     def predict(**options: Any) -> int:
         return _cmd_predict(**options)
 

@@ -57,6 +57,12 @@ from plantheme.text.sentences import split_sentences
         ("- 推进河长制\n- 加强林长制", "推进河长制\n加强林长制"),
         ("## 二、重点工作", "二、重点工作"),
         ("详见[通知](https://example.org/a)", "详见通知"),
+        # bullets of word processors and web pages open a line, and go like markdown's
+        ("➢ 推进河长制\n❖加强林长制\n★ 实施湖长制", "推进河长制\n加强林长制\n实施湖长制"),
+        ("推进★级景区创建", "推进★级景区创建"),  # inside a sentence it stays
+        # invisible format characters inside words (zero-width joiners, direction marks)
+        ("推进\u200d河长\u200c制", "推进河长制"),
+        ("\u202a推进河长制\u202c\u2060", "推进河长制"),
     ],
 )
 def test_normalize_decisions(raw: str, expected: str) -> None:

@@ -900,8 +900,8 @@ def _repair_wrong_codecs(
 # "**", "__" and any "*" not between ASCII letters or digits ("3*4" stays):
 # in plan text a star is markdown or a footnote mark, never content.
 _MD_EMPHASIS = re.compile(r"\*\*|__|\*(?<![A-Za-z0-9]\*)|\*(?![A-Za-z0-9])")
-_MD_LINE_MARKS = "#-*+>•·●○▪▫◆◇■□►√"
-_MD_LINE_START = re.compile(r"(?m)^[ \t]*(?:(?:#{1,6}|[-*+])[ \t]+|>[ \t]*|[•·●○▪▫◆◇■□►√]+[ \t]*)+(?=\S)")
+_MD_LINE_MARKS = "#-*+>•·●○▪▫◆◇■□►√➢➤❖★☆▶▷◎◉✓✔"
+_MD_LINE_START = re.compile(r"(?m)^[ \t]*(?:(?:#{1,6}|[-*+])[ \t]+|>[ \t]*|[•·●○▪▫◆◇■□►√➢➤❖★☆▶▷◎◉✓✔]+[ \t]*)+(?=\S)")
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|/|\.)[^)\s]*\)")
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff05\uff0e\u3000]")
 _TO_FULLWIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？", "(": "（", ")": "）"}
@@ -1357,12 +1357,19 @@ def _edit_steps(mapped: _Mapped) -> _Mapped:
     return _strip_outer(mapped)
 
 
-_PREPARE = re.compile("\ufeff|\r(?=\n)|[\ufdd0-\ufdd4]")
+# Invisible format characters web pages and word processors leave inside words: zero-width
+# (non-)joiners, direction marks and embeddings, word joiners. They would cut a word's
+# character n-grams ("推进\u200d河长制"). (The soft hyphen U+00AD is left: it is also a
+# continuation byte of Latin-1 mojibake, which is repaired later.)
+_INVISIBLE_CHARS = (
+    "\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069"
+)
+_PREPARE = re.compile(f"\ufeff|\r(?=\n)|[\ufdd0-\ufdd4{_INVISIBLE_CHARS}]")
 # NEL (U+0085) becomes a line break only after mojibake repair: in UTF-8 read
 # as Latin-1 it is the byte 85 of a character.
 _LINE_BREAKS = re.compile("[\r\u2028\u2029\x0b\x0c]")
 _NEL = re.compile("\x85")
-_PREPARE_CHARS = "\ufeff\r\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"
+_PREPARE_CHARS = "\ufeff\r\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4" + _INVISIBLE_CHARS
 _LINE_BREAK_CHARS = "\r\u2028\u2029\x0b\x0c"
 # Control characters other than tab and line end carry no text (NUL from a
 # bad extraction, form feeds between PDF pages are line breaks by now).
@@ -1398,7 +1405,7 @@ _LOOKALIKES = _lookalike_table()
 # _prepare's edits, for the text a repair puts in: line breaks, controls, BOMs.
 _REPAIR_CLEANUP: dict[int, str | None] = {
     **{ord(c): "\n" for c in "\r\u2028\u2029\x0b\x0c\x85"},
-    **{ord(c): None for c in "\ufeff\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"},
+    **{ord(c): None for c in "\ufeff\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4" + _INVISIBLE_CHARS},
     **{c: None for c in [*range(0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0x85), *range(0x86, 0xA0)]},
 }
 # CJK radicals supplement, Kangxi radicals, compatibility ideographs: where the look-alikes live.

@@ -11,6 +11,8 @@ applied line by line, the kinds users' documents come with:
 * ``bold``: a markdown ``**…**`` around a few characters of each long line;
 * ``bullets``: every line opened with ``• ``;
 * ``crlf`` and ``indent``: Windows line ends, two ideographic spaces opening each line;
+* ``html``: HTML left in web text saved as plain text: each line a ``<p>…</p>`` opened by
+  ``&nbsp;&nbsp;``, quotation marks as ``&ldquo;``/``&rdquo;``;
 * ``ragged``: lines broken at a random width per line (28–40), no page width to find;
 * ``all``: traditional, pdf, spaces and bold together.
 
@@ -85,6 +87,9 @@ def artefacts(rng: random.Random, page_width: int) -> dict[str, Callable[[str], 
         "crlf": lambda line: line + "\r",
         "indent": lambda line: f"\u3000\u3000{line}" if line.strip() else line,
         "ragged": ragged,
+        "html": lambda line: (
+            "<p>&nbsp;&nbsp;" + line.replace("“", "&ldquo;").replace("”", "&rdquo;") + "</p>" if line.strip() else line
+        ),
         "all": lambda line: bold(spaces(wrap_at_page_width(_S2T.convert(line), page_width))),
     }
 

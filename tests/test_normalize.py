@@ -63,6 +63,11 @@ from plantheme.text.sentences import split_sentences
         # invisible format characters inside words (zero-width joiners, direction marks)
         ("推进\u200d河长\u200c制", "推进河长制"),
         ("\u202a推进河长制\u202c\u2060", "推进河长制"),
+        # HTML left in web text saved as plain text: entities are their characters, tags go
+        ("推进&nbsp;河长制，&ldquo;两不管&rdquo;道路&#12290;", "推进河长制，“两不管”道路。"),
+        ("<p>推进河长制</p><p>加强<strong>林长制</strong></p>", "推进河长制\n加强林长制"),
+        ("推进&amp;nbsp;河长制", "推进河长制"),  # escaped twice: normalising twice must change nothing
+        ("PM2.5<35微克，R&D投入", "PM2.5<35微克，R&D投入"),  # no tag, no entity
     ],
 )
 def test_normalize_decisions(raw: str, expected: str) -> None:

@@ -1326,6 +1326,38 @@ def _apply_steps(
     return mapped
 
 
+# Web text saved as plain text keeps HTML's entities and some of its tags ("推进&nbsp;河长制",
+# "&ldquo;两不管&rdquo;", "<p>…</p>"): the ";" of an entity would end a sentence, and a tag
+# would read as words. Entities become their characters; the tags of text and tables go,
+# those that break a line becoming one. Only these names: "<35" or "a<b" is no tag.
+_HTML_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_HTML_BLOCK_TAGS = "p|br|div|tr|li|h[1-6]|table|tbody|thead|ul|ol|section|article|blockquote|hr"
+_HTML_TAG = re.compile(
+    rf"</?(?:({_HTML_BLOCK_TAGS})|td|th|span|strong|b|em|i|u|font|a|img|sup|sub)(?:\s[^<>]{{0,300}})?/?>",
+    re.IGNORECASE,
+)
+
+
+def _unescape_entity(match: re.Match[str]) -> str:
+    import html
+
+    char = html.unescape(match.group())
+    # "&#65279;" or "&#8203;": what _prepare drops as a character goes as an entity too.
+    return "" if len(char) == 1 and unicodedata.category(char) in ("Cc", "Cf") and char not in "\t\n" else char
+
+
+def _drop_html_markup(mapped: _Mapped) -> _Mapped:
+    """HTML entities as their characters, HTML tags gone (a line break for those that break one)."""
+    # Until nothing changes: "&amp;nbsp;" is "&nbsp;" once, and normalising twice must change nothing.
+    for _ in range(3):
+        before = mapped.text
+        mapped = mapped.sub(_HTML_ENTITY, _unescape_entity, when="&")
+        mapped = mapped.sub(_HTML_TAG, lambda m: "\n" if m.group(1) else "", when="<")
+        if mapped.text == before:
+            break
+    return mapped
+
+
 def _edit_steps(mapped: _Mapped) -> _Mapped:
     """The normalisation edits after the conversion to simplified, in order.
 
@@ -1336,6 +1368,7 @@ def _edit_steps(mapped: _Mapped) -> _Mapped:
     # NEL and C1 controls only now: inside a Latin-1 mojibake run they were bytes to repair.
     mapped = mapped.sub(_NEL, "\n", when="\x85", same_length=True)
     mapped = mapped.sub(_C1_CONTROLS, "", when=_C1_CONTROL_CHARS)
+    mapped = _drop_html_markup(mapped)
     mapped = mapped.sub(_FULLWIDTH_ALNUM, _to_halfwidth, same_length=True)
     mapped = mapped.sub(_MD_LINK, r"\1", when="[")
     mapped = mapped.sub(_MD_EMPHASIS, "", when="*_")
@@ -1581,8 +1614,8 @@ def _plain_chars() -> frozenset[str]:
 #   Plain characters score zero or less (tested), so only the others need looking up.
 # * Without those runs nothing is garbled, repaired or frozen: the whole text is converted.
 # * ``_edit_steps`` changes nothing unless one of its steps matches, and each step needs a
-#   character of its own in the text: NEL and C1 controls; a full-width letter, digit, "％",
-#   "．" or ideographic space; "[" for a link; "*" or "_" for emphasis; a list or heading mark
+#   character of its own in the text: NEL and C1 controls; "&" or "<" for HTML markup; a
+#   full-width letter, digit, "％", "．" or ideographic space; "[" for a link; "*" or "_" for emphasis; a list or heading mark
 #   (``_MD_LINE_MARKS``); a blank for runs of blanks; a space for line-edge spaces, the gap
 #   after a heading and spaces in Chinese text; ",;:!?()" for the width of punctuation; a line
 #   end for joining lines and blank lines; a bracket and a pinyin letter for annotations; and
@@ -1612,7 +1645,7 @@ def _light_tables() -> tuple[frozenset[str], list[int], re.Pattern[str]]:
     step_char = re.compile(
         "[\\s\x85"
         + _C1_CONTROL_CHARS
-        + re.escape("[*_" + _MD_LINE_MARKS + ",;:!?()")
+        + re.escape("&<[*_" + _MD_LINE_MARKS + ",;:!?()")
         + _FULLWIDTH_ALNUM.pattern[1:-1]
         + _BLANK[1:-1]
         + "]"

@@ -13,6 +13,8 @@ applied line by line, the kinds users' documents come with:
 * ``crlf`` and ``indent``: Windows line ends, two ideographic spaces opening each line;
 * ``html``: HTML left in web text saved as plain text: each line a ``<p>…</p>`` opened by
   ``&nbsp;&nbsp;``, quotation marks as ``&ldquo;``/``&rdquo;``;
+* ``pinyin``: a pinyin annotation after about one Chinese character in fifteen, one syllable
+  (``規(guī)劃``) or a word's (``(fāzhǎn)``, ``(xiàng mù)``), as the traditional-character seed has them;
 * ``ragged``: lines broken at a random width per line (28–40), no page width to find;
 * ``all``: traditional, pdf, spaces and bold together.
 
@@ -39,6 +41,8 @@ from plantheme.readers.documents import decode_text
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 _S2T = opencc.OpenCC("s2t")
+# Toned syllables for the pinyin artefact (the normaliser checks the syllable, not the character).
+_TONED = ["guī", "huà", "fā", "zhǎn", "jiàn", "shè", "xiàng", "mù", "chǎn", "yè", "nóng", "cūn", "lǜ", "sè"]
 
 
 def _is_han(char: str) -> bool:
@@ -70,6 +74,15 @@ def artefacts(rng: random.Random, page_width: int) -> dict[str, Callable[[str], 
         b = a + rng.randint(2, 6)
         return f"{line[:a]}**{line[a:b]}**{line[b:]}"
 
+    def pinyin(line: str) -> str:
+        out = []
+        for c in line:
+            out.append(c)
+            if _is_han(c) and rng.random() < 1 / 15:
+                words = rng.sample(_TONED, rng.choice([1, 1, 2]))
+                out.append("(" + rng.choice(["", " "]).join(words) + ")")
+        return "".join(out)
+
     def ragged(line: str) -> str:
         pieces, at = [], 0
         while at < len(line):
@@ -86,6 +99,7 @@ def artefacts(rng: random.Random, page_width: int) -> dict[str, Callable[[str], 
         "bullets": lambda line: f"• {line}" if line.strip() else line,
         "crlf": lambda line: line + "\r",
         "indent": lambda line: f"\u3000\u3000{line}" if line.strip() else line,
+        "pinyin": pinyin,
         "ragged": ragged,
         "html": lambda line: (
             "<p>&nbsp;&nbsp;" + line.replace("“", "&ldquo;").replace("”", "&rdquo;") + "</p>" if line.strip() else line

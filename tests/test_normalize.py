@@ -155,6 +155,11 @@ def test_clean_text_is_not_flagged(clean: str) -> None:
         ("規(guī)劃(huà)", "规划"),
         ("划*(a)", "划"),  # glued by removing markup: removed on the first pass, not the second
         ("规(guī)(AI)", "规（AI）"),  # the run stops at the first bracket that is not pinyin
+        # a word's syllables in one bracket, with tone marks or tone numbers
+        ("發展(fāzhǎn)規劃", "发展规划"),
+        ("项目(xiàng mù)建设", "项目建设"),
+        ("发展(fa1zhan3)", "发展"),
+        ("发展(fazhan)", "发展（fazhan）"),  # untoned: it could be a word, it stays
     ],
 )
 def test_pinyin_annotations_are_removed_in_one_pass(raw: str, expected: str) -> None:

@@ -330,7 +330,8 @@ _PINYIN_SYLLABLES = frozenset(i + f for i in _INITIALS for f in _FINALS)
 # the lookbehind (as in the patterns below).
 _SYLLABLE_CHARS = "[a-zA-Z\u00c0-\u024f\u0300-\u036f]"
 _SYLLABLE_CHAR = re.compile(_SYLLABLE_CHARS)
-_SYLLABLE = _SYLLABLE_CHARS + "{1,7}[1-5]?"
+# One syllable, or a word's syllables ("fāzhǎn", "guī huà"): _is_pinyin tells which is pinyin.
+_SYLLABLE = _SYLLABLE_CHARS + "{1,7}[1-5]?(?: ?" + _SYLLABLE_CHARS + "{1,7}[1-5]?){0,5}"
 _ONE_ANNOTATION = re.compile(f"[(（]({_SYLLABLE})[)）]")
 # A run of bracketed syllables right after a Han character: "规(guī)(huà)" has
 # two, and removing only the first would glue the second to the character.
@@ -343,13 +344,37 @@ def _strip_tone(syllable: str) -> str:
     return plain.replace("ü", "v").rstrip("12345")
 
 
+def _spells_syllables(letters: str) -> bool:
+    """Whether ``letters`` (toneless, lowercase) is a run of pinyin syllables ("fazhan")."""
+    ends = [True] + [False] * len(letters)
+    for end in range(1, len(letters) + 1):
+        ends[end] = any(
+            ends[start] and letters[start:end] in _PINYIN_SYLLABLES for start in range(max(0, end - 6), end)
+        )
+    return ends[-1]
+
+
+def _is_pinyin(annotation: str) -> bool:
+    """Whether a bracketed annotation is pinyin: one syllable ("guī", "gui"), or a word's
+    syllables with tones ("fāzhǎn", "guī huà", "fa1zhan3"). Annotations are lowercase: "(AI)"
+    or "(GDP)" after a Han character is content, and so is an untoned word ("(in)", "(gui hua)")."""
+    if not annotation.islower():
+        return False
+    if _strip_tone(annotation) in _PINYIN_SYLLABLES:
+        return True
+    toned = any(c.isdigit() for c in annotation) or any(
+        unicodedata.combining(c) for c in unicodedata.normalize("NFD", annotation)
+    )
+    return toned and all(
+        _spells_syllables("".join(c for c in _strip_tone(part) if not c.isdigit())) for part in annotation.split(" ")
+    )
+
+
 def _drop_pinyin(match: re.Match[str]) -> str:
     """Drop the leading pinyin annotations of a run; keep the run from its first non-pinyin one."""
     run = match.group(0)
     for annotation in _ONE_ANNOTATION.finditer(run):
-        syllable = annotation.group(1)
-        # Annotations are lowercase; "(AI)" or "(GDP)" after a Han character is content.
-        if not (syllable.islower() and _strip_tone(syllable) in _PINYIN_SYLLABLES):
+        if not _is_pinyin(annotation.group(1)):
             return run[annotation.start() :]
     return ""
 

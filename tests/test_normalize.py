@@ -607,14 +607,12 @@ def test_fixed_width_wrap_is_rejoined_but_headings_stay() -> None:
 
 def _wrap_at_page_width(paragraph: str, width: int) -> list[str]:
     """``paragraph`` cut into lines as a PDF cuts it: ``width`` full-width characters a line, ASCII half."""
-    lines, line, used = [], "", 0.0
+    lines = [""]
     for char in paragraph:
-        line += char
-        used += 0.5 if char.isascii() else 1.0
-        if used >= width:
-            lines.append(line)
-            line, used = "", 0.0
-    return lines + ([line] if line else [])
+        if sum(0.5 if c.isascii() else 1.0 for c in lines[-1]) >= width:  # the line is full
+            lines.append("")
+        lines[-1] += char
+    return lines
 
 
 # Written for these tests: paragraphs with figures (narrow digits) and a heading that runs on

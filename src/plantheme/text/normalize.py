@@ -43,6 +43,7 @@ Decisions (each tested in ``tests/test_normalize.py``):
 from __future__ import annotations
 
 import bisect
+import html
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -925,8 +926,10 @@ def _repair_wrong_codecs(
 # "**", "__" and any "*" not between ASCII letters or digits ("3*4" stays):
 # in plan text a star is markdown or a footnote mark, never content.
 _MD_EMPHASIS = re.compile(r"\*\*|__|\*(?<![A-Za-z0-9]\*)|\*(?![A-Za-z0-9])")
-_MD_LINE_MARKS = "#-*+>•·●○▪▫◆◇■□►√➢➤❖★☆▶▷◎◉✓✔"
-_MD_LINE_START = re.compile(r"(?m)^[ \t]*(?:(?:#{1,6}|[-*+])[ \t]+|>[ \t]*|[•·●○▪▫◆◇■□►√➢➤❖★☆▶▷◎◉✓✔]+[ \t]*)+(?=\S)")
+# Bullets of markdown, word processors and web pages that open a line.
+_BULLETS = "•·●○▪▫◆◇■□►√➢➤❖★☆▶▷◎◉✓✔"
+_MD_LINE_MARKS = "#-*+>" + _BULLETS
+_MD_LINE_START = re.compile(rf"(?m)^[ \t]*(?:(?:#{{1,6}}|[-*+])[ \t]+|>[ \t]*|[{_BULLETS}]+[ \t]*)+(?=\S)")
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|/|\.)[^)\s]*\)")
 _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff05\uff0e\u3000]")
 _TO_FULLWIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？", "(": "（", ")": "）"}
@@ -1364,8 +1367,6 @@ _HTML_TAG = re.compile(
 
 
 def _unescape_entity(match: re.Match[str]) -> str:
-    import html
-
     char = html.unescape(match.group())
     # "&#65279;" or "&#8203;": what _prepare drops as a character goes as an entity too.
     return "" if len(char) == 1 and unicodedata.category(char) in ("Cc", "Cf") and char not in "\t\n" else char
@@ -1640,8 +1641,8 @@ def _plain_chars() -> frozenset[str]:
 # * Without those runs nothing is garbled, repaired or frozen: the whole text is converted.
 # * ``_edit_steps`` changes nothing unless one of its steps matches, and each step needs a
 #   character of its own in the text: NEL and C1 controls; "&" or "<" for HTML markup; a
-#   full-width letter, digit, "％", "．" or ideographic space; "[" for a link; "*" or "_" for emphasis; a list or heading mark
-#   (``_MD_LINE_MARKS``); a blank for runs of blanks; a space for line-edge spaces, the gap
+#   full-width letter, digit, "％", "．" or ideographic space; "[" for a link; "*" or "_" for
+#   emphasis; a list or heading mark (``_MD_LINE_MARKS``); a blank for runs of blanks; a space for line-edge spaces, the gap
 #   after a heading and spaces in Chinese text; ",;:!?()" for the width of punctuation; a line
 #   end for joining lines and blank lines; a bracket and a pinyin letter for annotations; and
 #   whitespace at an end for the final strip. A step that does not match hands the next one

@@ -9,7 +9,12 @@ ends within one batch never starts a pool, and the first answer comes as soon as
 without one. Memory stays bounded: at most ``1 + AHEAD_PER_WORKER`` batches per
 worker are in flight. An answer already computed is never held back waiting for
 slow input (see ``ready``). Stopping early (Ctrl-C, a closed output pipe, an
-error, or the caller closing the generator) terminates the workers and reaps them.
+error, or the caller closing the generator) cancels the batches not yet handed
+out, lets each worker finish the few it holds, and reaps them all. Workers are
+not killed mid-batch: one killed while it reads a batch or writes an answer
+leaves half a message in a pipe, and the pool's threads then wait for the rest
+for ever (seen: ``plantheme predict < 40,000 lines | head -2`` hung in half the
+runs when the workers were terminated).
 
 Where ``fork`` is missing (Windows) or unsafe (macOS, whose system libraries may
 abort in a forked child), everything runs in the calling process.
@@ -30,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import PlanthemeError
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import Future
 
 __all__ = ["AHEAD_PER_WORKER", "available_cpus", "can_fork", "input_ready", "map_batches"]
 
@@ -123,7 +128,7 @@ def map_batches(
     An exception of ``work`` in a worker is raised here, at its batch; a worker
     that dies (killed, out of memory) raises :class:`~plantheme.errors.PlanthemeError`.
     Close the generator (``contextlib.closing``) when stopping early: that
-    terminates the workers at once instead of whenever it is garbage-collected.
+    stops the workers then (after the batches they hold), not whenever it is garbage-collected.
     """
     if size < 1 or jobs < 1:
         raise ValueError(f"size and jobs must be at least 1, not {size} and {jobs}")
@@ -211,20 +216,9 @@ def _forked(
         if not done:
             for future in pending:
                 future.cancel()
-            _terminate_workers(pool)
+        # The batches a worker already holds are finished (a batch is a few hundredths of a
+        # second of work), never cut short: see the module's docstring.
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _terminate_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop the pool's workers now, mid-batch if need be (shutdown alone waits for their batches)."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14 and later
-    if terminate is not None:
-        terminate()
-        return
-    # Before 3.14 the pool has no public way to do it; its processes, by pid, are
-    # this attribute (the same from 3.2 to 3.13).
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
 
 
 def _start_worker(work: Callable[[Any], Any], parent: int) -> None:

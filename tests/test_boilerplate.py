@@ -37,6 +37,15 @@ from plantheme.text.normalize import normalize_sentence
         "锡委办发（2020）19号",
         "京政发[2000]21号",
         "无锡市人民政府办公室文件",
+        # cells of task tables and legislative plans, each on its own line in a DOCX
+        "市住房城乡建委、市交通局",
+        "银监会、发展改革委、工业和信息化部、财政部等",
+        "教育局、公安分局、企服中心、各街道办",
+        "2024年12月底前",
+        "10月",
+        "2025年",
+        "已报送",
+        "持续推进",
     ],
 )
 def test_furniture_is_boilerplate(line: str) -> None:
@@ -57,6 +66,12 @@ def test_furniture_is_boilerplate(line: str) -> None:
         "（区城管局牵头）推进市容整治，新增绿地5公顷。",
         "认真学习中央文件",
         "全年完成120号任务",
+        "市委、市政府高度重视乡村振兴工作。",
+        "2024年12月底前完成全部改造任务。",
+        "2025年目标",
+        "已完成投资12亿元",
+        "持续推进河道整治",
+        "重庆市学前教育条例（制定）",
     ],
 )
 def test_policy_sentences_and_headings_are_not(line: str) -> None:

@@ -122,6 +122,22 @@ _OFFICE_ALONE = re.compile(
     r"^[\u4e00-\u9fff（）()]{2,24}(?:人民政府|人民政府办公室|人民政府办公厅|办公室|办公厅|委员会|"
     r"管理局|局|厅|委|办|中心|街道办事处|办事处)$"
 )
+# Task tables and legislative or project plans in DOCX give every cell its own line: the units
+# responsible ("市住房城乡建委、市交通局"), a deadline ("2024年12月底前", "10月") or the item's
+# progress ("已报送"). None says what the item is about; read as sentences they became the
+# neighbours that pulled the items between them to `other`.
+_OFFICE = (
+    r"各?[\u4e00-\u9fff（）()]{1,20}?(?:人民政府|政府|人大|政协|办公室|办公厅|委员会|管理局|局|厅|委|办|"
+    r"中心|街道办事处|办事处|街道|集团|公司|法院|检察院|部|署|会)"
+)
+_OFFICES_ALONE = re.compile(rf"^{_OFFICE}(?:[、，,和及/]{_OFFICE}){{1,12}}等?$")
+_DEADLINE_ALONE = re.compile(
+    r"^(?=.*\d)(?:\d{4}\s*年)?(?:\d{1,2}\s*月)?(?:\d{1,2}\s*日)?"
+    r"(?:上半年|下半年|年内|年底|月底|底|上旬|中旬|下旬|前|以前|之前|完成|起)*$"
+)
+_PROGRESS_ALONE = re.compile(
+    r"^(?:已报送|已完成|基本完成|未完成|已启动|进行中|推进中|持续推进|长期坚持|持续开展|常态化推进|长期)$"
+)
 # A document number alone on its line ("穗府办〔2011〕6号", "锡委办发（2020）19号") and a
 # letterhead ("无锡市人民政府办公室文件"): the head of an official document, above its title.
 _DOC_NUMBER = re.compile(r"^[\u4e00-\u9fff]{1,12}[〔\[（(【]\s*(?:19|20)\d{2}\s*[〕\]）)】]\s*第?\d{1,4}\s*号$")
@@ -166,6 +182,9 @@ def is_boilerplate(unit: str) -> bool:
         or _PAGE_NUMBER.match(compact)
         or _DATE_ALONE.match(compact)
         or _OFFICE_ALONE.match(compact)
+        or _OFFICES_ALONE.match(compact)
+        or _DEADLINE_ALONE.match(compact)
+        or _PROGRESS_ALONE.match(compact)
         or _DOC_NUMBER.match(compact)
         or _LETTERHEAD.match(compact)
     )

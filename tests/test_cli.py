@@ -421,6 +421,32 @@ def test_predict_answers_every_stdin_line_in_order_across_batches(
     assert answers[5] == {"line": 6, "error": "line longer than 200 bytes"}
 
 
+def test_predict_from_stdin_imports_no_document_reader(tiny_char_model_dir: Path) -> None:
+    """Reading stdin lines needs none of the document readers (lxml, the HTML parser) nor numpy.ma:
+    their imports were start-up time of every ``plantheme predict``."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('loaded:', [m for m in ('lxml', 'html.parser', 'plantheme.readers.documents',"
+        " 'plantheme.readers.record_files', 'numpy.ma') if m in sys.modules], file=sys.stderr))\n"
+        "from plantheme.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "predict", "--model", str(tiny_char_model_dir)],
+        input="全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所。\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(answers) == 2 and answers[0]["evidence"]  # evidence words: the segmenter ran
+    assert "loaded: []" in done.stderr
+
+
 def _stdin_lines_for_jobs() -> bytes:
     """A few hundred stdin lines: sentences, blank ones, one not UTF-8, one too long, one ending in CR."""
     texts = [text for texts in TINY_ROWS.values() for text in texts]

@@ -304,7 +304,7 @@ def _stdin_lines(
 
     Bounded memory: a line longer than ``max_bytes`` is skipped in pieces.
     """
-    from .readers.record_files import bounded_lines
+    from .readers.lines import bounded_lines
 
     for number, line in bounded_lines(stream, max_bytes):  # type: ignore[arg-type]  # readline() is all it uses
         if line is None:

@@ -421,16 +421,17 @@ def test_predict_answers_every_stdin_line_in_order_across_batches(
     assert answers[5] == {"line": 6, "error": "line longer than 200 bytes"}
 
 
-def test_predict_from_stdin_imports_no_document_reader(tiny_char_model_dir: Path) -> None:
-    """Reading stdin lines needs none of the document readers (lxml, the HTML parser) nor numpy.ma:
-    their imports were start-up time of every ``plantheme predict``."""
+def test_predict_from_stdin_imports_nothing_it_does_not_need(tiny_char_model_dir: Path) -> None:
+    """Reading stdin lines needs none of the document readers (lxml, the HTML parser), numpy.ma
+    or importlib.resources: their imports were start-up time of every ``plantheme predict``."""
     import subprocess
     import sys
 
     code = (
         "import atexit, sys\n"
         "atexit.register(lambda: print('loaded:', [m for m in ('lxml', 'html.parser', 'plantheme.readers.documents',"
-        " 'plantheme.readers.record_files', 'numpy.ma') if m in sys.modules], file=sys.stderr))\n"
+        " 'plantheme.readers.record_files', 'numpy.ma', 'importlib.resources') if m in sys.modules],"
+        " file=sys.stderr))\n"
         "from plantheme.cli import main\n"
         "sys.exit(main())\n"
     )

@@ -359,6 +359,15 @@ def _answer_lines(model: Any, lines: list[tuple[int, str | None, str]], evidence
     )
 
 
+def _warm_up(model: Any, lines: list[tuple[int, str | None, str]], evidence: int) -> None:
+    """Predict the first text of a batch of stdin lines, the answer unused: what the first
+    prediction builds (the segmenter, the normaliser's tables, the evidence weights) is then
+    built once, here, before the workers fork and inherit it."""
+    first = [line for line in lines if line[1] is not None][:1]
+    if first:
+        _answer_lines(model, first, evidence)
+
+
 def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: int, jobs: int | None) -> int:
     """``plantheme predict``: one JSON line per text argument, or per stdin line."""
     model, _ = _load(model_dir)
@@ -378,7 +387,8 @@ def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: in
 
     # One output line per input line, in order, batch by batch (flushed, so a pipe
     # reader sees progress): blank and undecodable lines get an error object and
-    # the rest goes on. The batches after the first go to worker processes.
+    # the rest goes on. When more than one batch comes, the batches go to worker
+    # processes (the first too when the second is there already: see map_batches).
     answered = False
     stream = getattr(sys.stdin, "buffer", None) or _EncodedLines(sys.stdin)
     answers = map_batches(
@@ -387,6 +397,7 @@ def _cmd_predict(*, texts: tuple[str, ...], model_dir: Path | None, evidence: in
         size=PREDICT_BATCH,
         jobs=available_cpus() if jobs is None else jobs,  # the parser refuses fewer than 1
         ready=input_ready(stream),
+        warm_up=partial(_warm_up, model, evidence=evidence),
     )
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

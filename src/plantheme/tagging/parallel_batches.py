@@ -113,6 +113,7 @@ def map_batches(
     size: int,
     jobs: int,
     ready: Callable[[], bool] | None = None,
+    warm_up: Callable[[list[T]], object] | None = None,
 ) -> Generator[R, None, None]:
     """``work(batch)`` for each run of ``size`` consecutive ``items`` (the last may be shorter), in order.
 
@@ -121,6 +122,13 @@ def map_batches(
     ``jobs`` workers forked, with ``work`` and everything it refers to inherited
     as it is then, and each later batch is answered by one of them. The batches
     are pickled to the workers and the answers back, so both must pickle.
+
+    With ``warm_up``, when more items follow the first batch and are there
+    already (``ready``), the first batch goes to the workers too: ``warm_up(batch)``
+    runs here first, to build what ``work`` builds on first use (the workers then
+    inherit it), and the two cores share the first batch instead of one
+    answering it while the other waits for the fork. When the next item is not
+    there yet, the first batch is answered here as without it.
 
     ``ready`` says whether the next item can be read without waiting for input
     (:func:`input_ready`); while it says no, the answers pending are waited for
@@ -137,6 +145,18 @@ def map_batches(
     source = iter(items)
     batch = list(islice(source, size))
     if not batch:
+        return
+    if warm_up is not None and jobs > 1 and (ready is None or ready()):
+        for item in islice(source, 1):  # more input, there already
+            rest = chain(batch, [item], source)
+            if can_fork():
+                warm_up(batch)
+                yield from _forked(work, rest, size, jobs, ready)
+            else:
+                while batch := list(islice(rest, size)):
+                    yield work(batch)
+            return
+        yield work(batch)  # the input ended within one batch
         return
     yield work(batch)
     for item in islice(source, 1):  # more input

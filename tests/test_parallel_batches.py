@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 
@@ -194,6 +195,14 @@ def test_input_ready_tells_a_pipe_that_would_wait() -> None:
         os.close(write_end)
         assert ready()  # the end of the input: reading would not wait either
     assert input_ready(io.BytesIO(b"x\n")) is None and input_ready(object()) is None
+
+
+def test_input_ready_does_not_poll_a_regular_file(tmp_path: Path) -> None:
+    """A file never makes the reader wait: no check, so no system call per line."""
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"a\nb\n")
+    with path.open("rb") as reader:
+        assert input_ready(reader) is None
 
 
 def test_available_cpus_is_within_the_machine() -> None:

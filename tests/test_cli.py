@@ -421,6 +421,61 @@ def test_predict_answers_every_stdin_line_in_order_across_batches(
     assert answers[5] == {"line": 6, "error": "line longer than 200 bytes"}
 
 
+def test_predict_from_stdin_imports_nothing_it_does_not_need(tiny_char_model_dir: Path) -> None:
+    """Reading stdin lines needs none of the document readers (lxml, the HTML parser), numpy.ma
+    or importlib.resources: their imports were start-up time of every ``plantheme predict``."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('loaded:', [m for m in ('lxml', 'html.parser', 'plantheme.readers.documents',"
+        " 'plantheme.readers.record_files', 'numpy.ma', 'importlib.resources') if m in sys.modules],"
+        " file=sys.stderr))\n"
+        "from plantheme.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "predict", "--model", str(tiny_char_model_dir)],
+        input="全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所。\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(answers) == 2 and answers[0]["evidence"]  # evidence words: the segmenter ran
+    assert "loaded: []" in done.stderr
+
+
+def test_predict_over_batches_writes_what_one_job_writes_in_any_stdout_encoding(tiny_char_model_dir: Path) -> None:
+    """The workers hand their answers over as UTF-8 bytes when stdout writes UTF-8; in any other
+    encoding the output is still the text stdout encodes (no UTF-16 byte-order mark per batch)."""
+    import os
+    import subprocess
+    import sys
+
+    texts = [text for rows in TINY_ROWS.values() for text in rows]
+    stdin = "".join(f"{texts[i % len(texts)]}\n" for i in range(2500)).encode()  # three batches
+
+    def predict(encoding: str, *jobs: str) -> bytes:
+        done = subprocess.run(
+            [sys.executable, "-m", "plantheme.cli", "predict", "--model", str(tiny_char_model_dir), *jobs],
+            input=stdin,
+            capture_output=True,
+            env={**os.environ, "PYTHONIOENCODING": encoding},
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    one_job = predict("utf-8", "--jobs", "1")
+    assert len(one_job.splitlines()) == 2500
+    assert predict("utf-8", "--jobs", "2") == one_job
+    text = one_job.decode("utf-8")
+    assert predict("utf-16", "--jobs", "2") in (text.encode("utf-16-le"), text.encode("utf-16"))
+
+
 def _stdin_lines_for_jobs() -> bytes:
     """A few hundred stdin lines: sentences, blank ones, one not UTF-8, one too long, one ending in CR."""
     texts = [text for texts in TINY_ROWS.values() for text in texts]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import tiny_texts_and_themes
-from plantheme.model.evidence import Evidence, Prediction, json_lines, round_4
+from plantheme.model.evidence import Evidence, Prediction, centred_weights, class_means, json_lines, round_4
 from plantheme.model.model import ThemeModel, build_pipeline
 from plantheme.model.persistence import ModelCard, load_compiled, load_model, load_predictor, save_model
 from plantheme.model.scoring import CompiledModel
@@ -154,6 +154,28 @@ def test_shipped_model_same_predictions_on_seeds_and_labels() -> None:
     sentences = seed_sentences() + label_sentences(400)
     assert len(sentences) > 600
     assert_same(full.predict(sentences), loaded[0].predict(sentences))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5, 8, 13])
+def test_class_means_centre_the_weights_to_the_bit(n_classes: int) -> None:
+    """Weights one row per feature minus their class means are the centred weights one row per class, bit for bit."""
+    rng = np.random.default_rng(n_classes)
+    coef_t = rng.normal(size=(2000, n_classes)) * rng.uniform(0, 100, size=(2000, 1))
+    means = class_means(coef_t)
+    assert means is not None
+    centred = centred_weights(np.ascontiguousarray(coef_t.T))
+    assert centred.T.tobytes() == (coef_t - means[:, None]).tobytes()  # tobytes: C order, bit for bit
+    assert class_means(coef_t[:, :1]) is None  # binary: one weight column, used as it is
+
+
+def test_shipped_model_class_means_centre_its_weights_to_the_bit() -> None:
+    compiled = load_compiled(DEFAULT_MODEL_DIR)
+    assert compiled is not None
+    coef_t = compiled[0].coef_t
+    means = class_means(coef_t)
+    assert means is not None
+    centred = centred_weights(np.ascontiguousarray(coef_t.T))
+    assert centred.T.tobytes() == (coef_t - means[:, None]).tobytes()
 
 
 def test_predict_command_imports_no_scikit_learn(tiny_char_model_dir: Path) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from plantheme.model.ngrams import CsrRows, NgramTfidf, fit_vocabulary, ngram_codes
+from plantheme.model.ngrams import CsrRows, NgramTfidf, _CodeTable, fit_vocabulary, ngram_codes
 
 
 def _random_rows(n_rows: int, n_columns: int, density: float, seed: int) -> sp.csr_matrix:
@@ -69,3 +69,21 @@ def test_lookups_find_the_same_columns_by_search_and_by_hash_table() -> None:
     assert np.array_equal(first, expected) and np.array_equal(again, expected)
     shuffled = NgramTfidf(vocabulary[::-1].copy(), idf[::-1].copy(), (1, 3), True, True)  # unsorted: table only
     assert np.array_equal(shuffled.columns(2, codes), np.where(expected >= 0, len(vocabulary) - 1 - expected, -1))
+
+
+@pytest.mark.parametrize("home", [7, 254])  # a cluster in the middle, one that wraps past the end
+def test_hash_table_finds_every_code_of_a_cluster_of_collisions(home: int) -> None:
+    """Codes that all want the same slot probe on, whichever of them is placed first."""
+    rng = np.random.default_rng(home)
+    pool = rng.integers(0, 2**62, 400_000, dtype=np.int64)
+    sizing = _CodeTable(pool[:64])  # 64 codes: a table of 256 slots
+    slots = sizing._slots(pool)
+    crowd = pool[slots == home][:40]
+    others = pool[(slots != home) & (slots != (home + 1) % 256)][:24]
+    codes = np.concatenate([crowd, others])
+    assert len(crowd) == 40 and len(codes) == 64
+    table = _CodeTable(codes)
+    assert np.array_equal(table.lookup(codes), np.arange(len(codes)))
+    assert np.array_equal(table.lookup(codes[::-1].copy()), np.arange(len(codes))[::-1])
+    unknown = np.setdiff1d(pool[100_000:101_000], codes)
+    assert (table.lookup(unknown) == -1).all()

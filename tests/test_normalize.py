@@ -12,8 +12,14 @@ from hypothesis import strategies as st
 from plantheme.readers.documents import decode_text
 from plantheme.settings import REPO_ROOT
 from plantheme.text.normalize import (
+    _COMMON,
+    _LEVEL2,
+    _LOOKALIKE_RANGES,
+    _RARE,
     _SYLLABLE_CHAR,
+    HAN,
     _char_scores,
+    _gb2312_levels,
     _edit_steps,
     _is_light,
     _light_tables,
@@ -24,6 +30,7 @@ from plantheme.text.normalize import (
     normalize,
     normalize_sentence,
     normalize_sentences,
+    to_simplified,
 )
 from plantheme.text.sentences import split_sentences
 
@@ -319,6 +326,29 @@ def test_plain_characters_never_score_towards_a_garbled_run() -> None:
     """The light path adds up the scores of the characters that are not plain only."""
     scores = _char_scores()
     assert all(scores[ord(char)] <= 0 for char in _plain_chars())
+
+
+def test_the_character_tables_are_their_definitions() -> None:
+    """The tables are built in bulk (rows decoded at once, levels looked up in arrays, the plain
+    class written as runs); each is what its character-by-character definition gives."""
+    levels = {}
+    for lead in range(0xB0, 0xF8):
+        for trail in range(0xA1, 0xFF):
+            try:
+                levels[bytes([lead, trail]).decode("gb2312")] = 1 if lead < 0xD8 else 2
+            except UnicodeDecodeError:
+                pass
+    assert _gb2312_levels() == levels
+    scores = _char_scores()
+    han = [chr(point) for point in range(0x10000) if HAN.match(chr(point))]
+    for char, simple in zip(han, to_simplified("\n".join(han)).split("\n"), strict=True):
+        level = levels.get(simple[:1], 0)
+        assert scores[ord(char)] == (_COMMON if level == 1 else _LEVEL2 if level == 2 else _RARE), char
+    common = {chr(point) for point in range(0x10000) if scores[point] == _COMMON}
+    lookalikes = {chr(point) for lo, hi in _LOOKALIKE_RANGES for point in range(lo, hi + 1)}
+    assert _plain_chars() == frozenset((common - lookalikes) | set("。，、；：！？…“”‘’《》（）【】—%.0123456789"))
+    plain = _plain_sentence()
+    assert {chr(p) for p in range(0x10000) if not 0xD800 <= p < 0xE000 and plain.fullmatch(chr(p))} == _plain_chars()
 
 
 def test_the_edit_steps_change_nothing_without_a_character_they_look_for() -> None:

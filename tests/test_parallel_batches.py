@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +50,48 @@ def test_one_job_runs_in_this_process(forks: list[int]) -> None:
     answers = list(map_batches(_tagged, range(35), size=10, jobs=1))
     assert {pid for pid, _ in answers} == {os.getpid()} and forks == []
     assert len(answers) == 4
+
+
+@pytest.mark.parametrize("count", [95, 11])
+def test_with_a_warm_up_every_batch_goes_to_the_workers(forks: list[int], count: int) -> None:
+    """More input there after the first batch: it is warmed up on here, then answered by a worker."""
+    warmed: list[tuple[int, list[int]]] = []
+    answers = list(
+        map_batches(
+            _tagged, range(count), size=10, jobs=2, warm_up=lambda batch: warmed.append((os.getpid(), list(batch)))
+        )
+    )
+    assert warmed == [(os.getpid(), list(range(10)))]
+    assert [item for _, batch in answers for item in batch] == [2 * i for i in range(count)]
+    assert [len(batch) for _, batch in answers] == [10] * (count // 10) + [count % 10]  # the same batches
+    assert len(forks) == 2 and {pid for pid, _ in answers} <= set(forks)
+    assert all(process_gone(pid) for pid in forks)
+
+
+@pytest.mark.parametrize("count", [0, 7, 10])
+def test_with_a_warm_up_an_input_within_one_batch_is_answered_here(forks: list[int], count: int) -> None:
+    warmed: list[list[int]] = []
+    answers = list(map_batches(_tagged, range(count), size=10, jobs=2, warm_up=warmed.append))
+    assert [batch for _, batch in answers] == ([[2 * i for i in range(count)]] if count else [])
+    assert {pid for pid, _ in answers} <= {os.getpid()} and forks == [] and warmed == []
+
+
+def test_with_a_warm_up_the_first_batch_is_answered_here_while_the_input_waits(forks: list[int]) -> None:
+    """The second batch not there yet: the first is answered at once, as without a warm-up."""
+    items = _Counted(30)
+    warmed: list[list[int]] = []
+    answers = map_batches(_tagged, items, size=10, jobs=2, ready=lambda: items.drawn > 10, warm_up=warmed.append)
+    pid, first = next(answers)
+    assert (pid, first, items.drawn) == (os.getpid(), [2 * i for i in range(10)], 10)
+    assert [batch for _, batch in answers] == [[2 * i for i in range(10, 20)], [2 * i for i in range(20, 30)]]
+    assert warmed == [] and len(forks) == 2
+
+
+def test_with_a_warm_up_and_one_job_nothing_is_warmed_or_forked(forks: list[int]) -> None:
+    warmed: list[list[int]] = []
+    answers = list(map_batches(_tagged, range(35), size=10, jobs=1, warm_up=warmed.append))
+    assert {pid for pid, _ in answers} == {os.getpid()} and len(answers) == 4
+    assert warmed == [] and forks == []
 
 
 class _Counted:
@@ -154,6 +197,14 @@ def test_input_ready_tells_a_pipe_that_would_wait() -> None:
     assert input_ready(io.BytesIO(b"x\n")) is None and input_ready(object()) is None
 
 
+def test_input_ready_does_not_poll_a_regular_file(tmp_path: Path) -> None:
+    """A file never makes the reader wait: no check, so no system call per line."""
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"a\nb\n")
+    with path.open("rb") as reader:
+        assert input_ready(reader) is None
+
+
 def test_available_cpus_is_within_the_machine() -> None:
     assert 1 <= available_cpus() <= (os.cpu_count() or 1)
 
@@ -180,6 +231,7 @@ def test_without_a_pool_nothing_of_multiprocessing_is_imported() -> None:
         "from plantheme.tagging.parallel_batches import map_batches\n"
         "assert list(map_batches(len, range(10), size=10, jobs=2)) == [10]\n"
         "assert list(map_batches(len, range(25), size=10, jobs=1)) == [10, 10, 5]\n"
+        "assert list(map_batches(len, range(10), size=10, jobs=2, warm_up=len)) == [10]\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('multiprocessing', 'concurrent')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import tiny_texts_and_themes
@@ -19,6 +21,8 @@ from plantheme.model.persistence import (
     COMPILED_FILE,
     MODEL_FILE,
     ModelCard,
+    _stored_arrays,
+    file_sha256,
     load_compiled,
     load_model,
     save_model,
@@ -132,6 +136,92 @@ def test_bad_arrays_are_refused_with_a_message(tiny_char_model_dir: Path, tmp_pa
     shutil.copytree(tiny_char_model_dir, folder)
     damage(folder)
     with pytest.raises(PlanthemeError, match=message):
+        load_compiled(folder)
+
+
+def _stored(write) -> dict[str, np.ndarray] | None:  # type: ignore[no-untyped-def]
+    """What _stored_arrays reads from the .npz that ``write`` writes into a buffer."""
+    buffer = io.BytesIO()
+    write(buffer)
+    return _stored_arrays(buffer.getvalue())
+
+
+def test_stored_arrays_are_what_np_load_gives() -> None:
+    arrays = {
+        "ints": np.arange(12, dtype=np.int64).reshape(3, 4),
+        "fortran": np.asfortranarray(np.linspace(0, 1, 12).reshape(3, 4)),
+        "big_endian": np.arange(5, dtype=">f8"),
+        "flags": np.array([True, False]),
+        "classes": np.array(["industry", "ecology"]),
+        "scalar": np.array(3.5),
+        "empty": np.zeros((0, 8)),
+    }
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
+    read = _stored_arrays(buffer.getvalue())
+    assert read is not None
+    with np.load(io.BytesIO(buffer.getvalue()), allow_pickle=False) as expected:
+        assert sorted(read) == sorted(expected.files)
+        for name in expected.files:
+            want = expected[name]
+            got = read[name]
+            assert (got.dtype, got.shape, got.tobytes("A")) == (want.dtype, want.shape, want.tobytes("A")), name
+            assert got.flags.f_contiguous == want.flags.f_contiguous and got.flags.writeable, name
+
+
+def test_stored_arrays_leave_compressed_members_to_np_load_and_refuse_objects() -> None:
+    assert _stored(lambda out: np.savez_compressed(out, a=np.arange(3))) is None
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        _stored(lambda out: np.savez(out, a=np.array([{"x": 1}], dtype=object)))
+
+
+def _rewrite_arrays(folder: Path, write) -> None:  # type: ignore[no-untyped-def]
+    """Replace model.npz with what ``write`` writes from its arrays, the card's checksum updated."""
+    with np.load(folder / COMPILED_FILE, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    with (folder / COMPILED_FILE).open("wb") as handle:
+        write(handle, arrays)
+    _edit_card(folder, compiled_sha256=file_sha256(folder / COMPILED_FILE))
+
+
+def test_a_compressed_model_npz_loads_the_same(tiny_char_model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "copy"
+    shutil.copytree(tiny_char_model_dir, folder)
+    _rewrite_arrays(folder, lambda handle, arrays: np.savez_compressed(handle, **arrays))
+    texts = ["全面落实河长制，推进流域水环境综合治理。", "新建幼儿园2所。"]
+    compressed, _ = load_compiled(folder)  # type: ignore[misc]
+    stored, _ = load_compiled(tiny_char_model_dir)  # type: ignore[misc]
+    assert compressed.predict(texts) == stored.predict(texts)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda data: data[: len(data) // 2], "cannot be loaded"),  # the card's checksum follows it
+        (lambda data: b"", "cannot be loaded"),
+        (lambda data: b"not a zip file at all", "cannot be loaded"),
+    ],
+)
+def test_damaged_arrays_that_match_their_checksum_are_refused_with_a_message(
+    tiny_char_model_dir: Path,
+    tmp_path: Path,
+    damage,
+    message: str,  # type: ignore[no-untyped-def]
+) -> None:
+    folder = tmp_path / "copy"
+    shutil.copytree(tiny_char_model_dir, folder)
+    path = folder / COMPILED_FILE
+    path.write_bytes(damage(path.read_bytes()))
+    _edit_card(folder, compiled_sha256=file_sha256(path))
+    with pytest.raises(PlanthemeError, match=message):
+        load_compiled(folder)
+
+
+def test_an_empty_model_npz_fails_its_checksum(tiny_char_model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "copy"
+    shutil.copytree(tiny_char_model_dir, folder)
+    (folder / COMPILED_FILE).write_bytes(b"")
+    with pytest.raises(PlanthemeError, match="model.npz: checksum does not match"):
         load_compiled(folder)
 
 

@@ -190,7 +190,7 @@ class ThemeModel(Predictor):
         """
         if self._centered_coef is None:
             self._centered_coef = centred_weights(self.pipeline.named_steps["clf"].coef_)
-        return feature_pushes(X, self._centered_coef, winners)
+        return feature_pushes(X, self._centered_coef.T, winners)
 
     def _word_evidence(self, text: str, X: CsrRows, pushes: np.ndarray, row: int, limit: int) -> tuple[Evidence, ...]:
         """The words of ``text`` whose features pushed the predicted theme most.

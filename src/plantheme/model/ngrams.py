@@ -156,12 +156,13 @@ class _CodeTable:
         while len(pending):
             # Place every pending code whose slot is free; of codes that want
             # the same slot, one wins and the rest probe on to the next slot.
-            free = self.keys[slots[pending]] == _EMPTY
-            want = pending[free]
-            taken, first = np.unique(slots[want], return_index=True)
-            winners = want[first]
-            self.keys[taken] = codes[winners]
-            self.values[taken] = winners
+            # The winner is whichever write lands last: the codes are distinct, so
+            # reading the slots back says which (no sort of the slots, np.unique's,
+            # which made building the table 0.05-0.09 s of each process that tags).
+            want = pending[self.keys[slots[pending]] == _EMPTY]
+            self.keys[slots[want]] = codes[want]
+            winners = want[self.keys[slots[want]] == codes[want]]
+            self.values[slots[winners]] = winners
             placed = np.zeros(len(codes), dtype=bool)
             placed[winners] = True
             pending = pending[~placed[pending]]

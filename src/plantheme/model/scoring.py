@@ -164,10 +164,8 @@ class CompiledModel(Predictor):
         if self._evidence is None and evidence:
             from ..text.tokenize import fast_cut
 
-            # lookup(n, codes) of the vocabulary; the weights one row per class, as the pipeline's.
-            self._evidence = WordEvidence(
-                self.tfidf.columns, self.tfidf.ngram_range[1], np.ascontiguousarray(self.coef_t.T), fast_cut()
-            )
+            # lookup(n, codes) of the vocabulary; the weights one row per feature, as classify reads them.
+            self._evidence = WordEvidence(self.tfidf.columns, self.tfidf.ngram_range[1], self.coef_t, fast_cut())
         words: list[tuple[Evidence, ...]] = [()] * len(result.texts)
         if self._evidence is not None and evidence:
             words = self._evidence.evidence(result.texts, result.features, result.class_winners, evidence)

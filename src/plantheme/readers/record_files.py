@@ -31,10 +31,10 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 from collections.abc import Iterator
 
 from .documents import UnreadableDocument
+from .lines import bounded_lines
 
 __all__ = ["DEFAULT_TEXT_FIELDS", "RecordOptions", "Record", "bounded_lines", "read_records"]
 
@@ -172,27 +172,6 @@ class _Builder:
                 f" {self.max_chars:,} (PLANTHEME_MAX_DOCUMENT_CHARS)",
             )
         return Record(number, line, record_id, text=text, meta=meta)
-
-
-def bounded_lines(handle: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, line) for every line; None for a line longer than ``max_bytes`` (skipped unread).
-
-    Memory stays bounded whatever the input: a long line is read past in 1 MiB pieces.
-    """
-    number = 0
-    while True:
-        line = handle.readline(max_bytes + 1)
-        if not line:
-            return
-        number += 1
-        if len(line) > max_bytes and not line.endswith(b"\n"):
-            while True:  # the rest of the long line, in bounded pieces
-                rest = handle.readline(1 << 20)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield number, None
-            continue
-        yield number, line
 
 
 def _jsonl_parsed(path: Path, max_chars: int) -> Iterator[tuple[int, dict[str, object] | str]]:

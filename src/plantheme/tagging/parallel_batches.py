@@ -86,19 +86,25 @@ def can_fork() -> bool:
 
 
 def input_ready(stream: object) -> Callable[[], bool] | None:
-    """A check that reading ``stream`` would not wait (data or its end is there), or None if it cannot tell.
+    """A check that reading ``stream`` would not wait (data or its end is there), or None if it
+    cannot tell or need not: a regular file (``plantheme predict < file``) never waits for input.
 
     For :func:`map_batches`'s ``ready``: ``poll`` on the stream's file descriptor.
     Bytes the stream object itself has buffered are not seen; then the check says
     "wait" while reading would not, which only makes the answers pending be yielded first.
     """
     import select
+    import stat
 
     fileno = getattr(stream, "fileno", None)
     if fileno is None or not hasattr(select, "poll"):
         return None
     try:
         descriptor = fileno()
+        if stat.S_ISREG(os.fstat(descriptor).st_mode):
+            # Always readable: a poll before every line (40,000 system calls for as
+            # many lines) would tell nothing.
+            return None
     except (OSError, ValueError):  # io.UnsupportedOperation: a stream in memory
         return None
     poller = select.poll()
@@ -113,6 +119,7 @@ def map_batches(
     size: int,
     jobs: int,
     ready: Callable[[], bool] | None = None,
+    warm_up: Callable[[list[T]], object] | None = None,
 ) -> Generator[R, None, None]:
     """``work(batch)`` for each run of ``size`` consecutive ``items`` (the last may be shorter), in order.
 
@@ -122,10 +129,18 @@ def map_batches(
     as it is then, and each later batch is answered by one of them. The batches
     are pickled to the workers and the answers back, so both must pickle.
 
+    With ``warm_up``, when more items follow the first batch and are there
+    already (``ready``), the first batch goes to the workers too: ``warm_up(batch)``
+    runs here first, to build what ``work`` builds on first use (the workers then
+    inherit it), and the two cores share the first batch instead of one
+    answering it while the other waits for the fork. When the next item is not
+    there yet, the first batch is answered here as without it.
+
     ``ready`` says whether the next item can be read without waiting for input
     (:func:`input_ready`); while it says no, the answers pending are waited for
     and yielded first, so a slow producer never holds back answers already
-    computed. Without it, finished answers are yielded between items.
+    computed. Finished answers are also yielded whenever a batch has been handed
+    out (not after every item: asking a future whether it is done takes a lock).
 
     An exception of ``work`` in a worker is raised here, at its batch; a worker
     that dies (killed, out of memory) raises :class:`~plantheme.errors.PlanthemeError`.
@@ -137,6 +152,18 @@ def map_batches(
     source = iter(items)
     batch = list(islice(source, size))
     if not batch:
+        return
+    if warm_up is not None and jobs > 1 and (ready is None or ready()):
+        for item in islice(source, 1):  # more input, there already
+            rest = chain(batch, [item], source)
+            if can_fork():
+                warm_up(batch)
+                yield from _forked(work, rest, size, jobs, ready)
+            else:
+                while batch := list(islice(rest, size)):
+                    yield work(batch)
+            return
+        yield work(batch)  # the input ended within one batch
         return
     yield work(batch)
     for item in islice(source, 1):  # more input
@@ -173,10 +200,13 @@ def _forked(
     ended = forked = done = False
     try:
         while True:
-            # An answer first when the window is full, the input has ended, one is
-            # finished, or reading on would wait for the input.
+            # An answer first when the window is full, the input has ended, reading on
+            # would wait for the input, or, between batches, the oldest is finished.
             if pending and (
-                ended or len(pending) >= window or pending[0].done() or (ready is not None and not ready())
+                ended
+                or len(pending) >= window
+                or (ready is not None and not ready())
+                or (not batch and pending[0].done())
             ):
                 try:
                     answer = pending.popleft().result()

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 from collections.abc import Callable, Iterable
 
-from .normalize import HAN
+from .normalize import HAN, package_text
 
 __all__ = ["tokenize", "tokenize_reference", "load_policy_terms", "NUMBER_TOKEN"]
 
@@ -35,7 +34,7 @@ _ASCII_RUN = re.compile(r"[0-9]+(?:\.[0-9]+)?|[^\W\d_]+")
 
 def load_policy_terms() -> list[str]:
     """The domain dictionary shipped in ``plantheme/data/policy_terms.txt``."""
-    text = resources.files("plantheme").joinpath("data/policy_terms.txt").read_text("utf-8")
+    text = package_text("data/policy_terms.txt")
     terms = []
     for line in text.splitlines():
         line = line.strip()

@@ -193,10 +193,16 @@ def _check_sklearn(card: ModelCard, card_path: Path) -> None:
         )
 
 
-def _checked_file(path: Path, sha256: str) -> Path:
-    """``path``, once it is there and its sha256 is the one the card records."""
+def _require_file(path: Path) -> Path:
+    """``path``, or the error a model folder without that file gets."""
     if not path.is_file():
         raise PlanthemeError(f"{path}: missing; retrain the model with `plantheme train`")
+    return path
+
+
+def _checked_file(path: Path, sha256: str) -> Path:
+    """``path``, once it is there and its sha256 is the one the card records."""
+    _require_file(path)
     if file_sha256(path) != sha256:
         raise PlanthemeError(_checksum_problem(path))
     return path
@@ -219,9 +225,7 @@ def load_compiled(model_dir: Path) -> tuple[CompiledModel, ModelCard] | None:
     card = load_card(model_dir)
     if not card.compiled_sha256:
         return None
-    path = model_dir / COMPILED_FILE
-    if not path.is_file():
-        raise PlanthemeError(f"{path}: missing; retrain the model with `plantheme train`")
+    path = _require_file(model_dir / COMPILED_FILE)
     try:
         with _MappedFile(path) as data:
             digest = _sha256_in_background(data)

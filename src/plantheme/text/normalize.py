@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import bisect
 import html
-import pkgutil
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -54,21 +53,9 @@ from functools import lru_cache
 import numpy as np
 import opencc
 
+from .package_data import package_text
 
 __all__ = ["HAN", "NormalizedText", "is_han", "normalize", "normalize_sentence", "normalize_sentences", "to_simplified"]
-
-
-def package_text(name: str) -> str:
-    """A UTF-8 text file shipped inside the package (``name`` relative to ``plantheme/``).
-
-    Read through the package's loader (:func:`pkgutil.get_data`), which works wherever the
-    package is: importing :mod:`importlib.resources` for it cost about 0.01 s of every
-    ``plantheme predict`` (it imports tempfile, shutil, zipfile and the compression modules).
-    """
-    data = pkgutil.get_data("plantheme", name)
-    if data is None:  # pragma: no cover - a loader without get_data
-        raise FileNotFoundError(name)
-    return data.decode("utf-8")
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,8 @@ import re
 from functools import lru_cache
 from collections.abc import Callable, Iterable
 
-from .normalize import HAN, package_text
+from .normalize import HAN
+from .package_data import package_text
 
 __all__ = ["tokenize", "tokenize_reference", "load_policy_terms", "NUMBER_TOKEN"]
 

@@ -1,0 +1,288 @@
+"""Context-stage variants against the shipped design, by grouped CV over the labelled documents.
+
+What ``plantheme train`` does for its context stage, with the labels it ships
+(``labels/`` and the span labels into ``../shared/corpus``): out-of-fold
+sentence-model probabilities of every labelled document (5 folds grouped by
+document, the shipped model's settings), the context stage's inputs
+(:func:`plantheme.model.context.context_features`), then each variant's stage
+fitted and scored by a second CV grouped by document. Printed per variant:
+macro-F1 over the real documents and per genre of them, over the written
+documents, and on the dev set's tuning part (``devset/tune.csv``, the shipped
+sentence model's probabilities, the variant's stage fitted on all the
+out-of-fold rows; scored unit by unit, furniture ``other``). The rarely-seen
+part is not read.
+
+Variants (all aimed at the DOCX genres, where the stage helps least):
+
+* ``shipped``: the design ``plantheme train`` fits;
+* ``subject``: the title's probabilities replaced by those of its subject
+  (``《Y》`` of "X关于印发《Y》的通知", or what stands between 关于 and 的通知/意见…);
+* ``subject+title``: the subject's probabilities as eight more inputs;
+* ``reports 1 : others W``: the stage's rows of real documents that are not work
+  reports weighted W;
+* ``genre-specific``: the context inputs again, multiplied by "is a work report"
+  (the genre taken from the labels: an upper bound for any detector);
+* ``gate T``: the shipped stage, but the sentence model's theme kept wherever its
+  confidence is at least T;
+* with ``--sentence-weights``, ``sentence model, others W``: the sentence model itself
+  fitted with the real non-report rows weighted W (six more fits: slow).
+
+    python benchmarks/context_variants.py [--corpus ../shared/corpus] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
+
+from plantheme.model.context import ContextModel, context_features
+from plantheme.model.model import ThemeModel, build_pipeline
+from plantheme.model.persistence import load_model
+from plantheme.settings import DEFAULT_MODEL_DIR, REPO_ROOT, load_settings
+from plantheme.text.normalize import normalize_sentence
+from plantheme.themes import THEME_IDS
+from plantheme.training.labels import (
+    LabelledDocument,
+    document_rows,
+    read_documents_dir,
+    read_labelled_dir,
+    read_span_documents,
+    span_files,
+)
+from plantheme.training.train import _prepare
+
+CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+GENRES = ("work_report", "implementation_plan", "notice", "departmental_plan", "task_breakdown")
+# Column blocks of context_features: the sentence's log-probabilities, then title … document mean.
+_N = len(THEME_IDS)
+_TITLE = slice(_N, 2 * _N)
+_CONTEXT = slice(_N, 7 * _N)
+_HAS_TITLE = 7 * _N
+
+_QUOTED = re.compile(r"《([^《》]{4,})》")
+_WRAPPER_END = re.compile(r"的(?:通知|意见|报告|函|决定|批复|通报|公告|通告)")
+_VERB = re.compile(r"^(?:印发|转发|发布|公布)了?")
+
+
+def title_subject(title: str) -> str:
+    """What a wrapper title is about: ``Y`` of "X关于印发《Y》的通知"; the title itself otherwise."""
+    text = title.strip()
+    if "，" in text or text.endswith("。"):  # a sentence taken for the title
+        return title
+    quoted = _QUOTED.search(text)
+    if quoted:
+        return quoted.group(1)
+    at = max(text.rfind("关于"), text.rfind("关千"))  # 关千: the OCR misreading in several DOCX
+    if at >= 0:
+        inner = text[at + 2 :]
+        end = _WRAPPER_END.search(inner)
+        inner = _VERB.sub("", inner[: end.start()] if end else inner)
+        if len(inner) >= 4:
+            return inner
+    return title
+
+
+@dataclass
+class Units:
+    """Context inputs of labelled units, one row each, and what the variants need besides."""
+
+    X: np.ndarray
+    subject: np.ndarray  # the sentence model's probabilities of the title's subject (zeros: no title)
+    gold: np.ndarray
+    document: np.ndarray
+    genre: np.ndarray
+    real: np.ndarray
+    furniture: np.ndarray
+
+
+def document_units(
+    documents: Sequence[LabelledDocument],
+    model_of: Mapping[str, ThemeModel],
+    *,
+    keep_furniture: bool,
+) -> Units:
+    """Every labelled unit of ``documents``, classified by the model ``model_of`` maps its document to
+    (a document it does not map is left out)."""
+    rows: dict[str, list] = {k: [] for k in ("X", "subject", "gold", "document", "genre", "real", "furniture")}
+    for item in _prepare(documents):
+        model = model_of.get(item.doc.doc)
+        if model is None:
+            continue
+        prepared = item.prepared
+        proba = model.classify(prepared.texts, normalized=True).proba
+        X = context_features(proba, prepared.outline, prepared.boilerplate)
+        outline = prepared.outline
+        subject = np.zeros(_N)
+        if outline.title >= 0:
+            title = "".join(prepared.texts[i].strip() for i in (outline.title_units or (outline.title,)))
+            subject = model.classify([title_subject(title)], normalized=True).proba[0]
+        for i, (gold, furniture) in enumerate(zip(item.gold, prepared.boilerplate)):
+            if gold is None or (furniture and not keep_furniture):
+                continue
+            for key, value in (
+                ("X", X[i]),
+                ("subject", subject),
+                ("gold", gold),
+                ("document", item.doc.doc),
+                ("genre", item.doc.genre),
+                ("real", item.doc.source == "spans"),
+                ("furniture", furniture),
+            ):
+                rows[key].append(value)
+    return Units(**{key: np.array(values) for key, values in rows.items()})
+
+
+def fit_stage(X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> ContextModel:
+    """A context stage as ``ContextModel.fit`` fits it (C = 1, the shipped choice), with sample weights."""
+    classifier = LogisticRegression(C=1.0, max_iter=5000)
+    with threadpool_limits(limits=1, user_api="blas"):
+        classifier.fit(X, y, sample_weight=weight)
+    coef, intercept = np.zeros((X.shape[1], _N)), np.full(_N, -30.0)
+    for j, theme in enumerate(classifier.classes_):
+        coef[:, THEME_IDS.index(theme)] = classifier.coef_[j]
+        intercept[THEME_IDS.index(theme)] = classifier.intercept_[j]
+    return ContextModel(C=1.0, coef=coef, intercept=intercept)
+
+
+def macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:
+    return float(f1_score(list(truth), list(predicted), average="macro")) if len(truth) else float("nan")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    inputs: Callable[[Units], np.ndarray]
+    weights: Callable[[Units], np.ndarray | None] = lambda units: None
+    gate: float | None = None
+
+
+def with_subject(units: Units) -> np.ndarray:
+    X = units.X.copy()
+    titled = X[:, _HAS_TITLE] > 0
+    X[titled, _TITLE] = units.subject[titled]
+    return X
+
+
+VARIANTS = (
+    Variant("shipped", lambda u: u.X),
+    Variant("subject", with_subject),
+    Variant("subject+title", lambda u: np.hstack([u.X, u.subject])),
+    *(
+        Variant(
+            f"reports 1 : others {w:g}",
+            lambda u: u.X,
+            lambda u, w=w: np.where(u.real & (u.genre != "work_report"), w, 1.0),
+        )
+        for w in (3.0, 10.0)
+    ),
+    Variant("genre-specific", lambda u: np.hstack([u.X, u.X[:, _CONTEXT] * (u.genre == "work_report")[:, None]])),
+    *(Variant(f"gate {t:g}", lambda u: u.X, gate=t) for t in (0.95, 0.9, 0.8)),
+)
+
+
+def themes_of(stage: ContextModel, X: np.ndarray, gate: float | None) -> np.ndarray:
+    predicted = np.array(stage.predict(X), dtype=object)
+    if gate is not None:
+        alone = np.exp(X[:, :_N])  # the sentence's log-probabilities (+ a tiny epsilon)
+        sure = alone.max(axis=1) >= gate
+        predicted[sure] = np.array(THEME_IDS, dtype=object)[alone[sure].argmax(axis=1)]
+    return predicted
+
+
+def score_variant(variant: Variant, units: Units, tune: Units, folds: int) -> str:
+    X, y, weight = variant.inputs(units), units.gold, variant.weights(units)
+    predicted = np.empty(len(y), dtype=object)
+    for train, test in GroupKFold(n_splits=folds).split(X, y, units.document):
+        stage = fit_stage(X[train], y[train], None if weight is None else weight[train])
+        predicted[test] = themes_of(stage, X[test], variant.gate)
+    real = units.real
+    cells = [f"{macro_f1(y[real], predicted[real]):.3f}", f"{macro_f1(y[~real], predicted[~real]):.3f}"]
+    cells += [f"{macro_f1(y[real & (units.genre == g)], predicted[real & (units.genre == g)]):.3f}" for g in GENRES]
+    stage = fit_stage(X, y, weight)
+    on_tune = themes_of(stage, variant.inputs(tune), variant.gate)
+    on_tune[tune.furniture] = "other"
+    cells.append(f"{macro_f1(tune.gold, on_tune):.3f}")
+    return f"{variant.name:<28}" + "".join(f"{c:>10}" for c in cells)
+
+
+def fit_sentence_models(
+    params: dict, rows: list, groups: list[str], folds: int, jobs: int, other_weight: float
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[ThemeModel]]:
+    """The fold models and the model on every row, balanced classes, real non-report rows weighted."""
+    texts = [normalize_sentence(row.text) for row in rows]
+    themes = np.array([row.theme for row in rows])
+    counts = Counter(themes.tolist())
+    weight = np.array([len(themes) / (len(counts) * counts[t]) for t in themes])
+    weight *= np.array([other_weight if r.source == "spans" and r.genre != "work_report" else 1.0 for r in rows])
+    splits = list(GroupKFold(n_splits=folds).split(texts, themes, groups))
+
+    def fit(index: np.ndarray) -> ThemeModel:
+        pipeline = build_pipeline(**{**params, "class_weight": None})[1:]  # texts are normalised already
+        pipeline.fit([texts[i] for i in index], themes[index], clf__sample_weight=weight[index])
+        return ThemeModel(pipeline=pipeline)
+
+    models = Parallel(n_jobs=jobs)(delayed(fit)(index) for index in [t for t, _ in splits] + [np.arange(len(texts))])
+    return splits, models
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--sentence-weights", type=float, nargs="*", default=[], metavar="W")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    labels = REPO_ROOT / "labels"
+    settings = load_settings()
+    corpus = read_span_documents(span_files(labels), args.corpus, max_chars=settings.max_document_chars)
+    rows = read_labelled_dir(labels) + document_rows(corpus)
+    documents = read_documents_dir(labels) + corpus
+    groups = [row.group for row in rows]
+    shipped, card = load_model(DEFAULT_MODEL_DIR)
+    params = {k: v for k, v in card.params.items() if k != "pipeline"}
+    dev = read_span_documents([REPO_ROOT / "devset" / "tune.csv"], args.corpus, max_chars=settings.max_document_chars)
+    header = f"{'variant':<28}" + "".join(f"{c:>10}" for c in ("real", "written", *(g[:8] for g in GENRES), "tuning"))
+
+    for other_weight in (1.0, *args.sentence_weights):
+        splits, models = fit_sentence_models(params, rows, groups, args.folds, args.jobs, other_weight)
+        # Each document classified by the model of the fold that held it out.
+        held_out = {groups[i]: models[k] for k, (_, test) in enumerate(splits) for i in test}
+        units = document_units(documents, held_out, keep_furniture=False)
+        final = shipped if other_weight == 1.0 else models[-1]
+        tune = document_units(dev, {doc.doc: final for doc in dev}, keep_furniture=True)
+        print(
+            f"sentence model: {params}, real non-report rows weighted {other_weight:g};"
+            f" {len(set(units.document))} documents, {len(units.gold)} units out of fold;"
+            f" tuning part {len(tune.gold)} units ({time.perf_counter() - started:.0f} s)"
+        )
+        alone = np.array(THEME_IDS, dtype=object)[units.X[:, :_N].argmax(axis=1)]
+        print(header)
+        cells = [
+            macro_f1(units.gold[units.real], alone[units.real]),
+            macro_f1(units.gold[~units.real], alone[~units.real]),
+        ]
+        cells += [
+            macro_f1(units.gold[units.real & (units.genre == g)], alone[units.real & (units.genre == g)])
+            for g in GENRES
+        ]
+        print(f"{'sentence model alone':<28}" + "".join(f"{c:>10.3f}" for c in cells))
+        variants = VARIANTS if other_weight == 1.0 else VARIANTS[:1]
+        for line in Parallel(n_jobs=args.jobs)(delayed(score_variant)(v, units, tune, args.folds) for v in variants):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,10 +42,8 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
-from threadpoolctl import threadpool_limits
 
 from plantheme.model.context import ContextModel, context_features
 from plantheme.model.model import ThemeModel, build_pipeline
@@ -144,20 +142,15 @@ def document_units(
     return Units(**{key: np.array(values) for key, values in rows.items()})
 
 
-def fit_stage(X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> ContextModel:
-    """A context stage as ``ContextModel.fit`` fits it (C = 1, the shipped choice), with sample weights."""
-    classifier = LogisticRegression(C=1.0, max_iter=5000)
-    with threadpool_limits(limits=1, user_api="blas"):
-        classifier.fit(X, y, sample_weight=weight)
-    coef, intercept = np.zeros((X.shape[1], _N)), np.full(_N, -30.0)
-    for j, theme in enumerate(classifier.classes_):
-        coef[:, THEME_IDS.index(theme)] = classifier.coef_[j]
-        intercept[THEME_IDS.index(theme)] = classifier.intercept_[j]
-    return ContextModel(C=1.0, coef=coef, intercept=intercept)
-
-
 def macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:
     return float(f1_score(list(truth), list(predicted), average="macro")) if len(truth) else float("nan")
+
+
+def cv_scores(units: Units, predicted: np.ndarray) -> list[float]:
+    """Macro-F1 over the real documents, the written ones, and the real ones of each genre."""
+    y, real = units.gold, units.real
+    scores = [macro_f1(y[real], predicted[real]), macro_f1(y[~real], predicted[~real])]
+    return scores + [macro_f1(y[real & (units.genre == g)], predicted[real & (units.genre == g)]) for g in GENRES]
 
 
 @dataclass(frozen=True)
@@ -205,16 +198,13 @@ def score_variant(variant: Variant, units: Units, tune: Units, folds: int) -> st
     X, y, weight = variant.inputs(units), units.gold, variant.weights(units)
     predicted = np.empty(len(y), dtype=object)
     for train, test in GroupKFold(n_splits=folds).split(X, y, units.document):
-        stage = fit_stage(X[train], y[train], None if weight is None else weight[train])
+        stage = ContextModel(C=1.0).fit(X[train], y[train], None if weight is None else weight[train])
         predicted[test] = themes_of(stage, X[test], variant.gate)
-    real = units.real
-    cells = [f"{macro_f1(y[real], predicted[real]):.3f}", f"{macro_f1(y[~real], predicted[~real]):.3f}"]
-    cells += [f"{macro_f1(y[real & (units.genre == g)], predicted[real & (units.genre == g)]):.3f}" for g in GENRES]
-    stage = fit_stage(X, y, weight)
+    stage = ContextModel(C=1.0).fit(X, y, weight)
     on_tune = themes_of(stage, variant.inputs(tune), variant.gate)
     on_tune[tune.furniture] = "other"
-    cells.append(f"{macro_f1(tune.gold, on_tune):.3f}")
-    return f"{variant.name:<28}" + "".join(f"{c:>10}" for c in cells)
+    cells = [*cv_scores(units, predicted), macro_f1(tune.gold, on_tune)]
+    return f"{variant.name:<28}" + "".join(f"{c:>10.3f}" for c in cells)
 
 
 def fit_sentence_models(
@@ -270,14 +260,7 @@ def main() -> None:
         )
         alone = np.array(THEME_IDS, dtype=object)[units.X[:, :_N].argmax(axis=1)]
         print(header)
-        cells = [
-            macro_f1(units.gold[units.real], alone[units.real]),
-            macro_f1(units.gold[~units.real], alone[~units.real]),
-        ]
-        cells += [
-            macro_f1(units.gold[units.real & (units.genre == g)], alone[units.real & (units.genre == g)])
-            for g in GENRES
-        ]
+        cells = cv_scores(units, alone)
         print(f"{'sentence model alone':<28}" + "".join(f"{c:>10.3f}" for c in cells))
         variants = VARIANTS if other_weight == 1.0 else VARIANTS[:1]
         for line in Parallel(n_jobs=args.jobs)(delayed(score_variant)(v, units, tune, args.folds) for v in variants):

@@ -82,6 +82,15 @@ def test_probabilities_equal_scikit_learn(data: tuple[np.ndarray, list[str]], cl
     assert stage.predict(X[:3]) == list(reference.predict(X[:3]))
 
 
+def test_sample_weights_count_like_repeated_rows(data: tuple[np.ndarray, list[str]]) -> None:
+    X, y = data
+    weight = np.where(np.arange(len(X)) < 40, 3.0, 1.0)
+    weighted = ContextModel(C=0.5).fit(X, y, weight)
+    repeated = ContextModel(C=0.5).fit(np.vstack([X, X[:40], X[:40]]), y + y[:40] + y[:40])
+    assert np.allclose(weighted.predict_proba(X), repeated.predict_proba(X), atol=1e-4)
+    assert not np.allclose(weighted.predict_proba(X), ContextModel(C=0.5).fit(X, y).predict_proba(X), atol=1e-4)
+
+
 def test_binary_training(data: tuple[np.ndarray, list[str]]) -> None:
     X, _ = data
     y = ["ecology" if i % 2 else "welfare" for i in range(len(X))]

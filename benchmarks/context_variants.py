@@ -24,6 +24,11 @@ Variants (all aimed at the DOCX genres, where the stage helps least):
   (the genre taken from the labels: an upper bound for any detector);
 * ``gate T``: the shipped stage, but the sentence model's theme kept wherever its
   confidence is at least T;
+* ``x confidence``: the context inputs again, multiplied by the sentence model's
+  confidence (a learned, soft gate: context may count less where the sentence is sure);
+* ``x document entropy``: the context inputs again, multiplied by the entropy of the
+  document mean (a genre signal the document itself gives: a work report spreads over
+  the themes, a single-topic plan does not);
 * with ``--sentence-weights``, ``sentence model, others W``: the sentence model itself
   fitted with the real non-report rows weighted W (six more fits: slow).
 
@@ -67,6 +72,7 @@ GENRES = ("work_report", "implementation_plan", "notice", "departmental_plan", "
 _N = len(THEME_IDS)
 _TITLE = slice(_N, 2 * _N)
 _CONTEXT = slice(_N, 7 * _N)
+_MEAN = slice(6 * _N, 7 * _N)
 _HAS_TITLE = 7 * _N
 
 _QUOTED = re.compile(r"《([^《》]{4,})》")
@@ -168,6 +174,17 @@ def with_subject(units: Units) -> np.ndarray:
     return X
 
 
+def confidence(X: np.ndarray) -> np.ndarray:
+    """The sentence model's top probability (the first block holds log-probabilities)."""
+    return np.exp(X[:, :_N]).max(axis=1)
+
+
+def mean_entropy(X: np.ndarray) -> np.ndarray:
+    """The entropy of the document mean block, in units of its maximum (1: all themes alike)."""
+    mean = np.clip(X[:, _MEAN], 1e-9, 1.0)
+    return -(mean * np.log(mean)).sum(axis=1) / np.log(_N)
+
+
 VARIANTS = (
     Variant("shipped", lambda u: u.X),
     Variant("subject", with_subject),
@@ -182,6 +199,8 @@ VARIANTS = (
     ),
     Variant("genre-specific", lambda u: np.hstack([u.X, u.X[:, _CONTEXT] * (u.genre == "work_report")[:, None]])),
     *(Variant(f"gate {t:g}", lambda u: u.X, gate=t) for t in (0.95, 0.9, 0.8)),
+    Variant("x confidence", lambda u: np.hstack([u.X, u.X[:, _CONTEXT] * confidence(u.X)[:, None]])),
+    Variant("x document entropy", lambda u: np.hstack([u.X, u.X[:, _CONTEXT] * mean_entropy(u.X)[:, None]])),
 )
 
 
@@ -233,6 +252,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--sentence-weights", type=float, nargs="*", default=[], metavar="W")
+    parser.add_argument("--only", nargs="*", default=[], metavar="NAME", help="score these variants (and shipped) only")
     args = parser.parse_args()
     started = time.perf_counter()
     labels = REPO_ROOT / "labels"
@@ -263,6 +283,8 @@ def main() -> None:
         cells = cv_scores(units, alone)
         print(f"{'sentence model alone':<28}" + "".join(f"{c:>10.3f}" for c in cells))
         variants = VARIANTS if other_weight == 1.0 else VARIANTS[:1]
+        if args.only:
+            variants = tuple(v for v in variants if v.name == "shipped" or v.name in args.only)
         for line in Parallel(n_jobs=args.jobs)(delayed(score_variant)(v, units, tune, args.folds) for v in variants):
             print(line, flush=True)
 

@@ -104,6 +104,56 @@ def test_evidence_of_a_sentence_does_not_depend_on_its_batch(tiny_char_model_dir
     assert [p.evidence for p in alone] == [p.evidence for p in together]
 
 
+def test_words_found_by_code_have_their_dict_ids(tiny_char_model_dir: Path) -> None:
+    """The search by code knows every word of 2-4 BMP characters the dict knows, with the same id, and no other."""
+    loaded = load_compiled(tiny_char_model_dir)
+    assert loaded is not None
+    model = loaded[0]
+    sentences = mixed_sentences() + ["𠮷𠮷河长制", "河长制𠮷", "全面落实河长制工作"]
+    first = model.predict(sentences)
+    assert [p.evidence for p in model.predict(sentences)] == [p.evidence for p in first]  # words known by then
+    table = model._evidence
+    assert table is not None
+    coded = {word: i for word, i in table._ids.items() if 2 <= len(word) <= 4 and all(ord(c) <= 0xFFFF for c in word)}
+    assert len(coded) > 100
+    codes, ids = table._sorted
+    assert bool(np.all(codes[1:] > codes[:-1]))
+    by_code = dict(zip(codes.tolist(), ids.tolist()))
+    assert len(by_code) == len(coded)
+    for word, i in coded.items():
+        code = 0
+        for char in word:
+            code = code << 16 | ord(char)
+        assert by_code[code] == i, word
+    # The cache in front of the search holds some of them, each with its id.
+    cached = np.flatnonzero(table._cached_codes)
+    assert len(cached) > 50
+    assert all(
+        by_code[c] == i for c, i in zip(table._cached_codes[cached].tolist(), table._cached_ids[cached].tolist())
+    )
+
+
+def test_evidence_and_prediction_stay_frozen_values() -> None:
+    """Built field by field in bulk, they are still immutable values that compare, hash and copy as dataclasses."""
+    import copy
+    import dataclasses
+    import pickle
+
+    e = Evidence(token="河长制", weight=0.5)
+    assert e == Evidence("河长制", 0.5) and hash(e) == hash(Evidence("河长制", 0.5))
+    assert repr(e) == "Evidence(token='河长制', weight=0.5)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        e.weight = 1.0  # type: ignore[misc]
+    p = Prediction(theme="ecology", confidence=0.9, scores={"ecology": 0.9}, evidence=(e,))
+    assert pickle.loads(pickle.dumps(p)) == p == copy.deepcopy(p)
+    # Pickled as their fields' dict, as the versions without slots were: pickles load across versions.
+    assert e.__reduce_ex__(2)[2] == {"token": "河长制", "weight": 0.5}
+    assert dataclasses.asdict(p)["evidence"] == ({"token": "河长制", "weight": 0.5},)
+    assert dataclasses.replace(e, weight=1.0) == Evidence("河长制", 1.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.theme = "other"  # type: ignore[misc]
+
+
 def test_binary_model_same_evidence(tmp_path: Path) -> None:
     """Two themes: one weight row, its sign says which theme a feature pushes."""
     texts, themes = tiny_texts_and_themes()

@@ -68,16 +68,17 @@ class CsrRows:
         as scipy's CSR product does (``np.bincount`` adds its weights in that
         order; ``np.add.reduceat`` does not, and differed in the last bit): the
         result is the same to the bit (``tests/test_ngrams.py``), so the
-        compiled model's probabilities stay those of the pipeline.
+        compiled model's probabilities stay those of the pipeline. One call
+        for all the outputs, bin ``row * n_out + k`` for column ``k``, adds
+        each bin's terms in that same order and spares a strided copy per
+        column (4.1-4.4 → 3.6 µs a sentence for eight themes, 2026-12-03).
         """
         n_rows, n_out = self.shape[0], dense.shape[1]
-        row_of = np.repeat(np.arange(n_rows), np.diff(self.indptr))
+        row_of = np.repeat(np.arange(n_rows) * n_out, np.diff(self.indptr))
         terms = np.take(dense, self.indices, axis=0)
         terms *= self.data[:, None]
-        out = np.empty((n_rows, n_out))
-        for k in range(n_out):  # one column of the result per call: a handful of themes
-            out[:, k] = np.bincount(row_of, weights=terms[:, k], minlength=n_rows)
-        return out
+        bins = row_of[:, None] + np.arange(n_out)
+        return np.bincount(bins.ravel(), weights=terms.ravel(), minlength=n_rows * n_out).reshape(n_rows, n_out)
 
     __matmul__ = dot
 
@@ -142,7 +143,10 @@ class _CodeTable:
 
     Replaces a sort of every batch's n-grams (``np.unique`` + ``searchsorted``)
     with two gathers per probe; at a load factor of 1/4 almost every lookup
-    ends at its first slot.
+    ends at its first slot. The gathers miss the cache (8 MB of keys for the
+    shipped model): the columns are 32-bit, half the bytes, and ``np.take`` is
+    faster than indexing; together they took the lookup of the 2- and 3-grams
+    from 2.7 to 1.5 µs per sentence (2026-12-03).
     """
 
     def __init__(self, codes: np.ndarray) -> None:
@@ -150,7 +154,7 @@ class _CodeTable:
         self._shift = np.uint64(64 - (size.bit_length() - 1))
         self._mask = size - 1
         self.keys = np.full(size, _EMPTY, dtype=np.int64)
-        self.values = np.zeros(size, dtype=np.int64)
+        self.values = np.zeros(size, dtype=np.int32 if len(codes) < 2**31 else np.int64)
         pending = np.arange(len(codes))
         slots = self._slots(codes)
         while len(pending):
@@ -175,9 +179,9 @@ class _CodeTable:
     def lookup(self, codes: np.ndarray) -> np.ndarray:
         """The column of each code, or -1 for a code not in the vocabulary."""
         slots = self._slots(codes)
-        keys = self.keys[slots]
+        keys = np.take(self.keys, slots)
         hit = keys == codes
-        columns = np.where(hit, self.values[slots], -1)
+        columns = np.where(hit, np.take(self.values, slots), np.int64(-1))
         # Only the few codes that met another key in their slot probe on.
         pending = np.flatnonzero(~hit & (keys != _EMPTY))
         while len(pending):
@@ -283,7 +287,9 @@ class NgramTfidf:
         shift = max(1, n_features.bit_length())
         keys = rows << shift
         keys |= cols
-        keys.sort()
+        # Stable (timsort): the keys come as one run per n sorted by row, which it merges in
+        # less than half of quicksort's time (3.7 → 1.6 µs a sentence, 2026-12-03).
+        keys.sort(kind="stable")
         keys = keys[np.searchsorted(keys, 0) :]
         first = np.ones(len(keys), dtype=bool)
         np.not_equal(keys[1:], keys[:-1], out=first[1:])

@@ -14,7 +14,16 @@ import numpy as np
 import pytest
 
 from conftest import tiny_texts_and_themes
-from plantheme.model.evidence import Evidence, Prediction, centred_weights, class_means, json_lines, round_4
+from plantheme.model.evidence import (
+    Evidence,
+    Prediction,
+    _lengths,
+    centred_weights,
+    class_means,
+    json_lines,
+    predictions_of,
+    round_4,
+)
 from plantheme.model.model import ThemeModel, build_pipeline
 from plantheme.model.persistence import ModelCard, load_compiled, load_model, load_predictor, save_model
 from plantheme.model.scoring import CompiledModel
@@ -247,6 +256,7 @@ BOUNDARIES = [
     ["全面落实河长制", "河长制", "落实河", "长制"],
     ["有\x00分隔符的河长制", "推进河长制", "abc"],
     ["\r\n", "\t河长制\t", "𠮷𠮷", "ＡＢＣ专精特新", "a_b__c 河长制__"],
+    ["河长制\x01推进", "\x01", "落实河长制"],  # the glue that measures the words (_lengths)
 ]
 
 
@@ -345,3 +355,30 @@ def test_json_lines_are_json_dumps_of_to_dict(tiny_pair: tuple[ThemeModel, Compi
     for model in tiny_pair:
         predictions = model.predict(sentences, evidence=evidence)
         assert json_lines(sentences, predictions) == [dumped(t, p) for t, p in zip(sentences, predictions)]
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [[], ["河长制"], ["河长制", "，", "\x00", "ab", "𠮷𠮷", "", "x"], ["河\x01", "长"], ["\x01"], ["a", "\x01b"]],
+)
+def test_lengths_of_the_words_are_len(tokens: list[str]) -> None:
+    """The words measured by where the glue lands (or one by one, with glue about) are their lengths."""
+    for joined in ("".join(tokens), "".join(tokens).replace("\x01", "")):
+        assert _lengths(tokens, joined).tolist() == [len(token) for token in tokens]
+        assert _lengths(tokens, joined).dtype == np.int64
+
+
+def test_predictions_of_scores_are_dicts_of_the_theme_ids() -> None:
+    """Each scores dict is ``dict(zip(THEME_IDS, row))``: the same keys (the very objects), order and floats."""
+    rng = np.random.default_rng(0)
+    proba = rng.random((50, len(THEME_IDS)))
+    proba[3] = [0.0, -0.0, 1.0, float("nan"), 1e-300, 0.5, 2.0**-1074, 1.0]
+    winners = proba.argmax(axis=1)
+    predictions = predictions_of(proba, winners, [()] * len(proba))
+    for p, row, winner in zip(predictions, proba.tolist(), winners.tolist()):
+        expected = dict(zip(THEME_IDS, row))
+        assert type(p.scores) is dict
+        assert [(k, v.hex()) for k, v in p.scores.items()] == [(k, v.hex()) for k, v in expected.items()]
+        assert all(a is b for a, b in zip(p.scores, THEME_IDS))
+        assert p.confidence.hex() == row[winner].hex() and p.theme == THEME_IDS[winner]
+    assert predictions_of(proba[:0], winners[:0], []) == []

@@ -20,6 +20,7 @@ from dataclasses import dataclass, fields
 from json.encoder import encode_basestring as _quoted  # json.dumps(ensure_ascii=False)'s escaper
 from collections import deque
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, Callable, TypeVar
 
 import numpy as np
@@ -307,7 +308,7 @@ class WordEvidence:
         joined = _SEPARATOR.join(texts)
         if joined.count(_SEPARATOR) == len(texts) - 1:
             tokens = self._cut(joined)
-            lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+            lengths = _lengths(tokens, joined)
             starts = np.cumsum(lengths) - lengths
             # The words are consecutive pieces of the joined text, so their lengths place them.
             if len(tokens) and starts[-1] + lengths[-1] == len(joined):
@@ -428,10 +429,36 @@ class WordEvidence:
         rank = np.arange(len(ranked)) - starts[ranked_rows]
         kept = ranked[rank < limit]
         bounds = np.searchsorted(rows[kept], np.arange(n + 1)).tolist()
-        tokens = list(map(self._words.__getitem__, words[kept].tolist()))
+        # One C call for the batch's tokens rather than one per token (0.15 → 0.08 µs a sentence);
+        # an itemgetter of one index gives the item, not a tuple of it.
+        kept_ids = words[kept].tolist()
+        tokens = list(itemgetter(*kept_ids)(self._words)) if len(kept_ids) > 1 else [self._words[i] for i in kept_ids]
         weights = round_4(scores[kept])
         found = tuple(_instances(Evidence, token=tokens, weight=weights))
         return list(map(found.__getitem__, map(slice, bounds[:-1], bounds[1:])))
+
+
+# Glues the words of a batch to measure them (see _lengths); normalised text has no C0 control.
+_GLUE = "\x01"
+
+
+def _lengths(tokens: list[str], joined: str) -> np.ndarray:
+    """``len`` of each of ``tokens`` (the words rjieba cut ``joined`` into), as an array.
+
+    Glued by a character ``joined`` lacks, the words are measured by where the glue
+    lands in the code points: one join and one encoding in C instead of a ``len``
+    call per word, which cost about 1.2 µs a sentence (20 words) of a fresh batch.
+    The lengths are the words' own whatever they are (the glue is in no word).
+    """
+    if _GLUE in joined or not tokens:
+        return np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    points = np.frombuffer(_GLUE.join(tokens).encode("utf-32-le"), dtype=np.uint32)
+    ends = np.append(np.flatnonzero(points == ord(_GLUE)), len(points))
+    if len(ends) != len(tokens):  # a word holding the glue though the text has none: measure each
+        return np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    # Each word lies between the glue before it (or the start) and its own (or the end).
+    lengths = np.diff(ends, prepend=-1) - 1
+    return lengths.astype(np.int64, copy=False)
 
 
 def _cache_slots(codes: np.ndarray) -> np.ndarray:
@@ -469,14 +496,36 @@ def round_4(values: np.ndarray) -> list[float]:
     return out
 
 
+def _dict_maker(keys: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
+    """A function of ``len(keys)`` arguments that returns ``dict(zip(keys, arguments))``.
+
+    Written as a dict display, it builds the dict in one instruction at its final
+    size: half the time of ``dict(zip(keys, row))`` (0.49 → 0.24 µs for eight
+    scores), which grows the dict as it inserts and makes a pair per item. The
+    keys are the very objects of ``keys`` (names of the function's globals), as
+    ``zip`` gives them, not equal copies.
+    """
+    values = [f"v{i}" for i in range(len(keys))]
+    items = ", ".join(f"k{i}: v{i}" for i in range(len(keys)))
+    namespace: dict[str, Any] = {f"k{i}": key for i, key in enumerate(keys)}
+    made: Callable[..., dict[str, Any]] = eval(f"lambda {', '.join(values)}: {{{items}}}", namespace)  # noqa: S307
+    return made
+
+
+_scores_dict = _dict_maker(THEME_IDS)
+
+
 def predictions_of(proba: np.ndarray, winners: np.ndarray, evidence: list[tuple[Evidence, ...]]) -> list[Prediction]:
     """One :class:`Prediction` per row of taxonomy-ordered ``proba``."""
-    rows = proba.tolist()
     # The same floats as row[j] of each row, fetched in one call; the loop runs in C.
-    confidences = proba[np.arange(len(rows)), winners].tolist()
-    scores = map(dict, map(zip, repeat(THEME_IDS), rows))
+    confidences = proba[np.arange(len(proba)), winners].tolist()
+    if proba.shape[1] == len(THEME_IDS):
+        # By column: eight lists for the batch, not a list per row for the collector to count.
+        scores = list(map(_scores_dict, *proba.T.tolist()))
+    else:  # never from a classification (always all eight); as zip pairs them
+        scores = list(map(dict, map(zip, repeat(THEME_IDS), proba.tolist())))
     themes = list(map(THEME_IDS.__getitem__, winners.tolist()))
-    return _instances(Prediction, theme=themes, confidence=confidences, scores=list(scores), evidence=evidence)
+    return _instances(Prediction, theme=themes, confidence=confidences, scores=scores, evidence=evidence)
 
 
 # The JSON text of round(p, 4) for every probability p: k / 10_000 is the float round gives.

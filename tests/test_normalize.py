@@ -16,17 +16,20 @@ from plantheme.text.normalize import (
     _LEVEL2,
     _LOOKALIKE_RANGES,
     _RARE,
+    _REPAIR_SCORE,
     _SYLLABLE_CHAR,
     HAN,
     _char_scores,
     _gb2312_levels,
     _edit_steps,
     _is_light,
+    _largest_stretch,
     _light_tables,
     _Mapped,
     _normalize_sentence_fully,
     _plain_chars,
     _plain_sentence,
+    _scored_runs,
     normalize,
     normalize_sentence,
     normalize_sentences,
@@ -363,6 +366,22 @@ def test_the_edit_steps_change_nothing_without_a_character_they_look_for() -> No
             assert _edit_steps(_Mapped(text, None)).text == text, repr(char)
         if not _SYLLABLE_CHAR.match(char):
             assert _edit_steps(_Mapped(f"规（{char}）", None)).text == f"规（{char}）", repr(char)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet=st.sampled_from(list("深圳涿州砥砺祉?？鍖婚櫌建设规划。，ab 1") + ["\ufffd"]), max_size=40))
+@example("深圳深圳")
+@example("鍖婚櫌建设")
+@example("圳?")
+def test_no_stretch_scores_enough_below_the_largest_sum(text: str) -> None:
+    """The light path's bound: below _REPAIR_SCORE as the largest stretch sum, _scored_runs finds no run,
+    and that largest sum is the brute-force one."""
+    scores = _light_tables()[1]
+    values = [scores[ord(char)] for char in text]
+    brute = max([0] + [sum(values[i:j]) for i in range(len(values)) for j in range(i + 1, len(values) + 1)])
+    assert _largest_stretch(text, scores) == brute
+    if brute < _REPAIR_SCORE:
+        assert _scored_runs(text) == []
 
 
 @pytest.mark.parametrize(

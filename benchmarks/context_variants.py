@@ -246,6 +246,34 @@ def fit_sentence_models(
     return splits, models
 
 
+@dataclass
+class LabelledData:
+    """The shipped labels as ``plantheme train`` reads them, the shipped model and the dev set's tuning part."""
+
+    rows: list
+    documents: list[LabelledDocument]
+    groups: list[str]
+    shipped: ThemeModel
+    params: dict
+    tune: list[LabelledDocument]
+
+
+def labelled_data(corpus: Path) -> LabelledData:
+    labels = REPO_ROOT / "labels"
+    settings = load_settings()
+    spans = read_span_documents(span_files(labels), corpus, max_chars=settings.max_document_chars)
+    rows = read_labelled_dir(labels) + document_rows(spans)
+    shipped, card = load_model(DEFAULT_MODEL_DIR)
+    return LabelledData(
+        rows=rows,
+        documents=read_documents_dir(labels) + spans,
+        groups=[row.group for row in rows],
+        shipped=shipped,
+        params={k: v for k, v in card.params.items() if k != "pipeline"},
+        tune=read_span_documents([REPO_ROOT / "devset" / "tune.csv"], corpus, max_chars=settings.max_document_chars),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -255,26 +283,18 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=[], metavar="NAME", help="score these variants (and shipped) only")
     args = parser.parse_args()
     started = time.perf_counter()
-    labels = REPO_ROOT / "labels"
-    settings = load_settings()
-    corpus = read_span_documents(span_files(labels), args.corpus, max_chars=settings.max_document_chars)
-    rows = read_labelled_dir(labels) + document_rows(corpus)
-    documents = read_documents_dir(labels) + corpus
-    groups = [row.group for row in rows]
-    shipped, card = load_model(DEFAULT_MODEL_DIR)
-    params = {k: v for k, v in card.params.items() if k != "pipeline"}
-    dev = read_span_documents([REPO_ROOT / "devset" / "tune.csv"], args.corpus, max_chars=settings.max_document_chars)
+    data = labelled_data(args.corpus)
     header = f"{'variant':<28}" + "".join(f"{c:>10}" for c in ("real", "written", *(g[:8] for g in GENRES), "tuning"))
 
     for other_weight in (1.0, *args.sentence_weights):
-        splits, models = fit_sentence_models(params, rows, groups, args.folds, args.jobs, other_weight)
+        splits, models = fit_sentence_models(data.params, data.rows, data.groups, args.folds, args.jobs, other_weight)
         # Each document classified by the model of the fold that held it out.
-        held_out = {groups[i]: models[k] for k, (_, test) in enumerate(splits) for i in test}
-        units = document_units(documents, held_out, keep_furniture=False)
-        final = shipped if other_weight == 1.0 else models[-1]
-        tune = document_units(dev, {doc.doc: final for doc in dev}, keep_furniture=True)
+        held_out = {data.groups[i]: models[k] for k, (_, test) in enumerate(splits) for i in test}
+        units = document_units(data.documents, held_out, keep_furniture=False)
+        final = data.shipped if other_weight == 1.0 else models[-1]
+        tune = document_units(data.tune, {doc.doc: final for doc in data.tune}, keep_furniture=True)
         print(
-            f"sentence model: {params}, real non-report rows weighted {other_weight:g};"
+            f"sentence model: {data.params}, real non-report rows weighted {other_weight:g};"
             f" {len(set(units.document))} documents, {len(units.gold)} units out of fold;"
             f" tuning part {len(tune.gold)} units ({time.perf_counter() - started:.0f} s)"
         )

@@ -1,10 +1,10 @@
-"""The context stage's second pass against one pass, by grouped CV over the labelled documents.
+"""A second pass of the context stage against one pass, by grouped CV over the labelled documents.
 
-The second pass (``ContextModel.refine``) reads the context inputs again, computed
-from the first pass's probabilities instead of the sentence model's. Measured
-here as ``plantheme train`` trains it: out-of-fold sentence-model probabilities
-of every labelled document (5 folds grouped by document, the shipped model's
-settings), the first pass fitted per fold of documents, each document's
+A second pass (tried on 2026-12-03, not kept) reads the context inputs again,
+computed from the first pass's probabilities instead of the sentence model's
+(:func:`refined_features`). Measured as ``plantheme train`` would train it:
+out-of-fold sentence-model probabilities of every labelled document (5 folds
+grouped by document, the shipped model's settings), the first pass fitted per fold of documents, each document's
 first-pass probabilities from the fit that held it out, the second pass scored
 by CV over the same folds (``same folds``). ``nested`` scores it with the first
 pass's probabilities of each fold's training documents taken from inner folds
@@ -31,7 +31,7 @@ from context_variants import CORPUS, GENRES, Units, cv_scores, fit_sentence_mode
 from joblib import Parallel, delayed
 from sklearn.model_selection import GroupKFold
 
-from plantheme.model.context import ContextModel, context_features, refined_features
+from plantheme.model.context import ContextModel, context_features
 from plantheme.model.model import ThemeModel
 from plantheme.text.structure import Outline
 from plantheme.themes import THEME_IDS
@@ -39,6 +39,11 @@ from plantheme.training.labels import LabelledDocument
 from plantheme.training.train import _prepare
 
 _THEMES = np.array(THEME_IDS, dtype=object)
+
+
+def refined_features(X: np.ndarray, first: np.ndarray, outline: Outline, skip: Sequence[bool]) -> np.ndarray:
+    """The second pass's input rows: the first pass's inputs ``X`` and the context inputs of its probabilities."""
+    return np.hstack([X, context_features(first, outline, skip)])
 
 
 @dataclass
@@ -142,11 +147,15 @@ def main() -> None:
     tune_gold = np.concatenate([d.gold for d in tune])
     tune_furniture = np.concatenate([d.furniture[d.keep] for d in tune])
 
-    def line(name: str, per_document: Mapping[int, np.ndarray], on_tune: np.ndarray) -> None:
+    def line(name: str, per_document: Mapping[int, np.ndarray], on_tune: np.ndarray | None) -> None:
+        """One row; ``on_tune`` None for a CV-only row (nan in the tuning column)."""
         predicted = np.concatenate([per_document[k] for k in range(len(docs))])
-        on_tune = on_tune.copy()
-        on_tune[tune_furniture] = "other"
-        cells = [*cv_scores(units, predicted), macro_f1(tune_gold, on_tune)]
+        tuning = float("nan")
+        if on_tune is not None:
+            on_tune = on_tune.copy()
+            on_tune[tune_furniture] = "other"
+            tuning = macro_f1(tune_gold, on_tune)
+        cells = [*cv_scores(units, predicted), tuning]
         print(f"{name:<28}" + "".join(f"{c:>10.3f}" for c in cells), flush=True)
 
     print(f"{'variant':<28}" + "".join(f"{c:>10}" for c in ("real", "written", *(g[:8] for g in GENRES), "tuning")))
@@ -176,7 +185,7 @@ def main() -> None:
     nested: dict[int, np.ndarray] = {}
     for part in Parallel(n_jobs=args.jobs)(delayed(nested_fold)(docs, train, test) for train, test in folds):
         nested.update(part)
-    line("two passes, nested", nested, on_tune)
+    line("two passes, nested", nested, None)  # the stage fitted on all documents is the same-folds one
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

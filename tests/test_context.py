@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from plantheme.model.context import (
-    N_CONTEXT_FEATURES,
-    N_REFINED_FEATURES,
-    ContextModel,
-    context_features,
-    refined_features,
-)
+from plantheme.model.context import N_CONTEXT_FEATURES, ContextModel, context_features
 from plantheme.text.structure import Outline
 from plantheme.themes import THEME_IDS
 
@@ -121,56 +115,3 @@ def test_wrong_layout_is_refused() -> None:
 def test_unfitted_stage_refuses_to_predict() -> None:
     with pytest.raises(ValueError, match="not fitted"):
         ContextModel().predict_proba(np.zeros((1, N_CONTEXT_FEATURES)))
-
-
-# --- the second pass -------------------------------------------------------------------
-
-_OUTLINE = Outline(levels=(1, None, None, None), nearest_heading=(-1, 0, 0, 0), top_heading=(-1, 0, 0, 0), title=-1)
-
-
-@pytest.fixture(scope="module")
-def two_passes() -> ContextModel:
-    rng = np.random.default_rng(1)
-    y = [THEME_IDS[i % 4] for i in range(160)]
-    first = ContextModel(C=0.5).fit(rng.normal(size=(160, N_CONTEXT_FEATURES)), y)
-    first.refine = ContextModel(C=0.5).fit(rng.normal(size=(160, N_REFINED_FEATURES)), y)
-    return first
-
-
-def test_refined_features_add_the_context_of_the_first_pass() -> None:
-    proba, first = _proba([0, 1, 1, 2]), _proba([0, 1, 1, 1])
-    X = context_features(proba, _OUTLINE, [False] * 4)
-    refined = refined_features(X, first, _OUTLINE, [False] * 4)
-    assert refined.shape == (4, N_REFINED_FEATURES)
-    assert np.array_equal(refined[:, :N_CONTEXT_FEATURES], X)
-    assert np.array_equal(refined[:, N_CONTEXT_FEATURES:], context_features(first, _OUTLINE, [False] * 4))
-
-
-def test_a_document_reads_through_both_passes(two_passes: ContextModel) -> None:
-    proba, skip = _proba([0, 1, 2, 3]), [False, False, True, False]
-    X = context_features(proba, _OUTLINE, skip)
-    assert two_passes.refine is not None
-    first = two_passes.predict_proba(X)
-    expected = two_passes.refine.predict_proba(refined_features(X, first, _OUTLINE, skip))
-    got = two_passes.document_proba(proba, _OUTLINE, skip)
-    assert np.array_equal(got, expected) and not np.allclose(got, first)
-    one_pass = ContextModel(C=0.5, coef=two_passes.coef, intercept=two_passes.intercept)
-    assert np.array_equal(one_pass.document_proba(proba, _OUTLINE, skip), first)
-
-
-def test_two_passes_round_trip_and_one_pass_arrays_still_load(two_passes: ContextModel) -> None:
-    arrays = two_passes.to_arrays()
-    again = ContextModel.from_arrays(arrays)
-    proba = _proba([0, 1, 2, 3])
-    assert again.refine is not None and again.refine.C == 0.5
-    assert np.array_equal(
-        again.document_proba(proba, _OUTLINE, [False] * 4), two_passes.document_proba(proba, _OUTLINE, [False] * 4)
-    )
-    first_only = {name: value for name, value in arrays.items() if name.startswith("context_")}
-    assert ContextModel.from_arrays(first_only).refine is None
-
-
-def test_a_second_pass_of_the_wrong_layout_is_refused(two_passes: ContextModel) -> None:
-    arrays = {**two_passes.to_arrays(), "refine_coef": np.zeros((N_CONTEXT_FEATURES, N))}
-    with pytest.raises(ValueError, match="refine_coef"):
-        ContextModel.from_arrays(arrays)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 
-import numpy as np
 import pytest
 
 from conftest import TINY_ROWS
 from plantheme.errors import PlanthemeError
-from plantheme.model.context import ContextModel
 from plantheme.training.labels import LabelledSentence
 from plantheme.training.train import cross_validate, train_model
 
@@ -184,38 +182,6 @@ def test_context_stage_is_trained_out_of_fold_and_compared() -> None:
     assert result.by_kind["real"][0] == 1 and result.by_kind["written"][0] == len(documents) - 1
     assert sum(alone.n for _, alone, _ in result.by_kind.values()) == result.units
     assert card["by_kind"]["real"]["documents"] == 1
-
-
-@pytest.mark.parametrize("second_pass", [True, False])
-def test_the_second_pass_is_trained_out_of_fold_and_recorded(second_pass: bool) -> None:
-    from plantheme.text.normalize import normalize_sentence
-    from plantheme.training.train import train_context
-
-    rows, documents = _document_training_data()
-    # A gain below zero keeps both passes whatever they score (the tiny data cannot make them win).
-    stage, result = train_context(
-        {"features": "char", "C": 10.0, "char_ngram_max": 2},
-        [normalize_sentence(r.text) for r in rows],
-        [r.theme for r in rows],
-        [r.group for r in rows],
-        documents,
-        folds=3,
-        grid=(1.0,),
-        min_gain=-1.0,
-        second_pass=second_pass,
-    )
-    assert stage is not None and result.chosen_C == 1.0
-    card = result.to_dict()
-    if not second_pass:
-        assert stage.refine is None and result.refined is None and "second_pass" not in card
-        return
-    assert stage.refine is not None and result.refine_kept and result.refined is not None
-    assert result.refined.n == result.units and card["second_pass"]["kept"]
-    assert set(card["second_pass"]["by_kind"]) == {"real", "written"}
-    # The saved stage runs both passes on a document.
-    again = ContextModel.from_arrays(stage.to_arrays())
-    assert again.refine is not None
-    assert np.array_equal(again.refine.to_arrays()["context_coef"], stage.refine.to_arrays()["context_coef"])
 
 
 def test_train_model_records_the_context_stage_in_the_card() -> None:

@@ -209,14 +209,6 @@ def _cmd_train(
                 f" -> {best.macro_f1:.3f} with context (accuracy {alone.accuracy:.3f} -> {best.accuracy:.3f})"
             )
         print(f"  {'kept, C=' + str(ctx.chosen_C) if ctx.chosen_C is not None else 'not kept (no better than alone)'}")
-        if ctx.refined is not None:
-            verdict = "kept" if ctx.refine_kept else "not kept (no better than one pass)"
-            print(
-                f"  second pass (reads the first pass's context): macro-F1 {ctx.refined.macro_f1:.3f},"
-                f" accuracy {ctx.refined.accuracy:.3f}: {verdict}"
-            )
-            for kind, report in ctx.refined_by_kind.items():
-                print(f"    {kind} documents: macro-F1 {report.macro_f1:.3f}, accuracy {report.accuracy:.3f}")
     if show_errors:
         print(f"\nmisclassified in CV (first {show_errors}): true -> predicted | source | text")
         for row, predicted in result.misclassified[:show_errors]:

@@ -15,11 +15,7 @@ the sentence model's probabilities: its inputs, per sentence, are
 * whether the sentence is itself a heading.
 
 All of them are TF-IDF-derived (the sentence model's outputs), so the stage
-stays a small linear model: 8 × 60 weights. A stage may have a second pass
-(``refine``): the same inputs plus the context inputs recomputed from the first
-pass's own probabilities (:func:`refined_features`), so that a vague sentence
-reads its neighbours and headings as the context stage sees them, not as the
-sentence model alone does: 8 × 120 weights more. It is trained on out-of-fold
+stays a small linear model: 8 × 60 weights. It is trained on out-of-fold
 probabilities of labelled whole documents (:mod:`plantheme.training.train`) and used
 wherever a whole document is tagged; a sentence classified alone keeps the
 sentence model. Inference is NumPy only (no scikit-learn), so the compiled
@@ -37,15 +33,13 @@ import numpy as np
 from ..text.structure import Outline
 from ..themes import THEME_IDS
 
-__all__ = ["N_CONTEXT_FEATURES", "N_REFINED_FEATURES", "ContextModel", "context_features", "refined_features"]
+__all__ = ["N_CONTEXT_FEATURES", "ContextModel", "context_features"]
 
 _N = len(THEME_IDS)
 _EPS = 1e-4
 # self (log) + title + nearest heading + top heading + previous + next + document mean,
 # each eight wide, then four indicators (title, nearest, top heading present; is a heading).
 N_CONTEXT_FEATURES = 7 * _N + 4
-# The second pass: the first pass's inputs, then the same inputs of its probabilities.
-N_REFINED_FEATURES = 2 * N_CONTEXT_FEATURES
 
 
 def _rows(proba: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,11 +109,6 @@ def context_features(proba: np.ndarray, outline: Outline, skip: Sequence[bool]) 
     )
 
 
-def refined_features(X: np.ndarray, first: np.ndarray, outline: Outline, skip: Sequence[bool]) -> np.ndarray:
-    """The second pass's input rows: the first pass's inputs ``X`` and the context inputs of its probabilities ``first``."""
-    return np.hstack([X, context_features(first, outline, skip)])
-
-
 @dataclass
 class ContextModel:
     """Multinomial logistic regression over :func:`context_features` rows.
@@ -136,16 +125,6 @@ class ContextModel:
     # (it is trained with balanced weights); reweighting again scored lower in grouped CV
     # over documents (0.873 against 0.879 macro-F1 on the round-3 documents).
     class_weight: str | None = None
-    # The second pass over :func:`refined_features`; None: one pass.
-    refine: ContextModel | None = None
-
-    def document_proba(self, proba: np.ndarray, outline: Outline, skip: Sequence[bool]) -> np.ndarray:
-        """Theme probabilities of one document's units in context, from the sentence model's ``proba``."""
-        X = context_features(proba, outline, skip)
-        first = self.predict_proba(X)
-        if self.refine is None:
-            return first
-        return self.refine.predict_proba(refined_features(X, first, outline, skip))
 
     def fit(self, X: np.ndarray, y: Sequence[str], sample_weight: np.ndarray | None = None) -> ContextModel:
         """Fit on feature rows ``X`` and their theme ids ``y`` (rows weighted by ``sample_weight``, if given)."""
@@ -193,24 +172,13 @@ class ContextModel:
         """The fitted stage as named arrays (saved in the model folder)."""
         if self.coef is None or self.intercept is None:
             raise ValueError("ContextModel is not fitted")
-        arrays = {"context_coef": self.coef, "context_intercept": self.intercept, "context_C": np.array([self.C])}
-        if self.refine is not None:
-            second = self.refine.to_arrays()
-            arrays.update({name.replace("context_", "refine_"): value for name, value in second.items()})
-        return arrays
+        return {"context_coef": self.coef, "context_intercept": self.intercept, "context_C": np.array([self.C])}
 
     @classmethod
     def from_arrays(cls, arrays: Any) -> ContextModel:
-        """The stage :meth:`to_arrays` described (a second pass when it has one); checks the feature layout."""
-        stage = cls._one_pass(arrays, "context_", N_CONTEXT_FEATURES)
-        if "refine_coef" in arrays:
-            stage.refine = cls._one_pass(arrays, "refine_", N_REFINED_FEATURES)
-        return stage
-
-    @classmethod
-    def _one_pass(cls, arrays: Any, prefix: str, n_features: int) -> ContextModel:
-        coef = np.asarray(arrays[prefix + "coef"], dtype=float)
-        intercept = np.asarray(arrays[prefix + "intercept"], dtype=float)
-        if coef.shape != (n_features, _N) or intercept.shape != (_N,):
-            raise ValueError(f"context stage {prefix}coef has shape {coef.shape}, expected {(n_features, _N)}")
-        return cls(C=float(np.asarray(arrays[prefix + "C"])[0]), coef=coef, intercept=intercept)
+        """The stage :meth:`to_arrays` described; checks the feature layout."""
+        coef = np.asarray(arrays["context_coef"], dtype=float)
+        intercept = np.asarray(arrays["context_intercept"], dtype=float)
+        if coef.shape != (N_CONTEXT_FEATURES, _N) or intercept.shape != (_N,):
+            raise ValueError(f"context stage has shape {coef.shape}, expected {(N_CONTEXT_FEATURES, _N)}")
+        return cls(C=float(np.asarray(arrays["context_C"])[0]), coef=coef, intercept=intercept)

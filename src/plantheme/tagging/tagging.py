@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from ..text.boilerplate import is_boilerplate
-from ..model.context import ContextModel
+from ..model.context import ContextModel, context_features
 from ..text.normalize import NormalizedText, normalize
 from ..model.scoring import Classification, CompiledModel
 from ..text.sentences import Sentence, split_sentences
@@ -131,7 +131,7 @@ def prepare_document(raw: str) -> PreparedDocument:
 
 def context_proba(stage: ContextModel, proba: np.ndarray, prepared: PreparedDocument) -> np.ndarray:
     """The context stage's probabilities for a prepared document's units."""
-    return stage.document_proba(proba, prepared.outline, prepared.boilerplate)
+    return stage.predict_proba(context_features(proba, prepared.outline, prepared.boilerplate))
 
 
 def _with_context(

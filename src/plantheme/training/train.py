@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.model_selection import GroupKFold
 
-from ..model.context import N_REFINED_FEATURES, ContextModel, context_features, refined_features
+from ..model.context import ContextModel, context_features
 from ..errors import PlanthemeError
 from .evaluate import EvaluationReport, score
 from .labels import LabelledDocument, LabelledSentence
@@ -123,10 +123,6 @@ class ContextResult:
     # Per kind of document ("written", "real": span labels of real documents): the sentence
     # model alone and the best C, on that kind's units only, with its number of documents.
     by_kind: dict[str, tuple[int, EvaluationReport, EvaluationReport]] = field(default_factory=dict)
-    # The second pass at the chosen C (None: not tried), whether it is kept, and per kind.
-    refined: EvaluationReport | None = None
-    refine_kept: bool = False
-    refined_by_kind: dict[str, EvaluationReport] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The card's record of the stage."""
@@ -151,21 +147,6 @@ class ContextResult:
                 }
                 for kind, (documents, alone, best) in self.by_kind.items()
             },
-            **(
-                {
-                    "second_pass": {
-                        "macro_f1": round(self.refined.macro_f1, 4),
-                        "accuracy": round(self.refined.accuracy, 4),
-                        "kept": self.refine_kept,
-                        "by_kind": {
-                            kind: {"macro_f1": round(r.macro_f1, 4), "accuracy": round(r.accuracy, 4)}
-                            for kind, r in self.refined_by_kind.items()
-                        },
-                    }
-                }
-                if self.refined is not None
-                else {}
-            ),
         }
 
 
@@ -454,20 +435,14 @@ def train_context(
     grid: Sequence[float] = CONTEXT_GRID,
     tolerance: float = TIE_TOLERANCE,
     progress: Progress | None = None,
-    second_pass: bool = True,
-    min_gain: float = TIE_TOLERANCE,
 ) -> tuple[ContextModel | None, ContextResult]:
     """Train the context stage on out-of-fold sentence probabilities of labelled documents.
 
     Documents are the CV groups (their sentences are rows of the same group), so
     a document's sentence probabilities come from a model that never saw it, as
-    a new user's document would. Its C is the largest of ``grid`` within
-    ``tolerance`` of the best, and the stage is kept only when its grouped-CV
+    a new user's document would. The stage is kept only when its grouped-CV
     macro-F1 beats the sentence model alone on the same units by more than
-    ``min_gain``. Furniture units are left out: a rule themes them. With
-    ``second_pass``, a second pass (:func:`_train_second_pass`) is tried the
-    same way against the first and kept only when it beats it by more than
-    ``min_gain``.
+    ``tolerance``. Furniture units are left out: a rule themes them.
     """
     say = progress or (lambda message: None)
     prepared = _prepare(documents)
@@ -475,8 +450,6 @@ def train_context(
     splits, models = _fold_models(params, texts, themes, groups, folds, n_jobs)
     probas = _out_of_fold_proba(splits, models, groups, prepared)
     blocks: list[np.ndarray] = []
-    # Each document's inputs for all its units, the rows of it that are labelled, and the item.
-    inputs: list[tuple[np.ndarray, list[int], Any]] = []
     labels: list[str] = []
     doc_ids: list[str] = []
     kinds: list[str] = []
@@ -491,7 +464,6 @@ def train_context(
             if gold is not None and not furniture
         ]
         blocks.append(X[keep])
-        inputs.append((X, keep, item))
         labels += [gold for i in keep if (gold := item.gold[i]) is not None]
         doc_ids += [item.doc.doc] * len(keep)
         kinds += ["real" if item.doc.source == "spans" else "written"] * len(keep)
@@ -520,7 +492,7 @@ def train_context(
             f" (sentence model alone {baseline.macro_f1:.3f}, {baseline.accuracy:.3f})"
         )
     best_C, best = _choose_context_C(candidates, tolerance)
-    chosen = best_C if best.macro_f1 > baseline.macro_f1 + min_gain else None
+    chosen = best_C if best.macro_f1 > baseline.macro_f1 + tolerance else None
     by_kind = {}
     for kind in sorted(set(kinds)):
         idx = [i for i, k in enumerate(kinds) if k == kind]
@@ -532,61 +504,7 @@ def train_context(
     result = ContextResult(n_docs, len(labels), baseline, candidates, chosen, by_kind)
     if chosen is None:
         return None, result
-    stage = ContextModel(C=chosen).fit(X_all, labels)
-    if not second_pass:
-        return stage, result
-    refine, refined_themes = _train_second_pass(chosen, inputs, X_all, labels, splits)
-    refined = score(labels, refined_themes)
-    refine_kept = refined.macro_f1 > best.macro_f1 + min_gain
-    say(
-        f"context second pass C={chosen}: macro-F1 {refined.macro_f1:.3f}, accuracy {refined.accuracy:.3f}"
-        f" (one pass {best.macro_f1:.3f}): {'kept' if refine_kept else 'not kept'}"
-    )
-    refined_by_kind = {}
-    for kind in sorted(set(kinds)):
-        idx = [i for i, k in enumerate(kinds) if k == kind]
-        refined_by_kind[kind] = score([labels[i] for i in idx], [refined_themes[i] for i in idx])
-    result = replace(result, refined=refined, refine_kept=refine_kept, refined_by_kind=refined_by_kind)
-    if refine_kept:
-        stage.refine = refine
-    return stage, result
-
-
-def _train_second_pass(
-    C: float,
-    inputs: Sequence[tuple[np.ndarray, list[int], Any]],
-    X_all: np.ndarray,
-    labels: list[str],
-    splits: Sequence[tuple[np.ndarray, np.ndarray]],
-) -> tuple[ContextModel, list[str]]:
-    """The second pass fitted on all documents, and its out-of-fold themes (grouped CV).
-
-    Its inputs need the first pass's probabilities of every unit of a document,
-    and those must be out of fold as the sentence model's are: a first pass that
-    saw the document would be surer of it than of a new one. So the first pass
-    is fitted again per fold of documents (the same folds) and each document's
-    probabilities come from the fit that held it out. The second pass's CV uses
-    those same probabilities; it is not nested again (a fold's training rows
-    were produced by first passes fitted with its test documents, a channel of
-    eight probabilities per unit). ``inputs`` holds each document's context
-    inputs for all its units, its labelled rows and its prepared item; ``X_all``
-    and ``labels`` are the labelled rows of them all, in that order.
-    """
-    document_of_row = np.asarray([k for k, (_, keep, _) in enumerate(inputs) for _ in keep], dtype=np.int64)
-    refined_rows = [np.zeros((0, N_REFINED_FEATURES))] * len(inputs)
-    for train, test in splits:
-        first = ContextModel(C=C).fit(X_all[train], [labels[i] for i in train])
-        for k in np.unique(document_of_row[test]).tolist():
-            X, keep, item = inputs[k]
-            refined = refined_features(X, first.predict_proba(X), item.prepared.outline, item.prepared.boilerplate)
-            refined_rows[k] = refined[keep]
-    X2 = np.vstack(refined_rows)
-    predicted = [""] * len(labels)
-    for train, test in splits:
-        stage = ContextModel(C=C).fit(X2[train], [labels[i] for i in train])
-        for i, theme in zip(test, stage.predict(X2[test])):
-            predicted[i] = theme
-    return ContextModel(C=C).fit(X2, labels), predicted
+    return ContextModel(C=chosen).fit(X_all, labels), result
 
 
 def _choose_context_C(

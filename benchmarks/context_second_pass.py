@@ -23,20 +23,26 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from context_variants import CORPUS, GENRES, Units, cv_scores, fit_sentence_models, labelled_data, macro_f1
+from context_variants import (
+    CORPUS,
+    GENRES,
+    Document,
+    cv_scores,
+    documents_of,
+    fit_sentence_models,
+    labelled_data,
+    macro_f1,
+    units_of,
+)
 from joblib import Parallel, delayed
 from sklearn.model_selection import GroupKFold
 
 from plantheme.model.context import ContextModel, context_features
-from plantheme.model.model import ThemeModel
 from plantheme.text.structure import Outline
 from plantheme.themes import THEME_IDS
-from plantheme.training.labels import LabelledDocument
-from plantheme.training.train import _prepare
 
 _THEMES = np.array(THEME_IDS, dtype=object)
 
@@ -46,49 +52,9 @@ def refined_features(X: np.ndarray, first: np.ndarray, outline: Outline, skip: S
     return np.hstack([X, context_features(first, outline, skip)])
 
 
-@dataclass
-class Document:
-    """One labelled document's context inputs for all its units, and its labelled units."""
-
-    name: str
-    genre: str
-    real: bool
-    X: np.ndarray
-    outline: Outline
-    furniture: np.ndarray
-    keep: np.ndarray  # the labelled units scored (furniture left out, or kept for the tuning part)
-    gold: np.ndarray
-
-    def refined(self, first: ContextModel) -> np.ndarray:
-        """The second pass's inputs of the labelled units, from ``first``'s probabilities of every unit."""
-        return refined_features(self.X, first.predict_proba(self.X), self.outline, self.furniture)[self.keep]
-
-
-def documents_of(
-    documents: Sequence[LabelledDocument], model_of: Mapping[str, ThemeModel], *, keep_furniture: bool
-) -> list[Document]:
-    out = []
-    for item in _prepare(documents):
-        model = model_of.get(item.doc.doc)
-        if model is None:
-            continue
-        prepared = item.prepared
-        proba = model.classify(prepared.texts, normalized=True).proba
-        furniture = np.array(prepared.boilerplate, dtype=bool)
-        keep = [i for i, gold in enumerate(item.gold) if gold is not None and (keep_furniture or not furniture[i])]
-        out.append(
-            Document(
-                name=item.doc.doc,
-                genre=item.doc.genre,
-                real=item.doc.source == "spans",
-                X=context_features(proba, prepared.outline, prepared.boilerplate),
-                outline=prepared.outline,
-                furniture=furniture,
-                keep=np.array(keep, dtype=np.int64),
-                gold=np.array([item.gold[i] for i in keep], dtype=object),
-            )
-        )
-    return out
+def refined_inputs(doc: Document, first: ContextModel) -> np.ndarray:
+    """The second pass's inputs of ``doc``'s scored units, from ``first``'s probabilities of every unit."""
+    return refined_features(doc.X, first.predict_proba(doc.X), doc.outline, doc.furniture)[doc.keep]
 
 
 def fit(rows: Sequence[np.ndarray], golds: Sequence[np.ndarray]) -> ContextModel:
@@ -113,8 +79,8 @@ def nested_fold(docs: list[Document], train: np.ndarray, test: np.ndarray) -> di
     """
     firsts = first_pass_fits(docs, train, 4)
     on_test = fit([docs[i].X[docs[i].keep] for i in train], [docs[i].gold for i in train])
-    second = fit([docs[i].refined(firsts[int(i)]) for i in train], [docs[i].gold for i in train])
-    return {int(i): np.array(second.predict(docs[i].refined(on_test)), dtype=object) for i in test}
+    second = fit([refined_inputs(docs[i], firsts[int(i)]) for i in train], [docs[i].gold for i in train])
+    return {int(i): np.array(second.predict(refined_inputs(docs[i], on_test)), dtype=object) for i in test}
 
 
 def main() -> None:
@@ -134,16 +100,7 @@ def main() -> None:
         f" tuning part {sum(len(d.keep) for d in tune)} units ({time.perf_counter() - started:.0f} s)"
     )
 
-    gold = np.concatenate([d.gold for d in docs])
-    units = Units(
-        X=np.vstack([d.X[d.keep] for d in docs]),
-        subject=np.zeros((len(gold), len(THEME_IDS))),
-        gold=gold,
-        document=np.concatenate([[d.name] * len(d.keep) for d in docs]),
-        genre=np.concatenate([[d.genre] * len(d.keep) for d in docs]),
-        real=np.concatenate([[d.real] * len(d.keep) for d in docs]).astype(bool),
-        furniture=np.zeros(len(gold), dtype=bool),
-    )
+    units = units_of(docs)
     tune_gold = np.concatenate([d.gold for d in tune])
     tune_furniture = np.concatenate([d.furniture[d.keep] for d in tune])
 
@@ -174,9 +131,9 @@ def main() -> None:
         np.concatenate([np.array(first_all.predict(d.X[d.keep]), dtype=object) for d in tune]),
     )
     # Same folds, as plantheme train: every document's second-pass inputs from the first pass that held it out.
-    refined = [d.refined(held_out[k]) for k, d in enumerate(docs)]
+    refined = [refined_inputs(d, held_out[k]) for k, d in enumerate(docs)]
     second_all = fit(refined, [d.gold for d in docs])
-    on_tune = np.concatenate([np.array(second_all.predict(d.refined(first_all)), dtype=object) for d in tune])
+    on_tune = np.concatenate([np.array(second_all.predict(refined_inputs(d, first_all)), dtype=object) for d in tune])
     same: dict[int, np.ndarray] = {}
     for train, test in folds:
         stage = fit([refined[i] for i in train], [docs[i].gold for i in train])

@@ -55,6 +55,7 @@ from plantheme.model.model import ThemeModel, build_pipeline
 from plantheme.model.persistence import load_model
 from plantheme.settings import DEFAULT_MODEL_DIR, REPO_ROOT, load_settings
 from plantheme.text.normalize import normalize_sentence
+from plantheme.text.structure import Outline
 from plantheme.themes import THEME_IDS
 from plantheme.training.labels import (
     LabelledDocument,
@@ -111,6 +112,73 @@ class Units:
     furniture: np.ndarray
 
 
+@dataclass
+class Document:
+    """One labelled document's context inputs for all its units, and which of them are scored."""
+
+    name: str
+    genre: str
+    real: bool
+    X: np.ndarray  # the context inputs of every unit
+    outline: Outline
+    furniture: np.ndarray  # of every unit
+    keep: np.ndarray  # the labelled units scored (furniture left out, unless kept)
+    gold: np.ndarray  # their themes
+    subject: np.ndarray  # the sentence model's probabilities of the title's subject (zeros: none asked, no title)
+
+
+def documents_of(
+    documents: Sequence[LabelledDocument],
+    model_of: Mapping[str, ThemeModel],
+    *,
+    keep_furniture: bool,
+    with_subject: bool = False,
+) -> list[Document]:
+    """``documents`` classified by the model ``model_of`` maps each to (a document it does not map is left out)."""
+    out = []
+    for item in _prepare(documents):
+        model = model_of.get(item.doc.doc)
+        if model is None:
+            continue
+        prepared = item.prepared
+        outline = prepared.outline
+        proba = model.classify(prepared.texts, normalized=True).proba
+        subject = np.zeros(_N)
+        if with_subject and outline.title >= 0:
+            title = "".join(prepared.texts[i].strip() for i in (outline.title_units or (outline.title,)))
+            subject = model.classify([title_subject(title)], normalized=True).proba[0]
+        furniture = np.array(prepared.boilerplate, dtype=bool)
+        keep = [i for i, gold in enumerate(item.gold) if gold is not None and (keep_furniture or not furniture[i])]
+        out.append(
+            Document(
+                name=item.doc.doc,
+                genre=item.doc.genre,
+                real=item.doc.source == "spans",
+                X=context_features(proba, outline, prepared.boilerplate),
+                outline=outline,
+                furniture=furniture,
+                keep=np.array(keep, dtype=np.int64),
+                gold=np.array([item.gold[i] for i in keep], dtype=object),
+                subject=subject,
+            )
+        )
+    return out
+
+
+def units_of(docs: Sequence[Document]) -> Units:
+    """The scored units of ``docs``, one row each, in document order."""
+    counts = [len(d.keep) for d in docs]
+    return Units(
+        X=np.vstack([d.X[d.keep] for d in docs]),
+        subject=np.repeat(np.array([d.subject for d in docs]), counts, axis=0),
+        gold=np.concatenate([d.gold for d in docs]).astype(str),
+        document=np.repeat(np.array([d.name for d in docs]), counts),
+        genre=np.repeat(np.array([d.genre for d in docs]), counts),
+        real=np.repeat(np.array([d.real for d in docs], dtype=bool), counts),
+        furniture=np.concatenate([d.furniture[d.keep] for d in docs]),
+    )
+
+
 def document_units(
     documents: Sequence[LabelledDocument],
     model_of: Mapping[str, ThemeModel],
@@ -118,34 +186,8 @@ def document_units(
     keep_furniture: bool,
 ) -> Units:
     """Every labelled unit of ``documents``, classified by the model ``model_of`` maps its document to
-    (a document it does not map is left out)."""
-    rows: dict[str, list] = {k: [] for k in ("X", "subject", "gold", "document", "genre", "real", "furniture")}
-    for item in _prepare(documents):
-        model = model_of.get(item.doc.doc)
-        if model is None:
-            continue
-        prepared = item.prepared
-        proba = model.classify(prepared.texts, normalized=True).proba
-        X = context_features(proba, prepared.outline, prepared.boilerplate)
-        outline = prepared.outline
-        subject = np.zeros(_N)
-        if outline.title >= 0:
-            title = "".join(prepared.texts[i].strip() for i in (outline.title_units or (outline.title,)))
-            subject = model.classify([title_subject(title)], normalized=True).proba[0]
-        for i, (gold, furniture) in enumerate(zip(item.gold, prepared.boilerplate)):
-            if gold is None or (furniture and not keep_furniture):
-                continue
-            for key, value in (
-                ("X", X[i]),
-                ("subject", subject),
-                ("gold", gold),
-                ("document", item.doc.doc),
-                ("genre", item.doc.genre),
-                ("real", item.doc.source == "spans"),
-                ("furniture", furniture),
-            ):
-                rows[key].append(value)
-    return Units(**{key: np.array(values) for key, values in rows.items()})
+    (a document it does not map is left out), with its title's subject."""
+    return units_of(documents_of(documents, model_of, keep_furniture=keep_furniture, with_subject=True))
 
 
 def macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:

@@ -46,6 +46,15 @@ from plantheme.text.normalize import normalize_sentence
         "2025年",
         "已报送",
         "持续推进",
+        # responsibility notes standing alone, as a paragraph's last line leaves them
+        "（核准类+审计，牵头责任部门：商务局）",
+        "（陈家宝同志牵头，市劳动局具体实施）",
+        "（市财政局、市人力资源保障局、各区政府负责）",
+        "（各市（县）区人民政府、无锡经济开发区管委会，市发展改革委负责）",
+        # a signature date in Chinese numerals, an adoption date in brackets
+        "二○○三年六月八日",
+        "二〇〇〇年七月六日",
+        "（2020年3月27日）",
     ],
 )
 def test_furniture_is_boilerplate(line: str) -> None:
@@ -72,6 +81,12 @@ def test_furniture_is_boilerplate(line: str) -> None:
         "已完成投资12亿元",
         "持续推进河道整治",
         "重庆市学前教育条例（制定）",
+        # headings that end like an office's name
+        "（一）打造区域性医疗中心",
+        "（一）优化空间功能布局",
+        "加快构建经济发展新格局",
+        "实现十四五良好开局",
+        "2020年3月27日召开会议",
     ],
 )
 def test_policy_sentences_and_headings_are_not(line: str) -> None:

@@ -786,11 +786,49 @@ def test_normalizing_twice_changes_nothing_with_mojibake(raw: str) -> None:
     [
         "按其减免租金的30%给予补贴。（责任单位：市商务局、市体育局）\n实施贷款贴息。对贷款给予贴息。",
         "落实减税政策（牵头单位：市税务局；配合单位：市财政局）\n加大会展扶持。",
+        # a note of any form after the sentence's end, however long the line
+        "对新获市级以上研发机构认定的企业给予最高二十万元奖励。（核准类，牵头责任部门：科技局）\n"
+        "——（43）推进智能制造项目建设。",
+        "建立健全城乡统一的就业失业登记制度，实现社会保险关系跨地区制度灵活转接。（陈家宝同志牵头，市劳动局具体实施）\n"
+        "积极稳妥推进郊县镇街行政区划调整。",
+        "每年新增行业上市企业二至三家，新增直接融资规模一百亿元以上。（各市（县）区人民政府、无锡经济开发区管委会，"
+        "市发展改革委负责）\n加快发展数字经济。",
     ],
 )
 def test_a_responsibility_note_ends_its_paragraph(raw: str) -> None:
     # Joined, the note and the next task's heading became one unit, themed as furniture.
     assert normalize(raw).text.count("\n") == 1
+
+
+def test_a_numbering_closing_a_long_line_still_joins_what_it_numbers() -> None:
+    # "。（二）" at a line end opens the next item; it is no note that ends the paragraph.
+    raw = "对照年度目标任务逐项细化分解落实到每个部门和每位责任人，确保各项工作按时保质保量完成并取得实效。（二）\n加强组织领导，确保落实。"
+    assert normalize(raw).text.count("\n") == 0
+
+
+def test_a_task_numbered_past_99_starts_its_own_line() -> None:
+    # A task breakdown's responsibility line, then task 123: two units, not one.
+    raw = "责任单位：市金融办、市市场监管局、市经济和信息化局、市商务局、市财政局，各区、县（市）政府、管委会\n123.实施“鲲鹏计划”，加大龙头企业培育。"
+    assert normalize(raw).text.split("\n")[1].startswith("123.实施")
+
+
+def test_paragraph_lines_that_share_a_length_by_chance_are_not_a_wrap() -> None:
+    # A DOCX notice: its 17-character title, a 17-character line of page controls and a
+    # document number have one length, but its paragraphs run far past it: no wrap, no joins.
+    lines = [
+        "关于继续执行各项促进就业政策的通知",
+        "收藏字号：大中小大中小大中小",
+        "京劳社就发〔2008〕195号",
+        "各区县人民政府，市政府各委、办、局：",
+        "为贯彻落实国务院关于做好促进就业工作的通知精神，进一步做好促进就业工作，经市政府同意，现就有关事项通知如下。",
+        "促进就业的税收优惠政策依照国家相关部委文件规定执行，各区县要结合实际抓好落实，确保政策落地见效。",
+    ]
+    assert normalize("\n".join(lines)).text.split("\n") == lines
+
+
+def test_a_line_closed_by_a_document_number_is_not_continued() -> None:
+    raw = "关于印发某市“十三五”卫生计生事业发展规划编制工作方案的通知 某卫计办〔2015〕22号\n委机关各处室："
+    assert normalize(raw).text.split("\n")[1] == "委机关各处室："
 
 
 def test_table_cells_after_a_long_cell_stay_on_their_own_lines() -> None:

@@ -98,3 +98,29 @@ def test_a_wrapped_title_is_one_title(head: str, title: list[str]) -> None:
 def test_no_units() -> None:
     outline = outline_of("", [], [])
     assert outline.title == -1 and outline.levels == ()
+
+
+def _outline(text: str) -> tuple[list[str], list[int | None], list[int]]:
+    units = split_sentences(text)
+    outline = outline_of(text, [(u.start, u.end) for u in units], [False] * len(units))
+    return [u.text for u in units], list(outline.levels), list(outline.nearest_heading)
+
+
+def test_a_table_of_short_cells_gives_no_headings() -> None:
+    # A legislative plan's table, a cell per line: the cells are not headings, so every bill
+    # sits under the section heading, not under the cell before it.
+    text = "\n".join(
+        ["某市人民政府2020年立法工作计划", "一、地方性法规草案", "项目名称", "起草单位", "送审时间"]
+        + ["某市人力资源市场条例（制定）", "某市社会信用条例（制定）", "某市特种设备安全条例（制定）"]
+    )
+    units, levels, nearest = _outline(text)
+    section = units.index("一、地方性法规草案")
+    assert levels[section] == 1
+    assert all(level is None for level in levels[section + 1 :])
+    assert nearest[-1] == section
+
+
+def test_two_unnumbered_headings_in_a_row_stay_headings() -> None:
+    units, levels, nearest = _outline("某县2024年工作要点\n保障措施\n加强组织领导\n各单位要明确分工，压实责任。")
+    assert levels[1:3] == [3, 3]
+    assert nearest[3] == 2

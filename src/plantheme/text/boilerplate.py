@@ -117,17 +117,25 @@ _PAGE_NUMBER = re.compile(
 # Table-of-contents lines: dot leaders (or a run of middle dots) and a page number.
 _TOC_LINE = re.compile(r"(?:…{2,}|\.{4,}|·{4,}|．{4,}|-{4,})\s*\d{1,4}$")
 # A date or an issuing office alone on its line (a signature block).
-_DATE_ALONE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-./]\d{1,2}[-./]\d{1,2})$")
+# Also in Chinese numerals ("二○○三年六月八日", an official document's signature date) and in
+# brackets under a title ("（2020年3月27日）", the date it was adopted).
+_DATE_ALONE = re.compile(
+    r"^[（(]?(?:[\d〇○零一二三四五六七八九]{4}\s*年\s*[\d一二三四五六七八九十]{1,2}\s*月\s*[\d一二三四五六七八九十]{1,3}\s*日"
+    r"|\d{4}[-./]\d{1,2}[-./]\d{1,2})[）)]?$"
+)
+# Not a numbered heading ("（一）打造区域性医疗中心"), and 局 not of 布局, 格局, 开局 ("优化空间功能布局").
+_NOT_HEADING = r"(?![（(][一二三四五六七八九十百\d]{1,3}[）)]|[一二三四五六七八九十百]{1,3}[、.．]|\d{1,3}[、.．])"
+_OFFICE_END = r"(?<![布格开大全破变结当时定残败])局"
 _OFFICE_ALONE = re.compile(
-    r"^[\u4e00-\u9fff（）()]{2,24}(?:人民政府|人民政府办公室|人民政府办公厅|办公室|办公厅|委员会|"
-    r"管理局|局|厅|委|办|中心|街道办事处|办事处)$"
+    rf"^{_NOT_HEADING}[\u4e00-\u9fff（）()]{{2,24}}(?:人民政府|人民政府办公室|人民政府办公厅|办公室|办公厅|委员会|"
+    rf"管理局|{_OFFICE_END}|厅|委|办|中心|街道办事处|办事处)$"
 )
 # Task tables and legislative or project plans in DOCX give every cell its own line: the units
 # responsible ("市住房城乡建委、市交通局"), a deadline ("2024年12月底前", "10月") or the item's
 # progress ("已报送"). None says what the item is about; read as sentences they became the
 # neighbours that pulled the items between them to `other`.
 _OFFICE = (
-    r"各?[\u4e00-\u9fff（）()]{1,20}?(?:人民政府|政府|人大|政协|办公室|办公厅|委员会|管理局|局|厅|委|办|"
+    rf"{_NOT_HEADING}各?[\u4e00-\u9fff（）()]{{1,20}}?(?:人民政府|政府|人大|政协|办公室|办公厅|委员会|管理局|{_OFFICE_END}|厅|委|办|"
     r"中心|街道办事处|办事处|街道|集团|公司|法院|检察院|部|署|会)"
 )
 _OFFICES_ALONE = re.compile(rf"^{_OFFICE}(?:[、，,和及/]{_OFFICE}){{1,12}}等?$")

@@ -988,7 +988,21 @@ _GARBLED_END = "\ufffd\ufdd0\ufdd1\ufdd2\ufdd3\ufdd4"
 _LATIN_END = re.compile(f"[\u00c2-\u00f4]{_LATIN_CONT}{{1,3}}$")
 
 
+# A note in brackets after a sentence's end ("…给予奖励。（牵头责任部门：商务局）", "…。（陈家宝同志牵头，
+# 市劳动局具体实施）"): the paragraph ends with it. Not a numbering ("。（二）"), which opens what follows.
+_NOTE_TAIL = re.compile(
+    r"[。！？；!?;][”’」』]?\s*[（(](?![一二三四五六七八九十百\d]{1,3}[）)])"
+    r"[^（）()\n]*(?:[（(][^（）()\n]*[）)][^（）()\n]*)*[）)]\s*$"
+)
+_NOTE_CHARS = 120
+# A numbered item of a long list ("123.实施……"): HEADING_MARKER's numbers go to 99, a task list's further.
+_NUMBERED_ITEM = re.compile(f"^\\d{{1,3}}[、.．](?=[{_HAN}“《])")
+
+
 def _ends_sentence(line: str) -> bool:
+    # The tail alone: a note is short, and a search from every stop of a long line would cost.
+    if line.endswith(("）", ")", "） ", ") ")) and _NOTE_TAIL.search(line[-_NOTE_CHARS:]):
+        return True
     stripped = line.rstrip(_CLOSERS + " ")
     if not stripped:
         return False
@@ -1050,6 +1064,17 @@ def _common_width(lengths: list[int], at_least: int) -> tuple[int, int] | None:
     return (best, near) if near >= at_least and near >= len(lengths) / 2 and best >= 15 else None
 
 
+# Share of the lines that may run past a wrap width (by more than its tolerance): a PDF's
+# wrapped text has a few (a line of digits, a table row), paragraph-per-line text many.
+_MAX_PAST_WIDTH = 0.2
+
+
+def _past_width(widths: list[int], width: int) -> bool:
+    """Whether too many of ``widths`` exceed ``width`` for it to be the text's wrap width."""
+    past = sum(1 for w in widths if w > width + 4)
+    return past > _MAX_PAST_WIDTH * len(widths)
+
+
 def _wrap_width(lines: list[str]) -> _Wrap | None:
     """The fixed line width of hard-wrapped text (PDF extraction), if it has one.
 
@@ -1063,6 +1088,13 @@ def _wrap_width(lines: list[str]) -> _Wrap | None:
     ]
     page = _common_width([_display_width(line) for line in candidates], at_least=3)
     chars = _common_width([len(line) for line in candidates], at_least=2)
+    # A wrap width bounds the text: hardly a line runs past it. Paragraph-per-line text (DOCX,
+    # web pages) has a few unfinished lines of one length by chance (a 17-character title, a
+    # 17-character document number) among paragraphs far longer; that is no wrap.
+    if page is not None and _past_width([_display_width(line) for line in lines if line], page[0]):
+        page = None
+    if chars is not None and _past_width([len(line) for line in lines if line], chars[0]):
+        chars = None
     if page is None and chars is None:
         return None
     return _Wrap(
@@ -1080,6 +1112,9 @@ _FIELD_LINE = re.compile(
 # A task's responsibility note closing its paragraph ("…给予补贴。（责任单位：市商务局）"):
 # the paragraph ends there, whatever comes on the next line.
 _RESPONSIBILITY_TAIL = re.compile(r"[（(]\s*(?:主要)?(?:责任|牵头|配合|协办)(?:单位|部门|领导)\s*[：:][^（）()]*[）)]$")
+# A document number closing a line ("…的通知 杭卫计办〔2015〕22号"): the head of a document, which
+# the addressee line below it does not continue.
+_DOC_NUMBER_TAIL = re.compile(r"[〔\[（(【]\s*(?:19|20)\d{2}\s*[〕\]）)】]\s*第?\d{1,4}\s*号$")
 # A clause of at most three characters before a comma or stop: the tail of a
 # sentence cut by the line end ("法制\n建设。"), unless it is a word that opens
 # sentences ("今年，", "同时，", "第三，").
@@ -1143,9 +1178,11 @@ def _kept_apart(prev: str, nxt: str) -> bool:
         or not nxt
         or _ends_sentence(prev)
         or bool(HEADING_MARKER.match(nxt))
+        or bool(_NUMBERED_ITEM.match(nxt))
         or bool(_FIELD_LINE.match(nxt))
         or bool(_FIELD_LINE.match(prev))
         or bool(_RESPONSIBILITY_TAIL.search(prev))
+        or bool(_DOC_NUMBER_TAIL.search(prev))
     )
 
 

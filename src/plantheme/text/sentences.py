@@ -44,11 +44,21 @@ _HAS_CONTENT = re.compile(r"[^\W_]", re.UNICODE)
 # label ("牵头单位：") or a named office in a role ("区城管局牵头"), and follow a task of at
 # least four characters. (The normaliser's _RESPONSIBILITY_TAIL is the narrower labelled form:
 # a line ending in it is not joined to the next.)
+# A note's characters: anything but brackets, or one short bracketed aside ("各市（县）区人民政府").
+_NOTE_CHAR = r"(?:[^（）()]|[（(][^（）()]{1,8}[）)])"
 RESPONSIBILITY_NOTE = re.compile(
-    r"[（(](?=[^（）()]*(?:(?:牵头|责任|配合|协办|主办)(?:单位|部门|领导)?[：:]"
-    r"|[区县市镇省州乡旗][^（）()，、；：:]{1,12}?(?:局|委|办|厅|部|中心|政府|公司|小组)(?:牵头|负责|配合)))"
-    r"[^（）()]{2,120}[）)]\s*[。；;.]?$"
+    rf"[（(](?={_NOTE_CHAR}*?(?:(?:牵头|责任|配合|协办|主办)(?:单位|部门|领导)?[：:]"
+    r"|[区县市镇省州乡旗][^（）()，、；：:]{1,12}?(?:局|委|办|厅|部|中心|政府|公司|小组)(?:牵头|负责|配合)"
+    # A leader in charge ("陈家宝同志牵头"), or offices named and then their role at the close
+    # ("…、各区政府负责）", "…市劳动局具体实施）", "…供销合作社等参与）").
+    r"|同志(?:牵头|负责)"
+    r"|(?:局|委|办|厅|部|中心|政府|管委会|小组|单位|社)等?(?:按职责分工)?(?:负责|具体实施|参与|配合)[）)]))"
+    rf"{_NOTE_CHAR}{{2,120}}[）)]\s*[。；;.]?$"
 )
+# The same note opening a unit, with a task after it: a task list that runs its items on one
+# line ("…全国人口普查。（市统计局牵头，年内持续推进）推动社会治安防控……") leaves each note at the head
+# of the next item's unit, whose offices it would lend their themes.
+_LEADING_NOTE = re.compile(RESPONSIBILITY_NOTE.pattern.removesuffix(r"\s*[。；;.]?$"))
 _MIN_TASK_CHARS = 4
 
 
@@ -82,12 +92,28 @@ def _split_note(text: str, start: int, end: int) -> list[tuple[int, int]]:
     # Only the last bracket can close the unit: one match attempt, not a scan (every unit passes here).
     opening = max(text.rfind("（", start, end), text.rfind("(", start, end))
     note = RESPONSIBILITY_NOTE.match(text, opening, end) if opening > start else None
+    if note is None and opening > start:  # the last bracket may be an aside inside the note
+        opening = max(text.rfind("（", start, opening), text.rfind("(", start, opening))
+        note = RESPONSIBILITY_NOTE.match(text, opening, end) if opening > start else None
     if note is None:
         return [(start, end)]
     task_end = start + len(text[start : note.start()].rstrip())
     if task_end - start < _MIN_TASK_CHARS:
         return [(start, end)]
     return [(start, task_end), (note.start(), end)]
+
+
+def _split_leading_note(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``[start, end)``, or a responsibility note opening it and the task after the note as two spans."""
+    if text[start] not in "（(":
+        return [(start, end)]
+    note = _LEADING_NOTE.match(text, start, end)
+    if note is None:
+        return [(start, end)]
+    rest = note.end() + len(text[note.end() : end]) - len(text[note.end() : end].lstrip())
+    if end - rest < _MIN_TASK_CHARS:
+        return [(start, end)]
+    return [(start, note.end()), (rest, end)]
 
 
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
@@ -104,5 +130,6 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[Sent
         elif e - s > max_chars:
             units.extend(_cut_long(text, s, e, max_chars))
         else:
-            units.extend(_split_note(text, s, e))
+            for head, tail in _split_leading_note(text, s, e):
+                units.extend(_split_note(text, head, tail))
     return [Sentence(s, e, text[s:e]) for s, e in units]

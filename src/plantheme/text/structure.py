@@ -35,6 +35,8 @@ _UNNUMBERED_LEVEL = 3
 # start with a number.
 _MAX_HEADING_CHARS = 45
 _MAX_UNNUMBERED_CHARS = 20
+# Unnumbered headings in a row beyond this are a table's cells or a list of links (_drop_cell_runs).
+_MAX_HEADING_RUN = 2
 _CLOSING = "。；！？…"
 # How many units from the top a title may be found in (after furniture lines).
 _TITLE_WINDOW = 6
@@ -109,6 +111,33 @@ def _names_a_kind(text: str, span: tuple[int, int]) -> bool:
     return text[span[0] : span[1]].strip().endswith(_TITLE_KINDS)
 
 
+def _drop_cell_runs(
+    text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool], levels: list[int | None]
+) -> None:
+    """Unmark unnumbered "headings" that come in runs: table cells and link lists, not headings.
+
+    A DOCX table gives each cell its own short line ("项目名称", "起草单位", then every bill's
+    name), as a web page's navigation gives each link; read as headings they became every
+    next line's "nearest heading". A heading introduces text: at most two unnumbered ones
+    in a row ("保障措施", "加强组织领导"), furniture between them not counted.
+    """
+    run: list[int] = []
+    for i in [*range(len(levels)), -1]:
+        if i >= 0 and skip[i]:
+            continue
+        if i >= 0 and levels[i] == _UNNUMBERED_LEVEL and not _is_numbered(text[spans[i][0] : spans[i][1]]):
+            run.append(i)
+            continue
+        if len(run) > _MAX_HEADING_RUN:
+            for unit in run:
+                levels[unit] = None
+        run = []
+
+
+def _is_numbered(unit: str) -> bool:
+    return bool(_LEVELS[_UNNUMBERED_LEVEL][1].match(unit.strip()))
+
+
 def outline_of(text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool]) -> Outline:
     """The outline of a normalised text split into units ``spans``.
 
@@ -133,6 +162,7 @@ def outline_of(text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool]
                 levels[unit] = None  # the title is not a heading of the body
             break
         skipped_so_far += skipped
+    _drop_cell_runs(text, spans, skip, levels)
     nearest: list[int] = []
     top: list[int] = []
     # Open headings by level: a heading closes every heading of its level or deeper. The

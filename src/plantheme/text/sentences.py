@@ -42,8 +42,8 @@ _HAS_CONTENT = re.compile(r"[^\W_]", re.UNICODE)
 # a unit of its own, so the task is classified by what it says, not by the offices named in
 # the note (区生态环境分局 reads as ecology), and the note is furniture. It must carry a role
 # label ("牵头单位：") or a named office in a role ("区城管局牵头"), and follow a task of at
-# least four characters. (The normaliser's _RESPONSIBILITY_TAIL is the narrower labelled form:
-# a line ending in it is not joined to the next.)
+# least four characters. (The normaliser keeps a line that ends in a note from the next line:
+# _RESPONSIBILITY_TAIL, the labelled form, and _NOTE_TAIL, any bracket after a full stop.)
 # A note's characters: anything but brackets, or one short bracketed aside ("各市（县）区人民政府").
 _NOTE_CHAR = r"(?:[^（）()]|[（(][^（）()]{1,8}[）)])"
 RESPONSIBILITY_NOTE = re.compile(
@@ -110,7 +110,9 @@ def _split_leading_note(text: str, start: int, end: int) -> list[tuple[int, int]
     note = _LEADING_NOTE.match(text, start, end)
     if note is None:
         return [(start, end)]
-    rest = note.end() + len(text[note.end() : end]) - len(text[note.end() : end].lstrip())
+    rest = note.end()
+    while rest < end and text[rest].isspace():
+        rest += 1
     if end - rest < _MIN_TASK_CHARS:
         return [(start, end)]
     return [(start, note.end()), (rest, end)]

@@ -37,6 +37,8 @@ _MAX_HEADING_CHARS = 45
 _MAX_UNNUMBERED_CHARS = 20
 # Unnumbered headings in a row beyond this are a table's cells or a list of links (_drop_cell_runs).
 _MAX_HEADING_RUN = 2
+# The numbering of the level unnumbered headings share ("3.推进智慧医保"): those are never cells.
+_NUMBERED_AT_UNNUMBERED_LEVEL = dict(_LEVELS)[_UNNUMBERED_LEVEL]
 _CLOSING = "。；！？…"
 # How many units from the top a title may be found in (after furniture lines).
 _TITLE_WINDOW = 6
@@ -121,21 +123,17 @@ def _drop_cell_runs(
     next line's "nearest heading". A heading introduces text: at most two unnumbered ones
     in a row ("保障措施", "加强组织领导"), furniture between them not counted.
     """
-    run: list[int] = []
-    for i in [*range(len(levels)), -1]:
-        if i >= 0 and skip[i]:
+    runs: list[list[int]] = [[]]
+    for i, level in enumerate(levels):
+        if skip[i]:
             continue
-        if i >= 0 and levels[i] == _UNNUMBERED_LEVEL and not _is_numbered(text[spans[i][0] : spans[i][1]]):
-            run.append(i)
-            continue
-        if len(run) > _MAX_HEADING_RUN:
-            for unit in run:
-                levels[unit] = None
-        run = []
-
-
-def _is_numbered(unit: str) -> bool:
-    return bool(_LEVELS[_UNNUMBERED_LEVEL][1].match(unit.strip()))
+        start, end = spans[i]
+        if level == _UNNUMBERED_LEVEL and not _NUMBERED_AT_UNNUMBERED_LEVEL.match(text[start:end].strip()):
+            runs[-1].append(i)
+        elif runs[-1]:
+            runs.append([])
+    for unit in (unit for run in runs if len(run) > _MAX_HEADING_RUN for unit in run):
+        levels[unit] = None
 
 
 def outline_of(text: str, spans: Sequence[tuple[int, int]], skip: Sequence[bool]) -> Outline:

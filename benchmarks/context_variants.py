@@ -29,6 +29,9 @@ Variants (all aimed at the DOCX genres, where the stage helps least):
 * ``x document entropy``: the context inputs again, multiplied by the entropy of the
   document mean (a genre signal the document itself gives: a work report spreads over
   the themes, a single-topic plan does not);
+* ``no sentence titles``: no title inputs for a document whose "title" (its first line
+  alone) is a sentence or a clause (``现在，我代表……提出意见。``), as an outline that
+  refused such titles would give;
 * with ``--sentence-weights``, ``sentence model, others W``: the sentence model itself
   fitted with the real non-report rows weighted W (six more fits: slow).
 
@@ -76,6 +79,8 @@ _CONTEXT = slice(_N, 7 * _N)
 _MEAN = slice(6 * _N, 7 * _N)
 _HAS_TITLE = 7 * _N
 
+# How a sentence or a clause ends: a line ending so is no title.
+_SENTENCE_ENDS = "。！？；，：,;:"
 _QUOTED = re.compile(r"《([^《》]{4,})》")
 _WRAPPER_END = re.compile(r"的(?:通知|意见|报告|函|决定|批复|通报|公告|通告)")
 _VERB = re.compile(r"^(?:印发|转发|发布|公布)了?")
@@ -110,6 +115,7 @@ class Units:
     genre: np.ndarray
     real: np.ndarray
     furniture: np.ndarray
+    sentence_title: np.ndarray  # the document's title is a sentence ("现在，我代表……提出意见。")
 
 
 @dataclass
@@ -125,6 +131,7 @@ class Document:
     keep: np.ndarray  # the labelled units scored (furniture left out, unless kept)
     gold: np.ndarray  # their themes
     subject: np.ndarray  # the sentence model's probabilities of the title's subject (zeros: none asked, no title)
+    sentence_title: bool = False  # the line taken for the title ends as a sentence or a clause does
 
 
 def documents_of(
@@ -148,6 +155,7 @@ def documents_of(
             title = "".join(prepared.texts[i].strip() for i in (outline.title_units or (outline.title,)))
             subject = model.classify([title_subject(title)], normalized=True).proba[0]
         furniture = np.array(prepared.boilerplate, dtype=bool)
+        last = prepared.texts[(outline.title_units or (outline.title,))[-1]].strip()[-1:] if outline.title >= 0 else ""
         keep = [i for i, gold in enumerate(item.gold) if gold is not None and (keep_furniture or not furniture[i])]
         out.append(
             Document(
@@ -160,6 +168,7 @@ def documents_of(
                 keep=np.array(keep, dtype=np.int64),
                 gold=np.array([item.gold[i] for i in keep], dtype=object),
                 subject=subject,
+                sentence_title=bool(last) and last in _SENTENCE_ENDS,
             )
         )
     return out
@@ -176,6 +185,7 @@ def units_of(docs: Sequence[Document]) -> Units:
         genre=np.repeat(np.array([d.genre for d in docs]), counts),
         real=np.repeat(np.array([d.real for d in docs], dtype=bool), counts),
         furniture=np.concatenate([d.furniture[d.keep] for d in docs]),
+        sentence_title=np.repeat(np.array([d.sentence_title for d in docs], dtype=bool), counts),
     )
 
 
@@ -216,6 +226,14 @@ def with_subject(units: Units) -> np.ndarray:
     return X
 
 
+def without_sentence_titles(units: Units) -> np.ndarray:
+    """The inputs a document gets when a sentence taken for its title is no title: none at all."""
+    X = units.X.copy()
+    X[units.sentence_title, _TITLE] = 0.0
+    X[units.sentence_title, _HAS_TITLE] = 0.0
+    return X
+
+
 def confidence(X: np.ndarray) -> np.ndarray:
     """The sentence model's top probability (the first block holds log-probabilities)."""
     return np.exp(X[:, :_N]).max(axis=1)
@@ -243,6 +261,7 @@ VARIANTS = (
     *(Variant(f"gate {t:g}", lambda u: u.X, gate=t) for t in (0.95, 0.9, 0.8)),
     Variant("x confidence", lambda u: np.hstack([u.X, u.X[:, _CONTEXT] * confidence(u.X)[:, None]])),
     Variant("x document entropy", lambda u: np.hstack([u.X, u.X[:, _CONTEXT] * mean_entropy(u.X)[:, None]])),
+    Variant("no sentence titles", without_sentence_titles),
 )
 
 

@@ -150,12 +150,15 @@ def documents_of(
         prepared = item.prepared
         outline = prepared.outline
         proba = model.classify(prepared.texts, normalized=True).proba
-        subject = np.zeros(_N)
-        if with_subject and outline.title >= 0:
-            title = "".join(prepared.texts[i].strip() for i in (outline.title_units or (outline.title,)))
-            subject = model.classify([title_subject(title)], normalized=True).proba[0]
+        title = (
+            "".join(prepared.texts[i].strip() for i in (outline.title_units or (outline.title,)))
+            if outline.title >= 0
+            else ""
+        )
+        subject = (
+            model.classify([title_subject(title)], normalized=True).proba[0] if with_subject and title else np.zeros(_N)
+        )
         furniture = np.array(prepared.boilerplate, dtype=bool)
-        last = prepared.texts[(outline.title_units or (outline.title,))[-1]].strip()[-1:] if outline.title >= 0 else ""
         keep = [i for i, gold in enumerate(item.gold) if gold is not None and (keep_furniture or not furniture[i])]
         out.append(
             Document(
@@ -168,7 +171,7 @@ def documents_of(
                 keep=np.array(keep, dtype=np.int64),
                 gold=np.array([item.gold[i] for i in keep], dtype=object),
                 subject=subject,
-                sentence_title=bool(last) and last in _SENTENCE_ENDS,
+                sentence_title=bool(title) and title[-1] in _SENTENCE_ENDS,
             )
         )
     return out

@@ -992,7 +992,7 @@ _LATIN_END = re.compile(f"[\u00c2-\u00f4]{_LATIN_CONT}{{1,3}}$")
 # 市劳动局具体实施）"): the paragraph ends with it. Not a numbering ("。（二）"), which opens what follows.
 _NOTE_TAIL = re.compile(
     r"[。！？；!?;][”’」』]?\s*[（(](?![一二三四五六七八九十百\d]{1,3}[）)])"
-    r"[^（）()\n]*(?:[（(][^（）()\n]*[）)][^（）()\n]*)*[）)]\s*$"
+    r"[^（）()]*(?:[（(][^（）()]*[）)][^（）()]*)*[）)]$"
 )
 _NOTE_CHARS = 120
 # A numbered item of a long list ("123.实施……"): HEADING_MARKER's numbers go to 99, a task list's further.
@@ -1000,8 +1000,9 @@ _NUMBERED_ITEM = re.compile(f"^\\d{{1,3}}[、.．](?=[{_HAN}“《])")
 
 
 def _ends_sentence(line: str) -> bool:
-    # The tail alone: a note is short, and a search from every stop of a long line would cost.
-    if line.endswith(("）", ")", "） ", ") ")) and _NOTE_TAIL.search(line[-_NOTE_CHARS:]):
+    # Lines come stripped. The tail alone: a note is short, and a search from every stop of a
+    # long line would cost.
+    if line.endswith(("）", ")")) and _NOTE_TAIL.search(line[-_NOTE_CHARS:]):
         return True
     stripped = line.rstrip(_CLOSERS + " ")
     if not stripped:

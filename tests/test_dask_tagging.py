@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -30,7 +31,8 @@ from plantheme.tagging.tag_cache import TagCache
 
 pytest.importorskip("distributed")
 
-from plantheme.tagging.dask_workers import ModelShipment, _batches  # noqa: E402  (after the skip: it imports Dask)
+from plantheme.tagging import dask_workers  # noqa: E402  (after the skip: it imports Dask)
+from plantheme.tagging.dask_workers import DaskWorkers, ModelShipment, _batches  # noqa: E402
 
 SENTENCES = [
     "力争新培育专精特新企业{n}家、高新技术企业5家。",
@@ -215,6 +217,33 @@ def test_the_model_reaches_a_worker_whole_or_not_at_all(tiny_char_model_dir: Pat
     with pytest.raises(PlanthemeError, match="model.npz: the model file arrived damaged"):
         damaged.setup(_FakeWorker(str(tmp_path)))
     assert list(tmp_path.iterdir()) == []  # nothing of it left behind
+
+
+def test_dasks_own_log_lines_are_quiet_while_connected_and_restored_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A connection that drops while the client writes logs a traceback (distributed.batched): a
+    # run that reports its failures itself must not print it among its own lines.
+    loggers = ("distributed.batched", "distributed.core", "distributed.client")
+    before = {name: logging.getLogger(name).getEffectiveLevel() for name in loggers}
+    while_connected: dict[str, int] = {}
+
+    class _Client:
+        status = "running"
+
+        def __init__(self, address: str, timeout: float) -> None:
+            while_connected.update({name: logging.getLogger(name).getEffectiveLevel() for name in loggers})
+
+        def wait_for_workers(self, count: int, timeout: float) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(dask_workers, "Client", _Client)
+    workers = DaskWorkers(ClusterOptions("tcp://127.0.0.1:8786"))
+    workers._connect()
+    workers.stop()
+    assert all(level > logging.ERROR for level in while_connected.values()), while_connected
+    assert {name: logging.getLogger(name).getEffectiveLevel() for name in loggers} == before
 
 
 # --- a LocalCluster -------------------------------------------------------------------------
@@ -441,13 +470,13 @@ def test_a_run_whose_scheduler_stops_ends_clearly_and_resumes(
     assert _wait_for_event(cluster.address, "held")
     cluster.scheduler.send_signal(signal.SIGKILL)
     _, err = tagging.communicate(timeout=300)
-    assert tagging.returncode == 1
+    assert tagging.returncode == 1, err
     lines = err.splitlines()  # the failed files as they came, then one line for the lost scheduler
     assert all(line.startswith("plantheme: ") for line in lines), err
-    assert "lost the Dask scheduler" in lines[-1] and "run the same command again" in lines[-1]
+    assert "lost the Dask scheduler" in lines[-1] and "run the same command again" in lines[-1], err
     assert not (out / "sentences.jsonl").exists()
     stored = len(list((out / ".cache").glob("*.entry")))
-    assert stored >= 25
+    assert stored >= 25, err
     _stop_cluster(cluster)
 
     cluster = _start_cluster(tmp_path / "cluster-2", holds=["", ""])

@@ -73,6 +73,11 @@ __all__ = ["DaskWorkers", "ModelShipment", "ShippedDocument", "TaggedOnWorker", 
 
 # Batches in flight per worker thread: one running, one waiting on the worker so it never idles.
 TASKS_PER_THREAD = 2
+# Loggers of this process quiet during a run, which reports every failure in a line of its own:
+# the client logs its failed reconnection as an error, and a connection that drops while the
+# client writes to it logs a traceback (distributed.batched, under "distributed"). The client's
+# logger has a level of its own in Dask's logging configuration, so it is named too.
+_QUIET_LOGGERS = ("distributed", "distributed.client")
 # Results taken between two looks at the cluster's size.
 WINDOW_REFRESH = 16
 # A result lost with its worker before the client fetched it is asked for again this many times.
@@ -204,7 +209,7 @@ class DaskWorkers:
         self.client: Client | None = None
         self.cluster: LocalCluster | None = None
         self.dispatch: _Dispatch | None = None
-        self._client_log_level: int | None = None
+        self._log_levels: dict[str, int] = {}
         self.plugin = ""
 
     def size_for(self, count: int) -> None:
@@ -236,10 +241,10 @@ class DaskWorkers:
 
     def _connect(self) -> Client:
         timeout = self.options.connect_timeout_s
-        # The client logs its failed reconnection as an error; the run reports it in one line of its own.
-        client_log = logging.getLogger("distributed.client")
-        self._client_log_level = client_log.level
-        client_log.setLevel(logging.CRITICAL)
+        for name in _QUIET_LOGGERS:
+            log = logging.getLogger(name)
+            self._log_levels.setdefault(name, log.level)
+            log.setLevel(logging.CRITICAL)
         if self.local_workers is not None:
             # One thread per process: tagging is Python code that holds the GIL.
             # Its scheduler runs in this process: its warnings (a worker restarted) would
@@ -279,9 +284,9 @@ class DaskWorkers:
             client.close()
         if cluster is not None:
             cluster.close()
-        if self._client_log_level is not None:
-            logging.getLogger("distributed.client").setLevel(self._client_log_level)
-            self._client_log_level = None
+        for name, level in self._log_levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._log_levels.clear()
 
 
 def _model_files(model_dir: Path) -> dict[str, bytes]:

@@ -582,6 +582,44 @@ def test_predict_of_an_empty_stdin_is_one_line(
     assert "no text to predict" in capsys.readouterr().err
 
 
+def test_evaluate_shows_the_first_rows_it_gets_wrong_with_their_file_and_line(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from plantheme.model.persistence import load_model
+
+    model, _ = load_model(tiny_model_dir)
+    texts = [text for texts in TINY_ROWS.values() for text in texts]
+    predicted = [p.theme for p in model.predict(texts, evidence=0)]
+    # Every row labelled with a theme the model does not give it, but the first two.
+    themes = [p if i < 2 else next(t for t in TINY_ROWS if t != p) for i, p in enumerate(predicted)]
+    test_file = tmp_path / "test.csv"
+    with test_file.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "theme"])
+        writer.writerows(zip(texts, themes))
+    wrong = len(texts) - 2
+
+    assert main(["evaluate", str(test_file), "--model", str(tiny_model_dir), "--show-errors", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("misclassified"))
+    assert lines[at].startswith(f"misclassified (3 of {wrong})")
+    shown = lines[at + 1 :]
+    assert len(shown) == 3
+    for k, line in enumerate(shown):  # rows 3, 4 and 5 of the file (lines 4-6), in order
+        truth, _, rest = line.partition(" -> ")
+        assert truth == themes[k + 2] and rest.startswith(predicted[k + 2])
+        assert f"| {test_file}:{k + 4} | {texts[k + 2]}" in line
+
+    assert main(["evaluate", str(test_file), "--model", str(tiny_model_dir), "--json", "--show-errors", "50"]) == 0
+    errors = json.loads(capsys.readouterr().out)["errors"]
+    assert len(errors) == wrong
+    assert [(e["truth"], e["predicted"], e["text"]) for e in errors] == list(zip(themes[2:], predicted[2:], texts[2:]))
+    assert "document" not in errors[0] and "alone" not in errors[0]  # no span, no context stage here
+
+    assert main(["evaluate", str(test_file), "--model", str(tiny_model_dir), "--json"]) == 0
+    assert "errors" not in json.loads(capsys.readouterr().out)
+
+
 def test_evaluate_streams_in_batches_and_scores_as_the_whole_file(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -603,7 +641,7 @@ def test_evaluate_streams_in_batches_and_scores_as_the_whole_file(
     whole = evaluate_model(model, rows)
     assert 0 < whole.accuracy < 1
     for batch in (1, 7, 1000):
-        assert evaluate_stream(model, iter(rows), batch_size=batch) == whole
+        assert evaluate_stream(model, iter(rows), batch_size=batch).report == whole
     assert main(["evaluate", str(test_file), "--model", str(tiny_model_dir), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["confusion"] == whole.confusion and printed["macro_f1"] == pytest.approx(whole.macro_f1)

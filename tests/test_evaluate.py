@@ -119,6 +119,39 @@ def test_labels_that_moved_are_not_scored(tiny_model, tmp_path) -> None:  # type
     assert scores.moved[0].startswith("spans.csv:2: a.txt 0-8")
 
 
+def test_the_labels_a_document_evaluation_gets_wrong_are_listed_with_where_they_are(tiny_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from plantheme.tagging.tagging import tag_text
+    from plantheme.training.evaluate import evaluate_documents, format_document_scores
+
+    text = "全面落实河长制，推进流域水环境综合治理。\n新建幼儿园2所，改善义务教育办学条件。"
+    tagged = tag_text(tiny_model, text, details=False)
+    given = [s.theme for s in tagged.sentences]
+    # The first label agrees with the tool, the second does not.
+    wrong_theme = "investment" if given[1] != "investment" else "industry"
+    rows = _spans_for(
+        tmp_path,
+        "a.txt",
+        text,
+        [("全面落实河长制，推进流域水环境综合治理。", given[0]), ("新建幼儿园2所，改善义务", wrong_theme)],
+    )
+    scores = evaluate_documents(tiny_model, rows, lambda p: (tmp_path / p).read_text(encoding="utf-8"))
+    assert len(scores.errors) == 1
+    error = scores.errors[0]
+    second = tagged.sentences[1]
+    assert (error.where, error.truth, error.predicted) == ("spans.csv:3", wrong_theme, given[1])
+    # The label's own span, and the whole sentence the tool tagged for it.
+    assert (error.document, error.start, error.end) == ("a.txt", rows[1].start, rows[1].end)
+    assert error.text == second.text and error.confidence == second.confidence
+    assert "errors" not in scores.to_dict()
+    assert scores.to_dict(errors=5)["errors"][0]["where"] == "spans.csv:3"
+    printed = format_document_scores(scores, errors=5).splitlines()
+    assert printed[-2].startswith("misclassified (1 of 1)")
+    assert (
+        printed[-1].startswith(f"{wrong_theme} -> {given[1]}") and f"spans.csv:3 a.txt {rows[1].start}-" in printed[-1]
+    )
+    assert "misclassified" not in format_document_scores(scores)
+
+
 # --- intervals over resampled documents -----------------------------------------------
 
 
@@ -159,3 +192,15 @@ def test_a_document_evaluation_prints_its_intervals(tiny_model, tmp_path) -> Non
     assert scores.documents_per_genre == {"plan": 2}
     assert "95% intervals over 2 documents resampled" in format_document_scores(scores)
     assert scores.to_dict()["macro_f1_95"] == [macro.low, macro.high]
+
+
+@pytest.mark.parametrize(
+    ("alone", "shown"),
+    [("", ""), ("ecology", ""), ("welfare", " (alone: welfare)")],
+    ids=["no context stage", "context kept the sentence model's theme", "context changed it"],
+)
+def test_an_error_line_names_the_sentence_models_theme_only_where_context_changed_it(alone: str, shown: str) -> None:
+    from plantheme.training.evaluate import Misclassified, format_misclassified
+
+    error = Misclassified("labels.csv:7", "governance", "ecology", 0.8123, "全面落实河长制。", alone=alone)
+    assert format_misclassified([error]) == [f"governance -> ecology 0.81{shown} | labels.csv:7 | 全面落实河长制。"]

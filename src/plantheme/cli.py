@@ -230,7 +230,7 @@ def _is_span_file(path: Path) -> bool:
 
 
 def _cmd_evaluate_documents(
-    *, file: Path, root: Path | None, by_document: bool, model_dir: Path | None, as_json: bool
+    *, file: Path, root: Path | None, by_document: bool, model_dir: Path | None, as_json: bool, show_errors: int
 ) -> int:
     from .readers.documents import read_document
     from .training.evaluate import evaluate_documents, format_document_scores
@@ -250,38 +250,54 @@ def _cmd_evaluate_documents(
 
     scores = evaluate_documents(model, rows, read_text)
     if as_json:
-        print(json.dumps({"model": model.model_id, "file": str(file), **scores.to_dict()}, ensure_ascii=False))
+        fields = scores.to_dict(errors=show_errors)
+        print(json.dumps({"model": model.model_id, "file": str(file), **fields}, ensure_ascii=False))
     else:
         print(f"model {model.model_id} on {file} (documents under {root})")
-        print(format_document_scores(scores, per_document=by_document))
+        print(format_document_scores(scores, per_document=by_document, errors=show_errors))
     return 0
 
 
-def _cmd_evaluate(*, file: Path, root: Path | None, by_document: bool, model_dir: Path | None, as_json: bool) -> int:
+def _cmd_evaluate(
+    *, file: Path, root: Path | None, by_document: bool, model_dir: Path | None, as_json: bool, show_errors: int
+) -> int:
     """``plantheme evaluate FILE``: scores on labelled sentences, or on span labels of documents."""
-    from .training.evaluate import evaluate_stream, format_report
+    from .training.evaluate import ERRORS_HEADER, evaluate_stream, format_misclassified, format_report
     from .training.labels import iter_labelled_file
 
     if _is_span_file(file):
         return _cmd_evaluate_documents(
-            file=file, root=root, by_document=by_document, model_dir=model_dir, as_json=as_json
+            file=file,
+            root=root,
+            by_document=by_document,
+            model_dir=model_dir,
+            as_json=as_json,
+            show_errors=show_errors,
         )
     model, _ = _load(model_dir)
     problems: list[str] = []
     rows = _good_rows(iter_labelled_file(file), problems)
     # Streamed in batches: a file of any size is scored with one batch in memory.
-    report = evaluate_stream(model, rows)
+    evaluation = evaluate_stream(model, rows, errors=show_errors)
+    report = evaluation.report
     if problems:
         shown = "\n".join(problems[:20])
         more = len(problems) - 20
         raise PlanthemeError(shown + (f"\n… and {more} more bad rows" if more > 0 else ""))
     if not report.n:
         raise PlanthemeError(f"{file}: no labelled rows")
+    errors = {"errors": [error.to_dict() for error in evaluation.errors]} if show_errors else {}
     if as_json:
-        print(json.dumps({"model": model.model_id, "file": str(file), **report.to_dict()}, ensure_ascii=False))
+        print(
+            json.dumps({"model": model.model_id, "file": str(file), **report.to_dict(), **errors}, ensure_ascii=False)
+        )
     else:
         print(f"model {model.model_id} on {file}")
         print(format_report(report))
+        if show_errors:
+            wrong = report.n - sum(report.confusion[i][i] for i in range(len(report.confusion)))
+            print(f"\n{ERRORS_HEADER.format(shown=len(evaluation.errors), total=wrong)}")
+            print("\n".join(format_misclassified(evaluation.errors)))
     return 0
 
 
@@ -1062,6 +1078,14 @@ def _evaluate_command() -> click.Command:
         "--root", type=PATH, default=None, metavar="DIR", help="folder the span labels' paths are relative to"
     )
     @click.option("--by-document", is_flag=True, help="span labels: also a line per document")
+    @click.option(
+        "--show-errors",
+        type=COUNT,
+        default=0,
+        metavar="N",
+        help="also print the first N labels the model gets wrong, in file order (span labels: in document order),"
+        " with the label's file:line and the sentence the model read",
+    )
     @_model_option()
     @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
     def evaluate(**options: Any) -> int:

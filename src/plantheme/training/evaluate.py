@@ -22,12 +22,16 @@ from ..themes import OTHER, THEME_IDS
 
 __all__ = [
     "DocumentScores",
+    "Evaluation",
+    "ERRORS_HEADER",
     "EvaluationReport",
+    "Misclassified",
     "ThemeScore",
     "evaluate_documents",
     "evaluate_model",
     "evaluate_stream",
     "format_document_scores",
+    "format_misclassified",
     "format_report",
     "score",
     "score_confusion",
@@ -144,6 +148,59 @@ def score_confusion(confusion: Sequence[Sequence[int]] | np.ndarray) -> Evaluati
     )
 
 
+@dataclass(frozen=True)
+class Misclassified:
+    """A label the model gets wrong, and where it is.
+
+    ``where`` is the label's ``file:line``; ``text`` the sentence the model read
+    (for a span label, the tagged sentence matched to it); ``document``, ``start``
+    and ``end`` locate a span label in its document (empty and -1 for a sentence
+    row); ``alone`` is the sentence model's theme where a context stage gave
+    ``predicted`` (empty otherwise).
+    """
+
+    where: str
+    truth: str
+    predicted: str
+    confidence: float
+    text: str
+    document: str = ""
+    start: int = -1
+    end: int = -1
+    alone: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, only the fields that apply."""
+        fields = asdict(self)
+        fields["confidence"] = round(self.confidence, 4)
+        return {key: value for key, value in fields.items() if value not in ("", -1)}
+
+
+# The header over misclassified labels, the same for sentence rows and span labels.
+ERRORS_HEADER = (
+    "misclassified ({shown} of {total}): true -> predicted confidence | label file:line [document span] | text"
+)
+
+
+def format_misclassified(errors: Sequence[Misclassified]) -> list[str]:
+    """One line per error, as ``plantheme evaluate --show-errors`` prints them."""
+    lines = []
+    for error in errors:
+        # The sentence model's own theme, only where the context stage changed it.
+        alone = f" (alone: {error.alone})" if error.alone and error.alone != error.predicted else ""
+        place = f"{error.where} {error.document} {error.start}-{error.end}" if error.document else error.where
+        lines.append(f"{error.truth} -> {error.predicted} {error.confidence:.2f}{alone} | {place} | {error.text}")
+    return lines
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Labelled sentences scored: the report, and the first misclassified rows asked for, in file order."""
+
+    report: EvaluationReport
+    errors: tuple[Misclassified, ...] = ()
+
+
 def _batches(rows: Iterable[LabelledSentence], size: int) -> Iterator[list[LabelledSentence]]:
     batch: list[LabelledSentence] = []
     for row in rows:
@@ -156,15 +213,24 @@ def _batches(rows: Iterable[LabelledSentence], size: int) -> Iterator[list[Label
 
 
 def evaluate_stream(
-    model: ThemeModel | CompiledModel, rows: Iterable[LabelledSentence], batch_size: int = 1000
-) -> EvaluationReport:
-    """Predict and score rows in batches of ``batch_size``, holding only a batch and the confusion matrix."""
+    model: ThemeModel | CompiledModel,
+    rows: Iterable[LabelledSentence],
+    batch_size: int = 1000,
+    *,
+    errors: int = 0,
+) -> Evaluation:
+    """Predict and score rows in batches of ``batch_size``, holding only a batch, the confusion
+    matrix and the first ``errors`` misclassified rows."""
     index = {theme: i for i, theme in enumerate(THEME_IDS)}
     confusion = np.zeros((len(THEME_IDS), len(THEME_IDS)), dtype=np.int64)
+    wrong: list[Misclassified] = []
     for batch in _batches(rows, batch_size):
         for row, prediction in zip(batch, model.predict([row.text for row in batch], evidence=0)):
             confusion[index[row.theme], index[prediction.theme]] += 1
-    return score_confusion(confusion)
+            if prediction.theme != row.theme and len(wrong) < errors:
+                where = f"{row.file}:{row.line}"
+                wrong.append(Misclassified(where, row.theme, prediction.theme, prediction.confidence, row.text))
+    return Evaluation(score_confusion(confusion), tuple(wrong))
 
 
 _SHORT = {
@@ -272,7 +338,8 @@ class DocumentScores:
     model has one); ``sentence_only`` the sentence model alone on the same
     sentences. ``by_genre`` and ``by_document`` hold ``(context, sentence-only)``
     report pairs. ``moved`` lists labels whose ``sha`` no longer matches the text
-    they point at (not scored); ``failed`` the documents that could not be read.
+    they point at (not scored); ``failed`` the documents that could not be read;
+    ``errors`` every label the whole-document path gets wrong, in document and span order.
     """
 
     report: EvaluationReport
@@ -286,9 +353,10 @@ class DocumentScores:
     intervals: tuple[Interval, Interval]
     genre_intervals: dict[str, tuple[Interval, Interval]]
     documents_per_genre: dict[str, int]
+    errors: tuple[Misclassified, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``plantheme evaluate --json``)."""
+    def to_dict(self, errors: int = 0) -> dict[str, Any]:
+        """JSON-ready form (``plantheme evaluate --json``), with the first ``errors`` misclassified labels."""
 
         def pair(reports: tuple[EvaluationReport, EvaluationReport]) -> dict[str, Any]:
             return {
@@ -313,6 +381,7 @@ class DocumentScores:
             "moved": self.moved,
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
             "unmatched": self.unmatched,
+            **({"errors": [error.to_dict() for error in self.errors[:errors]]} if errors else {}),
         }
 
 
@@ -351,6 +420,7 @@ def evaluate_documents(
     documents: list[str] = []
     moved: list[str] = []
     failed: list[tuple[str, str]] = []
+    wrong: list[Misclassified] = []
     unmatched = 0
     for path in sorted(by_path):
         try:
@@ -382,6 +452,21 @@ def evaluate_documents(
             else:
                 with_context.append(tagged.sentences[k].theme)
                 alone.append(plain.sentences[k].theme)
+            if with_context[-1] != row.theme:
+                sentence = tagged.sentences[k] if k >= 0 else None
+                wrong.append(
+                    Misclassified(
+                        where=f"{row.file}:{row.line}",
+                        truth=row.theme,
+                        predicted=with_context[-1],
+                        confidence=sentence.confidence if sentence else 0.0,
+                        text=sentence.text if sentence else text[row.start : row.end],
+                        document=path,
+                        start=row.start,
+                        end=row.end,
+                        alone=alone[-1] if model.context is not None else "",
+                    )
+                )
 
     def group(keys: list[str]) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {}
@@ -419,11 +504,13 @@ def evaluate_documents(
         intervals=intervals(list(range(len(truth)))),
         genre_intervals={genre: intervals(idx) for genre, idx in in_genre.items()},
         documents_per_genre={genre: len({documents[i] for i in idx}) for genre, idx in in_genre.items()},
+        errors=tuple(wrong),
     )
 
 
-def format_document_scores(scores: DocumentScores, *, per_document: bool = False) -> str:
-    """The document evaluation as the CLI prints it: the report, then genre (and document) lines."""
+def format_document_scores(scores: DocumentScores, *, per_document: bool = False, errors: int = 0) -> str:
+    """The document evaluation as the CLI prints it: the report, then genre (and document) lines,
+    then the first ``errors`` misclassified labels."""
     accuracy, macro = scores.intervals
     lines = [format_report(scores.report), ""]
     lines.append(
@@ -461,4 +548,7 @@ def format_document_scores(scores: DocumentScores, *, per_document: bool = False
         lines.append(f"… and {len(scores.moved) - 20} more moved labels")
     for path, reason in scores.failed:
         lines.append(f"failed (not scored): {path}: {reason}")
+    if errors:
+        lines.append(f"\n{ERRORS_HEADER.format(shown=min(errors, len(scores.errors)), total=len(scores.errors))}")
+        lines.extend(format_misclassified(scores.errors[:errors]))
     return "\n".join(lines)

@@ -295,8 +295,7 @@ def _cmd_evaluate(
         print(f"model {model.model_id} on {file}")
         print(format_report(report))
         if show_errors:
-            wrong = report.n - sum(report.confusion[i][i] for i in range(len(report.confusion)))
-            print(f"\n{ERRORS_HEADER.format(shown=len(evaluation.errors), total=wrong)}")
+            print(f"\n{ERRORS_HEADER.format(shown=len(evaluation.errors), total=evaluation.wrong)}")
             print("\n".join(format_misclassified(evaluation.errors)))
     return 0
 

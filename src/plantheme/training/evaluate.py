@@ -195,9 +195,11 @@ def format_misclassified(errors: Sequence[Misclassified]) -> list[str]:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Labelled sentences scored: the report, and the first misclassified rows asked for, in file order."""
+    """Labelled sentences scored: the report, how many rows it gets wrong, and the first of those
+    asked for, in file order."""
 
     report: EvaluationReport
+    wrong: int = 0
     errors: tuple[Misclassified, ...] = ()
 
 
@@ -223,14 +225,15 @@ def evaluate_stream(
     matrix and the first ``errors`` misclassified rows."""
     index = {theme: i for i, theme in enumerate(THEME_IDS)}
     confusion = np.zeros((len(THEME_IDS), len(THEME_IDS)), dtype=np.int64)
-    wrong: list[Misclassified] = []
+    shown: list[Misclassified] = []
     for batch in _batches(rows, batch_size):
         for row, prediction in zip(batch, model.predict([row.text for row in batch], evidence=0)):
             confusion[index[row.theme], index[prediction.theme]] += 1
-            if prediction.theme != row.theme and len(wrong) < errors:
+            if prediction.theme != row.theme and len(shown) < errors:
                 where = f"{row.file}:{row.line}"
-                wrong.append(Misclassified(where, row.theme, prediction.theme, prediction.confidence, row.text))
-    return Evaluation(score_confusion(confusion), tuple(wrong))
+                shown.append(Misclassified(where, row.theme, prediction.theme, prediction.confidence, row.text))
+    wrong = int(confusion.sum() - np.trace(confusion))
+    return Evaluation(score_confusion(confusion), wrong, tuple(shown))
 
 
 _SHORT = {

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from plantheme.model import ngrams
 from plantheme.model.ngrams import CsrRows, NgramTfidf, _CodeTable, fit_vocabulary, ngram_codes
 
 
@@ -24,6 +25,7 @@ def _random_rows(n_rows: int, n_columns: int, density: float, seed: int) -> sp.c
         (7, 40, 0.0, 3),  # only empty rows
         (0, 40, 0.0, 8),  # no rows
         (200, 1000, 0.001, 8),  # most rows empty, some at the start and the end
+        (3000, 1000, 0.02, 8),  # more stored values than one step of the product
     ],
 )
 def test_product_with_dense_weights_is_scipys_to_the_bit(
@@ -35,6 +37,15 @@ def test_product_with_dense_weights_is_scipys_to_the_bit(
     assert rows.shape == (n_rows, n_columns)
     assert np.array_equal(rows.dot(weights), matrix @ weights)
     assert np.array_equal(rows @ weights, rows.dot(weights))
+
+
+@pytest.mark.parametrize("density", [0.05, 0.001])
+def test_product_in_small_steps_is_scipys_to_the_bit(monkeypatch: pytest.MonkeyPatch, density: float) -> None:
+    # Steps of a few stored values: rows longer than a step, and steps ending at empty rows.
+    monkeypatch.setattr(ngrams, "_PRODUCT_CHUNK", 5)
+    matrix = _random_rows(200, 1000, density, seed=7)
+    weights = np.random.default_rng(2).normal(size=(1000, 8)) * 1e3
+    assert np.array_equal(CsrRows.of(matrix).dot(weights), matrix @ weights)
 
 
 def test_rows_of_any_scipy_format_and_back() -> None:

@@ -35,11 +35,25 @@ def test_train_writes_a_model_and_prints_the_report(
     labels_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "models" / "mine"
-    assert main(["train", "--data", str(labels_dir), "--out", str(out), "--features", "word", "--folds", "3"]) == 0
+    command = ["train", "--data", str(labels_dir), "--out", str(out), "--features", "word", "--folds", "3"]
+    assert main([*command, "--show-errors", "2"]) == 0
     printed = capsys.readouterr()
     assert "macro-F1" in printed.out and "confusion" in printed.out
     assert "[1/3]" in printed.err  # progress per candidate on stderr
     assert (out / "model.joblib").is_file() and (out / "model.json").is_file()
+    # The rows misclassified in CV, each naming the file and line of its label (no confidence: CV gives themes).
+    lines = printed.out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("misclassified in CV ("))
+    shown = lines[at + 1 : at + 3]
+    assert len(shown) == 2 and all(" -> " in line for line in shown)
+    for line in shown:
+        wrong, where, text = line.split(" | ")
+        truth, predicted = wrong.split(" -> ")
+        assert truth != predicted and predicted in THEME_IDS
+        file, _, number = where.rpartition(":")
+        with open(file, encoding="utf-8-sig", newline="") as handle:
+            row = list(csv.reader(handle))[int(number) - 1]
+        assert (row[0], row[1]) == (text, truth)
 
 
 def test_predict_and_evaluate(

@@ -195,12 +195,20 @@ def test_a_document_evaluation_prints_its_intervals(tiny_model, tmp_path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("alone", "shown"),
-    [("", ""), ("ecology", ""), ("welfare", " (alone: welfare)")],
-    ids=["no context stage", "context kept the sentence model's theme", "context changed it"],
+    ("confidence", "alone", "shown"),
+    [
+        (0.8123, "", " 0.81"),
+        (0.8123, "ecology", " 0.81"),
+        (0.8123, "welfare", " 0.81 (alone: welfare)"),
+        (None, "", ""),
+    ],
+    ids=["no context stage", "context kept the sentence model's theme", "context changed it", "themes only (CV)"],
 )
-def test_an_error_line_names_the_sentence_models_theme_only_where_context_changed_it(alone: str, shown: str) -> None:
+def test_an_error_line_gives_what_is_known_and_the_sentence_models_theme_where_context_changed_it(
+    confidence: float | None, alone: str, shown: str
+) -> None:
     from plantheme.training.evaluate import Misclassified, format_misclassified
 
-    error = Misclassified("labels.csv:7", "governance", "ecology", 0.8123, "全面落实河长制。", alone=alone)
-    assert format_misclassified([error]) == [f"governance -> ecology 0.81{shown} | labels.csv:7 | 全面落实河长制。"]
+    error = Misclassified("labels.csv:7", "governance", "ecology", "全面落实河长制。", confidence, alone=alone)
+    assert format_misclassified([error]) == [f"governance -> ecology{shown} | labels.csv:7 | 全面落实河长制。"]
+    assert ("confidence" in error.to_dict()) == (confidence is not None)

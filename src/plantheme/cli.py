@@ -115,7 +115,7 @@ def _cmd_train(
     pseudo_weight: float,
 ) -> int:
     """``plantheme train``: grouped-CV model selection, the report on stdout, the model folder written."""
-    from .training.evaluate import format_report
+    from .training.evaluate import ERRORS_HEADER, format_misclassified, format_report
     from .training.labels import (
         document_rows,
         read_documents_dir,
@@ -210,9 +210,9 @@ def _cmd_train(
             )
         print(f"  {'kept, C=' + str(ctx.chosen_C) if ctx.chosen_C is not None else 'not kept (no better than alone)'}")
     if show_errors:
-        print(f"\nmisclassified in CV (first {show_errors}): true -> predicted | source | text")
-        for row, predicted in result.misclassified[:show_errors]:
-            print(f"{row.theme} -> {predicted} | {Path(row.file).name}:{row.line} | {row.text}")
+        shown, total = min(show_errors, len(result.misclassified)), len(result.misclassified)
+        print(f"\n{ERRORS_HEADER.format(scope=' in CV', shown=shown, total=total)}")
+        print("\n".join(format_misclassified(result.misclassified[:show_errors])))
     print(f"\nwrote model {card.model_id} to {out}")
     return 0
 
@@ -295,7 +295,7 @@ def _cmd_evaluate(
         print(f"model {model.model_id} on {file}")
         print(format_report(report))
         if show_errors:
-            print(f"\n{ERRORS_HEADER.format(shown=len(evaluation.errors), total=evaluation.wrong)}")
+            print(f"\n{ERRORS_HEADER.format(scope='', shown=len(evaluation.errors), total=evaluation.wrong)}")
             print("\n".join(format_misclassified(evaluation.errors)))
     return 0
 

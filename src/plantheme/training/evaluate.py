@@ -33,6 +33,7 @@ __all__ = [
     "format_document_scores",
     "format_misclassified",
     "format_report",
+    "misclassified_row",
     "score",
     "score_confusion",
 ]
@@ -153,17 +154,18 @@ class Misclassified:
     """A label the model gets wrong, and where it is.
 
     ``where`` is the label's ``file:line``; ``text`` the sentence the model read
-    (for a span label, the tagged sentence matched to it); ``document``, ``start``
-    and ``end`` locate a span label in its document (empty and -1 for a sentence
-    row); ``alone`` is the sentence model's theme where a context stage gave
-    ``predicted`` (empty otherwise).
+    (for a span label, the tagged sentence matched to it); ``confidence`` the
+    probability of ``predicted`` (None where only themes are known: the training
+    CV); ``document``, ``start`` and ``end`` locate a span label in its document
+    (empty and -1 for a sentence row); ``alone`` is the sentence model's theme
+    where a context stage gave ``predicted`` (empty otherwise).
     """
 
     where: str
     truth: str
     predicted: str
-    confidence: float
     text: str
+    confidence: float | None = None
     document: str = ""
     start: int = -1
     end: int = -1
@@ -172,14 +174,19 @@ class Misclassified:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, only the fields that apply."""
         fields = asdict(self)
-        fields["confidence"] = round(self.confidence, 4)
-        return {key: value for key, value in fields.items() if value not in ("", -1)}
+        fields["confidence"] = None if self.confidence is None else round(self.confidence, 4)
+        return {key: value for key, value in fields.items() if value not in ("", -1, None)}
 
 
-# The header over misclassified labels, the same for sentence rows and span labels.
+# The header over misclassified labels, the same for sentence rows, span labels and the training CV.
 ERRORS_HEADER = (
-    "misclassified ({shown} of {total}): true -> predicted confidence | label file:line [document span] | text"
+    "misclassified{scope} ({shown} of {total}): true -> predicted [confidence] | label file:line [document span] | text"
 )
+
+
+def misclassified_row(row: LabelledSentence, predicted: str, confidence: float | None = None) -> Misclassified:
+    """The record of a labelled sentence row the model gets wrong."""
+    return Misclassified(f"{row.file}:{row.line}", row.theme, predicted, row.text, confidence)
 
 
 def format_misclassified(errors: Sequence[Misclassified]) -> list[str]:
@@ -189,7 +196,8 @@ def format_misclassified(errors: Sequence[Misclassified]) -> list[str]:
         # The sentence model's own theme, only where the context stage changed it.
         alone = f" (alone: {error.alone})" if error.alone and error.alone != error.predicted else ""
         place = f"{error.where} {error.document} {error.start}-{error.end}" if error.document else error.where
-        lines.append(f"{error.truth} -> {error.predicted} {error.confidence:.2f}{alone} | {place} | {error.text}")
+        confidence = "" if error.confidence is None else f" {error.confidence:.2f}"
+        lines.append(f"{error.truth} -> {error.predicted}{confidence}{alone} | {place} | {error.text}")
     return lines
 
 
@@ -230,8 +238,7 @@ def evaluate_stream(
         for row, prediction in zip(batch, model.predict([row.text for row in batch], evidence=0)):
             confusion[index[row.theme], index[prediction.theme]] += 1
             if prediction.theme != row.theme and len(shown) < errors:
-                where = f"{row.file}:{row.line}"
-                shown.append(Misclassified(where, row.theme, prediction.theme, prediction.confidence, row.text))
+                shown.append(misclassified_row(row, prediction.theme, prediction.confidence))
     wrong = int(confusion.sum() - np.trace(confusion))
     return Evaluation(score_confusion(confusion), wrong, tuple(shown))
 
@@ -462,7 +469,7 @@ def evaluate_documents(
                         where=f"{row.file}:{row.line}",
                         truth=row.theme,
                         predicted=with_context[-1],
-                        confidence=sentence.confidence if sentence else 0.0,
+                        confidence=sentence.confidence if sentence else None,
                         text=sentence.text if sentence else text[row.start : row.end],
                         document=path,
                         start=row.start,
@@ -552,6 +559,7 @@ def format_document_scores(scores: DocumentScores, *, per_document: bool = False
     for path, reason in scores.failed:
         lines.append(f"failed (not scored): {path}: {reason}")
     if errors:
-        lines.append(f"\n{ERRORS_HEADER.format(shown=min(errors, len(scores.errors)), total=len(scores.errors))}")
+        shown = min(errors, len(scores.errors))
+        lines.append(f"\n{ERRORS_HEADER.format(scope='', shown=shown, total=len(scores.errors))}")
         lines.extend(format_misclassified(scores.errors[:errors]))
     return "\n".join(lines)

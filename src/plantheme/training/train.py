@@ -20,7 +20,7 @@ from sklearn.model_selection import GroupKFold
 
 from ..model.context import ContextModel, context_features
 from ..errors import PlanthemeError
-from .evaluate import EvaluationReport, score
+from .evaluate import EvaluationReport, Misclassified, misclassified_row, score
 from .labels import LabelledDocument, LabelledSentence
 from .pseudo import PseudoLabels, UnlabelledDocument, pseudo_label
 from ..model.model import ThemeModel, build_pipeline
@@ -106,7 +106,7 @@ class TrainResult:
     report: EvaluationReport
     candidates: list[CandidateResult]
     card: ModelCard
-    misclassified: list[tuple[LabelledSentence, str]] = field(default_factory=list)
+    misclassified: list[Misclassified] = field(default_factory=list)
     by_source: dict[str, tuple[int, float]] = field(default_factory=dict)
     context: ContextResult | None = None
 
@@ -328,7 +328,7 @@ def train_model(
     if self_training is not None:
         model, predicted = _self_train(model, self_training, params, texts, themes, groups, folds, n_jobs, say, card)
         report = score(themes, predicted)
-    misclassified = [(row, pred) for row, pred in zip(rows, predicted) if pred != row.theme]
+    misclassified = [misclassified_row(row, pred) for row, pred in zip(rows, predicted) if pred != row.theme]
     by_source = _accuracy_by_source(rows, predicted)
     card.cv["by_source"] = {k: {"rows": n, "accuracy": round(a, 4)} for k, (n, a) in by_source.items()}
     return TrainResult(

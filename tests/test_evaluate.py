@@ -143,8 +143,8 @@ def test_the_labels_a_document_evaluation_gets_wrong_are_listed_with_where_they_
     assert (error.document, error.start, error.end) == ("a.txt", rows[1].start, rows[1].end)
     assert error.text == second.text and error.confidence == second.confidence
     assert "errors" not in scores.to_dict()
-    assert scores.to_dict(errors=5)["errors"][0]["where"] == "spans.csv:3"
-    printed = format_document_scores(scores, errors=5).splitlines()
+    assert scores.to_dict(show_errors=5)["errors"][0]["where"] == "spans.csv:3"
+    printed = format_document_scores(scores, show_errors=5).splitlines()
     assert printed[-2].startswith("misclassified (1 of 1)")
     assert (
         printed[-1].startswith(f"{wrong_theme} -> {given[1]}") and f"spans.csv:3 a.txt {rows[1].start}-" in printed[-1]

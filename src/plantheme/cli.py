@@ -250,11 +250,11 @@ def _cmd_evaluate_documents(
 
     scores = evaluate_documents(model, rows, read_text)
     if as_json:
-        fields = scores.to_dict(errors=show_errors)
+        fields = scores.to_dict(show_errors=show_errors)
         print(json.dumps({"model": model.model_id, "file": str(file), **fields}, ensure_ascii=False))
     else:
         print(f"model {model.model_id} on {file} (documents under {root})")
-        print(format_document_scores(scores, per_document=by_document, errors=show_errors))
+        print(format_document_scores(scores, per_document=by_document, show_errors=show_errors))
     return 0
 
 
@@ -278,7 +278,7 @@ def _cmd_evaluate(
     problems: list[str] = []
     rows = _good_rows(iter_labelled_file(file), problems)
     # Streamed in batches: a file of any size is scored with one batch in memory.
-    evaluation = evaluate_stream(model, rows, errors=show_errors)
+    evaluation = evaluate_stream(model, rows, show_errors=show_errors)
     report = evaluation.report
     if problems:
         shown = "\n".join(problems[:20])

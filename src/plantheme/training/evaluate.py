@@ -227,17 +227,17 @@ def evaluate_stream(
     rows: Iterable[LabelledSentence],
     batch_size: int = 1000,
     *,
-    errors: int = 0,
+    show_errors: int = 0,
 ) -> Evaluation:
     """Predict and score rows in batches of ``batch_size``, holding only a batch, the confusion
-    matrix and the first ``errors`` misclassified rows."""
+    matrix and the first ``show_errors`` misclassified rows."""
     index = {theme: i for i, theme in enumerate(THEME_IDS)}
     confusion = np.zeros((len(THEME_IDS), len(THEME_IDS)), dtype=np.int64)
     shown: list[Misclassified] = []
     for batch in _batches(rows, batch_size):
         for row, prediction in zip(batch, model.predict([row.text for row in batch], evidence=0)):
             confusion[index[row.theme], index[prediction.theme]] += 1
-            if prediction.theme != row.theme and len(shown) < errors:
+            if prediction.theme != row.theme and len(shown) < show_errors:
                 shown.append(misclassified_row(row, prediction.theme, prediction.confidence))
     wrong = int(confusion.sum() - np.trace(confusion))
     return Evaluation(score_confusion(confusion), wrong, tuple(shown))
@@ -365,8 +365,8 @@ class DocumentScores:
     documents_per_genre: dict[str, int]
     errors: tuple[Misclassified, ...] = ()
 
-    def to_dict(self, errors: int = 0) -> dict[str, Any]:
-        """JSON-ready form (``plantheme evaluate --json``), with the first ``errors`` misclassified labels."""
+    def to_dict(self, show_errors: int = 0) -> dict[str, Any]:
+        """JSON-ready form (``plantheme evaluate --json``), with the first ``show_errors`` misclassified labels."""
 
         def pair(reports: tuple[EvaluationReport, EvaluationReport]) -> dict[str, Any]:
             return {
@@ -391,7 +391,7 @@ class DocumentScores:
             "moved": self.moved,
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
             "unmatched": self.unmatched,
-            **({"errors": [error.to_dict() for error in self.errors[:errors]]} if errors else {}),
+            **({"errors": [error.to_dict() for error in self.errors[:show_errors]]} if show_errors else {}),
         }
 
 
@@ -518,9 +518,9 @@ def evaluate_documents(
     )
 
 
-def format_document_scores(scores: DocumentScores, *, per_document: bool = False, errors: int = 0) -> str:
+def format_document_scores(scores: DocumentScores, *, per_document: bool = False, show_errors: int = 0) -> str:
     """The document evaluation as the CLI prints it: the report, then genre (and document) lines,
-    then the first ``errors`` misclassified labels."""
+    then the first ``show_errors`` misclassified labels."""
     accuracy, macro = scores.intervals
     lines = [format_report(scores.report), ""]
     lines.append(
@@ -558,8 +558,8 @@ def format_document_scores(scores: DocumentScores, *, per_document: bool = False
         lines.append(f"… and {len(scores.moved) - 20} more moved labels")
     for path, reason in scores.failed:
         lines.append(f"failed (not scored): {path}: {reason}")
-    if errors:
-        shown = min(errors, len(scores.errors))
+    if show_errors:
+        shown = min(show_errors, len(scores.errors))
         lines.append(f"\n{ERRORS_HEADER.format(scope='', shown=shown, total=len(scores.errors))}")
-        lines.extend(format_misclassified(scores.errors[:errors]))
+        lines.extend(format_misclassified(scores.errors[:show_errors]))
     return "\n".join(lines)

@@ -115,7 +115,7 @@ def _cmd_train(
     pseudo_weight: float,
 ) -> int:
     """``plantheme train``: grouped-CV model selection, the report on stdout, the model folder written."""
-    from .training.evaluate import ERRORS_HEADER, format_misclassified, format_report
+    from .training.evaluate import format_errors, format_report
     from .training.labels import (
         document_rows,
         read_documents_dir,
@@ -210,9 +210,7 @@ def _cmd_train(
             )
         print(f"  {'kept, C=' + str(ctx.chosen_C) if ctx.chosen_C is not None else 'not kept (no better than alone)'}")
     if show_errors:
-        shown, total = min(show_errors, len(result.misclassified)), len(result.misclassified)
-        print(f"\n{ERRORS_HEADER.format(scope=' in CV', shown=shown, total=total)}")
-        print("\n".join(format_misclassified(result.misclassified[:show_errors])))
+        print("\n" + format_errors(result.misclassified[:show_errors], len(result.misclassified), scope=" in CV"))
     print(f"\nwrote model {card.model_id} to {out}")
     return 0
 
@@ -262,7 +260,7 @@ def _cmd_evaluate(
     *, file: Path, root: Path | None, by_document: bool, model_dir: Path | None, as_json: bool, show_errors: int
 ) -> int:
     """``plantheme evaluate FILE``: scores on labelled sentences, or on span labels of documents."""
-    from .training.evaluate import ERRORS_HEADER, evaluate_stream, format_misclassified, format_report
+    from .training.evaluate import evaluate_stream, format_errors, format_report
     from .training.labels import iter_labelled_file
 
     if _is_span_file(file):
@@ -295,8 +293,7 @@ def _cmd_evaluate(
         print(f"model {model.model_id} on {file}")
         print(format_report(report))
         if show_errors:
-            print(f"\n{ERRORS_HEADER.format(scope='', shown=len(evaluation.errors), total=evaluation.wrong)}")
-            print("\n".join(format_misclassified(evaluation.errors)))
+            print("\n" + format_errors(evaluation.errors, evaluation.wrong))
     return 0
 
 

@@ -23,7 +23,6 @@ from ..themes import OTHER, THEME_IDS
 __all__ = [
     "DocumentScores",
     "Evaluation",
-    "ERRORS_HEADER",
     "EvaluationReport",
     "Misclassified",
     "ThemeScore",
@@ -31,6 +30,7 @@ __all__ = [
     "evaluate_model",
     "evaluate_stream",
     "format_document_scores",
+    "format_errors",
     "format_misclassified",
     "format_report",
     "misclassified_row",
@@ -179,7 +179,7 @@ class Misclassified:
 
 
 # The header over misclassified labels, the same for sentence rows, span labels and the training CV.
-ERRORS_HEADER = (
+_ERRORS_HEADER = (
     "misclassified{scope} ({shown} of {total}): true -> predicted [confidence] | label file:line [document span] | text"
 )
 
@@ -187,6 +187,12 @@ ERRORS_HEADER = (
 def misclassified_row(row: LabelledSentence, predicted: str, confidence: float | None = None) -> Misclassified:
     """The record of a labelled sentence row the model gets wrong."""
     return Misclassified(f"{row.file}:{row.line}", row.theme, predicted, row.text, confidence)
+
+
+def format_errors(errors: Sequence[Misclassified], total: int, scope: str = "") -> str:
+    """The errors shown under their header ("misclassified{scope} (shown of ``total``): …"), one per line."""
+    header = _ERRORS_HEADER.format(scope=scope, shown=len(errors), total=total)
+    return "\n".join([header, *format_misclassified(errors)])
 
 
 def format_misclassified(errors: Sequence[Misclassified]) -> list[str]:
@@ -559,7 +565,5 @@ def format_document_scores(scores: DocumentScores, *, per_document: bool = False
     for path, reason in scores.failed:
         lines.append(f"failed (not scored): {path}: {reason}")
     if show_errors:
-        shown = min(show_errors, len(scores.errors))
-        lines.append(f"\n{ERRORS_HEADER.format(scope='', shown=shown, total=len(scores.errors))}")
-        lines.extend(format_misclassified(scores.errors[:show_errors]))
+        lines.append("\n" + format_errors(scores.errors[:show_errors], len(scores.errors)))
     return "\n".join(lines)

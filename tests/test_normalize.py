@@ -666,6 +666,15 @@ _SAVED_PAGE = (
             "第一，着力推进重点领域改革，为发展提供体制保障\n以产权制度改革为重点，加快推进国企改革。",
         ),
         ("二、总体要求\n今年，全县经济稳中有进。", "二、总体要求\n今年，全县经济稳中有进。"),
+        # a numbered run-in heading with its paragraph is no heading line: it goes on
+        (
+            "14. 推进临空产业发展。以空港经开区、快递产业园区为载体，加快编制经济区发展规\n划。",
+            "14. 推进临空产业发展。以空港经开区、快递产业园区为载体，加快编制经济区发展规划。",
+        ),
+        (
+            "10.\t举办节庆活动。充分发挥地区特色，灵活结合各类节日、假日，积极举办购物节、美食节。打\n造消费促进季等品牌。",
+            "10. 举办节庆活动。充分发挥地区特色，灵活结合各类节日、假日，积极举办购物节、美食节。打造消费促进季等品牌。",
+        ),
         # table cells and menu items stay lines
         ("首页\n领导之窗\n政府信息公开\n互动交流", "首页\n领导之窗\n政府信息公开\n互动交流"),
         ("省发展和改革委员会\n省教育厅\n省科学技术厅", "省发展和改革委员会\n省教育厅\n省科学技术厅"),
@@ -793,6 +802,8 @@ def test_normalizing_twice_changes_nothing_with_mojibake(raw: str) -> None:
         "积极稳妥推进郊县镇街行政区划调整。",
         "每年新增行业上市企业二至三家，新增直接融资规模一百亿元以上。（各市（县）区人民政府、无锡经济开发区管委会，"
         "市发展改革委负责）\n加快发展数字经济。",
+        # unbracketed after the sentence, then a task whose number reads like a decimal
+        "6.向五千名以上民办中小学教师发放长期从教津贴。牵头单位：区教育局\n7.2018年春季学期购买学位六万个以上。",
     ],
 )
 def test_a_responsibility_note_ends_its_paragraph(raw: str) -> None:

@@ -10,7 +10,8 @@ one-line reason. Formats, by file name suffix:
   end a line, other whitespace collapses as a browser shows it.
 * ``.docx``: body paragraphs, tables (each cell's paragraphs, merged cells
   once) and text boxes in document order, then footnotes and endnotes, one
-  paragraph per line (:mod:`plantheme.readers.docx_text`). Headers and footers are not
+  paragraph per line, automatic list numbers before their paragraphs
+  (:mod:`plantheme.readers.docx_text`). Headers and footers are not
   read. The XML a file inflates to is bounded by the document limit.
 * ``.pdf``: the text layer, page by page, read with PDFium, without control
   characters (:mod:`plantheme.readers.pdf_text`). A PDF without one (a scan) fails

@@ -22,6 +22,10 @@ line:
   the order of their first reference, then any others in the order of the file.
   (After the body rather than at the reference: a note is its own sentence and
   would otherwise split the sentence that refers to it.)
+* Automatic list numbers ("一、", "（二）", "3."), which Word draws from
+  ``numbering.xml`` and which are not in the paragraph's text, are put before it
+  as Word shows them (:mod:`plantheme.readers.docx_numbering`), followed by the
+  level's separator (``\\t`` by default); bullets are not text.
 * Within a paragraph, ``w:tab`` is ``\\t``, ``w:br`` and ``w:cr`` a line break.
   Ruby (phonetic guide) text is left out, its base characters are read.
 
@@ -45,6 +49,8 @@ import zipfile
 from collections.abc import Iterator
 
 from lxml import etree
+
+from .docx_numbering import ListNumbering
 
 __all__ = ["DocxError", "MAX_MEMBERS", "XML_BYTES_PER_CHAR", "XML_BYTES_ALLOWANCE", "xml_byte_limit", "docx_text"]
 
@@ -251,7 +257,8 @@ def _choice(alternate: etree._Element) -> etree._Element | None:
 class _Walker:
     """Collects lines of text from WordprocessingML elements in document order."""
 
-    def __init__(self) -> None:
+    def __init__(self, numbering: ListNumbering | None = None) -> None:
+        self.numbering = numbering
         self.lines: list[str] = []
         self.note_refs: dict[str, list[str]] = {"footnote": [], "endnote": []}
 
@@ -274,12 +281,24 @@ class _Walker:
             self.block(child)
 
     def paragraph(self, paragraph: etree._Element) -> None:
-        parts: list[str] = []
+        parts: list[str] = [self._number(paragraph)]
         boxes: list[etree._Element] = []
         self.inline(paragraph, parts, boxes)
-        self.lines.append("".join(parts))
+        # A number before an empty paragraph is no line of text.
+        self.lines.append("".join(parts) if "".join(parts[1:]).strip() else "")
         for box in boxes:
             self.block(box)
+
+    def _number(self, paragraph: etree._Element) -> str:
+        """The list number Word draws before ``paragraph`` ('' for none), counted even when
+        the paragraph is empty, as Word counts it."""
+        if self.numbering is None:
+            return ""
+        for child in paragraph:
+            namespace, name = _local(child)
+            if namespace in _W_NAMESPACES and name == "pPr":
+                return self.numbering.number(child)
+        return ""
 
     def inline(self, element: etree._Element, parts: list[str], boxes: list[etree._Element]) -> None:
         """The text inside a paragraph; text boxes and stray blocks go to ``boxes``, read after it."""
@@ -348,6 +367,27 @@ def _notes(root: etree._Element, kind: str, referenced: list[str]) -> Iterator[e
     yield from notes.values()
 
 
+def _optional_part(package: _Package, rel_type: str, source: str, default: str) -> etree._Element | None:
+    """A part that only adds to the text (numbering, styles): None when absent or not
+    well-formed, so that a damaged one costs its additions, not the document. (The XML
+    budget still applies: a part that inflates past it fails the document.)"""
+    name = _part(package, rel_type, source, default)
+    if name is None:
+        return None
+    data = package.read(name)
+    try:
+        return _parse(data, name)
+    except DocxError:
+        return None
+
+
+def _list_numbering(package: _Package, main: str) -> ListNumbering | None:
+    numbering = _optional_part(package, "numbering", main, "word/numbering.xml")
+    if numbering is None:
+        return None
+    return ListNumbering(numbering, _optional_part(package, "styles", main, "word/styles.xml"))
+
+
 def docx_text(data: bytes, *, max_chars: int) -> str:
     """The text of a .docx: body, tables, text boxes, then foot- and endnotes, one paragraph per line.
 
@@ -358,7 +398,7 @@ def docx_text(data: bytes, *, max_chars: int) -> str:
     main = _part(package, "officeDocument", "", "word/document.xml")
     if main is None:
         raise DocxError("not a readable .docx file (no word/document.xml: not a Word document)")
-    walker = _Walker()
+    walker = _Walker(_list_numbering(package, main))
     root = _parse(package.read(main), main)
     walker.block(root)
     for kind, plural in (("footnote", "footnotes"), ("endnote", "endnotes")):

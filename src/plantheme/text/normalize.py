@@ -1113,6 +1113,10 @@ _FIELD_LINE = re.compile(
 # A task's responsibility note closing its paragraph ("…给予补贴。（责任单位：市商务局）"):
 # the paragraph ends there, whatever comes on the next line.
 _RESPONSIBILITY_TAIL = re.compile(r"[（(]\s*(?:主要)?(?:责任|牵头|配合|协办)(?:单位|部门|领导)\s*[：:][^（）()]*[）)]$")
+# The same note unbracketed after the task's last sentence ("…投入使用。牵头单位：区教育局").
+_RESPONSIBILITY_AFTER_SENTENCE = re.compile(
+    r"[。；;]\s*(?:主要)?(?:责任|牵头|配合|协办)(?:单位|部门|领导)\s*[：:][^。，；：,;:]*$"
+)
 # A document number closing a line ("…的通知 杭卫计办〔2015〕22号"): the head of a document, which
 # the addressee line below it does not continue.
 _DOC_NUMBER_TAIL = re.compile(r"[〔\[（(【]\s*(?:19|20)\d{2}\s*[〕\]）)】]\s*第?\d{1,4}\s*号$")
@@ -1159,6 +1163,7 @@ _OPENERS = frozenset(
     ]
 )
 _ORDINAL_OPENER = re.compile(r"^(?:第[一二三四五六七八九十]+|[一二三四五六七八九十]是|其[一二三四五六])$")
+_SENTENCE_END_INSIDE = re.compile("[。！？]")
 _PUNCT_ANY = re.compile("[，。；：！？、,.;:!?（）()“”]")
 
 
@@ -1183,6 +1188,7 @@ def _kept_apart(prev: str, nxt: str) -> bool:
         or bool(_FIELD_LINE.match(nxt))
         or bool(_FIELD_LINE.match(prev))
         or bool(_RESPONSIBILITY_TAIL.search(prev))
+        or bool(_RESPONSIBILITY_AFTER_SENTENCE.search(prev))
         or bool(_DOC_NUMBER_TAIL.search(prev))
     )
 
@@ -1213,7 +1219,9 @@ def _should_join(prev: str, nxt: str, wrap: _Wrap | None, logical: int, running:
     # line that starts with a clause too short to be a sentence ("建设。"), or
     # in a short fragment followed by one ("法制" then "建设，"): a web page's
     # inline links put their text on lines of its own.
-    heading = HEADING_MARKER.match(prev) and len(prev) <= 60
+    # A numbered line with a sentence ended in it is no heading line but a run-in heading and
+    # its paragraph ("14. 推进……发展。以空港……编制发展规" / "划。"), which goes on like any other.
+    heading = HEADING_MARKER.match(prev) and len(prev) <= 60 and not _SENTENCE_END_INSIDE.search(prev)
     if running:
         # After a heading line only a fragment may follow ("5、民主" "法制"
         # "建设，"): "四、加强政府自身建设" then "新起点、…" is a new paragraph.

@@ -37,6 +37,7 @@ from plantheme.readers.docx_numbering import format_number
         (7, "bullet", ""),
         (7, "none", ""),
         (5, "hindiNumbers", "5"),  # a format not drawn here: decimal
+        (10**9, "lowerLetter", "1000000000"),  # not 38 million letters
     ],
 )
 def test_numbers_are_written_in_words_formats(n: int, fmt: str, expected: str) -> None:
@@ -172,3 +173,15 @@ def test_broken_numbering_costs_the_numbers_not_the_text(numbering: str, styles:
 def test_a_document_without_numbering_reads_as_before() -> None:
     body = _numbered("总体要求", 1, 0) + docx_paragraph("正文。")
     assert docx_to_text(docx_package(body)).split("\n") == ["总体要求", "正文。"]
+
+
+def test_a_hostile_pattern_cannot_blow_up_the_text() -> None:
+    # Every paragraph of a small file would otherwise carry a 10,000-character number.
+    numbering = (
+        f'<w:numbering xmlns:w="{W_NS}"><w:abstractNum w:abstractNumId="0">'
+        + _lvl(0, "lowerLetter", "%1" * 5_000, start=10**9)
+        + '</w:abstractNum><w:num w:numId="1"><w:abstractNumId w:val="0"/></w:num></w:numbering>'
+    )
+    lines = _text(_numbered("正文。", 1, 0) * 100, numbering)
+    assert len(lines) == 100
+    assert all(len(line) <= 200 and line.endswith("\t正文。") for line in lines)

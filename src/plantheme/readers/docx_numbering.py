@@ -30,6 +30,10 @@ _W_NAMESPACES = (
 )
 # Word has nine list levels, 0-8.
 _LEVELS = 9
+# A number's pattern is a few characters ("第%1章", "%1.%2.%3."); one far longer, repeated on
+# every paragraph, would make a small file's text huge past the reader's XML budget.
+_MAX_PATTERN_CHARS = 32
+_MAX_LETTER_REPEATS = 10
 
 _DIGITS = "零一二三四五六七八九"
 _LEGAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
@@ -73,8 +77,9 @@ def _roman(n: int) -> str:
 
 
 def _letter(n: int) -> str:
-    # Word repeats the letter past z: 27 is "aa", 53 "aaa".
-    if n <= 0:
+    # Word repeats the letter past z: 27 is "aa", 53 "aaa". Past a few rounds the number is a
+    # file's doing (a start of 10**9 would be 38 million letters), so it is given in decimal.
+    if n <= 0 or n > 26 * _MAX_LETTER_REPEATS:
         return str(n)
     return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
 
@@ -212,7 +217,7 @@ def _value(element: etree._Element | None, name: str) -> str | None:
 def _level(lvl: etree._Element) -> _Level:
     return _Level(
         fmt=_value(lvl, "numFmt") or "decimal",
-        pattern=_value(lvl, "lvlText") or "",
+        pattern=(_value(lvl, "lvlText") or "")[:_MAX_PATTERN_CHARS],
         start=_int(_value(lvl, "start"), 1),
         legal=_on(_child(lvl, "isLgl")),
         suffix={"space": " ", "nothing": ""}.get(_value(lvl, "suff") or "tab", "\t"),

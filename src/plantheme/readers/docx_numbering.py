@@ -22,12 +22,10 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from .wordml import attribute
+
 __all__ = ["ListNumbering", "format_number"]
 
-_W_NAMESPACES = (
-    "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
-    "http://purl.oclc.org/ooxml/wordprocessingml/main",  # ISO 29500 strict
-)
 # Word has nine list levels, 0-8.
 _LEVELS = 9
 # A number's pattern is a few characters ("第%1章", "%1.%2.%3."); one far longer, repeated on
@@ -173,14 +171,6 @@ class _List:
         return "".join(out)
 
 
-def _w(element: etree._Element, name: str) -> str | None:
-    for namespace in _W_NAMESPACES:
-        value = element.get(f"{{{namespace}}}{name}")
-        if value is not None:
-            return value
-    return None
-
-
 def _local(element: etree._Element) -> str:
     tag = element.tag
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
@@ -205,13 +195,13 @@ def _int(value: str | None, default: int) -> int:
 
 def _on(element: etree._Element | None) -> bool:
     """A toggle property such as ``<w:isLgl/>``: on when present, unless its value says off."""
-    return element is not None and (_w(element, "val") or "true") not in ("false", "0", "off")
+    return element is not None and (attribute(element, "val") or "true") not in ("false", "0", "off")
 
 
 def _value(element: etree._Element | None, name: str) -> str | None:
     """The ``w:val`` of ``element``'s child ``name``, None when either is absent."""
     child = _child(element, name)
-    return _w(child, "val") if child is not None else None
+    return attribute(child, "val") if child is not None else None
 
 
 def _level(lvl: etree._Element) -> _Level:
@@ -245,8 +235,8 @@ class ListNumbering:
         abstract: dict[str, dict[int, _Level]] = {}
         style_links: dict[str, str] = {}
         for definition in _children(numbering, "abstractNum"):
-            key = _w(definition, "abstractNumId") or ""
-            abstract[key] = {_int(_w(lvl, "ilvl"), 0): _level(lvl) for lvl in _children(definition, "lvl")}
+            key = attribute(definition, "abstractNumId") or ""
+            abstract[key] = {_int(attribute(lvl, "ilvl"), 0): _level(lvl) for lvl in _children(definition, "lvl")}
             link = _value(definition, "numStyleLink")
             if link:
                 style_links[key] = link
@@ -254,7 +244,7 @@ class ListNumbering:
         self._style_num: dict[str, tuple[str | None, int | None]] = {}
         based_on: dict[str, str] = {}
         for style in _children(styles, "style"):
-            style_id = _w(style, "styleId") or ""
+            style_id = attribute(style, "styleId") or ""
             self._style_num[style_id] = _num_pr(_child(style, "pPr"))
             parent = _value(style, "basedOn")
             if parent:
@@ -268,14 +258,14 @@ class ListNumbering:
             starts: dict[int, int] = {}
             overridden: dict[int, _Level] = {}
             for override in _children(num, "lvlOverride"):
-                ilvl = _int(_w(override, "ilvl"), 0)
+                ilvl = _int(attribute(override, "ilvl"), 0)
                 start = _value(override, "startOverride")
                 if start is not None:
                     starts[ilvl] = _int(start, 1)
                 lvl = _child(override, "lvl")
                 if lvl is not None:
                     overridden[ilvl] = _level(lvl)
-            self._nums[_w(num, "numId") or ""] = (abstract_id, starts, overridden)
+            self._nums[attribute(num, "numId") or ""] = (abstract_id, starts, overridden)
         self._abstract = abstract
         self._style_links = style_links
         self._lists: dict[str, _List] = {}

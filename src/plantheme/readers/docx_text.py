@@ -51,6 +51,7 @@ from collections.abc import Iterator
 from lxml import etree
 
 from .docx_numbering import ListNumbering
+from .wordml import W_NAMESPACES, attribute
 
 __all__ = ["DocxError", "MAX_MEMBERS", "XML_BYTES_PER_CHAR", "XML_BYTES_ALLOWANCE", "xml_byte_limit", "docx_text"]
 
@@ -65,12 +66,6 @@ XML_BYTES_PER_CHAR = 20
 XML_BYTES_ALLOWANCE = 8 * 1024 * 1024
 _CHUNK = 64 * 1024
 
-_W_NAMESPACES = frozenset(
-    {
-        "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
-        "http://purl.oclc.org/ooxml/wordprocessingml/main",  # ISO 29500 strict
-    }
-)
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _MATH = "http://schemas.openxmlformats.org/officeDocument/2006/math"
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -265,7 +260,7 @@ class _Walker:
     def block(self, element: etree._Element) -> None:
         """A block-level element: a paragraph, a table, or anything holding them."""
         namespace, name = _local(element)
-        if namespace in _W_NAMESPACES:
+        if namespace in W_NAMESPACES:
             if name in _SKIPPED:
                 return
             if name == "p":
@@ -296,7 +291,7 @@ class _Walker:
             return ""
         for child in paragraph:
             namespace, name = _local(child)
-            if namespace in _W_NAMESPACES and name == "pPr":
+            if namespace in W_NAMESPACES and name == "pPr":
                 return self.numbering.number(child)
         return ""
 
@@ -304,7 +299,7 @@ class _Walker:
         """The text inside a paragraph; text boxes and stray blocks go to ``boxes``, read after it."""
         for child in element:
             namespace, name = _local(child)
-            if namespace in _W_NAMESPACES:
+            if namespace in W_NAMESPACES:
                 if name in _SKIPPED:
                     continue
                 if name == "t":
@@ -318,7 +313,7 @@ class _Walker:
                 elif name == "sym":
                     parts.append(_symbol(child))
                 elif name in ("footnoteReference", "endnoteReference"):
-                    note_id = _attribute(child, "id")
+                    note_id = attribute(child, "id")
                     if note_id is not None:
                         self.note_refs[name[: -len("Reference")]].append(note_id)
                 elif name in ("txbxContent", "p", "tbl"):
@@ -335,20 +330,11 @@ class _Walker:
                 self.inline(child, parts, boxes)
 
 
-def _attribute(element: etree._Element, name: str) -> str | None:
-    """A WordprocessingML attribute (``w:name``) in either namespace."""
-    for namespace in _W_NAMESPACES:
-        value = element.get(f"{{{namespace}}}{name}")
-        if value is not None:
-            return value
-    return None
-
-
 def _symbol(element: etree._Element) -> str:
     """The character of a ``w:sym``: symbol fonts map into the private use area F000-F0FF,
     which is no text (bullets, arrows); other code points are kept."""
     try:
-        code = int(_attribute(element, "char") or "", 16)
+        code = int(attribute(element, "char") or "", 16)
     except ValueError:
         return ""
     return chr(code) if 0x20 <= code < 0xF000 or 0xF900 <= code <= 0x10FFFF else ""
@@ -359,8 +345,8 @@ def _notes(root: etree._Element, kind: str, referenced: list[str]) -> Iterator[e
     notes: dict[str, etree._Element] = {}
     for note in root:
         namespace, name = _local(note)
-        if namespace in _W_NAMESPACES and name == kind and _attribute(note, "type") not in _NOTE_SEPARATORS:
-            notes.setdefault(_attribute(note, "id") or f"#{len(notes)}", note)
+        if namespace in W_NAMESPACES and name == kind and attribute(note, "type") not in _NOTE_SEPARATORS:
+            notes.setdefault(attribute(note, "id") or f"#{len(notes)}", note)
     for note_id in dict.fromkeys(referenced):
         if note_id in notes:
             yield notes.pop(note_id)

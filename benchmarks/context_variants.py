@@ -248,6 +248,12 @@ def mean_entropy(X: np.ndarray) -> np.ndarray:
     return -(mean * np.log(mean)).sum(axis=1) / np.log(_N)
 
 
+def per_genre_context(units: Units) -> list[np.ndarray]:
+    """The context inputs again for each genre of the labels, zero outside it (an upper bound for a
+    genre detector: the stage may weigh context differently in every genre)."""
+    return [units.X[:, _CONTEXT] * (units.genre == g)[:, None] for g in sorted(set(units.genre))]
+
+
 VARIANTS = (
     Variant("shipped", lambda u: u.X),
     Variant("subject", with_subject),
@@ -261,6 +267,7 @@ VARIANTS = (
         for w in (3.0, 10.0)
     ),
     Variant("genre-specific", lambda u: np.hstack([u.X, u.X[:, _CONTEXT] * (u.genre == "work_report")[:, None]])),
+    Variant("genre-specific, every genre", lambda u: np.hstack([u.X, *per_genre_context(u)])),
     *(Variant(f"gate {t:g}", lambda u: u.X, gate=t) for t in (0.95, 0.9, 0.8)),
     Variant("x confidence", lambda u: np.hstack([u.X, u.X[:, _CONTEXT] * confidence(u.X)[:, None]])),
     Variant("x document entropy", lambda u: np.hstack([u.X, u.X[:, _CONTEXT] * mean_entropy(u.X)[:, None]])),

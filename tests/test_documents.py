@@ -323,6 +323,20 @@ def test_docx_reads_body_tables_text_boxes_and_notes_in_order_each_once() -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        ("<w:vanish/>", "全面落实河长制，推进流域治理。"),
+        ('<w:vanish w:val="1"/>', "全面落实河长制，推进流域治理。"),
+        ('<w:vanish w:val="false"/>', "全面落实河长制，删去的字推进流域治理。"),
+        ("<w:b/>", "全面落实河长制，删去的字推进流域治理。"),
+    ],
+)
+def test_docx_hidden_text_is_left_out_as_word_hides_it(properties: str, expected: str) -> None:
+    hidden = f"<w:r><w:rPr>{properties}</w:rPr><w:t>删去的字</w:t></w:r>"
+    assert docx_to_text(docx_package(docx_paragraph("全面落实河长制，", hidden, "推进流域治理。"))) == expected
+
+
 def test_docx_text_box_without_alternate_content_is_read_once() -> None:
     vml_only = (
         "<w:r><w:pict><v:shape><v:textbox><w:txbxContent>"

@@ -27,7 +27,8 @@ line:
   as Word shows them (:mod:`plantheme.readers.docx_numbering`), followed by the
   level's separator (``\\t`` by default); bullets are not text.
 * Within a paragraph, ``w:tab`` is ``\\t``, ``w:br`` and ``w:cr`` a line break.
-  Ruby (phonetic guide) text is left out, its base characters are read.
+  Ruby (phonetic guide) text is left out, its base characters are read, and so
+  is hidden text (``w:vanish``), which Word does not show.
 
 Not read: headers and footers (page numbers, running titles), comments,
 charts and SmartArt (separate parts), embedded objects. Paragraphs holding only
@@ -300,7 +301,7 @@ class _Walker:
         for child in element:
             namespace, name = _local(child)
             if namespace in W_NAMESPACES:
-                if name in _SKIPPED:
+                if name in _SKIPPED or (name == "r" and _hidden(child)):
                     continue
                 if name == "t":
                     parts.append(child.text or "")
@@ -328,6 +329,19 @@ class _Walker:
                 parts.append(child.text or "")
             else:
                 self.inline(child, parts, boxes)
+
+
+def _hidden(run: etree._Element) -> bool:
+    """Whether a run is hidden text (``w:vanish`` in its properties), which Word does not show."""
+    for child in run:
+        namespace, name = _local(child)
+        if namespace in W_NAMESPACES and name == "rPr":
+            for prop in child:
+                prop_namespace, prop_name = _local(prop)
+                if prop_namespace in W_NAMESPACES and prop_name == "vanish":
+                    return attribute(prop, "val") not in ("false", "0", "off")
+            return False
+    return False
 
 
 def _symbol(element: etree._Element) -> str:

@@ -23,6 +23,7 @@ from plantheme.readers.docx_numbering import format_number
         (105, "chineseCountingThousand", "一百〇五"),
         (3200, "chineseCountingThousand", "三千二百"),
         (12, "chineseLegalSimplified", "壹拾贰"),
+        (105, "ideographDigital", "一〇五"),
         (3, "ideographTraditional", "丙"),
         (11, "ideographTraditional", "甲"),  # the ten stems go round
         (2, "ideographZodiac", "丑"),

@@ -40,6 +40,7 @@ _EARTHLY_BRANCHES = "子丑寅卯辰巳午未申酉戌亥"
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _PARENTHESISED = "⑴⑵⑶⑷⑸⑹⑺⑻⑼⑽⑾⑿⒀⒁⒂⒃⒄⒅⒆⒇"
 _FULL_STOPPED = "⒈⒉⒊⒋⒌⒍⒎⒏⒐⒑⒒⒓⒔⒕⒖⒗⒘⒙⒚⒛"
+_FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
 _ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
           (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))  # fmt: skip
 
@@ -82,6 +83,15 @@ def _letter(n: int) -> str:
     return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
 
 
+def _full_width(n: int) -> str:
+    return str(n).translate(_FULL_WIDTH_DIGITS)
+
+
+def _digit_by_digit(n: int) -> str:
+    # 一〇五 rather than 一百〇五.
+    return "".join("〇" if d == "0" else _DIGITS[int(d)] for d in str(n)) if n >= 0 else str(n)
+
+
 def _from(symbols: str, fallback: Callable[[int], str] = str) -> Callable[[int], str]:
     return lambda n: symbols[n - 1] if 1 <= n <= len(symbols) else fallback(n)
 
@@ -93,8 +103,8 @@ def _cycle(symbols: str) -> Callable[[int], str]:
 _FORMATS: dict[str, Callable[[int], str]] = {
     "decimal": str,
     "decimalZero": lambda n: f"{n:02d}" if 0 <= n < 10 else str(n),
-    "decimalFullWidth": lambda n: str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
-    "decimalFullWidth2": lambda n: str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    "decimalFullWidth": _full_width,
+    "decimalFullWidth2": _full_width,
     "decimalHalfWidth": str,
     "decimalEnclosedCircle": _from(_CIRCLED),
     "decimalEnclosedCircleChinese": _from(_CIRCLED),
@@ -109,8 +119,8 @@ _FORMATS: dict[str, Callable[[int], str]] = {
     "taiwaneseCounting": _chinese,
     "taiwaneseCountingThousand": _chinese,
     "japaneseCounting": _chinese,
-    "ideographDigital": lambda n: "".join(_DIGITS[int(d)] for d in str(n)) if n >= 0 else str(n),
-    "taiwaneseDigital": lambda n: "".join(_DIGITS[int(d)] for d in str(n)) if n >= 0 else str(n),
+    "ideographDigital": _digit_by_digit,
+    "taiwaneseDigital": _digit_by_digit,
     "chineseLegalSimplified": lambda n: _chinese(n, _LEGAL_DIGITS, "拾佰仟"),
     "ideographLegalTraditional": lambda n: _chinese(n, _LEGAL_DIGITS, "拾佰仟"),
     "ideographTraditional": _cycle(_HEAVENLY_STEMS),
@@ -269,7 +279,6 @@ class ListNumbering:
         self._abstract = abstract
         self._style_links = style_links
         self._lists: dict[str, _List] = {}
-        self._started: set[str] = set()
 
     def _style_numbering(self, style_id: str | None) -> tuple[str | None, int | None]:
         seen: set[str] = set()

@@ -17,12 +17,12 @@ scripts (Japanese, Korean, Hindi…) fall back to decimal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .wordml import attribute
+from .wordml import attribute, is_on, w_child, w_children
 
 __all__ = ["ListNumbering", "format_number"]
 
@@ -181,21 +181,6 @@ class _List:
         return "".join(out)
 
 
-def _local(element: etree._Element) -> str:
-    tag = element.tag
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
-
-
-def _children(element: etree._Element | None, name: str) -> Iterable[etree._Element]:
-    if element is None:
-        return ()
-    return (child for child in element if _local(child) == name)
-
-
-def _child(element: etree._Element | None, name: str) -> etree._Element | None:
-    return next(iter(_children(element, name)), None)
-
-
 def _int(value: str | None, default: int) -> int:
     try:
         return int(value) if value is not None else default
@@ -203,14 +188,9 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
-def _on(element: etree._Element | None) -> bool:
-    """A toggle property such as ``<w:isLgl/>``: on when present, unless its value says off."""
-    return element is not None and (attribute(element, "val") or "true") not in ("false", "0", "off")
-
-
 def _value(element: etree._Element | None, name: str) -> str | None:
     """The ``w:val`` of ``element``'s child ``name``, None when either is absent."""
-    child = _child(element, name)
+    child = w_child(element, name)
     return attribute(child, "val") if child is not None else None
 
 
@@ -219,14 +199,14 @@ def _level(lvl: etree._Element) -> _Level:
         fmt=_value(lvl, "numFmt") or "decimal",
         pattern=(_value(lvl, "lvlText") or "")[:_MAX_PATTERN_CHARS],
         start=_int(_value(lvl, "start"), 1),
-        legal=_on(_child(lvl, "isLgl")),
+        legal=is_on(w_child(lvl, "isLgl")),
         suffix={"space": " ", "nothing": ""}.get(_value(lvl, "suff") or "tab", "\t"),
     )
 
 
 def _num_pr(ppr: etree._Element | None) -> tuple[str | None, int | None]:
     """(numId, ilvl) of a ``w:pPr``'s ``w:numPr``, each None when absent."""
-    num_pr = _child(ppr, "numPr")
+    num_pr = w_child(ppr, "numPr")
     if num_pr is None:
         return None, None
     ilvl = _value(num_pr, "ilvl")
@@ -244,35 +224,35 @@ class ListNumbering:
     def __init__(self, numbering: etree._Element | None, styles: etree._Element | None) -> None:
         abstract: dict[str, dict[int, _Level]] = {}
         style_links: dict[str, str] = {}
-        for definition in _children(numbering, "abstractNum"):
+        for definition in w_children(numbering, "abstractNum"):
             key = attribute(definition, "abstractNumId") or ""
-            abstract[key] = {_int(attribute(lvl, "ilvl"), 0): _level(lvl) for lvl in _children(definition, "lvl")}
+            abstract[key] = {_int(attribute(lvl, "ilvl"), 0): _level(lvl) for lvl in w_children(definition, "lvl")}
             link = _value(definition, "numStyleLink")
             if link:
                 style_links[key] = link
         # Paragraph styles' numbering, following basedOn (a heading style numbered in the template).
         self._style_num: dict[str, tuple[str | None, int | None]] = {}
         based_on: dict[str, str] = {}
-        for style in _children(styles, "style"):
+        for style in w_children(styles, "style"):
             style_id = attribute(style, "styleId") or ""
-            self._style_num[style_id] = _num_pr(_child(style, "pPr"))
+            self._style_num[style_id] = _num_pr(w_child(style, "pPr"))
             parent = _value(style, "basedOn")
             if parent:
                 based_on[style_id] = parent
         self._based_on = based_on
         self._nums: dict[str, tuple[str, dict[int, int], dict[int, _Level]]] = {}
-        for num in _children(numbering, "num"):
+        for num in w_children(numbering, "num"):
             abstract_id = _value(num, "abstractNumId")
             if abstract_id is None:
                 continue
             starts: dict[int, int] = {}
             overridden: dict[int, _Level] = {}
-            for override in _children(num, "lvlOverride"):
+            for override in w_children(num, "lvlOverride"):
                 ilvl = _int(attribute(override, "ilvl"), 0)
                 start = _value(override, "startOverride")
                 if start is not None:
                     starts[ilvl] = _int(start, 1)
-                lvl = _child(override, "lvl")
+                lvl = w_child(override, "lvl")
                 if lvl is not None:
                     overridden[ilvl] = _level(lvl)
             self._nums[attribute(num, "numId") or ""] = (abstract_id, starts, overridden)
@@ -303,11 +283,12 @@ class ListNumbering:
     def number(self, ppr: etree._Element | None) -> str:
         """The number text of the paragraph whose ``w:pPr`` is ``ppr`` ('' when it has none), counting it."""
         num_id, ilvl = _num_pr(ppr)
-        style_num, style_ilvl = self._style_numbering(_value(ppr, "pStyle"))
-        if num_id is None:
-            num_id = style_num
+        if num_id is None or ilvl is None:  # the rest comes from the paragraph's style
+            style_num, style_ilvl = self._style_numbering(_value(ppr, "pStyle"))
+            num_id = style_num if num_id is None else num_id
+            ilvl = style_ilvl if ilvl is None else ilvl
         if ilvl is None:
-            ilvl = style_ilvl if style_ilvl is not None else 0
+            ilvl = 0
         if num_id is None or num_id == "0" or num_id not in self._nums or not 0 <= ilvl < _LEVELS:
             return ""
         abstract_id, starts, overridden = self._nums[num_id]

@@ -52,7 +52,7 @@ from collections.abc import Iterator
 from lxml import etree
 
 from .docx_numbering import ListNumbering
-from .wordml import W_NAMESPACES, attribute
+from .wordml import W_NAMESPACES, attribute, is_on, local_name, w_child
 
 __all__ = ["DocxError", "MAX_MEMBERS", "XML_BYTES_PER_CHAR", "XML_BYTES_ALLOWANCE", "xml_byte_limit", "docx_text"]
 
@@ -227,22 +227,11 @@ def _part(package: _Package, rel_type: str, source: str, default: str) -> str | 
 # --- the text --------------------------------------------------------------------
 
 
-def _local(element: etree._Element) -> tuple[str, str]:
-    """(namespace, local name) of an element; ('', '') for comments and the like."""
-    tag = element.tag
-    if not isinstance(tag, str):
-        return "", ""
-    if tag.startswith("{"):
-        namespace, _, name = tag[1:].partition("}")
-        return namespace, name
-    return "", tag
-
-
 def _choice(alternate: etree._Element) -> etree._Element | None:
     """The one branch of ``mc:AlternateContent`` that is read: the first choice, else the fallback."""
     fallback = None
     for child in alternate:
-        namespace, name = _local(child)
+        namespace, name = local_name(child)
         if namespace == _MC and name == "Choice":
             return child
         if namespace == _MC and name == "Fallback":
@@ -260,7 +249,7 @@ class _Walker:
 
     def block(self, element: etree._Element) -> None:
         """A block-level element: a paragraph, a table, or anything holding them."""
-        namespace, name = _local(element)
+        namespace, name = local_name(element)
         if namespace in W_NAMESPACES:
             if name in _SKIPPED:
                 return
@@ -277,11 +266,13 @@ class _Walker:
             self.block(child)
 
     def paragraph(self, paragraph: etree._Element) -> None:
-        parts: list[str] = [self._number(paragraph)]
+        number = self._number(paragraph)
+        parts: list[str] = []
         boxes: list[etree._Element] = []
         self.inline(paragraph, parts, boxes)
+        text = "".join(parts)
         # A number before an empty paragraph is no line of text.
-        self.lines.append("".join(parts) if "".join(parts[1:]).strip() else "")
+        self.lines.append(number + text if text.strip() else "")
         for box in boxes:
             self.block(box)
 
@@ -290,16 +281,13 @@ class _Walker:
         the paragraph is empty, as Word counts it."""
         if self.numbering is None:
             return ""
-        for child in paragraph:
-            namespace, name = _local(child)
-            if namespace in W_NAMESPACES and name == "pPr":
-                return self.numbering.number(child)
-        return ""
+        properties = w_child(paragraph, "pPr")
+        return self.numbering.number(properties) if properties is not None else ""
 
     def inline(self, element: etree._Element, parts: list[str], boxes: list[etree._Element]) -> None:
         """The text inside a paragraph; text boxes and stray blocks go to ``boxes``, read after it."""
         for child in element:
-            namespace, name = _local(child)
+            namespace, name = local_name(child)
             if namespace in W_NAMESPACES:
                 if name in _SKIPPED or (name == "r" and _hidden(child)):
                     continue
@@ -333,15 +321,7 @@ class _Walker:
 
 def _hidden(run: etree._Element) -> bool:
     """Whether a run is hidden text (``w:vanish`` in its properties), which Word does not show."""
-    for child in run:
-        namespace, name = _local(child)
-        if namespace in W_NAMESPACES and name == "rPr":
-            for prop in child:
-                prop_namespace, prop_name = _local(prop)
-                if prop_namespace in W_NAMESPACES and prop_name == "vanish":
-                    return attribute(prop, "val") not in ("false", "0", "off")
-            return False
-    return False
+    return is_on(w_child(w_child(run, "rPr"), "vanish"))
 
 
 def _symbol(element: etree._Element) -> str:
@@ -358,7 +338,7 @@ def _notes(root: etree._Element, kind: str, referenced: list[str]) -> Iterator[e
     """Notes of one kind: the referenced ones in reference order, then the rest in file order."""
     notes: dict[str, etree._Element] = {}
     for note in root:
-        namespace, name = _local(note)
+        namespace, name = local_name(note)
         if namespace in W_NAMESPACES and name == kind and attribute(note, "type") not in _NOTE_SEPARATORS:
             notes.setdefault(attribute(note, "id") or f"#{len(notes)}", note)
     for note_id in dict.fromkeys(referenced):

@@ -1112,11 +1112,10 @@ _FIELD_LINE = re.compile(
 )
 # A task's responsibility note closing its paragraph ("…给予补贴。（责任单位：市商务局）"):
 # the paragraph ends there, whatever comes on the next line.
-_RESPONSIBILITY_TAIL = re.compile(r"[（(]\s*(?:主要)?(?:责任|牵头|配合|协办)(?:单位|部门|领导)\s*[：:][^（）()]*[）)]$")
+_RESPONSIBILITY_KEY = r"(?:主要)?(?:责任|牵头|配合|协办)(?:单位|部门|领导)\s*[：:]"
+_RESPONSIBILITY_TAIL = re.compile(rf"[（(]\s*{_RESPONSIBILITY_KEY}[^（）()]*[）)]$")
 # The same note unbracketed after the task's last sentence ("…投入使用。牵头单位：区教育局").
-_RESPONSIBILITY_AFTER_SENTENCE = re.compile(
-    r"[。；;]\s*(?:主要)?(?:责任|牵头|配合|协办)(?:单位|部门|领导)\s*[：:][^。，；：,;:]*$"
-)
+_RESPONSIBILITY_AFTER_SENTENCE = re.compile(rf"[。；;]\s*{_RESPONSIBILITY_KEY}[^。，；：,;:]*$")
 # A document number closing a line ("…的通知 杭卫计办〔2015〕22号"): the head of a document, which
 # the addressee line below it does not continue.
 _DOC_NUMBER_TAIL = re.compile(r"[〔\[（(【]\s*(?:19|20)\d{2}\s*[〕\]）)】]\s*第?\d{1,4}\s*号$")
